@@ -1,0 +1,143 @@
+import type { Summary } from "../engine/summary.js";
+import type { ResolvedTime } from "../model/load.js";
+import { modelTimeToDate } from "../model/time.js";
+import { type ClaimResult, type CompiledClaim, evaluateClaim } from "./claims.js";
+import { sortedQuantile, wilson } from "./stats.js";
+
+/** The `brink run --json` object (a contract: see DESIGN.md). */
+export interface RunReport {
+  model: string;
+  scenario: string | null;
+  runs: number;
+  seed: number;
+  partial: boolean;
+  time: { start: number; stop: number; dt: number; unit: string | null; origin: string | null };
+  outcomes: Record<string, OutcomeRow>;
+  censored: { count: number; p: number; lo: number; hi: number };
+  tracked: Record<string, TrackedPoint[]>;
+  claims: ClaimResult[];
+}
+
+export interface OutcomeRow {
+  count: number;
+  p: number;
+  lo: number;
+  hi: number;
+  /** Median time of this outcome among the runs it ended (null when none did). */
+  median_time: number | null;
+  median_date?: string | null;
+}
+
+export interface TrackedPoint {
+  t: number;
+  date?: string;
+  /** Runs still going at t: the quantiles describe these. */
+  n: number;
+  mean: number | null;
+  q05: number | null;
+  q25: number | null;
+  q50: number | null;
+  q75: number | null;
+  q95: number | null;
+}
+
+const round = (x: number): number | null => (Number.isFinite(x) ? Number(x.toPrecision(12)) : null);
+
+export function buildReport(args: {
+  model: string;
+  scenario?: string;
+  seed: number;
+  time: ResolvedTime;
+  summary: Summary;
+  claims: CompiledClaim[];
+}): RunReport {
+  const { summary, time } = args;
+  const n = summary.runs;
+  const outcomes: Record<string, OutcomeRow> = {};
+  const dateOf = (t: number) =>
+    time.origin !== undefined && time.unit !== undefined
+      ? modelTimeToDate(t, time.origin, time.unit)
+      : undefined;
+  summary.outcomeNames.forEach((name, o) => {
+    const count = summary.outcomeCounts[o]!;
+    const w = wilson(count, n);
+    const medianStep = medianIndex(summary.outcomeTimes[o]!, count);
+    const median = medianStep === undefined ? null : round(time.start + medianStep * time.dt);
+    const row: OutcomeRow = {
+      count,
+      p: round(w.p) ?? 0,
+      lo: round(w.lo) ?? 0,
+      hi: round(w.hi) ?? 1,
+      median_time: median,
+    };
+    if (time.origin !== undefined) row.median_date = median === null ? null : (dateOf(median) ?? null);
+    outcomes[name] = row;
+  });
+  const c = wilson(summary.censored, n);
+  const tracked: Record<string, TrackedPoint[]> = {};
+  summary.trackedNames.forEach((name, j) => {
+    const points: TrackedPoint[] = [];
+    for (let s = 0; s < summary.saveCount; s++) {
+      const t = time.start + s * time.saveEvery * time.dt;
+      const sorted = summary.sortedAt(j, s);
+      let sum = 0;
+      for (const x of sorted) sum += x;
+      const point: TrackedPoint = {
+        t: round(t) ?? t,
+        n: sorted.length,
+        mean: sorted.length ? round(sum / sorted.length) : null,
+        q05: round(sortedQuantile(sorted, 0.05)),
+        q25: round(sortedQuantile(sorted, 0.25)),
+        q50: round(sortedQuantile(sorted, 0.5)),
+        q75: round(sortedQuantile(sorted, 0.75)),
+        q95: round(sortedQuantile(sorted, 0.95)),
+      };
+      const date = dateOf(t);
+      if (date !== undefined) point.date = date;
+      points.push(point);
+    }
+    tracked[name] = points;
+  });
+  const claims = args.claims.map((claim) => {
+    const r = evaluateClaim(claim, {
+      runs: n,
+      outcomeTimes: summary.outcomeTimes,
+      censored: summary.censored,
+    });
+    return {
+      ...r,
+      p: round(r.p) ?? Number.NaN,
+      lo: round(r.lo) ?? Number.NaN,
+      hi: round(r.hi) ?? Number.NaN,
+    };
+  });
+  return {
+    model: args.model,
+    scenario: args.scenario ?? null,
+    runs: n,
+    seed: args.seed,
+    partial: summary.partial,
+    time: {
+      start: time.start,
+      stop: time.stop,
+      dt: time.dt,
+      unit: time.unit ?? null,
+      origin: time.origin ?? null,
+    },
+    outcomes,
+    censored: { count: summary.censored, p: round(c.p) ?? 0, lo: round(c.lo) ?? 0, hi: round(c.hi) ?? 1 },
+    tracked,
+    claims,
+  };
+}
+
+/** The step index by which half of `count` runs had ended (the lower median). */
+function medianIndex(times: ArrayLike<number>, count: number): number | undefined {
+  if (count === 0) return undefined;
+  let cumulative = 0;
+  for (let k = 0; k < times.length; k++) {
+    cumulative += times[k]!;
+    if (cumulative * 2 >= count) return k;
+  }
+  return times.length - 1;
+}

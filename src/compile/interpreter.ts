@@ -1,0 +1,283 @@
+import * as F from "./functions.js";
+import { type Assignment, type Node, type Program, slotsRead } from "./ir.js";
+import { CENSORED, NUMERIC_FAILURE } from "./kernel.js";
+
+/** Where and why a run produced a NaN, an infinity or a negative hazard. */
+export interface NumericFault {
+  /** The slot whose value went bad, or the event/outcome whose hazard did. */
+  slot?: number;
+  trigger?: { section: "events" | "outcomes"; name: string };
+  value: number;
+  time: number;
+  step: number;
+  /** The values this definition read at that moment. */
+  inputs: { slot: number; value: number }[];
+}
+
+class Fault extends Error {
+  constructor(readonly fault: NumericFault) {
+    super("numeric fault");
+  }
+}
+
+/**
+ * The reference interpreter: the same step semantics as the generated kernel (see docs/semantics.md),
+ * written plainly over the Program's node trees. It is the oracle the kernel is tested against, and the
+ * slow path that names the culprit when a compiled run reports a numeric failure.
+ */
+export class Interpreter {
+  private v: Float64Array;
+  private t = 0;
+  private first = 1;
+  private k = 0;
+
+  constructor(
+    private readonly p: Program,
+    private readonly rs: F.RandomStreams,
+  ) {
+    this.v = new Float64Array(p.slots.length);
+  }
+
+  /** Run once; same contract as a compiled RunFunction, plus `fault` set on a numeric failure. */
+  run(
+    params: Float64Array,
+    out: Float64Array,
+    result: Float64Array,
+  ): { status: number; fault?: NumericFault } {
+    try {
+      return { status: this.runInner(params, out, result) };
+    } catch (e) {
+      if (!(e instanceof Fault)) throw e;
+      result[0] = e.fault.time;
+      result[2] = e.fault.step;
+      return { status: NUMERIC_FAILURE, fault: e.fault };
+    }
+  }
+
+  private runInner(params: Float64Array, out: Float64Array, result: Float64Array): number {
+    const p = this.p;
+    const v = this.v;
+    v.set(params.subarray(0, v.length));
+    for (let i = 0; i < v.length; i++) this.checkSlot(i, undefined);
+    const { dt, start, steps, saveEvery } = p.time;
+    const fired = new Uint8Array(p.events.length);
+    const was = new Uint8Array(p.events.length);
+    const pending = new Float64Array(p.previous.length);
+    this.t = start;
+    this.first = 1;
+    this.k = 0;
+    this.assign(p.initOrder);
+    let saved = 0;
+    for (let k = 0; ; k++) {
+      this.k = k;
+      this.t = start + k * dt;
+      this.assign(p.auxOrder);
+      this.first = 0;
+      for (let i = 0; i < v.length; i++) this.checkSlot(i, undefined);
+      if (k % saveEvery === 0) {
+        p.tracked.forEach((tr, j) => {
+          out[saved * p.tracked.length + j] = v[tr.slot]!;
+        });
+        saved++;
+      }
+      const end = (time: number, status: number) => {
+        result[0] = time;
+        result[1] = saved;
+        result[2] = k;
+        return status;
+      };
+      for (let i = 0; i < p.outcomes.length; i++) {
+        const o = p.outcomes[i]!;
+        if (o.trigger === "when" && this.eval(o.expr) !== 0) return end(this.t, i);
+      }
+      if (k === steps) return end(this.t, CENSORED);
+      for (let i = 0; i < p.outcomes.length; i++) {
+        const o = p.outcomes[i]!;
+        if (o.trigger !== "rate") continue;
+        const r = this.hazard(o.expr, { section: "outcomes", name: o.name });
+        if (this.rs.uniform(o.site) < F.hazardProbability(r, dt)) return end(this.t + dt, i);
+      }
+      p.events.forEach((e, i) => {
+        if (e.trigger === "when") {
+          const c = this.eval(e.expr) !== 0 ? 1 : 0;
+          fired[i] = c === 1 && was[i] === 0 ? 1 : 0;
+          was[i] = c;
+        } else {
+          const r = this.hazard(e.expr, { section: "events", name: e.name });
+          fired[i] = this.rs.uniform(e.site) < F.hazardProbability(r, dt) ? 1 : 0;
+        }
+      });
+      p.previous.forEach((pr, i) => {
+        pending[i] = v[pr.source]!;
+      });
+      this.integrate();
+      p.events.forEach((e, i) => {
+        if (fired[i] !== 1) return;
+        const values = e.assigns.map((a) => this.eval(a.expr));
+        e.assigns.forEach((a, j) => {
+          v[a.slot] = values[j]!;
+          const stock = p.stocks.find((s) => s.slot === a.slot);
+          if (stock) this.clampStock(stock.slot, stock.min, stock.max);
+        });
+      });
+      p.previous.forEach((pr, i) => {
+        v[pr.slot] = pending[i]!;
+      });
+    }
+  }
+
+  private hazard(expr: Node, trigger: NumericFault["trigger"]): number {
+    const r = this.eval(expr);
+    if (!(r >= 0) || r === Number.POSITIVE_INFINITY) {
+      throw new Fault({ trigger, value: r, time: this.t, step: this.k, inputs: this.inputsOf(expr) });
+    }
+    return r;
+  }
+
+  private integrate(): void {
+    const p = this.p;
+    const v = this.v;
+    const stocks = p.stocks;
+    if (!stocks.length) return;
+    const dt = p.time.dt;
+    const d = stocks.map((s) => this.eval(s.rate));
+    if (p.method === "euler") {
+      stocks.forEach((s, i) => {
+        v[s.slot] = v[s.slot]! + dt * d[i]!;
+      });
+    } else {
+      const s0 = stocks.map((s) => v[s.slot]!);
+      const stageAux = this.stageAux();
+      const base = p.time.start + this.k * dt;
+      const ks: number[][] = [d];
+      const stage = (prev: number[], scale: number, tOffset: number): number[] => {
+        stocks.forEach((s, i) => {
+          v[s.slot] = s0[i]! + scale * prev[i]!;
+        });
+        this.t = base + tOffset;
+        this.assign(stageAux);
+        return stocks.map((s) => this.eval(s.rate));
+      };
+      ks.push(stage(ks[0]!, dt / 2, dt / 2));
+      ks.push(stage(ks[1]!, dt / 2, dt / 2));
+      ks.push(stage(ks[2]!, dt, dt));
+      stocks.forEach((s, i) => {
+        v[s.slot] = s0[i]! + (dt / 6) * (ks[0]![i]! + 2 * ks[1]![i]! + 2 * ks[2]![i]! + ks[3]![i]!);
+      });
+      this.t = base;
+    }
+    for (const s of stocks) this.clampStock(s.slot, s.min, s.max);
+  }
+
+  private clampStock(slot: number, min: number | undefined, max: number | undefined): void {
+    const v = this.v;
+    if (min !== undefined && v[slot]! < min) v[slot] = min;
+    if (max !== undefined && v[slot]! > max) v[slot] = max;
+  }
+
+  private stageAuxCache?: Assignment[];
+  private stageAux(): Assignment[] {
+    if (this.stageAuxCache) return this.stageAuxCache;
+    const needed = new Set<number>();
+    for (const s of this.p.stocks) for (const slot of slotsRead(s.rate)) needed.add(slot);
+    const order = this.p.auxOrder;
+    for (let i = order.length - 1; i >= 0; i--) {
+      const a = order[i]!;
+      if (needed.has(a.slot)) for (const slot of slotsRead(a.expr)) needed.add(slot);
+    }
+    this.stageAuxCache = order.filter((a) => needed.has(a.slot));
+    return this.stageAuxCache;
+  }
+
+  private assign(list: Assignment[]): void {
+    for (const a of list) {
+      this.v[a.slot] = this.eval(a.expr);
+      this.checkSlot(a.slot, a.expr);
+    }
+  }
+
+  private checkSlot(slot: number, expr: Node | undefined): void {
+    const x = this.v[slot]!;
+    if (x - x !== 0) {
+      throw new Fault({
+        slot,
+        value: x,
+        time: this.t,
+        step: this.k,
+        inputs: expr ? this.inputsOf(expr) : [],
+      });
+    }
+  }
+
+  private inputsOf(expr: Node): NumericFault["inputs"] {
+    return [...slotsRead(expr)].map((slot) => ({ slot, value: this.v[slot]! }));
+  }
+
+  eval(n: Node): number {
+    switch (n.op) {
+      case "const":
+        return n.value;
+      case "slot":
+        return this.v[n.slot]!;
+      case "time":
+        return this.t;
+      case "first":
+        return this.first;
+      case "neg":
+        return -this.eval(n.a);
+      case "not":
+        return this.eval(n.a) === 0 ? 1 : 0;
+      case "bin": {
+        if (n.fn === "and") return this.eval(n.a) !== 0 && this.eval(n.b) !== 0 ? 1 : 0;
+        if (n.fn === "or") return this.eval(n.a) !== 0 || this.eval(n.b) !== 0 ? 1 : 0;
+        const a = this.eval(n.a);
+        const b = this.eval(n.b);
+        switch (n.fn) {
+          case "+":
+            return a + b;
+          case "-":
+            return a - b;
+          case "*":
+            return a * b;
+          case "/":
+            return a / b;
+          case "%":
+            return a % b;
+          case "^":
+            return a ** b;
+          case "<":
+            return a < b ? 1 : 0;
+          case "<=":
+            return a <= b ? 1 : 0;
+          case ">":
+            return a > b ? 1 : 0;
+          case ">=":
+            return a >= b ? 1 : 0;
+          case "==":
+            return a === b ? 1 : 0;
+          case "!=":
+            return a !== b ? 1 : 0;
+        }
+        break;
+      }
+      case "if":
+        return this.eval(n.c) !== 0 ? this.eval(n.a) : this.eval(n.b);
+      case "call":
+        return F.PURE_FUNCTIONS[n.fn]!.fn(...n.args.map((a) => this.eval(a)));
+      case "timefn": {
+        const args = n.args.map((a) => this.eval(a));
+        const dt = this.p.time.dt;
+        if (n.fn === "step") return F.stepFn(this.t, dt, args[0]!, args[1]!);
+        if (n.fn === "ramp") return F.rampFn(this.t, dt, args[0]!, args[1]!, args[2]);
+        return F.pulseFn(this.t, dt, args[0]!, args[1]!, args[2]);
+      }
+      case "lookup":
+        return F.lookupFn(this.p.tables[n.table]!, this.eval(n.x));
+      case "random": {
+        const args = n.args.map((a) => this.eval(a));
+        return F.RANDOM_FUNCTIONS[n.fn]!.fn(this.rs, n.site, ...args);
+      }
+    }
+    throw new Error("unreachable");
+  }
+}

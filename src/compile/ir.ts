@@ -1,0 +1,126 @@
+import type { Distribution } from "../model/distribution.js";
+import type { ResolvedTime } from "../model/load.js";
+import type { Table } from "./functions.js";
+
+/**
+ * The checked, lowered model both backends execute. Names are gone: every value lives in a numbered slot of
+ * one Float64Array, and stateful builtins (smooths, delays, previous, init) have become hidden slots.
+ */
+export type Node =
+  | { op: "const"; value: number }
+  | { op: "slot"; slot: number }
+  | { op: "time" }
+  /** 1 during the main evaluation of the first step, else 0: how init(x) captures x once. */
+  | { op: "first" }
+  | { op: "neg"; a: Node }
+  | { op: "not"; a: Node }
+  | { op: "bin"; fn: BinFn; a: Node; b: Node }
+  | { op: "if"; c: Node; a: Node; b: Node }
+  | { op: "call"; fn: string; args: Node[] }
+  | { op: "timefn"; fn: "step" | "pulse" | "ramp"; args: Node[] }
+  | { op: "lookup"; table: number; x: Node }
+  | { op: "random"; fn: string; site: number; args: Node[] };
+
+export type BinFn = "+" | "-" | "*" | "/" | "%" | "^" | "<" | "<=" | ">" | ">=" | "==" | "!=" | "and" | "or";
+
+export type SlotKind = "param" | "stock" | "flow" | "var" | "hidden-stock" | "hidden" | "previous" | "init";
+
+export interface SlotInfo {
+  name: string;
+  kind: SlotKind;
+  /** Path of the definition in the model file, for diagnostics (["vars", "gap", "eq"]). */
+  path: (string | number)[];
+}
+
+/** A slot computed from an expression: a var, a flow, or a hidden auxiliary of a lowered builtin. */
+export interface Assignment {
+  slot: number;
+  expr: Node;
+}
+
+export interface StockPlan {
+  slot: number;
+  /** Net rate of change: inflows − outflows (and hidden stocks' own rates). */
+  rate: Node;
+  min?: number;
+  max?: number;
+}
+
+export interface EventPlan {
+  name: string;
+  trigger: "when" | "rate";
+  expr: Node;
+  /** The random-stream site a `rate` event draws from. */
+  site: number;
+  assigns: Assignment[];
+}
+
+export interface OutcomePlan {
+  name: string;
+  trigger: "when" | "rate";
+  expr: Node;
+  site: number;
+}
+
+export interface ParamPlan {
+  slot: number;
+  name: string;
+  dist: Distribution;
+}
+
+export interface Program {
+  slots: SlotInfo[];
+  params: ParamPlan[];
+  /** Evaluated once at the start, in dependency order: stocks' initial values and what they need. */
+  initOrder: Assignment[];
+  /** Evaluated every step (and at every RK4 stage), in dependency order. */
+  auxOrder: Assignment[];
+  /** previous(x) slots: after each step's evaluation they take x's value, for the next step to read. */
+  previous: { slot: number; source: number; init: Node }[];
+  stocks: StockPlan[];
+  events: EventPlan[];
+  outcomes: OutcomePlan[];
+  tables: Table[];
+  randomSites: string[];
+  /** Slots saved at every save time, in `track` order. */
+  tracked: { slot: number; name: string }[];
+  time: ResolvedTime;
+  method: "euler" | "rk4";
+}
+
+export function visitNodes(n: Node, f: (n: Node) => void): void {
+  f(n);
+  switch (n.op) {
+    case "neg":
+    case "not":
+      visitNodes(n.a, f);
+      break;
+    case "bin":
+      visitNodes(n.a, f);
+      visitNodes(n.b, f);
+      break;
+    case "if":
+      visitNodes(n.c, f);
+      visitNodes(n.a, f);
+      visitNodes(n.b, f);
+      break;
+    case "call":
+    case "timefn":
+    case "random":
+      for (const a of n.args) visitNodes(a, f);
+      break;
+    case "lookup":
+      visitNodes(n.x, f);
+      break;
+    default:
+      break;
+  }
+}
+
+export function slotsRead(n: Node): Set<number> {
+  const out = new Set<number>();
+  visitNodes(n, (m) => {
+    if (m.op === "slot") out.add(m.slot);
+  });
+  return out;
+}

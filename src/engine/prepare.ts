@@ -1,0 +1,19 @@
+import { compileModel } from "../compile/build.js";
+import { makeKernel } from "../compile/codegen.js";
+import type { Program } from "../compile/ir.js";
+import type { RunFunction } from "../compile/kernel.js";
+import { type LoadedModel, loadModel } from "../model/load.js";
+
+/** A model ready to run: loaded and checked, lowered to a Program, and compiled to a kernel. */
+export interface PreparedModel {
+  loaded: LoadedModel;
+  program: Program;
+  kernel: RunFunction;
+}
+
+/** Load, check and compile a model file's text. Throws DiagnosticError on any problem. */
+export function prepareModel(file: string, text: string, options: { scenario?: string } = {}): PreparedModel {
+  const loaded = loadModel(file, text, options);
+  const program = compileModel(loaded);
+  return { loaded, program, kernel: makeKernel(program) };
+}

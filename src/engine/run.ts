@@ -1,0 +1,136 @@
+import { Interpreter, type NumericFault } from "../compile/interpreter.js";
+import type { Program } from "../compile/ir.js";
+import { NUMERIC_FAILURE, type RunFunction, saveCount } from "../compile/kernel.js";
+import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
+import type { ModelSource } from "../model/source.js";
+import { modelTimeToDate } from "../model/time.js";
+import { quantile } from "./distributions.js";
+import type { PreparedModel } from "./prepare.js";
+import { hashName, hashUniform, SiteStreams } from "./rng.js";
+
+/** What one run ended with. Saved values stay in the runner's `saved` buffer until the next run. */
+export interface RunEnd {
+  /** Index of the outcome that ended the run, or -1 when it reached the horizon (censored). */
+  outcome: number;
+  /** Model time at which the run ended. */
+  time: number;
+  /** Step index of the end time (0 … steps), the bin for exact outcome-time counts. */
+  timeIndex: number;
+  /** Number of save times written. */
+  saves: number;
+}
+
+/**
+ * Executes runs of one prepared model for one seed, reusing its buffers: a run allocates nothing.
+ * `backend: "interpreter"` runs the reference interpreter instead of the compiled kernel.
+ */
+export class Runner {
+  readonly program: Program;
+  readonly saved: Float64Array;
+  readonly saveCount: number;
+  private readonly values: Float64Array;
+  private readonly result = new Float64Array(3);
+  private readonly streams: SiteStreams;
+  private readonly paramKeys: Uint32Array;
+  private readonly kernel: RunFunction;
+  private readonly interpreter?: Interpreter;
+
+  constructor(
+    private readonly model: PreparedModel,
+    readonly seed: number,
+    backend: "kernel" | "interpreter" = "kernel",
+  ) {
+    const p = model.program;
+    this.program = p;
+    this.saveCount = saveCount(p.time.steps, p.time.saveEvery);
+    this.saved = new Float64Array(this.saveCount * p.tracked.length);
+    this.values = new Float64Array(p.slots.length);
+    this.streams = new SiteStreams(p.randomSites);
+    this.paramKeys = Uint32Array.from(p.params.map((q) => hashName(`param:${q.name}`)));
+    this.kernel = model.kernel;
+    if (backend === "interpreter") this.interpreter = new Interpreter(p, this.streams);
+  }
+
+  /** Draw run `run`'s params into the value array (each from its own uniform). */
+  sampleParams(run: number, into: Float64Array = this.values): Float64Array {
+    into.fill(0);
+    const params = this.program.params;
+    for (let i = 0; i < params.length; i++) {
+      const q = params[i]!;
+      into[q.slot] =
+        q.dist.kind === "fixed"
+          ? q.dist.value
+          : quantile(q.dist, hashUniform(this.seed, run, this.paramKeys[i]!));
+    }
+    return into;
+  }
+
+  run(run: number): RunEnd {
+    this.sampleParams(run);
+    this.streams.reset(this.seed, run);
+    let status: number;
+    if (this.interpreter) status = this.interpreter.run(this.values, this.saved, this.result).status;
+    else status = this.kernel(this.values, this.saved, this.streams, this.result);
+    if (status === NUMERIC_FAILURE) throw new DiagnosticError([this.diagnose(run)]);
+    const { start, dt } = this.program.time;
+    const time = this.result[0]!;
+    return { outcome: status, time, timeIndex: Math.round((time - start) / dt), saves: this.result[1]! };
+  }
+
+  /** Re-run `run` in the interpreter to find which value went bad, and say so at its definition. */
+  diagnose(run: number): Diagnostic {
+    const p = this.program;
+    const streams = new SiteStreams(p.randomSites);
+    streams.reset(this.seed, run);
+    const values = this.sampleParams(run, new Float64Array(p.slots.length));
+    const interpreter = new Interpreter(p, streams);
+    const out = new Float64Array(this.saved.length);
+    const { fault } = interpreter.run(values, out, new Float64Array(3));
+    const where = `at time ${formatTime(this.model, fault?.time ?? 0)} (run ${run}, seed ${this.seed})`;
+    if (!fault) {
+      // The kernel and the interpreter disagree: a bug in Brink, not in the model.
+      return {
+        file: this.model.loaded.source.file,
+        line: 1,
+        col: 1,
+        message: `internal error: the compiled run failed ${where} but the reference interpreter did not`,
+      };
+    }
+    return faultDiagnostic(this.model.loaded.source, p, fault, where);
+  }
+}
+
+export function formatTime(model: PreparedModel, t: number): string {
+  const { origin, unit } = model.loaded.time;
+  const n = String(Number(t.toPrecision(10)));
+  return origin !== undefined && unit !== undefined ? `${n} (${modelTimeToDate(t, origin, unit)})` : n;
+}
+
+function faultDiagnostic(source: ModelSource, p: Program, fault: NumericFault, where: string): Diagnostic {
+  const shown = (x: number) =>
+    Number.isNaN(x)
+      ? "NaN"
+      : x === Infinity
+        ? "Infinity"
+        : x === -Infinity
+          ? "-Infinity"
+          : String(Number(x.toPrecision(6)));
+  const inputs = fault.inputs
+    .filter((i) => p.slots[i.slot]!.kind !== "hidden")
+    .map((i) => `${p.slots[i.slot]!.name} = ${shown(i.value)}`)
+    .join(", ");
+  const withInputs = inputs ? `; it read ${inputs}` : "";
+  if (fault.trigger) {
+    const kind = fault.trigger.section === "events" ? "event" : "outcome";
+    return source.at(
+      [fault.trigger.section, fault.trigger.name, "rate"],
+      `the rate of ${kind} '${fault.trigger.name}' is ${shown(fault.value)} ${where} — a hazard must be a finite number ≥ 0${withInputs}`,
+    );
+  }
+  const slot = p.slots[fault.slot!]!;
+  const name =
+    slot.kind === "hidden" || slot.kind === "hidden-stock"
+      ? `'${slot.name.split(" in ")[1]}' (inside ${slot.name.split(" in ")[0]})`
+      : `'${slot.name}'`;
+  return source.at(slot.path, `${name} is ${shown(fault.value)} ${where}${withInputs}`);
+}

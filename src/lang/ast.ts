@@ -1,0 +1,118 @@
+/**
+ * The expression AST. Every node keeps the offsets [pos, end) of its text inside the expression string,
+ * so any later layer can point a diagnostic at the exact place.
+ */
+export type Expr = NumberLit | DateLit | NameRef | Unary | Binary | Conditional | Call;
+
+interface Span {
+  pos: number;
+  end: number;
+}
+
+export interface NumberLit extends Span {
+  kind: "number";
+  value: number;
+}
+
+/** An ISO date such as 2026-01-01; turned into model time by the compiler. */
+export interface DateLit extends Span {
+  kind: "date";
+  iso: string;
+}
+
+export interface NameRef extends Span {
+  kind: "name";
+  name: string;
+}
+
+export type UnaryOp = "-" | "+" | "not";
+export interface Unary extends Span {
+  kind: "unary";
+  op: UnaryOp;
+  arg: Expr;
+}
+
+/** `by`, `before` and `at` only appear inside claim functions (P, E, Q). */
+export type BinaryOp =
+  | "+"
+  | "-"
+  | "*"
+  | "/"
+  | "%"
+  | "^"
+  | "<"
+  | "<="
+  | ">"
+  | ">="
+  | "=="
+  | "!="
+  | "and"
+  | "or"
+  | "by"
+  | "before"
+  | "at";
+
+export interface Binary extends Span {
+  kind: "binary";
+  op: BinaryOp;
+  left: Expr;
+  right: Expr;
+}
+
+export interface Conditional extends Span {
+  kind: "if";
+  cond: Expr;
+  then: Expr;
+  else: Expr;
+}
+
+export interface Call extends Span {
+  kind: "call";
+  callee: string;
+  calleeEnd: number;
+  args: Expr[];
+}
+
+/** Visit every node of an expression, parents before children. */
+export function walk(e: Expr, visit: (e: Expr) => void): void {
+  visit(e);
+  switch (e.kind) {
+    case "unary":
+      walk(e.arg, visit);
+      break;
+    case "binary":
+      walk(e.left, visit);
+      walk(e.right, visit);
+      break;
+    case "if":
+      walk(e.cond, visit);
+      walk(e.then, visit);
+      walk(e.else, visit);
+      break;
+    case "call":
+      for (const a of e.args) walk(a, visit);
+      break;
+    default:
+      break;
+  }
+}
+
+/** Print an expression back as canonical text (fully parenthesised where precedence needs it). */
+export function printExpr(e: Expr): string {
+  switch (e.kind) {
+    case "number":
+      return String(e.value);
+    case "date":
+      return e.iso;
+    case "name":
+      return e.name;
+    case "unary":
+      return e.op === "not" ? `not (${printExpr(e.arg)})` : `${e.op}(${printExpr(e.arg)})`;
+    case "binary":
+      return `(${printExpr(e.left)} ${e.op} ${printExpr(e.right)})`;
+    case "if":
+      return `(if ${printExpr(e.cond)} then ${printExpr(e.then)} else ${printExpr(e.else)})`;
+    case "call":
+      return `${e.callee}(${e.args.map(printExpr).join(", ")})`;
+  }
+}

@@ -1,0 +1,100 @@
+export type TokenKind = "number" | "date" | "name" | "keyword" | "op" | "(" | ")" | "," | "eof";
+
+export interface Token {
+  kind: TokenKind;
+  text: string;
+  pos: number;
+  end: number;
+  value?: number;
+}
+
+export const KEYWORDS = new Set(["and", "or", "not", "if", "then", "else", "by", "before", "at"]);
+
+/** A syntax error at an offset of the expression text. */
+export class ExprSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly pos: number,
+  ) {
+    super(message);
+    this.name = "ExprSyntaxError";
+  }
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}(?![\d.eE])/;
+const NUMBER = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/;
+const NAME = /^[\p{L}_][\p{L}\p{N}_]*/u;
+const OPERATORS = ["<=", ">=", "==", "!=", "<>", "<", ">", "=", "+", "-", "*", "/", "%", "^"];
+/** Operators people type from other languages, with what to write instead. */
+const FOREIGN: Record<string, string> = {
+  "&&": "and",
+  "||": "or",
+  "**": "^",
+  "!": "not",
+  "?": "if … then … else …",
+};
+
+export function isValidDate(iso: string): boolean {
+  const d = new Date(`${iso}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === iso;
+}
+
+export function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === " " || c === "\t" || c === "\n" || c === "\r") {
+      i++;
+      continue;
+    }
+    const rest = text.slice(i);
+    const date = DATE.exec(rest);
+    if (date) {
+      if (!isValidDate(date[0])) throw new ExprSyntaxError(`'${date[0]}' is not a valid date`, i);
+      tokens.push({ kind: "date", text: date[0], pos: i, end: i + date[0].length });
+      i += date[0].length;
+      continue;
+    }
+    const num = NUMBER.exec(rest);
+    if (num) {
+      const after = rest[num[0].length];
+      if (after !== undefined && /[\p{L}_]/u.test(after)) {
+        throw new ExprSyntaxError(
+          `a number cannot run into a name ('${num[0]}${after}…') — put an operator between them, e.g. '${num[0]} * ${after}…'`,
+          i,
+        );
+      }
+      tokens.push({ kind: "number", text: num[0], pos: i, end: i + num[0].length, value: Number(num[0]) });
+      i += num[0].length;
+      continue;
+    }
+    const name = NAME.exec(rest);
+    if (name) {
+      const kind = KEYWORDS.has(name[0]) ? "keyword" : "name";
+      tokens.push({ kind, text: name[0], pos: i, end: i + name[0].length });
+      i += name[0].length;
+      continue;
+    }
+    if (c === "(" || c === ")" || c === ",") {
+      tokens.push({ kind: c, text: c, pos: i, end: i + 1 });
+      i++;
+      continue;
+    }
+    const foreign = Object.keys(FOREIGN).find((f) => rest.startsWith(f) && !rest.startsWith("!="));
+    if (foreign) {
+      throw new ExprSyntaxError(`'${foreign}' is not an operator here — write '${FOREIGN[foreign]}'`, i);
+    }
+    const op = OPERATORS.find((o) => rest.startsWith(o));
+    if (op) {
+      const canonical = op === "=" ? "==" : op === "<>" ? "!=" : op;
+      tokens.push({ kind: "op", text: canonical, pos: i, end: i + op.length });
+      i += op.length;
+      continue;
+    }
+    const shown = c.codePointAt(0)! < 32 ? `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}` : c;
+    throw new ExprSyntaxError(`unexpected character '${shown}'`, i);
+  }
+  tokens.push({ kind: "eof", text: "", pos: text.length, end: text.length });
+  return tokens;
+}

@@ -1,0 +1,154 @@
+import { z } from "zod";
+
+/**
+ * The model-file format. Sections accept a shorthand (a bare number or expression) or a full object; the loader
+ * normalises shorthands to objects before validating with the *Object schemas, and `modelFileJsonSchema` publishes
+ * both forms for editors.
+ */
+const meta = {
+  unit: z.string().optional().describe("unit of measure, e.g. 'soldiers/week' or '1/year'"),
+  doc: z.string().optional().describe("what this is, in a sentence"),
+  source: z.string().optional().describe("where the number comes from (title, date), or 'judgement: why'"),
+  group: z.string().optional().describe("the mechanism this belongs to"),
+};
+
+const expression = z
+  .union([z.string(), z.number()])
+  .describe("an expression: numbers, names, + - * / ^ %, comparisons, and/or/not, if-then-else, calls");
+
+export const ParamObject = z.strictObject({
+  value: z.number().optional().describe("a fixed value"),
+  dist: z
+    .union([z.string(), z.number()])
+    .optional()
+    .describe(
+      'a distribution: "a to b" (90% interval), normal(m, sd), lognormal(mu, sigma), uniform(a, b), …',
+    ),
+  ...meta,
+});
+
+export const StockObject = z.strictObject({
+  init: expression.describe("initial value (an expression over params and other initial values)"),
+  inflows: z.array(z.string()).optional().describe("flows that add to the stock"),
+  outflows: z.array(z.string()).optional().describe("flows that drain the stock"),
+  min: z.number().optional().describe("the stock never goes below this"),
+  max: z.number().optional().describe("the stock never goes above this"),
+  ...meta,
+});
+
+export const EquationObject = z.strictObject({ eq: expression, ...meta });
+
+const point = z.tuple([z.number(), z.number()]);
+export const TableObject = z.strictObject({
+  points: z.array(point).min(2).describe("[x, y] pairs with increasing x"),
+  type: z
+    .enum(["continuous", "extrapolate", "discrete"])
+    .optional()
+    .describe(
+      "continuous (default): clamp at the ends; extrapolate: extend the end segments; discrete: steps",
+    ),
+  ...meta,
+});
+
+export const EventObject = z.strictObject({
+  when: expression.optional().describe("fires on each step where this condition turns true"),
+  rate: expression
+    .optional()
+    .describe("hazard per time unit: fires with probability 1 − exp(−rate·dt) per step"),
+  then: z.record(z.string(), expression).optional().describe("assignments applied at the end of the step"),
+  ...meta,
+});
+
+export const OutcomeObject = z.strictObject({
+  when: expression.optional().describe("ends the run on the first step where this is true"),
+  rate: expression.optional().describe("ends the run with hazard `rate` per time unit"),
+  ...meta,
+});
+
+const timeValue = z.union([z.number(), z.string()]);
+export const TimeObject = z.strictObject({
+  start: timeValue.describe("a number or an ISO date such as 2025-08-21"),
+  stop: timeValue.describe("a number, an ISO date, or a duration after start such as '5 years'"),
+  dt: timeValue.describe("the step: a number of time units or a duration such as '1 week'"),
+  unit: z.string().optional().describe("the time unit; taken from dt when dt is a duration"),
+  save: timeValue.optional().describe("how often tracked values are saved (default: every step)"),
+});
+
+export const ClaimObject = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_.-]+$/, "claim ids use letters, digits, '_', '.', '-'"),
+  text: z.string().optional().describe("the claim in words"),
+  check: z.string().describe("e.g. P(regime_collapse) > P(ukraine_collapse)"),
+  source: z.string().optional(),
+});
+
+const sections = {
+  params: z.record(z.string(), ParamObject).optional(),
+  stocks: z.record(z.string(), StockObject).optional(),
+  flows: z.record(z.string(), EquationObject).optional(),
+  vars: z.record(z.string(), EquationObject).optional(),
+  tables: z.record(z.string(), TableObject).optional(),
+  events: z.record(z.string(), EventObject).optional(),
+  outcomes: z.record(z.string(), OutcomeObject).optional(),
+};
+
+export const ScenarioObject = z.strictObject({
+  doc: z.string().optional(),
+  source: z.string().optional(),
+  time: TimeObject.partial().optional(),
+  method: z.enum(["euler", "rk4"]).optional(),
+  track: z.array(z.string()).optional(),
+  ...sections,
+});
+
+export const ModelObject = z.strictObject({
+  brink: z.literal(1).describe("format version"),
+  name: z.string(),
+  doc: z.string().optional(),
+  source: z.string().optional(),
+  time: TimeObject,
+  method: z.enum(["euler", "rk4"]).optional(),
+  ...sections,
+  track: z.array(z.string()).optional(),
+  claims: z.array(ClaimObject).optional(),
+  scenarios: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+});
+
+export type ParamSpec = z.infer<typeof ParamObject>;
+export type StockSpec = z.infer<typeof StockObject>;
+export type EquationSpec = z.infer<typeof EquationObject>;
+export type TableSpec = z.infer<typeof TableObject>;
+export type EventSpec = z.infer<typeof EventObject>;
+export type OutcomeSpec = z.infer<typeof OutcomeObject>;
+export type TimeSpec = z.infer<typeof TimeObject>;
+export type ClaimSpec = z.infer<typeof ClaimObject>;
+export type ModelSpec = z.infer<typeof ModelObject>;
+
+/** Shorthand forms, by section: which field a bare value stands for. */
+export const SHORTHAND_FIELD: Record<string, string> = {
+  params: "value",
+  stocks: "init",
+  flows: "eq",
+  vars: "eq",
+  tables: "points",
+};
+
+/** The JSON Schema of the file format, shorthands included, for editors (`brink schema`). */
+export function modelFileJsonSchema(): unknown {
+  const shorthand = <T extends z.ZodType>(obj: T, bare: z.ZodType) => z.union([bare, obj]);
+  const withShorthands = {
+    params: z.record(z.string(), shorthand(ParamObject, z.union([z.number(), z.string()]))).optional(),
+    stocks: z.record(z.string(), shorthand(StockObject, expression)).optional(),
+    flows: z.record(z.string(), shorthand(EquationObject, expression)).optional(),
+    vars: z.record(z.string(), shorthand(EquationObject, expression)).optional(),
+    tables: z.record(z.string(), shorthand(TableObject, z.array(point))).optional(),
+  };
+  const scenario = ScenarioObject.extend(withShorthands).partial();
+  const file = ModelObject.extend({
+    ...withShorthands,
+    scenarios: z.record(z.string(), scenario).optional(),
+  });
+  return {
+    ...z.toJSONSchema(file, { io: "input", unrepresentable: "any" }),
+    title: "Brink model file",
+  };
+}

@@ -1,0 +1,61 @@
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DiagnosticError } from "../lang/diagnostic.js";
+import { MAX_MODEL_BYTES } from "../model/source.js";
+
+/** The package root (two levels above this file, in src/ and in dist/ alike). */
+export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** The model `brink run` uses when given no file. */
+export const DEFAULT_MODEL = join(PACKAGE_ROOT, "models", "examples", "war-of-attrition.yaml");
+
+/** Read a model file as UTF-8 text; unreadable or oversized files become diagnostics. */
+export function readModelFile(path: string): string {
+  const fail = (message: string) => new DiagnosticError([{ file: path, line: 1, col: 1, message }]);
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw fail("this is a directory, not a model file");
+    size = st.size;
+  } catch (e) {
+    if (e instanceof DiagnosticError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw fail(code === "ENOENT" ? "no such file" : `cannot read the file (${code ?? String(e)})`);
+  }
+  if (size > MAX_MODEL_BYTES) {
+    throw fail(
+      `file is ${(size / 1024 / 1024).toFixed(1)} MB; model files are limited to ${MAX_MODEL_BYTES / 1024 / 1024} MB`,
+    );
+  }
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw fail(`cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+}
+
+/** Write a file so that readers see either the old content or the new, never half of it. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+}

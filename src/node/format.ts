@@ -1,0 +1,70 @@
+import type { RunReport } from "../analysis/results.js";
+
+/** A plain text table with right-aligned numbers. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+const pct = (x: number | null) => (x === null || Number.isNaN(x) ? "–" : `${(100 * x).toFixed(1)}%`);
+const num = (x: number | null) => (x === null ? "–" : Number(x.toPrecision(4)).toString());
+
+/** The readable form of a run report (what `brink run` prints without --json). */
+export function formatReport(r: RunReport, modelName: string): string {
+  const out: string[] = [];
+  const scenario = r.scenario ? `, scenario ${r.scenario}` : "";
+  out.push(
+    `${modelName}${scenario}: ${r.runs} runs, seed ${r.seed}${r.partial ? " (PARTIAL: stopped early)" : ""}`,
+  );
+  out.push("");
+  const rows = Object.entries(r.outcomes).map(([name, o]) => [
+    name,
+    String(o.count),
+    pct(o.p),
+    `${pct(o.lo)} – ${pct(o.hi)}`,
+    o.median_date ?? num(o.median_time),
+  ]);
+  rows.push([
+    "still going at the horizon",
+    String(r.censored.count),
+    pct(r.censored.p),
+    `${pct(r.censored.lo)} – ${pct(r.censored.hi)}`,
+    "",
+  ]);
+  out.push(table(["end state", "runs", "p", "95% interval", "median time"], rows));
+  const tracked = Object.entries(r.tracked);
+  if (tracked.length) {
+    out.push("");
+    const last = (points: RunReport["tracked"][string]) => [...points].reverse().find((p) => p.n > 0);
+    const horizon = tracked[0]![1][tracked[0]![1].length - 1];
+    out.push(
+      `tracked values at the horizon (${horizon?.date ?? num(horizon?.t ?? null)}), over runs still going; else at the last time any was:`,
+    );
+    out.push(
+      table(
+        ["variable", "at", "runs", "median", "5% – 95%"],
+        tracked.map(([name, points]) => {
+          const p = last(points);
+          return p
+            ? [name, p.date ?? num(p.t), String(p.n), num(p.q50), `${num(p.q05)} – ${num(p.q95)}`]
+            : [name, "–", "0", "–", "–"];
+        }),
+      ),
+    );
+  }
+  if (r.claims.length) {
+    out.push("");
+    out.push(
+      table(
+        ["claim", "verdict", "estimate", "95% interval", "check"],
+        r.claims.map((c) => [c.id, c.verdict, num(c.p), `${num(c.lo)} – ${num(c.hi)}`, c.check]),
+      ),
+    );
+  }
+  return out.join("\n");
+}

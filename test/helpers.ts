@@ -1,0 +1,59 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { compileClaims } from "../src/analysis/check.js";
+import { buildReport, type RunReport } from "../src/analysis/results.js";
+import { runMonteCarlo } from "../src/engine/montecarlo.js";
+import { type PreparedModel, prepareModel } from "../src/engine/prepare.js";
+import { Runner } from "../src/engine/run.js";
+import { DiagnosticError, formatDiagnostic } from "../src/lang/diagnostic.js";
+
+export const ROOT = resolve(__dirname, "..");
+export const example = (name: string) => resolve(ROOT, "models", "examples", name);
+
+export function prepareFile(path: string, scenario?: string): PreparedModel {
+  return prepareModel(path, readFileSync(path, "utf8"), scenario === undefined ? {} : { scenario });
+}
+
+export function prepareText(text: string, file = "model.yaml"): PreparedModel {
+  return prepareModel(file, text);
+}
+
+/** Diagnostics of a text that must fail to prepare, formatted. */
+export function diagnosticsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof DiagnosticError) return e.diagnostics.map(formatDiagnostic);
+    throw e;
+  }
+  throw new Error("expected diagnostics, but it succeeded");
+}
+
+/** One run's tracked series: name → values at each save time. */
+export function series(
+  model: PreparedModel,
+  run = 0,
+  seed = 1,
+  backend: "kernel" | "interpreter" = "kernel",
+) {
+  const runner = new Runner(model, seed, backend);
+  const end = runner.run(run);
+  const names = model.program.tracked.map((t) => t.name);
+  const out: Record<string, number[]> = {};
+  names.forEach((name, j) => {
+    out[name] = [];
+    for (let s = 0; s < end.saves; s++) out[name]!.push(runner.saved[s * names.length + j]!);
+  });
+  return { end, series: out };
+}
+
+export function report(model: PreparedModel, runs: number, seed = 1): RunReport {
+  const summary = runMonteCarlo(model, { runs, seed });
+  return buildReport({
+    model: model.loaded.spec.name,
+    seed,
+    time: model.loaded.time,
+    summary,
+    claims: compileClaims(model.loaded),
+  });
+}
