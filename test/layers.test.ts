@@ -28,8 +28,8 @@ function imports(file: string): string[] {
   return info.importedFiles.map((f) => f.fileName);
 }
 
-/** Every violation of the layer rules in the given files (exported so the rule itself is tested). */
-export function violations(paths: string[], read: (f: string) => string[] = imports): string[] {
+/** Every violation of the layer rules in the given files (`read` is replaceable so the rule itself is tested). */
+function violations(paths: string[], read: (f: string) => string[] = imports): string[] {
   const out: string[] = [];
   const builtins = new Set(builtinModules);
   for (const file of paths) {
