@@ -181,6 +181,7 @@ function resolveTime(spec: ModelSpec, source: ModelSource, out: Diagnostic[]): R
     out.push(source.at(["time", field], message));
     return undefined;
   };
+  if (typeof t.dt === "number" && !(t.dt > 0)) return fail("dt", `time.dt must be positive, found ${t.dt}`);
   let unit = t.unit !== undefined ? (canonicalUnit(t.unit) ?? t.unit) : undefined;
   if (typeof t.dt === "string") {
     const d = parseDuration(t.dt);

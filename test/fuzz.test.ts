@@ -1,0 +1,140 @@
+import { readFileSync } from "node:fs";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { checkModelText } from "../src/analysis/check.js";
+import { prepareModel } from "../src/engine/prepare.js";
+import { Runner } from "../src/engine/run.js";
+import { DiagnosticError } from "../src/lang/diagnostic.js";
+import { example } from "./helpers.js";
+
+/** Check a text and, when it is valid, run it a little: only diagnostics may come out. */
+function onlyDiagnostics(text: string): "valid" | "diagnostics" {
+  const report = checkModelText("fuzz.yaml", text);
+  for (const d of report.diagnostics) {
+    expect(d.file).toBe("fuzz.yaml");
+    expect(d.line).toBeGreaterThanOrEqual(1);
+    expect(d.col).toBeGreaterThanOrEqual(1);
+    expect(d.message.length).toBeGreaterThan(0);
+  }
+  if (report.diagnostics.length) return "diagnostics";
+  try {
+    const model = prepareModel("fuzz.yaml", text);
+    if (model.loaded.time.steps > 5000) return "valid";
+    const runner = new Runner(model, 1);
+    for (let i = 0; i < 2; i++) runner.run(i);
+  } catch (e) {
+    if (!(e instanceof DiagnosticError)) throw e;
+    return "diagnostics";
+  }
+  return "valid";
+}
+
+const VALID = ["teacup.yaml", "sir.yaml", "lanchester-duel.yaml", "war-of-attrition.yaml"].map((f) =>
+  readFileSync(example(f), "utf8"),
+);
+
+describe("fuzzing the loader, checker and runner", () => {
+  it("random bytes give diagnostics, never exceptions", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
+        expect(onlyDiagnostics(new TextDecoder().decode(bytes))).toBe("diagnostics");
+      }),
+      { numRuns: 400, seed: 1 },
+    );
+  });
+
+  it("random edits of valid models give diagnostics or valid models, never exceptions", () => {
+    const outcomes = { valid: 0, diagnostics: 0 };
+    const chars = [..."{}[]:,-#'\"()*+/^<>= \n\tabcxyz0123456789._|&!"];
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: VALID.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 2 }), fc.constantFrom(...chars)), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        (which, edits) => {
+          let text = VALID[which]!;
+          for (const [at, kind, ch] of edits) {
+            const i = at % (text.length + 1);
+            text =
+              kind === 0
+                ? text.slice(0, i) + ch + text.slice(i)
+                : kind === 1
+                  ? text.slice(0, i) + text.slice(i + 1)
+                  : text.slice(0, i) + ch + text.slice(i + 1);
+          }
+          outcomes[onlyDiagnostics(text)]++;
+        },
+      ),
+      { numRuns: 600, seed: 2 },
+    );
+    expect(outcomes.valid).toBeGreaterThan(0);
+    expect(outcomes.diagnostics).toBeGreaterThan(0);
+  });
+
+  it("random near-valid expressions give diagnostics or runs, never exceptions", () => {
+    const tokens = [
+      "x",
+      "y",
+      "time",
+      "dt",
+      "1",
+      "2.5",
+      "1e3",
+      "2026-01-01",
+      "+",
+      "-",
+      "*",
+      "/",
+      "^",
+      "%",
+      "(",
+      ")",
+      ",",
+      "<",
+      ">=",
+      "==",
+      "and",
+      "or",
+      "not",
+      "if",
+      "then",
+      "else",
+      "min",
+      "max",
+      "smth1",
+      "previous",
+      "init",
+      "step",
+      "pulse",
+      "lookup",
+      "t",
+      "normal",
+      "P",
+      "by",
+      "&&",
+      "'",
+      "\\",
+      "x(",
+      "y)",
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...tokens), { minLength: 1, maxLength: 12 }), (parts) => {
+        const e = parts.join(" ");
+        const text = `brink: 1\nname: e\ntime: { start: 0, stop: 5, dt: 1 }\nparams: { x: 2 }\ntables: { t: [[0, 0], [1, 1]] }\nstocks: { y: { init: 1, inflows: [f] } }\nflows: { f: ${JSON.stringify(e)} }\n`;
+        onlyDiagnostics(text);
+      }),
+      { numRuns: 1500, seed: 3 },
+    );
+  });
+
+  it("pathological nesting is refused with a diagnostic", () => {
+    const deepExpr = `brink: 1\nname: e\ntime: { start: 0, stop: 5, dt: 1 }\nvars: { v: "${"(".repeat(50_000)}1${")".repeat(50_000)}" }\n`;
+    expect(onlyDiagnostics(deepExpr)).toBe("diagnostics");
+    const deepYaml = `brink: 1\nname: e\nx: ${"[".repeat(20_000)}${"]".repeat(20_000)}\n`;
+    expect(onlyDiagnostics(deepYaml)).toBe("diagnostics");
+    const aliases = `brink: 1\nname: e\na: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n`;
+    expect(onlyDiagnostics(aliases)).toBe("diagnostics");
+  });
+});
