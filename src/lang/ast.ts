@@ -107,7 +107,8 @@ export function printExpr(e: Expr): string {
     case "name":
       return e.name;
     case "unary":
-      return e.op === "not" ? `not (${printExpr(e.arg)})` : `${e.op}(${printExpr(e.arg)})`;
+      // Parenthesised whole, so that `-(x) ^ 2` or `not a + b` cannot rebind when re-parsed.
+      return e.op === "not" ? `(not ${printExpr(e.arg)})` : `(${e.op}${printExpr(e.arg)})`;
     case "binary":
       return `(${printExpr(e.left)} ${e.op} ${printExpr(e.right)})`;
     case "if":

@@ -1,0 +1,135 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "./helpers.js";
+
+const BIN = join(ROOT, "bin", "brink.js");
+const brink = (...args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: "utf8" });
+const EXAMPLES = ["teacup", "sir", "lanchester-duel", "war-of-attrition"].map(
+  (n) => `models/examples/${n}.yaml`,
+);
+
+describe("brink CLI (as a user runs it)", () => {
+  it("check accepts every bundled example with exit code 0", () => {
+    for (const file of EXAMPLES) {
+      const r = brink("check", file);
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^${file}: ok \\(base`));
+    }
+  });
+
+  it("run --json prints one object in the contract's shape for every example", () => {
+    for (const file of EXAMPLES) {
+      const r = brink("run", file, "--runs", "50", "--seed", "3", "--json");
+      expect(r.status).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(Object.keys(out)).toEqual(
+        expect.arrayContaining([
+          "model",
+          "scenario",
+          "runs",
+          "seed",
+          "outcomes",
+          "censored",
+          "tracked",
+          "claims",
+        ]),
+      );
+      expect(out.runs).toBe(50);
+      expect(out.seed).toBe(3);
+      let total = out.censored.count;
+      for (const o of Object.values(out.outcomes) as {
+        count: number;
+        p: number;
+        lo: number;
+        hi: number;
+        median_time: number | null;
+      }[]) {
+        expect(o.lo).toBeLessThanOrEqual(o.p);
+        expect(o.hi).toBeGreaterThanOrEqual(o.p);
+        expect(o.median_time === null || typeof o.median_time === "number").toBe(true);
+        total += o.count;
+      }
+      expect(total).toBe(50);
+      for (const points of Object.values(out.tracked) as {
+        t: number;
+        q05: number;
+        q50: number;
+        q95: number;
+      }[][]) {
+        expect(points.length).toBeGreaterThan(1);
+        for (const p of points) if (p.q50 !== null) expect(p.q05).toBeLessThanOrEqual(p.q95);
+      }
+      for (const c of out.claims) expect(["holds", "fails", "undecided"]).toContain(c.verdict);
+    }
+  });
+
+  it("the same seed prints byte-identical JSON; a scenario changes the numbers", () => {
+    const a = brink("run", EXAMPLES[3]!, "--runs", "100", "--seed", "9", "--json").stdout;
+    expect(brink("run", EXAMPLES[3]!, "--runs", "100", "--seed", "9", "--json").stdout).toBe(a);
+    const s = JSON.parse(
+      brink("run", EXAMPLES[3]!, "--runs", "100", "--seed", "9", "--json", "--scenario", "strong_defence")
+        .stdout,
+    );
+    expect(s.scenario).toBe("strong_defence");
+    expect(JSON.stringify(s.outcomes)).not.toBe(JSON.stringify(JSON.parse(a).outcomes));
+  });
+
+  it("run with no file runs the main model and prints a table", () => {
+    const r = brink("run", "--runs", "20");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/20 runs, seed 1/);
+    expect(r.stdout).toMatch(/end state\s+runs\s+p\s+95% interval/);
+  });
+
+  it("bad usage exits with 2 and says what is wrong", () => {
+    for (const args of [
+      ["run", "--runs", "0"],
+      ["run", "--runs", "ten"],
+      ["run", "--seed", "-4"],
+      ["frobnicate"],
+      ["run", "--bogus"],
+      [],
+    ]) {
+      const r = brink(...args);
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr.length, args.join(" ")).toBeGreaterThan(0);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  });
+
+  it("--help works on every verb with exit code 0", () => {
+    for (const verb of ["check", "run", "schema"]) {
+      const r = brink(verb, "--help");
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`Usage: brink ${verb}`));
+    }
+    expect(brink("--help").stdout).toMatch(/Commands:/);
+  });
+
+  it("schema prints a JSON Schema describing every top-level key", () => {
+    const schema = JSON.parse(execFileSync(process.execPath, [BIN, "schema"], { encoding: "utf8" }));
+    const keys = Object.keys(schema.properties);
+    for (const key of [
+      "time",
+      "method",
+      "params",
+      "stocks",
+      "flows",
+      "vars",
+      "tables",
+      "events",
+      "outcomes",
+      "track",
+      "claims",
+      "scenarios",
+    ]) {
+      expect(keys).toContain(key);
+    }
+    expect(schema.additionalProperties).toBe(false);
+    // Shorthands are allowed: a param may be a bare number.
+    expect(JSON.stringify(schema.properties.params)).toMatch(/"type":"number"/);
+  });
+});

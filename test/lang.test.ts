@@ -1,0 +1,93 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type Expr, printExpr } from "../src/lang/ast.js";
+import { closest } from "../src/lang/diagnostic.js";
+import { ExprSyntaxError } from "../src/lang/lexer.js";
+import { parseExpr } from "../src/lang/parser.js";
+
+const p = (s: string) => printExpr(parseExpr(s));
+
+describe("expression parser", () => {
+  it("follows the documented precedence", () => {
+    expect(p("1 + 2 * 3")).toBe("(1 + (2 * 3))");
+    expect(p("-2 ^ 2")).toBe("(-(2 ^ 2))");
+    expect(p("2 ^ 3 ^ 2")).toBe("(2 ^ (3 ^ 2))");
+    expect(p("2 ^ -1")).toBe("(2 ^ (-1))");
+    expect(p("a < b and not c or d")).toBe("(((a < b) and (not c)) or d)");
+    expect(p("if a > 1 then b else c + 1")).toBe("(if (a > 1) then b else (c + 1))");
+    expect(p("a = b")).toBe("(a == b)");
+    expect(p("a <> b")).toBe("(a != b)");
+    expect(p("f(x, g(y), 2026-01-01)")).toBe("f(x, g(y), 2026-01-01)");
+    expect(p("P(o by 2027-08-21)")).toBe("P((o by 2027-08-21))");
+    expect(p("1e-3 * .5")).toBe("(0.001 * 0.5)");
+  });
+
+  it("keeps the position of every node", () => {
+    const e = parseExpr("alpha +  beta * gamma(x)");
+    expect(e).toMatchObject({ kind: "binary", pos: 0, end: 24 });
+    const right = (e as Extract<Expr, { kind: "binary" }>).right as Extract<Expr, { kind: "binary" }>;
+    expect(right.left).toMatchObject({ kind: "name", name: "beta", pos: 9, end: 13 });
+    expect(right.right).toMatchObject({ kind: "call", callee: "gamma", pos: 16, end: 24 });
+  });
+
+  it("reports syntax errors with their offset", () => {
+    const cases: [string, number, RegExp][] = [
+      ["1 +", 3, /ends too early/],
+      ["(1 + 2", 6, /expected '\)'/],
+      ["a b", 2, /unexpected 'b'/],
+      ["2x", 0, /cannot run into a name/],
+      ["a && b", 2, /write 'and'/],
+      ["if a then b", 11, /every 'if' needs an 'else'/],
+      ["1 < 2 < 3", 6, /do not chain/],
+      ["2025-13-01", 0, /not a valid date/],
+      ["a $ b", 2, /unexpected character/],
+      ["", 0, /empty/],
+    ];
+    for (const [text, pos, message] of cases) {
+      try {
+        parseExpr(text);
+        throw new Error(`parsed: ${text}`);
+      } catch (e) {
+        expect(e, text).toBeInstanceOf(ExprSyntaxError);
+        expect((e as ExprSyntaxError).pos, text).toBe(pos);
+        expect((e as ExprSyntaxError).message, text).toMatch(message);
+      }
+    }
+  });
+
+  it("printing and re-parsing is a fixed point (property)", () => {
+    const leaf = fc.oneof(fc.constantFrom("x", "y_2", "time"), fc.integer({ min: 0, max: 99 }).map(String));
+    const tree = fc.letrec((tie) => ({
+      e: fc.oneof(
+        { depthSize: "small", withCrossShrink: true },
+        leaf,
+        fc
+          .tuple(
+            tie("e"),
+            fc.constantFrom("+", "-", "*", "/", "^", "%", "<", ">=", "==", "and", "or"),
+            tie("e"),
+          )
+          .map(([a, op, b]) => `(${a} ${op} ${b})`),
+        tie("e").map((a) => `-${a}`),
+        tie("e").map((a) => `(not ${a})`),
+        fc.tuple(tie("e"), tie("e"), tie("e")).map(([a, b, c]) => `(if ${a} then ${b} else ${c})`),
+        fc.tuple(tie("e"), tie("e")).map(([a, b]) => `max(${a}, ${b})`),
+      ),
+    }));
+    fc.assert(
+      fc.property(tree.e, (text) => {
+        const once = p(text);
+        expect(p(once)).toBe(once);
+      }),
+      { numRuns: 500, seed: 5 },
+    );
+  });
+});
+
+describe("did you mean", () => {
+  it("suggests close names only", () => {
+    expect(closest("temprature", ["temperature", "pressure"])).toBe("temperature");
+    expect(closest("Stocks", ["stocks"])).toBe("stocks");
+    expect(closest("zzz", ["temperature"])).toBeUndefined();
+  });
+});
