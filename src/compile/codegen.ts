@@ -137,7 +137,8 @@ class Emitter {
       L.push(`    const check = ${allSlots.join(" + ")};`);
       L.push("    if (check - check !== 0) { result[0] = t; result[1] = saved; result[2] = k; return -2; }");
     }
-    L.push("    if (k % SAVE === 0) {");
+    // With a save every step the modulo is dropped from the hot loop.
+    L.push(time.saveEvery === 1 ? "    {" : "    if (k % SAVE === 0) {");
     if (nTracked) {
       L.push(`      const o = saved * ${nTracked};`);
       p.tracked.forEach((tr, j) => L.push(`      out[o + ${j}] = ${this.x(tr.slot)};`));
