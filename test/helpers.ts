@@ -50,8 +50,6 @@ export function series(
 export function report(model: PreparedModel, runs: number, seed = 1): RunReport {
   const summary = runMonteCarlo(model, { runs, seed });
   return buildReport({
-    model: model.loaded.spec.name,
-    seed,
     time: model.loaded.time,
     summary,
     claims: compileClaims(model.loaded),

@@ -2,7 +2,7 @@ import type { Summary } from "../engine/summary.js";
 import type { ResolvedTime } from "../model/load.js";
 import { modelTimeToDate } from "../model/time.js";
 import { type ClaimResult, type CompiledClaim, evaluateClaim } from "./claims.js";
-import { sortedQuantile, wilson } from "./stats.js";
+import { wilson } from "./stats.js";
 
 /** The `brink run --json` object (a contract: see DESIGN.md). */
 export interface RunReport {
@@ -10,6 +10,7 @@ export interface RunReport {
   scenario: string | null;
   runs: number;
   seed: number;
+  sampling: "random" | "lhs";
   partial: boolean;
   time: { start: number; stop: number; dt: number; unit: string | null; origin: string | null };
   outcomes: Record<string, OutcomeRow>;
@@ -34,6 +35,8 @@ export interface TrackedPoint {
   /** Runs still going at t: the quantiles describe these. */
   n: number;
   mean: number | null;
+  sd: number | null;
+  /** Quantiles from a sketch: each within 0.5% (relative) of a value of that rank. */
   q05: number | null;
   q25: number | null;
   q50: number | null;
@@ -44,9 +47,6 @@ export interface TrackedPoint {
 const round = (x: number): number | null => (Number.isFinite(x) ? Number(x.toPrecision(12)) : null);
 
 export function buildReport(args: {
-  model: string;
-  scenario?: string;
-  seed: number;
   time: ResolvedTime;
   summary: Summary;
   claims: CompiledClaim[];
@@ -79,18 +79,17 @@ export function buildReport(args: {
     const points: TrackedPoint[] = [];
     for (let s = 0; s < summary.saveCount; s++) {
       const t = time.start + s * time.saveEvery * time.dt;
-      const sorted = summary.sortedAt(j, s);
-      let sum = 0;
-      for (const x of sorted) sum += x;
+      const st = summary.statsAt(j, s);
       const point: TrackedPoint = {
         t: round(t) ?? t,
-        n: sorted.length,
-        mean: sorted.length ? round(sum / sorted.length) : null,
-        q05: round(sortedQuantile(sorted, 0.05)),
-        q25: round(sortedQuantile(sorted, 0.25)),
-        q50: round(sortedQuantile(sorted, 0.5)),
-        q75: round(sortedQuantile(sorted, 0.75)),
-        q95: round(sortedQuantile(sorted, 0.95)),
+        n: st.n,
+        mean: st.n ? round(st.mean) : null,
+        sd: st.n ? round(st.sd) : null,
+        q05: round(st.quantile(0.05)),
+        q25: round(st.quantile(0.25)),
+        q50: round(st.quantile(0.5)),
+        q75: round(st.quantile(0.75)),
+        q95: round(st.quantile(0.95)),
       };
       const date = dateOf(t);
       if (date !== undefined) point.date = date;
@@ -112,10 +111,11 @@ export function buildReport(args: {
     };
   });
   return {
-    model: args.model,
-    scenario: args.scenario ?? null,
+    model: summary.meta.model,
+    scenario: summary.meta.scenario,
     runs: n,
-    seed: args.seed,
+    seed: summary.meta.seed,
+    sampling: summary.meta.sampling,
     partial: summary.partial,
     time: {
       start: time.start,

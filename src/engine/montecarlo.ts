@@ -1,33 +1,81 @@
 import type { PreparedModel } from "./prepare.js";
-import { Runner } from "./run.js";
-import { Summary } from "./summary.js";
+import { hashName } from "./rng.js";
+import { Runner, type Sampling } from "./run.js";
+import { type JobMeta, Summary, shapeOf } from "./summary.js";
+
+export interface ChunkOptions {
+  meta: JobMeta;
+  /** First run index and one past the last. */
+  start: number;
+  end: number;
+  backend?: "kernel" | "interpreter";
+  /** Checked between runs; when it says stop, the summary is marked partial. */
+  signal?: AbortSignal;
+  shouldStop?: () => boolean;
+  /** Called now and then with the number of runs done in this chunk. */
+  onProgress?: (done: number) => void;
+  /** Add to this summary instead of a new one. */
+  into?: Summary;
+}
+
+/** Identity of a job, hashed from the model text so that summaries of different models never merge. */
+export function jobMeta(model: PreparedModel, text: string, seed: number, sampling: Sampling): JobMeta {
+  const h = hashName(text);
+  const h2 = hashName(`${text.length}:${text}`);
+  return {
+    model: model.loaded.spec.name,
+    modelHash: `${h.toString(16).padStart(8, "0")}${h2.toString(16).padStart(8, "0")}`,
+    scenario: model.loaded.scenario ?? null,
+    seed,
+    sampling: sampling.kind,
+    designRuns: sampling.kind === "lhs" ? sampling.runs : null,
+  };
+}
+
+export function samplingOf(meta: JobMeta): Sampling {
+  return meta.sampling === "lhs" ? { kind: "lhs", runs: meta.designRuns! } : { kind: "random" };
+}
+
+/** Run runs start … end − 1 of a job on this thread and summarise them. */
+export function runChunk(model: PreparedModel, options: ChunkOptions): Summary {
+  const { meta } = options;
+  const runner = new Runner(model, meta.seed, options.backend ?? "kernel", samplingOf(meta));
+  const summary = options.into ?? new Summary(shapeOf(model.program), meta);
+  for (let run = options.start; run < options.end; run++) {
+    if (options.signal?.aborted || options.shouldStop?.()) {
+      summary.partial = true;
+      break;
+    }
+    summary.add(run, runner.run(run), runner.saved);
+    if (options.onProgress && (run - options.start + 1) % 256 === 0)
+      options.onProgress(run - options.start + 1);
+  }
+  return summary;
+}
 
 export interface MonteCarloOptions {
   runs: number;
   seed: number;
-  /** Index of the first run (a job may be split into ranges of run indices). */
   firstRun?: number;
-  /** Called now and then with the number of runs done. */
-  onProgress?: (done: number, total: number) => void;
-  /** Stop early; the summary then says it is partial. */
-  signal?: AbortSignal;
+  sampling?: Sampling;
+  /** The model file's text, for the job's identity (defaults to the model's own source). */
+  text?: string;
   backend?: "kernel" | "interpreter";
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
 }
 
-/** Run runs firstRun … firstRun + runs − 1 of a job and summarise them (one thread). */
+/** Run a whole job on this thread (the worker-pool driver in src/node splits the same work into chunks). */
 export function runMonteCarlo(model: PreparedModel, options: MonteCarloOptions): Summary {
-  const runner = new Runner(model, options.seed, options.backend ?? "kernel");
-  const first = options.firstRun ?? 0;
-  const summary = new Summary(model.program);
-  const every = Math.max(1, Math.min(1000, Math.floor(options.runs / 100)));
-  for (let i = 0; i < options.runs; i++) {
-    if (options.signal?.aborted) {
-      summary.partial = true;
-      break;
-    }
-    const end = runner.run(first + i);
-    summary.add(end, runner.saved);
-    if (options.onProgress && (i + 1) % every === 0) options.onProgress(i + 1, options.runs);
-  }
-  return summary;
+  const sampling = options.sampling ?? { kind: "random" };
+  const meta = jobMeta(model, options.text ?? model.loaded.source.text, options.seed, sampling);
+  const start = options.firstRun ?? 0;
+  return runChunk(model, {
+    meta,
+    start,
+    end: start + options.runs,
+    ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: (done: number) => options.onProgress!(done, options.runs) } : {}),
+  });
 }

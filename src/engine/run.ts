@@ -5,8 +5,22 @@ import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
 import type { ModelSource } from "../model/source.js";
 import { modelTimeToDate } from "../model/time.js";
 import { quantile } from "./distributions.js";
+import { permuteIndex } from "./lhs.js";
 import type { PreparedModel } from "./prepare.js";
-import { hashName, hashUniform, SiteStreams } from "./rng.js";
+import { hashName, hashUniform, mix32, SiteStreams } from "./rng.js";
+
+/** How params are drawn: independently per run, or as a Latin hypercube over `runs` runs. */
+export type Sampling = { kind: "random" } | { kind: "lhs"; runs: number };
+
+/** A run that produced a NaN, an infinity or a negative hazard: its diagnostic, and which run it was. */
+export class RunFailure extends DiagnosticError {
+  constructor(
+    readonly run: number,
+    diagnostic: Diagnostic,
+  ) {
+    super([diagnostic]);
+  }
+}
 
 /** What one run ended with. Saved values stay in the runner's `saved` buffer until the next run. */
 export interface RunEnd {
@@ -39,6 +53,7 @@ export class Runner {
     private readonly model: PreparedModel,
     readonly seed: number,
     backend: "kernel" | "interpreter" = "kernel",
+    readonly sampling: Sampling = { kind: "random" },
   ) {
     const p = model.program;
     this.program = p;
@@ -71,7 +86,7 @@ export class Runner {
     let status: number;
     if (this.interpreter) status = this.interpreter.run(this.values, this.saved, this.result).status;
     else status = this.kernel(this.values, this.saved, this.streams, this.result);
-    if (status === NUMERIC_FAILURE) throw new DiagnosticError([this.diagnose(run)]);
+    if (status === NUMERIC_FAILURE) throw new RunFailure(run, this.diagnose(run));
     const { start, dt } = this.program.time;
     const time = this.result[0]!;
     return { outcome: status, time, timeIndex: Math.round((time - start) / dt), saves: this.result[1]! };

@@ -1,72 +1,436 @@
 import type { Program } from "../compile/ir.js";
+import { ExactSum, ExactSumArray } from "./exactsum.js";
+import { PackReader, PackWriter } from "./pack.js";
 import type { RunEnd } from "./run.js";
+import { QuantileSketch, type SketchJSON } from "./sketch.js";
+
+/** What identifies a job: summaries merge only when these agree. */
+export interface JobMeta {
+  model: string;
+  /** Hash of the model file's text, so summaries of different models never merge. */
+  modelHash: string;
+  scenario: string | null;
+  seed: number;
+  sampling: "random" | "lhs";
+  /** Total runs of the design; only Latin hypercube needs it (its strata depend on it). */
+  designRuns: number | null;
+}
+
+/** The dimensions of a summary: which outcomes and tracked variables, over how many steps and saves. */
+export interface SummaryShape {
+  outcomeNames: string[];
+  trackedNames: string[];
+  steps: number;
+  saveCount: number;
+}
+
+export function shapeOf(program: Pick<Program, "outcomes" | "tracked" | "time">): SummaryShape {
+  return {
+    outcomeNames: program.outcomes.map((o) => o.name),
+    trackedNames: program.tracked.map((t) => t.name),
+    steps: program.time.steps,
+    saveCount: Math.floor(program.time.steps / program.time.saveEvery) + 1,
+  };
+}
+
+export class SummaryMismatchError extends Error {}
 
 /**
- * What a Monte Carlo job keeps. Outcome counts and outcome times (as exact counts per step) merge by
- * addition, so a summary built from any partition of the runs is identical. Tracked values are kept exactly
- * here, per run; they are NaN after a run ended, so quantiles at a time describe the runs still going then.
+ * Runs are grouped in blocks of BLOCK consecutive run indices (aligned: block b holds runs b·BLOCK …).
+ * Sums of tracked values are taken block by block, in run order, and block sums are added exactly. A block
+ * split between chunks waits, as raw values, until its other runs arrive; so every sum is the same to the
+ * last bit whatever the chunking, and the hot loop adds plain doubles.
+ */
+export const BLOCK = 64;
+
+/** Runs of one block not yet summed: their indices, how many saves each wrote, and the values. */
+interface PendingBlock {
+  runs: number[];
+  saves: number[];
+  rows: Float64Array[];
+}
+
+export interface PackedSummary {
+  meta: JobMeta;
+  shape: SummaryShape;
+  data: Float64Array;
+}
+
+export interface SummaryJSON extends SummaryShape {
+  format: "brink-summary/2";
+  meta: JobMeta;
+  partial: boolean;
+  ranges: [number, number][];
+  runs: number;
+  outcomeCounts: number[];
+  outcomeTimes: [number, number][][];
+  censored: number;
+  /** One entry per (tracked variable, save time), variable-major. */
+  tracked: { sketch: SketchJSON; sum: number[]; sumSquares: number[] }[];
+  pending: { block: number; runs: number[]; saves: number[]; rows: number[][] }[];
+}
+
+/**
+ * Everything a Monte Carlo job keeps, in memory bounded whatever the number of runs. Every part merges
+ * exactly and associatively — counts add, outcome times are exact per-step counts, tracked values go into
+ * quantile sketches and block-wise exact sums — so a job split over any workers, chunks or machines gives
+ * the same summary as one pass. Tracked statistics at a save time describe the runs still going then.
  */
 export class Summary {
   runs = 0;
+  /** True when the job stopped before all its runs were done. */
+  partial = false;
+  /** Run-index ranges [start, end) this summary covers, sorted and disjoint. */
+  ranges: [number, number][] = [];
   readonly outcomeNames: string[];
   readonly outcomeCounts: Float64Array;
-  /** outcomeTimes[o][k]: runs that ended in outcome o at step k. Censored runs end at the last step. */
+  /** outcomeTimes[o][k]: runs that ended in outcome o at step k. */
   readonly outcomeTimes: Float64Array[];
   censored = 0;
   readonly trackedNames: string[];
+  readonly steps: number;
   readonly saveCount: number;
-  /** values[j] holds run-major blocks of saveCount values for tracked variable j. */
-  private values: Float64Array[];
-  private capacity: number;
+  /** sketches[j·saveCount + s]: values of tracked variable j at save s; `sums` and `sumSquares` alike. */
+  readonly sketches: QuantileSketch[];
+  readonly sums: ExactSumArray;
+  readonly sumSquares: ExactSumArray;
+  private readonly pending = new Map<number, PendingBlock>();
+  /** Runs of the current block waiting to enter the sketches and the pending store. */
+  private current: PendingBlock | undefined;
 
-  /** True when the job stopped before all its runs were done. */
-  partial = false;
-
-  constructor(program: Pick<Program, "outcomes" | "tracked" | "time">) {
-    this.outcomeNames = program.outcomes.map((o) => o.name);
+  constructor(
+    shape: SummaryShape,
+    public meta: JobMeta,
+  ) {
+    this.outcomeNames = [...shape.outcomeNames];
     this.outcomeCounts = new Float64Array(this.outcomeNames.length);
-    this.outcomeTimes = this.outcomeNames.map(() => new Float64Array(program.time.steps + 1));
-    this.trackedNames = program.tracked.map((t) => t.name);
-    this.saveCount = Math.floor(program.time.steps / program.time.saveEvery) + 1;
-    this.capacity = 64;
-    this.values = this.trackedNames.map(() => new Float64Array(this.capacity * this.saveCount));
+    this.steps = shape.steps;
+    this.outcomeTimes = this.outcomeNames.map(() => new Float64Array(this.steps + 1));
+    this.trackedNames = [...shape.trackedNames];
+    this.saveCount = shape.saveCount;
+    const cells = this.trackedNames.length * this.saveCount;
+    this.sketches = Array.from({ length: cells }, () => new QuantileSketch());
+    this.sums = new ExactSumArray(cells);
+    this.sumSquares = new ExactSumArray(cells);
+  }
+
+  shape(): SummaryShape {
+    return {
+      outcomeNames: this.outcomeNames,
+      trackedNames: this.trackedNames,
+      steps: this.steps,
+      saveCount: this.saveCount,
+    };
   }
 
   /** Add one finished run; `saved` holds its tracked values (save-major, as the kernel writes them). */
-  add(end: RunEnd, saved: Float64Array): void {
+  add(run: number, end: RunEnd, saved: Float64Array): void {
     if (end.outcome >= 0) {
       this.outcomeCounts[end.outcome]!++;
       this.outcomeTimes[end.outcome]![end.timeIndex]!++;
     } else this.censored++;
-    if (this.runs === this.capacity) this.grow();
-    const nT = this.trackedNames.length;
-    const base = this.runs * this.saveCount;
-    for (let j = 0; j < nT; j++) {
-      const column = this.values[j]!;
-      for (let s = 0; s < this.saveCount; s++)
-        column[base + s] = s < end.saves ? saved[s * nT + j]! : Number.NaN;
-    }
     this.runs++;
-  }
-
-  private grow(): void {
-    this.capacity *= 2;
-    this.values = this.values.map((old) => {
-      const next = new Float64Array(this.capacity * this.saveCount);
-      next.set(old);
-      return next;
-    });
-  }
-
-  /** Values of tracked variable j at save s over runs still going then, ascending. */
-  sortedAt(j: number, s: number): Float64Array {
-    const column = this.values[j]!;
-    const out = new Float64Array(this.runs);
-    let n = 0;
-    for (let r = 0; r < this.runs; r++) {
-      const x = column[r * this.saveCount + s]!;
-      if (!Number.isNaN(x)) out[n++] = x;
+    this.addRange(run, run + 1);
+    const nT = this.trackedNames.length;
+    if (nT === 0) return;
+    const perRun = this.saveCount * nT;
+    if (this.current && Math.floor(this.current.runs[0]! / BLOCK) !== Math.floor(run / BLOCK)) this.flush();
+    if (!this.current) {
+      this.blockValues ??= new Float64Array(BLOCK * perRun);
+      this.current = { runs: [], saves: [], rows: [] };
     }
-    return out.subarray(0, n).sort();
+    const b = this.current.runs.length;
+    this.current.runs.push(run);
+    this.current.saves.push(end.saves);
+    this.blockValues!.set(saved.subarray(0, end.saves * nT), b * perRun);
+  }
+
+  /** Scratch for the current block's values, run-major, one run's saves after another. */
+  private blockValues: Float64Array | undefined;
+
+  /** Move the current block's runs into the sketches (cell by cell, for the caches) and into the sums. */
+  private flush(): void {
+    const block = this.current;
+    if (!block) return;
+    this.current = undefined;
+    const values = this.blockValues!;
+    const nT = this.trackedNames.length;
+    const perRun = this.saveCount * nT;
+    const n = block.runs.length;
+    for (let j = 0; j < nT; j++) {
+      for (let s = 0; s < this.saveCount; s++) {
+        const sketch = this.sketches[j * this.saveCount + s]!;
+        const at = s * nT + j;
+        for (let b = 0; b < n; b++) if (s < block.saves[b]!) sketch.add(values[b * perRun + at]!);
+      }
+    }
+    const id = Math.floor(block.runs[0]! / BLOCK);
+    if (n === BLOCK && !this.pending.has(id)) {
+      this.sumContiguous(values, block.saves, this.sums, this.sumSquares);
+      return;
+    }
+    for (let b = 0; b < n; b++) block.rows.push(values.slice(b * perRun, b * perRun + block.saves[b]! * nT));
+    this.addPending(id, block);
+  }
+
+  private addPending(id: number, block: PendingBlock): void {
+    this.edgeTotals = undefined;
+    const existing = this.pending.get(id);
+    const merged = existing
+      ? {
+          runs: [...existing.runs, ...block.runs],
+          saves: [...existing.saves, ...block.saves],
+          rows: [...existing.rows, ...block.rows],
+        }
+      : block;
+    if (merged.runs.length === BLOCK) {
+      this.pending.delete(id);
+      this.sumPending(merged, this.sums, this.sumSquares);
+    } else this.pending.set(id, merged);
+  }
+
+  /** Lay a pending block's rows out in run order and sum them like a whole block. */
+  private sumPending(block: PendingBlock, sums: ExactSumArray, sumSquares: ExactSumArray): void {
+    const perRun = this.saveCount * this.trackedNames.length;
+    const order = block.runs.map((_, i) => i).sort((a, b) => block.runs[a]! - block.runs[b]!);
+    const values = new Float64Array(order.length * perRun);
+    order.forEach((b, i) => values.set(block.rows[b]!, i * perRun));
+    this.sumContiguous(
+      values,
+      order.map((b) => block.saves[b]!),
+      sums,
+      sumSquares,
+    );
+  }
+
+  /**
+   * The canonical block sum: per cell, a plain double sum over the block's runs in run order, then added
+   * exactly into `sums`. Everything that sums tracked values goes through here.
+   */
+  private sumContiguous(
+    values: Float64Array,
+    saves: number[],
+    sums: ExactSumArray,
+    sumSquares: ExactSumArray,
+  ): void {
+    const nT = this.trackedNames.length;
+    const perRun = this.saveCount * nT;
+    const n = saves.length;
+    for (let j = 0; j < nT; j++) {
+      for (let s = 0; s < this.saveCount; s++) {
+        const at = s * nT + j;
+        let sum = 0;
+        let squares = 0;
+        let any = false;
+        for (let b = 0; b < n; b++) {
+          if (s >= saves[b]!) continue;
+          const x = values[b * perRun + at]!;
+          sum += x;
+          squares += x * x;
+          any = true;
+        }
+        if (!any) continue;
+        const c = j * this.saveCount + s;
+        sums.add(c, sum);
+        sumSquares.add(c, squares);
+      }
+    }
+  }
+
+  private addRange(start: number, end: number): void {
+    const last = this.ranges[this.ranges.length - 1];
+    if (last && last[1] === start) last[1] = end;
+    else {
+      this.ranges.push([start, end]);
+      if (last && last[1] > start) this.normaliseRanges();
+    }
+  }
+
+  private normaliseRanges(): void {
+    this.ranges.sort((a, b) => a[0] - b[0]);
+    const out: [number, number][] = [];
+    for (const [a, b] of this.ranges) {
+      const prev = out[out.length - 1];
+      if (prev && a < prev[1]) {
+        throw new SummaryMismatchError(
+          `run ranges overlap: runs ${a}–${Math.min(b, prev[1]) - 1} are counted twice`,
+        );
+      }
+      if (prev && prev[1] === a) prev[1] = b;
+      else out.push([a, b]);
+    }
+    this.ranges = out;
+  }
+
+  private checkCompatible(meta: JobMeta, shape: SummaryShape): void {
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    if (!same(this.meta, meta)) {
+      throw new SummaryMismatchError(
+        `these summaries are of different jobs: ${JSON.stringify(this.meta)} vs ${JSON.stringify(meta)}`,
+      );
+    }
+    if (!same(this.shape(), shape))
+      throw new SummaryMismatchError("these summaries track different outcomes or variables");
+  }
+
+  /** Fold another summary of the same job into this one. */
+  merge(other: Summary): void {
+    const packed = other.pack();
+    this.mergePacked(packed);
+  }
+
+  /**
+   * The summary as one Float64Array (plus its job identity), for moving between threads: `mergePacked` on
+   * the other side folds it in without building objects.
+   */
+  pack(): PackedSummary {
+    this.flush();
+    const w = new PackWriter();
+    w.push(this.runs);
+    w.push(this.censored);
+    w.push(this.partial ? 1 : 0);
+    w.push(this.ranges.length);
+    for (const [a, b] of this.ranges) {
+      w.push(a);
+      w.push(b);
+    }
+    w.pushAll(this.outcomeCounts);
+    for (const times of this.outcomeTimes) w.pushAll(times);
+    this.sketches.forEach((sketch, c) => {
+      sketch.pack(w);
+      this.sums.pack(c, w);
+      this.sumSquares.pack(c, w);
+    });
+    w.push(this.pending.size);
+    for (const [id, block] of this.pending) {
+      w.push(id);
+      w.push(block.runs.length);
+      block.runs.forEach((run, b) => {
+        w.push(run);
+        w.push(block.saves[b]!);
+        w.pushAll(block.rows[b]!);
+      });
+    }
+    return { meta: this.meta, shape: this.shape(), data: w.finish() };
+  }
+
+  mergePacked(packed: PackedSummary): void {
+    this.flush();
+    this.checkCompatible(packed.meta, packed.shape);
+    const r = new PackReader(packed.data);
+    this.runs += r.next();
+    this.censored += r.next();
+    if (r.next() === 1) this.partial = true;
+    const nRanges = r.next();
+    for (let i = 0; i < nRanges; i++) this.ranges.push([r.next(), r.next()]);
+    this.normaliseRanges();
+    for (let o = 0; o < this.outcomeCounts.length; o++) this.outcomeCounts[o]! += r.next();
+    for (const times of this.outcomeTimes) for (let k = 0; k < times.length; k++) times[k]! += r.next();
+    this.sketches.forEach((sketch, c) => {
+      sketch.mergePacked(r);
+      this.sums.mergePacked(c, r);
+      this.sumSquares.mergePacked(c, r);
+    });
+    const nT = this.trackedNames.length;
+    const nPending = r.next();
+    for (let i = 0; i < nPending; i++) {
+      const id = r.next();
+      const n = r.next();
+      const block: PendingBlock = { runs: [], saves: [], rows: [] };
+      for (let b = 0; b < n; b++) {
+        block.runs.push(r.next());
+        const saves = r.next();
+        block.saves.push(saves);
+        block.rows.push(packed.data.slice(r.pos, r.pos + saves * nT));
+        r.pos += saves * nT;
+      }
+      this.addPending(id, block);
+    }
+  }
+
+  private edgeTotals: { sums: ExactSumArray; squares: ExactSumArray } | undefined;
+
+  /** Sums over the incomplete blocks (a job's edges), computed the same canonical way; cached until they change. */
+  private pendingTotals(): { sums: ExactSumArray; squares: ExactSumArray } {
+    if (!this.edgeTotals) {
+      const sums = new ExactSumArray(this.sketches.length);
+      const squares = new ExactSumArray(this.sketches.length);
+      for (const id of [...this.pending.keys()].sort((a, b) => a - b))
+        this.sumPending(this.pending.get(id)!, sums, squares);
+      this.edgeTotals = { sums, squares };
+    }
+    return this.edgeTotals;
+  }
+
+  /** Runs still going, mean, standard deviation and quantiles of tracked variable j at save s. */
+  statsAt(j: number, s: number): { n: number; mean: number; sd: number; quantile: (q: number) => number } {
+    this.flush();
+    const c = j * this.saveCount + s;
+    const sketch = this.sketches[c]!;
+    const n = sketch.count;
+    const sum = this.sums.get(c);
+    const squares = this.sumSquares.get(c);
+    if (this.pending.size) {
+      const edges = this.pendingTotals();
+      sum.merge(edges.sums.get(c));
+      squares.merge(edges.squares.get(c));
+    }
+    const mean = sum.value() / n;
+    const variance = n > 1 ? Math.max(0, (squares.value() - n * mean * mean) / (n - 1)) : 0;
+    return { n, mean, sd: Math.sqrt(variance), quantile: (q) => sketch.quantile(q) };
+  }
+
+  toJSON(): SummaryJSON {
+    this.flush();
+    return {
+      format: "brink-summary/2",
+      meta: this.meta,
+      ...this.shape(),
+      partial: this.partial,
+      ranges: this.ranges,
+      runs: this.runs,
+      outcomeCounts: Array.from(this.outcomeCounts),
+      outcomeTimes: this.outcomeTimes.map((times) => {
+        const nonzero: [number, number][] = [];
+        times.forEach((c, k) => {
+          if (c > 0) nonzero.push([k, c]);
+        });
+        return nonzero;
+      }),
+      censored: this.censored,
+      tracked: this.sketches.map((sketch, c) => ({
+        sketch: sketch.toJSON(),
+        sum: this.sums.get(c).toJSON(),
+        sumSquares: this.sumSquares.get(c).toJSON(),
+      })),
+      pending: [...this.pending].map(([block, p]) => ({
+        block,
+        runs: p.runs,
+        saves: p.saves,
+        rows: p.rows.map((r) => Array.from(r)),
+      })),
+    };
+  }
+
+  static fromJSON(j: SummaryJSON): Summary {
+    if (j.format !== "brink-summary/2")
+      throw new SummaryMismatchError(`not a Brink summary (format ${String(j.format)})`);
+    const s = new Summary(j, j.meta);
+    s.runs = j.runs;
+    s.partial = j.partial;
+    s.ranges = j.ranges.map((r) => [r[0], r[1]]);
+    s.censored = j.censored;
+    j.outcomeCounts.forEach((c, o) => {
+      s.outcomeCounts[o] = c;
+      for (const [k, n] of j.outcomeTimes[o]!) s.outcomeTimes[o]![k] = n;
+    });
+    j.tracked.forEach((cell, c) => {
+      s.sketches[c] = QuantileSketch.fromJSON(cell.sketch);
+      s.sums.mergeInto(c, ExactSum.fromJSON(cell.sum));
+      s.sumSquares.mergeInto(c, ExactSum.fromJSON(cell.sumSquares));
+    });
+    for (const p of j.pending)
+      s.pending.set(p.block, { runs: p.runs, saves: p.saves, rows: p.rows.map((r) => Float64Array.from(r)) });
+    return s;
   }
 }

@@ -1,26 +1,33 @@
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { checkModelText, compileClaims } from "../analysis/check.js";
 import { buildReport } from "../analysis/results.js";
-import { runMonteCarlo } from "../engine/montecarlo.js";
 import { prepareModel } from "../engine/prepare.js";
+import { Summary, type SummaryJSON, SummaryMismatchError } from "../engine/summary.js";
 import { DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
 import { modelFileJsonSchema } from "../model/schema.js";
-import { DEFAULT_MODEL, PACKAGE_ROOT, readModelFile } from "./files.js";
+import { DEFAULT_MODEL, PACKAGE_ROOT, readModelFile, writeFileAtomic } from "./files.js";
 import { formatReport } from "./format.js";
+import { progressBar } from "./progress.js";
+import { simulate, UsageError } from "./simulate.js";
 
 export const EXIT_OK = 0;
 export const EXIT_BAD_MODEL = 1;
 export const EXIT_USAGE = 2;
+/** Stopped by Ctrl-C: the partial summary was printed. */
+export const EXIT_INTERRUPTED = 130;
 
 const VERSION = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string })
   .version;
 
-function positiveInt(name: string, max: number) {
+function wholeNumber(name: string, min: number, max: number) {
   return (text: string): number => {
-    if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) {
-      throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max.toLocaleString("en")}`);
+    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+      throw new InvalidArgumentError(
+        `${name} must be a whole number from ${min} to ${max.toLocaleString("en")}`,
+      );
     }
     return Number(text);
   };
@@ -33,9 +40,36 @@ function seedArg(text: string): number {
   return Number(text);
 }
 
+function probability(text: string): number {
+  const x = Number(text);
+  if (!/^[0-9.eE+-]+$/.test(text) || !(x > 0 && x < 0.5))
+    throw new InvalidArgumentError("--precision must be a number between 0 and 0.5, such as 0.005");
+  return x;
+}
+
 interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
+}
+
+/** A saved summary: the mergeable statistics plus the model they came from (so merging can check claims). */
+interface SummaryFile {
+  summary: SummaryJSON;
+  model: { file: string; text: string; scenario: string | null };
+}
+
+interface RunOptions {
+  scenario?: string;
+  runs?: number;
+  seed: number;
+  workers?: number;
+  chunkSize?: number;
+  sampling: "random" | "lhs";
+  precision?: number;
+  firstRun: number;
+  saveSummary?: string;
+  progress?: boolean;
+  json?: boolean;
 }
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
@@ -54,6 +88,14 @@ export async function main(
   const report = (e: unknown): number => {
     if (e instanceof DiagnosticError) {
       for (const d of e.diagnostics) io.err(`${formatDiagnostic(d)}\n`);
+      return EXIT_BAD_MODEL;
+    }
+    if (e instanceof UsageError) {
+      io.err(`brink: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof SummaryMismatchError) {
+      io.err(`brink: ${e.message}\n`);
       return EXIT_BAD_MODEL;
     }
     throw e;
@@ -82,41 +124,136 @@ export async function main(
     .description("run a model as Monte Carlo and print the end states, tracked values and claims")
     .argument("[file]", "the model file (default: the bundled main model)")
     .option("--scenario <name>", "run a scenario of the model instead of its base")
-    .option("--runs <n>", "number of runs", positiveInt("--runs", 100_000_000), 1000)
+    .option(
+      "--runs <n>",
+      "number of runs (default 1000; with --precision, the most allowed, default 1,000,000)",
+      wholeNumber("--runs", 1, 1e9),
+    )
     .option("--seed <s>", "seed: the same seed gives the same numbers on any machine", seedArg, 1)
     .option(
       "--workers <w>",
-      "worker threads (results do not depend on it; this version runs on one)",
-      positiveInt("--workers", 1024),
+      `worker threads (default: the machine's cores, here ${availableParallelism()}); results do not depend on it`,
+      wholeNumber("--workers", 1, 64),
     )
+    .option(
+      "--chunk-size <n>",
+      "runs per chunk handed to a worker; results do not depend on it",
+      wholeNumber("--chunk-size", 1, 1e9),
+    )
+    .addOption(
+      new Option("--sampling <how>", "how params are drawn: random, or a Latin hypercube")
+        .choices(["random", "lhs"])
+        .default("random"),
+    )
+    .option(
+      "--precision <h>",
+      "run until every outcome's 95% interval half-width is at most h (e.g. 0.005)",
+      probability,
+    )
+    .option(
+      "--first-run <i>",
+      "index of the first run, to split one job over machines (see brink merge)",
+      wholeNumber("--first-run", 0, 2 ** 52),
+      0,
+    )
+    .option("--save-summary <file>", "also write the mergeable summary (JSON) to this file")
+    .option("--progress", "show a progress bar even when stderr is not a terminal")
     .option("--json", "print one JSON object instead of tables")
-    .action(
-      (file: string | undefined, opts: { scenario?: string; runs: number; seed: number; json?: boolean }) => {
-        const path = file ?? DEFAULT_MODEL;
-        try {
-          const model = prepareModel(
-            path,
-            readModelFile(path),
-            opts.scenario === undefined ? {} : { scenario: opts.scenario },
-          );
-          const claims = compileClaims(model.loaded);
-          const summary = runMonteCarlo(model, { runs: opts.runs, seed: opts.seed });
-          const result = buildReport({
-            model: model.loaded.spec.name,
-            ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}),
+    .action(async (file: string | undefined, opts: RunOptions) => {
+      const path = file ?? DEFAULT_MODEL;
+      const bar = progressBar(opts.progress ? { force: true } : {});
+      const controller = new AbortController();
+      const onInterrupt = () => controller.abort();
+      process.once("SIGINT", onInterrupt);
+      try {
+        const text = readModelFile(path);
+        const result = await simulate(
+          { file: path, text },
+          {
             seed: opts.seed,
-            time: model.loaded.time,
-            summary,
-            claims,
-          });
-          io.out(
-            opts.json ? `${JSON.stringify(result)}\n` : `${formatReport(result, model.loaded.spec.name)}\n`,
-          );
-        } catch (e) {
-          code = report(e);
+            sampling: opts.sampling,
+            firstRun: opts.firstRun,
+            signal: controller.signal,
+            onProgress: (p) => bar.update(p),
+            ...(opts.runs !== undefined ? { runs: opts.runs } : {}),
+            ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+            ...(opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {}),
+            ...(opts.precision !== undefined ? { precision: opts.precision } : {}),
+            ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}),
+          },
+        );
+        bar.stop();
+        if (opts.saveSummary) {
+          const saved: SummaryFile = {
+            summary: result.summary.toJSON(),
+            model: { file: path, text, scenario: opts.scenario ?? null },
+          };
+          writeFileAtomic(opts.saveSummary, JSON.stringify(saved));
         }
-      },
-    );
+        io.out(opts.json ? `${JSON.stringify(result.report)}\n` : `${formatReport(result.report)}\n`);
+        if (result.summary.partial && controller.signal.aborted) code = EXIT_INTERRUPTED;
+      } catch (e) {
+        bar.stop();
+        code = report(e);
+      } finally {
+        process.removeListener("SIGINT", onInterrupt);
+      }
+    });
+
+  program
+    .command("merge")
+    .description(
+      "merge summaries saved by `brink run --save-summary` (disjoint runs of one job) and report them",
+    )
+    .argument("<files...>", "summary files")
+    .option("--save-summary <file>", "write the merged summary to this file")
+    .option("--json", "print one JSON object instead of tables")
+    .action((files: string[], opts: { saveSummary?: string; json?: boolean }) => {
+      try {
+        let merged: Summary | undefined;
+        let first: SummaryFile | undefined;
+        for (const f of files) {
+          let parsed: SummaryFile;
+          try {
+            parsed = JSON.parse(readFileSync(f, "utf8")) as SummaryFile;
+            if (!parsed.summary || !parsed.model) throw new Error("missing fields");
+          } catch (e) {
+            throw new DiagnosticError([
+              {
+                file: f,
+                line: 1,
+                col: 1,
+                message: `not a Brink summary file (${e instanceof Error ? e.message : String(e)})`,
+              },
+            ]);
+          }
+          const s = Summary.fromJSON(parsed.summary);
+          if (merged) merged.merge(s);
+          else {
+            merged = s;
+            first = parsed;
+          }
+        }
+        const model = prepareModel(
+          first!.model.file,
+          first!.model.text,
+          first!.model.scenario === null ? {} : { scenario: first!.model.scenario },
+        );
+        const result = buildReport({
+          time: model.loaded.time,
+          summary: merged!,
+          claims: compileClaims(model.loaded),
+        });
+        if (opts.saveSummary)
+          writeFileAtomic(
+            opts.saveSummary,
+            JSON.stringify({ summary: merged!.toJSON(), model: first!.model }),
+          );
+        io.out(opts.json ? `${JSON.stringify(result)}\n` : `${formatReport(result)}\n`);
+      } catch (e) {
+        code = report(e);
+      }
+    });
 
   program
     .command("schema")

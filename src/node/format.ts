@@ -15,12 +15,12 @@ const pct = (x: number | null) => (x === null || Number.isNaN(x) ? "–" : `${(1
 const num = (x: number | null) => (x === null ? "–" : Number(x.toPrecision(4)).toString());
 
 /** The readable form of a run report (what `brink run` prints without --json). */
-export function formatReport(r: RunReport, modelName: string): string {
+export function formatReport(r: RunReport): string {
   const out: string[] = [];
   const scenario = r.scenario ? `, scenario ${r.scenario}` : "";
-  out.push(
-    `${modelName}${scenario}: ${r.runs} runs, seed ${r.seed}${r.partial ? " (PARTIAL: stopped early)" : ""}`,
-  );
+  const sampling = r.sampling === "lhs" ? ", Latin hypercube" : "";
+  const partial = r.partial ? " (PARTIAL: stopped early)" : "";
+  out.push(`${r.model}${scenario}: ${r.runs.toLocaleString("en")} runs, seed ${r.seed}${sampling}${partial}`);
   out.push("");
   const rows = Object.entries(r.outcomes).map(([name, o]) => [
     name,
