@@ -66,16 +66,26 @@ export class Runner {
     if (backend === "interpreter") this.interpreter = new Interpreter(p, this.streams);
   }
 
-  /** Draw run `run`'s params into the value array (each from its own uniform). */
+  /**
+   * The uniform behind param i in run `run`. Random sampling hashes (seed, run, param name); a Latin
+   * hypercube of n runs uses (π_i(run) + v)/n, π_i a keyed shuffle of the n strata and v uniform within one.
+   */
+  paramUniform(run: number, i: number): number {
+    const key = this.paramKeys[i]!;
+    if (this.sampling.kind === "random") return hashUniform(this.seed, run, key);
+    const n = this.sampling.runs;
+    if (run >= n) throw new RangeError(`run ${run} is outside the Latin hypercube of ${n} runs`);
+    const shuffle = mix32(key ^ mix32(this.seed >>> 0) ^ Math.floor(this.seed / 4294967296));
+    return (permuteIndex(run, n, shuffle) + hashUniform(this.seed, run, key, 1)) / n;
+  }
+
+  /** Draw run `run`'s params into the value array, each by inverse transform of its own uniform. */
   sampleParams(run: number, into: Float64Array = this.values): Float64Array {
     into.fill(0);
     const params = this.program.params;
     for (let i = 0; i < params.length; i++) {
       const q = params[i]!;
-      into[q.slot] =
-        q.dist.kind === "fixed"
-          ? q.dist.value
-          : quantile(q.dist, hashUniform(this.seed, run, this.paramKeys[i]!));
+      into[q.slot] = q.dist.kind === "fixed" ? q.dist.value : quantile(q.dist, this.paramUniform(run, i));
     }
     return into;
   }

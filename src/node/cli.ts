@@ -11,7 +11,7 @@ import { modelFileJsonSchema } from "../model/schema.js";
 import { DEFAULT_MODEL, PACKAGE_ROOT, readModelFile, writeFileAtomic } from "./files.js";
 import { formatReport } from "./format.js";
 import { progressBar } from "./progress.js";
-import { simulate, UsageError } from "./simulate.js";
+import { closeWorkers, simulate, UsageError } from "./simulate.js";
 
 export const EXIT_OK = 0;
 export const EXIT_BAD_MODEL = 1;
@@ -278,5 +278,8 @@ export async function main(
         : EXIT_USAGE;
     }
     throw e;
+  } finally {
+    // Worker threads would otherwise linger for their idle timeout before the process can exit.
+    await closeWorkers();
   }
 }
