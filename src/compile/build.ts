@@ -209,6 +209,7 @@ class Builder {
       tracked.push({ slot, name });
     });
 
+    this.checkGroups();
     if (this.diagnostics.length) throw new DiagnosticError(this.diagnostics);
 
     const allStocks = [...stocks, ...this.hiddenStocks.map(({ init: _init, ...s }) => s)];
@@ -235,6 +236,32 @@ class Builder {
       time: this.model.time,
       method: this.model.spec.method ?? "euler",
     };
+  }
+
+  /** Every entry's `group` names a declared group, and every group's switch names a param. */
+  private checkGroups(): void {
+    const spec = this.model.spec;
+    const groups = Object.keys(spec.groups ?? {});
+    for (const [name, g] of Object.entries(spec.groups ?? {})) {
+      if (g.switch !== undefined && spec.params?.[g.switch] === undefined) {
+        this.error(
+          ["groups", name, "switch"],
+          `the switch of group '${name}' must be a param; '${g.switch}' is not${didYouMean(g.switch, Object.keys(spec.params ?? {}))}`,
+        );
+      }
+    }
+    for (const section of ["params", "stocks", "flows", "vars", "tables", "events", "outcomes"] as const) {
+      for (const [name, entry] of Object.entries(spec[section] ?? {})) {
+        const group = (entry as { group?: string }).group;
+        if (group !== undefined && !groups.includes(group)) {
+          const declared = groups.length ? didYouMean(group, groups) : " — declare it under 'groups'";
+          this.error(
+            [section, name, "group"],
+            `${SECTION_KIND[section]} '${name}' joins group '${group}', which is not declared${declared}`,
+          );
+        }
+      }
+    }
   }
 
   /** Give every name a slot (or a table index), refusing bad and duplicate names. */

@@ -270,6 +270,12 @@ function where(path: Path): string {
   const [section, name, field, ...rest] = path;
   if (section === undefined) return "the model";
   if (section === "time") return name === undefined ? "'time'" : `time.${String(name)}`;
+  if (section === "groups")
+    return name === undefined
+      ? "'groups'"
+      : field === undefined
+        ? `group '${String(name)}'`
+        : `'${String(field)}' of group '${String(name)}'`;
   if (section === "claims") {
     return name === undefined
       ? "'claims'"
@@ -316,6 +322,7 @@ function allowedKeys(path: Path, root: "model" | "scenario"): string[] {
     outcomes: ["when", "rate", "unit", "doc", "source", "group"],
     time: ["start", "stop", "dt", "unit", "save"],
     claims: ["id", "text", "check", "source"],
+    groups: ["doc", "source", "switch"],
   };
   return entryKeys[String(section)] ?? [];
 }

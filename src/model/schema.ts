@@ -74,6 +74,12 @@ export const TimeObject = z.strictObject({
   save: timeValue.optional().describe("how often tracked values are saved (default: every step)"),
 });
 
+export const GroupObject = z.strictObject({
+  doc: z.string().describe("what this mechanism says, in a sentence"),
+  source: z.string().optional().describe("where the claim comes from (title and section)"),
+  switch: z.string().optional().describe("the param (0 or 1) that turns this mechanism off"),
+});
+
 export const ClaimObject = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_.-]+$/, "claim ids use letters, digits, '_', '.', '-'"),
   text: z.string().optional().describe("the claim in words"),
@@ -91,13 +97,25 @@ const sections = {
   outcomes: z.record(z.string(), OutcomeObject).optional(),
 };
 
+/** In a scenario, an entry set to null removes that entry from the base model. */
+const removable = {
+  params: z.record(z.string(), ParamObject.nullable()).optional(),
+  stocks: z.record(z.string(), StockObject.nullable()).optional(),
+  flows: z.record(z.string(), EquationObject.nullable()).optional(),
+  vars: z.record(z.string(), EquationObject.nullable()).optional(),
+  tables: z.record(z.string(), TableObject.nullable()).optional(),
+  events: z.record(z.string(), EventObject.nullable()).optional(),
+  outcomes: z.record(z.string(), OutcomeObject.nullable()).optional(),
+};
+
 export const ScenarioObject = z.strictObject({
   doc: z.string().optional(),
   source: z.string().optional(),
   time: TimeObject.partial().optional(),
   method: z.enum(["euler", "rk4"]).optional(),
   track: z.array(z.string()).optional(),
-  ...sections,
+  claims: z.array(ClaimObject).optional().describe("replaces the base model's claims"),
+  ...removable,
 });
 
 export const ModelObject = z.strictObject({
@@ -109,6 +127,10 @@ export const ModelObject = z.strictObject({
   method: z.enum(["euler", "rk4"]).optional(),
   ...sections,
   track: z.array(z.string()).optional(),
+  groups: z
+    .record(z.string(), GroupObject)
+    .optional()
+    .describe("named mechanisms: entries join one with `group`"),
   claims: z.array(ClaimObject).optional(),
   scenarios: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
 });

@@ -17,7 +17,7 @@ import { MAX_MODEL_BYTES } from "../model/source.js";
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** The model `brink run` uses when given no file. */
-export const DEFAULT_MODEL = join(PACKAGE_ROOT, "models", "examples", "war-of-attrition.yaml");
+export const DEFAULT_MODEL = join(PACKAGE_ROOT, "models", "flagship", "flagship.yaml");
 
 /** Read a model file as UTF-8 text; unreadable or oversized files become diagnostics. */
 export function readModelFile(path: string): string {

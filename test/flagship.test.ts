@@ -1,0 +1,185 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { checkModelText } from "../src/analysis/check.js";
+import {
+  irregularExitRate,
+  joinTerritory,
+  monthEnds,
+  parseArchigos,
+  parseDeepStateTerritory,
+  parseKielAllocations,
+  parseLiveuamapTerritory,
+  parsePersonnelLosses,
+  poissonInterval,
+  valueAt,
+} from "../src/io/datasets.js";
+import { dataDir, hasDatasets, readDataset } from "../src/node/data.js";
+import { FLAGSHIP, historyCheck } from "../src/node/history.js";
+import { closeWorkers, simulate } from "../src/node/simulate.js";
+import { ROOT } from "./helpers.js";
+
+const text = readFileSync(FLAGSHIP, "utf8");
+const fixture = (name: string) => readFileSync(join(ROOT, "test", "fixtures", "data", name), "utf8");
+const data = hasDatasets();
+if (!data) console.log(`skipping full-data tests: ${dataDir()} is absent`);
+
+afterAll(() => closeWorkers());
+
+describe("the flagship model", () => {
+  it("checks clean in its base and every scenario, with the rival theses present", () => {
+    const r = checkModelText(FLAGSHIP, text);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.variants).toEqual(
+      expect.arrayContaining([
+        "base",
+        "attrition_favours_russia",
+        "frozen_conflict",
+        "genuine_talks",
+        "history",
+      ]),
+    );
+  });
+
+  it("every param has a unit, a doc and a source; every mechanism a doc, a source and (but attrition and end states) a switch", () => {
+    const model = parse(text);
+    for (const [name, p] of Object.entries(model.params as Record<string, Record<string, unknown>>)) {
+      expect(p.unit, name).toBeTruthy();
+      expect(p.doc, name).toBeTruthy();
+      expect(p.source, name).toBeTruthy();
+      expect(p.group, name).toBeTruthy();
+    }
+    const groups = model.groups as Record<string, { doc: string; source: string; switch?: string }>;
+    expect(Object.keys(groups).length).toBeGreaterThanOrEqual(9);
+    for (const [name, g] of Object.entries(groups)) {
+      expect(g.doc, name).toBeTruthy();
+      expect(g.source, name).toBeTruthy();
+      if (!["attrition", "end_states"].includes(name)) expect(g.switch, name).toBeTruthy();
+    }
+    expect(model.claims.length).toBeGreaterThanOrEqual(8);
+    for (const c of model.claims) expect(c.source, c.id).toMatch(/article/);
+  });
+
+  it("runs every scenario and evaluates every claim from runs", async () => {
+    for (const scenario of [
+      undefined,
+      "attrition_favours_russia",
+      "frozen_conflict",
+      "genuine_talks",
+      "no_deployment",
+      "single_deployment",
+    ]) {
+      const { report } = await simulate(
+        { file: FLAGSHIP, text },
+        { runs: 400, seed: 2, workers: 2, ...(scenario ? { scenario } : {}) },
+      );
+      expect(report.runs).toBe(400);
+      expect(Object.keys(report.outcomes)).toEqual([
+        "regime_collapse",
+        "ceasefire_ukrainian_terms",
+        "ukraine_collapse",
+        "armistice_on_the_line",
+        "nuclear_use",
+      ]);
+      expect(report.claims.length).toBeGreaterThanOrEqual(8);
+      for (const c of report.claims) expect(["holds", "fails", "undecided"]).toContain(c.verdict);
+      for (const v of [
+        "regime_stability",
+        "logistics",
+        "refining_capacity",
+        "ukraine_will",
+        "western_fear",
+        "western_troops",
+        "territory_occupied",
+      ]) {
+        expect(report.tracked[v], v).toBeDefined();
+      }
+      // The start state: 17% of refining offline, 114,611 km² held.
+      expect(report.tracked.refining_capacity![0]!.mean).toBeCloseTo(0.83, 6);
+      expect(report.tracked.territory_occupied![0]!.mean).toBeCloseTo(114611, 3);
+    }
+  });
+
+  it("switches change the outcome distribution (genuine talks end wars on the line)", async () => {
+    const base = await simulate({ file: FLAGSHIP, text }, { runs: 400, seed: 3, workers: 1 });
+    const talks = await simulate(
+      { file: FLAGSHIP, text },
+      { runs: 400, seed: 3, workers: 1, scenario: "genuine_talks" },
+    );
+    expect(talks.report.outcomes.armistice_on_the_line!.p).toBeGreaterThan(
+      base.report.outcomes.armistice_on_the_line!.hi,
+    );
+  });
+});
+
+describe("dataset loaders (on small fixtures)", () => {
+  it("Archigos: spells with dates, irregular exits per leader-year beyond a tenure", () => {
+    const spells = parseArchigos(fixture("archigos-mini.csv"));
+    expect(spells).toHaveLength(4);
+    const all = irregularExitRate(spells, 0);
+    expect(all.exits).toBe(2);
+    expect(all.leaderYears).toBeCloseTo(30 + 5 + 20 + 21, 1);
+    const long = irregularExitRate(spells, 20);
+    // Only Alpha (30 years: 10 at risk, irregular) and Delta (21 years: 1 at risk, irregular) pass 20 years.
+    expect(long.exits).toBe(2);
+    expect(long.leaderYears).toBeCloseTo(11, 1);
+    expect(long.lo).toBeLessThan(long.rate);
+    expect(long.hi).toBeGreaterThan(long.rate);
+  });
+
+  it("Garwood Poisson intervals match published values", () => {
+    // k = 0: (0, 3.689); k = 10: (4.795, 18.390).
+    expect(poissonInterval(0).hi).toBeCloseTo(3.689, 3);
+    expect(poissonInterval(10).lo).toBeCloseTo(4.795, 3);
+    expect(poissonInterval(10).hi).toBeCloseTo(18.39, 2);
+  });
+
+  it("losses, territory and aid parse into dated series", () => {
+    const losses = parsePersonnelLosses(fixture("personnel-mini.json"));
+    expect(losses.map((d) => d.date)).toEqual(["2024-01-01", "2024-01-02", "2024-02-01"]);
+    expect(valueAt(losses, "2024-01-31")).toBe(361000);
+    const joined = joinTerritory(
+      parseLiveuamapTerritory(fixture("liveuamap-mini.csv")),
+      parseDeepStateTerritory(fixture("deepstate-mini.csv")),
+    );
+    expect(joined.map((d) => d.value)).toEqual([100, 110, 111.5, 113]);
+    expect(parseKielAllocations(fixture("kiel-mini.csv"))[1]).toEqual({
+      month: "2024-12",
+      military: 5.5,
+      total: 14.7,
+    });
+    expect(monthEnds("2023-12", "2024-02")).toEqual(["2023-12-31", "2024-01-31", "2024-02-29"]);
+  });
+});
+
+describe.skipIf(!data)("the flagship against the shared data", () => {
+  it("the regime hazard prior cites what scripts/base-rates.js computes from Archigos", () => {
+    const spells = parseArchigos(readDataset("leaders-archigos/archigos_v4.1_leaders.csv"));
+    const r = irregularExitRate(spells, 15);
+    expect(r.exits).toBe(44);
+    expect(Math.round(r.leaderYears)).toBe(2027);
+    expect(r.rate.toFixed(3)).toBe("0.022");
+    expect(irregularExitRate(spells, 10).rate.toFixed(3)).toBe("0.025");
+    expect(text).toContain("44 irregular exits in 2,027 leader-years beyond 15 years of tenure = 0.022/yr");
+  });
+
+  it("the start state matches the data on 21 Aug 2025", () => {
+    const deepstate = parseDeepStateTerritory(readDataset("territory/deepstate_occupied_area_daily.csv"));
+    expect(valueAt(deepstate, "2025-08-21")).toBeCloseTo(114611.1, 1);
+    expect(text).toContain("territory_0: { value: 114611,");
+  });
+
+  it("history check: monthly errors stay within what docs/flagship.md reports", async () => {
+    const checks = await historyCheck(400, 1);
+    const mape = (series: string, period: string) =>
+      checks.find((c) => c.series.startsWith(series) && c.period.startsWith(period))!.mape;
+    // Reported in docs/flagship.md (node scripts/history-check.js): 19.6%, 12.4%, 141.6%, 96.3%.
+    expect(mape("Russian losses", "2024")).toBeLessThanOrEqual(0.197);
+    expect(mape("Russian losses", "2025")).toBeLessThanOrEqual(0.125);
+    expect(mape("territory", "2024")).toBeLessThanOrEqual(1.417);
+    expect(mape("territory", "2025")).toBeLessThanOrEqual(0.964);
+    const docs = readFileSync(join(ROOT, "docs", "flagship.md"), "utf8");
+    for (const figure of ["19.6%", "12.4%", "141.6%", "96.3%"]) expect(docs).toContain(figure);
+  });
+});
