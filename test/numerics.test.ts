@@ -130,10 +130,10 @@ describe("intervals and claims", () => {
     ]);
     // Margin a − b: variance (pa(1 − pa) + pb(1 − pb) + 2·pa·pb)/n = 0.00064, so ±1.96·0.0253.
     expect(r[0]!.p).toBeCloseTo(0.4, 12);
-    expect(r[0]!.hi - r[0]!.p).toBeCloseTo(1.96 * Math.sqrt(0.00064), 2);
+    expect(r[0]!.hi! - r[0]!.p!).toBeCloseTo(1.96 * Math.sqrt(0.00064), 2);
     expect(r[2]!.p).toBeCloseTo(0.2, 12);
     // Ratio by the delta method: gradient (1/pb, −pa/pb²) = (5, −15) gives variance 0.06, so ±1.96·0.245.
     expect(r[6]!.p).toBeCloseTo(3, 10);
-    expect(r[6]!.hi - r[6]!.p).toBeCloseTo(1.96 * Math.sqrt(0.06), 2);
+    expect(r[6]!.hi! - r[6]!.p!).toBeCloseTo(1.96 * Math.sqrt(0.06), 2);
   });
 });

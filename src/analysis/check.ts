@@ -7,7 +7,12 @@ import { type CompiledClaim, compileClaim } from "./claims.js";
 export function compileClaims(model: LoadedModel): CompiledClaim[] {
   const out: CompiledClaim[] = [];
   const errors: Diagnostic[] = [];
-  const ctx = { outcomes: Object.keys(model.spec.outcomes ?? {}), time: model.time };
+  const ctx = {
+    outcomes: Object.keys(model.spec.outcomes ?? {}),
+    time: model.time,
+    tracked: model.spec.track ?? Object.keys(model.spec.stocks ?? {}),
+    scenarios: model.scenarios,
+  };
   (model.spec.claims ?? []).forEach((claim, i) => {
     const locate = model.source.expressionLocator(["claims", i, "check"], claim.check);
     const r = compileClaim(claim, ctx, locate, model.source.file);

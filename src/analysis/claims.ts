@@ -1,22 +1,33 @@
+import type { RunRecords } from "../engine/records.js";
 import type { Expr } from "../lang/ast.js";
 import { type Diagnostic, didYouMean, type Locator } from "../lang/diagnostic.js";
 import { ExprSyntaxError } from "../lang/lexer.js";
 import { parseExpr } from "../lang/parser.js";
 import type { ResolvedTime } from "../model/load.js";
 import { dateToDays, UNIT_DAYS } from "../model/time.js";
-import { wilson, Z975 } from "./stats.js";
+import { sortedQuantile, wilson, Z975 } from "./stats.js";
 
 /**
- * Claims: statements about a model's outcome distribution, checked against Monte Carlo results.
- * This is the probability part of the claims language — `P(o)`, `P(o by T)`, `P(a before b)`, combined with
- * arithmetic and one comparison. A verdict comes from the 95% interval of the claim's margin (left − right).
+ * Claims: statements about a model's results, checked against Monte Carlo runs. Terms: `P(o)`, `P(o by T)`,
+ * `P(a before b)`, `P(censored)`, `E(var at T)`, `Q(var, q at T)`, each optionally conditioned on a scenario
+ * (`P(nuclear_use | scenario = single_deployment)`), combined with + - * / and one comparison. A verdict comes
+ * from the 95% interval of the claim's margin (left − right). Terms about other scenarios are evaluated on
+ * their runs with the same indices — the same random numbers — so differences get a paired interval.
  */
-export interface ClaimAtom {
-  /** Outcome index, or -1 for runs still going at the horizon (`censored`). */
-  outcome: number;
-  /** Only runs that ended at or before this step index count. */
-  byStep: number;
-}
+export type ClaimAtom =
+  | {
+      kind: "P";
+      /** The scenario the term is about; null for the scenario being run. */
+      scenario: string | null;
+      /** Outcome name, or "censored" for runs still going at the horizon. */
+      outcome: string;
+      /** Index of the outcome in the scenario being run (−1 for censored). */
+      outcomeIndex: number;
+      /** Only runs that ended at or before this step index count. */
+      byStep: number;
+    }
+  | { kind: "E"; scenario: string | null; variable: string; tracked: number; save: number }
+  | { kind: "Q"; scenario: string | null; variable: string; tracked: number; save: number; q: number };
 
 type ClaimExpr =
   | { kind: "const"; value: number }
@@ -37,6 +48,15 @@ export interface CompiledClaim {
 export interface ClaimContext {
   outcomes: string[];
   time: ResolvedTime;
+  /** Tracked variables, for E and Q. */
+  tracked?: string[];
+  /** Scenarios a term may be conditioned on. */
+  scenarios?: string[];
+}
+
+/** True when the claim needs per-run records: E or Q terms, or terms about another scenario. */
+export function needsRecords(claim: CompiledClaim): boolean {
+  return claim.atoms.some((a) => a.kind !== "P" || a.scenario !== null);
 }
 
 /** Compile a claim's check, or return diagnostics located through `locate`. */
@@ -70,7 +90,7 @@ export function compileClaim(
       }
       t = (dateToDays(e.iso) - dateToDays(time.origin)) / UNIT_DAYS[time.unit]!;
     } else {
-      fail(e.pos, "after 'by' write a time: a number or a date such as 2027-08-21");
+      fail(e.pos, "write a time here: a number or a date such as 2027-08-21");
       return 0;
     }
     return Math.floor((t - time.start) / time.dt + 1e-9);
@@ -90,6 +110,114 @@ export function compileClaim(
     }
     return i;
   };
+  const toSave = (e: Expr): number => {
+    // The save time on or before T (values are saved every `save` from the start).
+    const step = toStep(e);
+    if (step < 0 || step > time.steps)
+      fail(e.pos, "this time is outside the run (between time.start and time.stop)");
+    return Math.max(0, Math.min(Math.floor(step / time.saveEvery), Math.floor(time.steps / time.saveEvery)));
+  };
+
+  const tracked = (e: Expr): number => {
+    const names = ctx.tracked ?? [];
+    if (e.kind !== "name") {
+      fail(e.pos, "E(…) and Q(…) take a tracked variable's name");
+      return 0;
+    }
+    const i = names.indexOf(e.name);
+    if (i < 0)
+      fail(
+        e.pos,
+        `'${e.name}' is not tracked${didYouMean(e.name, names)} — add it to 'track' to use it in E(…) or Q(…)`,
+      );
+    return i;
+  };
+  /** Split `x | scenario = s` into x and the scenario (null when there is no condition). */
+  const condition = (arg: Expr): { inner: Expr; scenario: string | null } => {
+    if (arg.kind !== "binary" || arg.op !== "given") return { inner: arg, scenario: null };
+    const c = arg.right;
+    const ok =
+      c.kind === "binary" &&
+      c.op === "==" &&
+      c.left.kind === "name" &&
+      c.left.name === "scenario" &&
+      c.right.kind === "name";
+    if (!ok) {
+      fail(c.pos, "a condition reads '| scenario = NAME'");
+      return { inner: arg.left, scenario: null };
+    }
+    const name = (c.right as Extract<Expr, { kind: "name" }>).name;
+    const known = ctx.scenarios ?? [];
+    if (name !== "base" && !known.includes(name)) {
+      fail(c.right.pos, `unknown scenario '${name}'${didYouMean(name, [...known, "base"])}`);
+    }
+    return { inner: arg.left, scenario: name };
+  };
+  const term = (e: Extract<Expr, { kind: "call" }>): ClaimExpr => {
+    if (!["P", "E", "Q"].includes(e.callee)) {
+      return fail(
+        e.pos,
+        `unknown claim function '${e.callee}'${didYouMean(e.callee, ["P", "E", "Q"])} — claims use P(outcome), E(var at TIME), Q(var, q at TIME)`,
+      );
+    }
+    const push = (atom: ClaimAtom): ClaimExpr => {
+      atoms.push(atom);
+      return { kind: "atom", index: atoms.length - 1 };
+    };
+    if (e.callee === "P") {
+      if (e.args.length !== 1) return fail(e.pos, `P takes one argument, found ${e.args.length}`);
+      const { inner: arg, scenario } = condition(e.args[0]!);
+      const p = (name: Expr, byStep: number): ClaimExpr => {
+        const index = outcome(name);
+        const outcomeName = name.kind === "name" ? name.name : "";
+        return push({ kind: "P", scenario, outcome: outcomeName, outcomeIndex: index, byStep });
+      };
+      if (arg.kind === "binary" && arg.op === "by") return p(arg.left, toStep(arg.right));
+      if (arg.kind === "binary" && arg.op === "before") {
+        // Outcomes end the run, so 'a before b' is the chance that a ends it; b must still be an outcome.
+        outcome(arg.right);
+        return p(arg.left, time.steps);
+      }
+      return p(arg, time.steps);
+    }
+    if (e.callee === "E") {
+      if (e.args.length !== 1)
+        return fail(e.pos, `E takes one argument, E(var at TIME), found ${e.args.length}`);
+      const { inner, scenario } = condition(e.args[0]!);
+      if (inner.kind !== "binary" || inner.op !== "at")
+        return fail(inner.pos, "write E(var at TIME), e.g. E(western_fear at 2027-08-21)");
+      return push({
+        kind: "E",
+        scenario,
+        variable: inner.left.kind === "name" ? inner.left.name : "",
+        tracked: tracked(inner.left),
+        save: toSave(inner.right),
+      });
+    }
+    if (e.args.length !== 2)
+      return fail(e.pos, `Q takes two arguments, Q(var, q at TIME), found ${e.args.length}`);
+    const { inner, scenario } = condition(e.args[1]!);
+    if (
+      inner.kind !== "binary" ||
+      inner.op !== "at" ||
+      inner.left.kind !== "number" ||
+      !(inner.left.value > 0 && inner.left.value < 1)
+    ) {
+      return fail(
+        inner.pos,
+        "write Q(var, q at TIME) with 0 < q < 1, e.g. Q(western_troops, 0.5 at 2027-08-21)",
+      );
+    }
+    const v = e.args[0]!;
+    return push({
+      kind: "Q",
+      scenario,
+      variable: v.kind === "name" ? v.name : "",
+      tracked: tracked(v),
+      save: toSave(inner.right),
+      q: inner.left.value,
+    });
+  };
   const resolve = (e: Expr): ClaimExpr => {
     switch (e.kind) {
       case "number":
@@ -103,29 +231,8 @@ export function compileClaim(
           return { kind: "bin", op: e.op, a: resolve(e.left), b: resolve(e.right) };
         }
         return fail(e.pos, `'${e.op}' cannot appear here: a claim is one comparison of two quantities`);
-      case "call": {
-        if (e.callee === "E" || e.callee === "Q") {
-          return fail(e.pos, `${e.callee}(…) of tracked variables is not available yet in claims; use P(…)`);
-        }
-        if (e.callee !== "P") {
-          return fail(
-            e.pos,
-            `unknown claim function '${e.callee}'${didYouMean(e.callee, ["P"])} — claims use P(outcome), P(outcome by TIME), P(a before b)`,
-          );
-        }
-        if (e.args.length !== 1) return fail(e.pos, `P takes one argument, found ${e.args.length}`);
-        const arg = e.args[0]!;
-        let atom: ClaimAtom;
-        if (arg.kind === "binary" && arg.op === "by")
-          atom = { outcome: outcome(arg.left), byStep: toStep(arg.right) };
-        else if (arg.kind === "binary" && arg.op === "before") {
-          // Outcomes end the run, so 'a before b' is the chance that a ends it; b must still be an outcome.
-          outcome(arg.right);
-          atom = { outcome: outcome(arg.left), byStep: time.steps };
-        } else atom = { outcome: outcome(arg), byStep: time.steps };
-        atoms.push(atom);
-        return { kind: "atom", index: atoms.length - 1 };
-      }
+      case "call":
+        return term(e);
       default:
         return fail(e.pos, "a claim combines P(…) terms and numbers with + - * / and one comparison");
     }
@@ -141,6 +248,19 @@ export function compileClaim(
   }
   const left = resolve(ast.left);
   const right = resolve(ast.right);
+  const quantiles = atoms.filter((a) => a.kind === "Q").length;
+  if (
+    quantiles &&
+    !(atoms.length === 1 && (left.kind === "atom" ? right.kind === "const" : left.kind === "const"))
+  ) {
+    return [
+      {
+        file,
+        ...locate(ast.pos),
+        message: "a Q(…) term can only be compared with a number (its interval comes from order statistics)",
+      },
+    ];
+  }
   if (errors.length) return errors;
   const compiled: CompiledClaim = {
     id: claim.id,
@@ -178,12 +298,14 @@ export interface ClaimResult {
   check: string;
   verdict: Verdict;
   /** Estimate of the left side when the right side is a constant, else of left − right. */
-  p: number;
-  lo: number;
-  hi: number;
+  p: number | null;
+  lo: number | null;
+  hi: number | null;
+  /** Why a claim could not be evaluated here, when it could not. */
+  note?: string;
 }
 
-/** Exact outcome-time counts: what claims are evaluated on. */
+/** Exact outcome-time counts: what claims with P terms of the run's own scenario are evaluated on. */
 export interface OutcomeCounts {
   runs: number;
   /** times[o][k]: runs that ended in outcome o at step k. */
@@ -191,102 +313,253 @@ export interface OutcomeCounts {
   censored: number;
 }
 
+/** One scenario's runs, for claims evaluated on records. */
+export interface ScenarioRecords {
+  records: RunRecords;
+  outcomes: string[];
+  /** Index of a probe (tracked variable index, save) in `records.values`. */
+  probe: (tracked: number, save: number) => number;
+}
+
+const resultBase = (claim: CompiledClaim) => ({
+  id: claim.id,
+  check: claim.check,
+  ...(claim.text !== undefined ? { text: claim.text } : {}),
+});
+
 /**
- * Evaluate a claim on outcome counts. The margin's interval comes from the delta method with the exact
- * multinomial covariance of the P terms (each run has one end state and time, so joint frequencies are known);
- * covariances use counts with 4 pseudo-runs spread over the end states, so that an observed 0 or 1 does not
- * claim certainty. A single P term against a constant uses the Wilson interval instead.
+ * Evaluate a claim whose terms are all P(…) of the scenario being run, on exact outcome-time counts. Each
+ * distinct (end state, step) is one weighted observation, so this equals evaluating on every run.
  */
 export function evaluateClaim(claim: CompiledClaim, counts: OutcomeCounts): ClaimResult {
-  const n = counts.runs;
-  const m = claim.atoms.length;
+  if (needsRecords(claim)) {
+    return {
+      ...resultBase(claim),
+      verdict: "undecided",
+      p: Number.NaN,
+      lo: Number.NaN,
+      hi: Number.NaN,
+      note: "needs per-run records (E, Q or another scenario): evaluate it with brink run",
+    };
+  }
   const cells: { outcome: number; step: number; count: number }[] = [];
   counts.outcomeTimes.forEach((times, o) => {
     for (let k = 0; k < times.length; k++)
       if (times[k]! > 0) cells.push({ outcome: o, step: k, count: times[k]! });
   });
   cells.push({ outcome: -1, step: Number.POSITIVE_INFINITY, count: counts.censored });
-  const holds = (a: ClaimAtom, c: { outcome: number; step: number }) =>
-    c.outcome === a.outcome && (a.outcome < 0 || c.step <= a.byStep);
-  const p = new Float64Array(m);
-  for (let i = 0; i < m; i++) for (const c of cells) if (holds(claim.atoms[i]!, c)) p[i]! += c.count / n;
+  const basics = claim.atoms.map((atom) => {
+    const a = atom as Extract<ClaimAtom, { kind: "P" }>;
+    return Float64Array.from(cells, (c) =>
+      c.outcome === a.outcomeIndex && (a.outcomeIndex < 0 || c.step <= a.byStep) ? 1 : 0,
+    );
+  });
+  return evaluateObservations(claim, {
+    n: counts.runs,
+    weights: Float64Array.from(cells, (c) => c.count),
+    basics,
+    atomValue: (i, means) => means[i]!,
+    indicator: basics.map(() => true),
+    states: counts.outcomeTimes.length + 1,
+  });
+}
 
+/** Evaluate a claim on per-run records of the scenarios it names (runs paired by index). */
+export function evaluateClaimWithRecords(
+  claim: CompiledClaim,
+  recordsOf: (scenario: string | null) => ScenarioRecords,
+): ClaimResult {
+  const first = recordsOf(null).records;
+  const n = first.recorded();
+  const runs = first.count;
+  const basics: Float64Array[] = [];
+  const indicator: boolean[] = [];
+  const atomBasics: number[][] = [];
+  for (const atom of claim.atoms) {
+    const sr = recordsOf(atom.scenario);
+    const r = sr.records;
+    if (atom.kind === "P") {
+      const index = atom.outcome === "censored" ? -1 : sr.outcomes.indexOf(atom.outcome);
+      const x = new Float64Array(runs);
+      // An outcome a scenario removed never happens there.
+      if (atom.outcome === "censored" || index >= 0) {
+        for (let i = 0; i < runs; i++)
+          x[i] = r.outcome[i] === index && (index < 0 || r.step[i]! <= atom.byStep) ? 1 : 0;
+      }
+      atomBasics.push([basics.length]);
+      basics.push(x);
+      indicator.push(true);
+    } else {
+      const values = r.values[sr.probe(atom.tracked, atom.save)]!;
+      const num = new Float64Array(runs);
+      const den = new Float64Array(runs);
+      for (let i = 0; i < runs; i++) {
+        if (!Number.isNaN(values[i]!)) {
+          num[i] = values[i]!;
+          den[i] = 1;
+        }
+      }
+      atomBasics.push([basics.length, basics.length + 1]);
+      basics.push(num, den);
+      indicator.push(false, false);
+    }
+  }
+  const q = claim.atoms.find((a) => a.kind === "Q");
+  if (q && q.kind === "Q") {
+    const sr = recordsOf(q.scenario);
+    const values = Array.from(sr.records.values[sr.probe(q.tracked, q.save)]!)
+      .filter((v) => !Number.isNaN(v))
+      .sort((x, y) => x - y);
+    return quantileClaim(claim, values, q.q);
+  }
+  return evaluateObservations(claim, {
+    n,
+    weights: null,
+    basics,
+    atomValue: (i, means) => {
+      const [a, b] = atomBasics[i]!;
+      return b === undefined ? means[a!]! : means[a!]! / means[b]!;
+    },
+    indicator,
+    states: 0,
+  });
+}
+
+interface Observations {
+  /** Number of runs. */
+  n: number;
+  /** Weight of each observation (null: one run each). */
+  weights: Float64Array | null;
+  /** Basic per-run variables whose means make up the terms. */
+  basics: Float64Array[];
+  atomValue: (atom: number, means: Float64Array) => number;
+  /** Which basics are 0/1 indicators (their variances get an Agresti–Coull floor). */
+  indicator: boolean[];
+  /** Distinct end states, for spreading the pseudo-counts (0: use 4 pseudo-runs per indicator). */
+  states: number;
+}
+
+/**
+ * The margin's estimate and 95% interval by the delta method: means of the basic variables, their empirical
+ * covariance (paired over runs), and the margin's numerical gradient. A lone P term against a constant uses the
+ * Wilson interval instead. Indicator variances are floored at p̃(1 − p̃)/n with p̃ = (x + 2)/(n + 4), so an
+ * observed 0 or 1 does not claim certainty.
+ */
+function evaluateObservations(claim: CompiledClaim, obs: Observations): ClaimResult {
+  const { n, weights, basics } = obs;
+  const m = basics.length;
+  const len = basics[0]?.length ?? 0;
+  const w = (i: number) => (weights ? weights[i]! : 1);
+  const means = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    let sum = 0;
+    for (let i = 0; i < len; i++) sum += w(i) * basics[k]![i]!;
+    means[k] = sum / n;
+  }
+  const cov = new Float64Array(m * m);
+  for (let k = 0; k < m; k++) {
+    for (let l = k; l < m; l++) {
+      let sum = 0;
+      for (let i = 0; i < len; i++) sum += w(i) * (basics[k]![i]! - means[k]!) * (basics[l]![i]! - means[l]!);
+      cov[k * m + l] = cov[l * m + k] = sum / n / n;
+    }
+    if (obs.indicator[k]) {
+      const smoothed = (means[k]! * n + 2) / (n + 4);
+      cov[k * m + k] = Math.max(cov[k * m + k]!, (smoothed * (1 - smoothed)) / (n + 4));
+    }
+  }
+  const atomValues = (mu: Float64Array) => Float64Array.from(claim.atoms, (_, i) => obs.atomValue(i, mu));
   const rightConstant = claim.right.kind === "const";
-  const base = {
-    id: claim.id,
-    check: claim.check,
-    ...(claim.text !== undefined ? { text: claim.text } : {}),
-  };
+  const shift = rightConstant ? evaluate(claim.right, atomValues(means)) : 0;
   let estimate: number;
   let lo: number;
   let hi: number;
-  const shift = rightConstant ? evaluate(claim.right, p) : 0;
-  if (claim.left.kind === "atom" && rightConstant) {
-    const count = Math.round(p[claim.left.index]! * n);
-    const w = wilson(count, n);
-    estimate = w.p;
-    lo = w.lo;
-    hi = w.hi;
+  if (claim.left.kind === "atom" && rightConstant && claim.atoms[claim.left.index]!.kind === "P" && m === 1) {
+    const wi = wilson(Math.round(means[0]! * n), n);
+    estimate = wi.p;
+    lo = wi.lo;
+    hi = wi.hi;
   } else {
-    const margin = (q: ArrayLike<number>) =>
-      evaluate(claim.left, q) - (rightConstant ? 0 : evaluate(claim.right, q));
-    estimate = margin(p);
-    // Smoothed joint frequencies for the covariance: 4 pseudo-runs spread over the outcomes and 'censored'.
-    const states = counts.outcomeTimes.length + 1;
-    const pseudo = 4 / states;
-    const ps = new Float64Array(m);
-    const joint = new Float64Array(m * m);
-    const total = n + 4;
-    const addCell = (c: { outcome: number; step: number }, w: number) => {
-      for (let i = 0; i < m; i++) {
-        if (!holds(claim.atoms[i]!, c)) continue;
-        ps[i]! += w;
-        for (let j = 0; j < m; j++) if (holds(claim.atoms[j]!, c)) joint[i * m + j]! += w;
-      }
+    const margin = (mu: Float64Array) => {
+      const v = atomValues(mu);
+      return evaluate(claim.left, v) - (rightConstant ? 0 : evaluate(claim.right, v));
     };
-    for (const c of cells) addCell(c, c.count / total);
-    for (let o = -1; o < counts.outcomeTimes.length; o++) addCell({ outcome: o, step: 0 }, pseudo / total);
+    estimate = margin(means);
     const grad = new Float64Array(m);
-    for (let i = 0; i < m; i++) {
-      const h = 1e-6;
-      const up = Float64Array.from(p);
-      const down = Float64Array.from(p);
-      up[i]! += h;
-      down[i]! -= h;
-      grad[i] = (margin(up) - margin(down)) / (2 * h);
+    for (let k = 0; k < m; k++) {
+      const h = 1e-6 * Math.max(1, Math.abs(means[k]!));
+      const up = Float64Array.from(means);
+      const down = Float64Array.from(means);
+      up[k]! += h;
+      down[k]! -= h;
+      grad[k] = (margin(up) - margin(down)) / (2 * h);
     }
     let variance = 0;
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < m; j++)
-        variance += (grad[i]! * grad[j]! * (joint[i * m + j]! - ps[i]! * ps[j]!)) / n;
-    }
+    for (let k = 0; k < m; k++) for (let l = 0; l < m; l++) variance += grad[k]! * grad[l]! * cov[k * m + l]!;
     const half = Z975 * Math.sqrt(Math.max(0, variance));
     lo = estimate - half;
     hi = estimate + half;
   }
-  const mLo = lo - shift;
-  const mHi = hi - shift;
-  let verdict: Verdict = "undecided";
-  switch (claim.op) {
+  return {
+    ...resultBase(claim),
+    verdict: verdictOf(claim.op, lo - shift, hi - shift, estimate),
+    p: estimate,
+    lo,
+    hi,
+  };
+}
+
+/** A Q term against a constant: the sample quantile, with a distribution-free order-statistic interval. */
+function quantileClaim(claim: CompiledClaim, sorted: number[], q: number): ClaimResult {
+  const n = sorted.length;
+  if (n === 0)
+    return {
+      ...resultBase(claim),
+      verdict: "undecided",
+      p: Number.NaN,
+      lo: Number.NaN,
+      hi: Number.NaN,
+      note: "no run was still going at that time",
+    };
+  const estimate = sortedQuantile(sorted, q);
+  const spread = Z975 * Math.sqrt(n * q * (1 - q));
+  const lo = sorted[Math.max(0, Math.floor(n * q - spread) - 1)]!;
+  const hi = sorted[Math.min(n - 1, Math.ceil(n * q + spread))]!;
+  const leftIsQ = claim.left.kind === "atom";
+  const constant = evaluate(leftIsQ ? claim.right : claim.left, []);
+  // Write the claim as (Q − c) op 0, flipping the comparison when Q is on the right.
+  const flip: Record<CompiledClaim["op"], CompiledClaim["op"]> = {
+    "<": ">",
+    "<=": ">=",
+    ">": "<",
+    ">=": "<=",
+    "==": "==",
+    "!=": "!=",
+  };
+  const op = leftIsQ ? claim.op : flip[claim.op];
+  return {
+    ...resultBase(claim),
+    verdict: verdictOf(op, lo - constant, hi - constant, estimate),
+    p: estimate,
+    lo,
+    hi,
+  };
+}
+
+function verdictOf(op: CompiledClaim["op"], mLo: number, mHi: number, estimate: number): Verdict {
+  if (!Number.isFinite(estimate) || !Number.isFinite(mLo) || !Number.isFinite(mHi)) return "undecided";
+  switch (op) {
     case ">":
-      verdict = mLo > 0 ? "holds" : mHi <= 0 ? "fails" : "undecided";
-      break;
+      return mLo > 0 ? "holds" : mHi <= 0 ? "fails" : "undecided";
     case ">=":
-      verdict = mLo >= 0 ? "holds" : mHi < 0 ? "fails" : "undecided";
-      break;
+      return mLo >= 0 ? "holds" : mHi < 0 ? "fails" : "undecided";
     case "<":
-      verdict = mHi < 0 ? "holds" : mLo >= 0 ? "fails" : "undecided";
-      break;
+      return mHi < 0 ? "holds" : mLo >= 0 ? "fails" : "undecided";
     case "<=":
-      verdict = mHi <= 0 ? "holds" : mLo > 0 ? "fails" : "undecided";
-      break;
+      return mHi <= 0 ? "holds" : mLo > 0 ? "fails" : "undecided";
     case "==":
-      verdict = mLo > 0 || mHi < 0 ? "fails" : "undecided";
-      break;
+      return mLo > 0 || mHi < 0 ? "fails" : "undecided";
     case "!=":
-      verdict = mLo > 0 || mHi < 0 ? "holds" : "undecided";
-      break;
+      return mLo > 0 || mHi < 0 ? "holds" : "undecided";
   }
-  if (!Number.isFinite(estimate)) verdict = "undecided";
-  return { ...base, verdict, p: estimate, lo, hi };
 }

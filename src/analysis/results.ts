@@ -1,7 +1,14 @@
 import type { Summary } from "../engine/summary.js";
 import type { ResolvedTime } from "../model/load.js";
 import { modelTimeToDate } from "../model/time.js";
-import { type ClaimResult, type CompiledClaim, evaluateClaim } from "./claims.js";
+import {
+  type ClaimResult,
+  type CompiledClaim,
+  evaluateClaim,
+  evaluateClaimWithRecords,
+  needsRecords,
+  type ScenarioRecords,
+} from "./claims.js";
 import { wilson } from "./stats.js";
 
 /** The `brink run --json` object (a contract: see DESIGN.md). */
@@ -50,6 +57,8 @@ export function buildReport(args: {
   time: ResolvedTime;
   summary: Summary;
   claims: CompiledClaim[];
+  /** Per-run records by scenario, for claims with E, Q or other scenarios' terms. */
+  recordsOf?: (scenario: string | null) => ScenarioRecords;
 }): RunReport {
   const { summary, time } = args;
   const n = summary.runs;
@@ -98,17 +107,13 @@ export function buildReport(args: {
     tracked[name] = points;
   });
   const claims = args.claims.map((claim) => {
-    const r = evaluateClaim(claim, {
-      runs: n,
-      outcomeTimes: summary.outcomeTimes,
-      censored: summary.censored,
-    });
-    return {
-      ...r,
-      p: round(r.p) ?? Number.NaN,
-      lo: round(r.lo) ?? Number.NaN,
-      hi: round(r.hi) ?? Number.NaN,
-    };
+    const r =
+      needsRecords(claim) && args.recordsOf
+        ? evaluateClaimWithRecords(claim, args.recordsOf)
+        : evaluateClaim(claim, { runs: n, outcomeTimes: summary.outcomeTimes, censored: summary.censored });
+    // Not-a-number estimates (a claim that could not be evaluated) print as null.
+    const finite = (x: number | null) => (x === null ? null : round(x));
+    return { ...r, p: finite(r.p), lo: finite(r.lo), hi: finite(r.hi) };
   });
   return {
     model: summary.meta.model,

@@ -455,7 +455,11 @@ class Resolver {
       }
       case "binary": {
         const fn = BIN[e.op];
-        if (!fn) return this.fail(e.pos, `'${e.op}' only appears inside claims such as P(outcome ${e.op} …)`);
+        if (!fn)
+          return this.fail(
+            e.pos,
+            `'${e.op === "given" ? "|" : e.op}' only appears inside claims such as P(outcome ${e.op === "given" ? "|" : e.op} …)`,
+          );
         return { op: "bin", fn, a: this.resolve(e.left), b: this.resolve(e.right) };
       }
       case "if":

@@ -1,4 +1,5 @@
 import type { PreparedModel } from "./prepare.js";
+import type { RunRecords } from "./records.js";
 import { hashName } from "./rng.js";
 import { Runner, type Sampling } from "./run.js";
 import { type JobMeta, Summary, shapeOf } from "./summary.js";
@@ -16,6 +17,8 @@ export interface ChunkOptions {
   onProgress?: (done: number) => void;
   /** Add to this summary instead of a new one. */
   into?: Summary;
+  /** Also keep each run's end state and probed values here. */
+  records?: RunRecords;
 }
 
 /** Identity of a job, hashed from the model text so that summaries of different models never merge. */
@@ -46,7 +49,9 @@ export function runChunk(model: PreparedModel, options: ChunkOptions): Summary {
       summary.partial = true;
       break;
     }
-    summary.add(run, runner.run(run), runner.saved);
+    const end = runner.run(run);
+    summary.add(run, end, runner.saved);
+    options.records?.record(run, end, runner.saved);
     if (options.onProgress && (run - options.start + 1) % 256 === 0)
       options.onProgress(run - options.start + 1);
   }

@@ -32,7 +32,7 @@ export interface Unary extends Span {
   arg: Expr;
 }
 
-/** `by`, `before` and `at` only appear inside claim functions (P, E, Q). */
+/** `by`, `before`, `at` and `given` (written `|`) only appear inside claim functions (P, E, Q). */
 export type BinaryOp =
   | "+"
   | "-"
@@ -50,7 +50,8 @@ export type BinaryOp =
   | "or"
   | "by"
   | "before"
-  | "at";
+  | "at"
+  | "given";
 
 export interface Binary extends Span {
   kind: "binary";

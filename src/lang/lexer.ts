@@ -24,7 +24,7 @@ export class ExprSyntaxError extends Error {
 const DATE = /^\d{4}-\d{2}-\d{2}(?![\d.eE])/;
 const NUMBER = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/;
 const NAME = /^[\p{L}_][\p{L}\p{N}_]*/u;
-const OPERATORS = ["<=", ">=", "==", "!=", "<>", "<", ">", "=", "+", "-", "*", "/", "%", "^"];
+const OPERATORS = ["<=", ">=", "==", "!=", "<>", "<", ">", "=", "+", "-", "*", "/", "%", "^", "|"];
 /** Operators people type from other languages, with what to write instead. */
 const FOREIGN: Record<string, string> = {
   "&&": "and",

@@ -71,15 +71,24 @@ class Parser {
     }
   }
 
-  /** A call argument: an expression, optionally qualified by `by T`, `at T` or `before NAME`. */
+  /**
+   * A call argument: an expression, optionally qualified by `by T`, `at T` or `before NAME`, and then by a
+   * condition `| scenario = NAME` (claims use these).
+   */
   private argument(): Expr {
-    const e = this.expression();
+    let e = this.expression();
     for (const word of ["by", "before", "at"] as const) {
       if (this.isKeyword(word)) {
         this.next();
         const right = this.expression();
-        return { kind: "binary", op: word, left: e, right, pos: e.pos, end: right.end };
+        e = { kind: "binary", op: word, left: e, right, pos: e.pos, end: right.end };
+        break;
       }
+    }
+    if (this.isOp("|")) {
+      this.next();
+      const condition = this.expression();
+      e = { kind: "binary", op: "given", left: e, right: condition, pos: e.pos, end: condition.end };
     }
     return e;
   }

@@ -2,13 +2,15 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Piscina } from "piscina";
 import { compileClaims } from "../analysis/check.js";
+import { needsRecords, type ScenarioRecords } from "../analysis/claims.js";
 import { buildReport, type RunReport } from "../analysis/results.js";
 import { jobMeta, runChunk } from "../engine/montecarlo.js";
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
+import { RunRecords } from "../engine/records.js";
 import { RunFailure, type Sampling } from "../engine/run.js";
-import { Summary, shapeOf } from "../engine/summary.js";
+import { type JobMeta, Summary, shapeOf } from "../engine/summary.js";
 import { PACKAGE_ROOT } from "./files.js";
-import type { ChunkFailure, ChunkTask } from "./worker.js";
+import type { ChunkFailure, ChunkResult, ChunkTask } from "./worker.js";
 
 export interface SimulateOptions {
   /** Number of runs; with `precision`, the most runs allowed. Default 1000 (1,000,000 with `precision`). */
@@ -53,12 +55,12 @@ const WORKER = join(PACKAGE_ROOT, "dist", "node", "worker.js");
  * Worker pools are kept between jobs (sensitivity analysis and optimisation run many), one per thread count.
  * Idle threads exit after a second, so a finished program is not held open.
  */
-const pools = new Map<number, Piscina<ChunkTask, Float64Array | ChunkFailure>>();
+const pools = new Map<number, Piscina<ChunkTask, ChunkResult | ChunkFailure>>();
 
-function poolOf(threads: number): Piscina<ChunkTask, Float64Array | ChunkFailure> {
+function poolOf(threads: number): Piscina<ChunkTask, ChunkResult | ChunkFailure> {
   let pool = pools.get(threads);
   if (!pool) {
-    pool = new Piscina<ChunkTask, Float64Array | ChunkFailure>({
+    pool = new Piscina<ChunkTask, ChunkResult | ChunkFailure>({
       filename: WORKER,
       minThreads: 0,
       maxThreads: threads,
@@ -102,8 +104,11 @@ export async function simulate(
   options: SimulateOptions = {},
 ): Promise<SimulationResult> {
   const seed = options.seed ?? 1;
-  const scenario = options.scenario;
-  const model = prepareModel(input.file, input.text, scenario === undefined ? {} : { scenario });
+  const model = prepareModel(
+    input.file,
+    input.text,
+    options.scenario === undefined ? {} : { scenario: options.scenario },
+  );
   const claims = compileClaims(model.loaded);
   const precision = options.precision;
   const maxRuns = options.runs ?? (precision !== undefined ? 1_000_000 : 1000);
@@ -113,15 +118,14 @@ export async function simulate(
     );
   }
   const sampling: Sampling = options.sampling === "lhs" ? { kind: "lhs", runs: maxRuns } : { kind: "random" };
-  const meta = jobMeta(model, input.text, seed, sampling);
   const first = options.firstRun ?? 0;
   const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), 64));
-  // A few chunks per worker: enough to balance the load, few enough that merging stays cheap.
+  // A few chunks per worker: enough to balance the load, few enough that merging stays cheap. Progress and
+  // stopping do not wait for chunks: workers report through shared memory.
   const chunkSize = Math.max(
     1,
     options.chunkSize ?? Math.min(50_000, Math.max(256, Math.ceil(maxRuns / (workers * 4)))),
   );
-  const summary = new Summary(shapeOf(model.program), meta);
   const started = performance.now();
   const progress = (done: number, total: number) => {
     const elapsedSeconds = (performance.now() - started) / 1000;
@@ -132,22 +136,30 @@ export async function simulate(
       runsPerSecond: elapsedSeconds > 0 ? done / elapsedSeconds : 0,
     });
   };
-
   const pool = workers > 1 || options.threads === true ? poolOf(workers) : undefined;
-  const runRange = async (from: number, to: number): Promise<void> => {
-    const chunks: [number, number][] = [];
-    for (let a = from; a < to; a += chunkSize) chunks.push([a, Math.min(to, a + chunkSize)]);
+  const aborted = () => options.signal?.aborted === true;
+
+  /** Run the runs [from, to) of one scenario's job into `summary` (and `records`, when given). */
+  const runRange = async (job: Job, from: number, to: number): Promise<void> => {
+    const { prepared, meta, summary, records } = job;
     if (!pool) {
       // On this thread: small steps, yielding between them so that Ctrl-C (an event) is heard.
       for (let a = from; a < to; a += IN_PROCESS_STEP) {
-        if (options.signal?.aborted) break;
-        runChunk(model, { meta, start: a, end: Math.min(to, a + IN_PROCESS_STEP), into: summary });
+        if (aborted()) break;
+        runChunk(prepared, {
+          meta,
+          start: a,
+          end: Math.min(to, a + IN_PROCESS_STEP),
+          into: summary,
+          ...(records ? { records } : {}),
+        });
         progress(summary.runs, maxRuns);
         await new Promise((resolve) => setImmediate(resolve));
       }
       return;
     }
-    const scenarioName = scenario ?? null;
+    const chunks: [number, number][] = [];
+    for (let a = from; a < to; a += chunkSize) chunks.push([a, Math.min(to, a + chunkSize)]);
     const control = new SharedArrayBuffer(8);
     const shared = new Int32Array(control);
     const base = summary.runs;
@@ -163,15 +175,19 @@ export async function simulate(
           const task: ChunkTask = {
             file: input.file,
             text: input.text,
-            scenario: scenarioName,
+            scenario: job.scenario,
             meta,
             start: a,
             end: b,
             control,
+            probes: records ? records.probes : null,
           };
           const part = await pool.run(task);
-          if (part instanceof Float64Array) summary.mergePacked({ meta, shape: summary.shape(), data: part });
-          else failures.push(new RunFailure(part.run, part.diagnostic));
+          if ("diagnostic" in part) failures.push(new RunFailure(part.run, part.diagnostic));
+          else {
+            summary.mergePacked({ meta, shape: summary.shape(), data: part.summary });
+            if (part.records && records) records.absorb(part.records);
+          }
         }),
       );
     } finally {
@@ -182,20 +198,103 @@ export async function simulate(
     progress(summary.runs, maxRuns);
   };
 
-  // Stop between chunks when aborted: the chunks already done make a partial summary.
-  const abortedCheck = () => options.signal?.aborted === true;
+  // Claims with E, Q or another scenario's terms need per-run records of each scenario they name.
+  const recordClaims = claims.filter(needsRecords);
+  const currentKey = options.scenario ?? "base";
+  const keyOf = (s: string | null) => (s === null ? currentKey : s);
+  const probesByKey = new Map<string, Set<string>>();
+  for (const claim of recordClaims) {
+    for (const atom of claim.atoms) {
+      const key = keyOf(atom.scenario);
+      const set = probesByKey.get(key) ?? new Set<string>();
+      if (atom.kind !== "P") set.add(`${atom.variable}\u0000${atom.save}`);
+      probesByKey.set(key, set);
+    }
+  }
+  const makeJob = (prepared: PreparedModel, scenario: string | null, text: string): Job => {
+    const probeKeys = probesByKey.get(scenario ?? "base");
+    const trackedNames = prepared.program.tracked.map((t) => t.name);
+    const probes = probeKeys
+      ? [...probeKeys].map((k) => {
+          const [variable, save] = k.split("\u0000") as [string, string];
+          return { tracked: trackedNames.indexOf(variable), save: Number(save) };
+        })
+      : undefined;
+    const meta = jobMeta(prepared, text, seed, sampling);
+    return {
+      prepared,
+      scenario,
+      meta,
+      summary: new Summary(shapeOf(prepared.program), meta),
+      ...(probes
+        ? {
+            records: new RunRecords(
+              first,
+              maxRuns,
+              probes.filter((p) => p.tracked >= 0),
+              trackedNames.length,
+            ),
+          }
+        : {}),
+    };
+  };
+
+  const main = makeJob(model, options.scenario ?? null, input.text);
   if (precision === undefined) {
-    await runRange(first, first + maxRuns);
+    await runRange(main, first, first + maxRuns);
   } else {
     let from = first;
     for (const checkpoint of precisionCheckpoints(first, maxRuns)) {
-      await runRange(from, checkpoint);
+      await runRange(main, from, checkpoint);
       from = checkpoint;
-      if (abortedCheck()) break;
-      if (worstHalfWidth(buildReport({ time: model.loaded.time, summary, claims: [] })) <= precision) break;
+      if (aborted()) break;
+      if (
+        worstHalfWidth(buildReport({ time: model.loaded.time, summary: main.summary, claims: [] })) <=
+        precision
+      )
+        break;
     }
   }
-  if (abortedCheck() || (precision === undefined && summary.runs < maxRuns)) summary.partial = true;
-  const report = buildReport({ time: model.loaded.time, summary, claims });
+  const summary = main.summary;
+  if (aborted() || (precision === undefined && summary.runs < maxRuns)) summary.partial = true;
+
+  // The other scenarios the claims name, over the same run indices (the same random numbers).
+  const jobs = new Map<string, Job>([[currentKey, main]]);
+  for (const key of probesByKey.keys()) {
+    if (jobs.has(key) || aborted()) continue;
+    const other = prepareModel(input.file, input.text, key === "base" ? {} : { scenario: key });
+    const job = makeJob(other, key === "base" ? null : key, input.text);
+    await runRange(job, first, first + summary.runs);
+    jobs.set(key, job);
+  }
+  const recordsOf = (scenario: string | null): ScenarioRecords => {
+    const job = jobs.get(keyOf(scenario))!;
+    const trackedNames = job.prepared.program.tracked.map((t) => t.name);
+    const probes = job.records?.probes ?? [];
+    return {
+      records: job.records ?? new RunRecords(first, 0, [], 0),
+      outcomes: job.prepared.program.outcomes.map((o) => o.name),
+      probe: (tracked, save) => {
+        // Atoms carry the tracked index of the scenario being run; find the same variable in this one.
+        const name = model.program.tracked[tracked]?.name;
+        return probes.findIndex((p) => trackedNames[p.tracked] === name && p.save === save);
+      },
+    };
+  };
+  const report = buildReport({
+    time: model.loaded.time,
+    summary,
+    claims,
+    ...(recordClaims.length && !aborted() ? { recordsOf } : {}),
+  });
   return { model, summary, report };
+}
+
+interface Job {
+  prepared: PreparedModel;
+  /** Scenario name, or null for the base model. */
+  scenario: string | null;
+  meta: JobMeta;
+  summary: Summary;
+  records?: RunRecords;
 }

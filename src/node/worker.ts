@@ -1,6 +1,6 @@
-import { Piscina } from "piscina";
 import { runChunk } from "../engine/montecarlo.js";
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
+import { type Probe, RunRecords } from "../engine/records.js";
 import { RunFailure } from "../engine/run.js";
 import type { JobMeta } from "../engine/summary.js";
 import type { Diagnostic } from "../lang/diagnostic.js";
@@ -15,6 +15,14 @@ export interface ChunkTask {
   end: number;
   /** Shared with the caller: [runs done so far in this job, stop requested (1)]. */
   control: SharedArrayBuffer;
+  /** Keep per-run records with these probes (null: no records). */
+  probes: Probe[] | null;
+}
+
+/** A chunk's summary, packed, and its per-run records when asked for. */
+export interface ChunkResult {
+  summary: Float64Array;
+  records?: { start: number; outcome: Int32Array; step: Int32Array; values: Float64Array[] };
 }
 
 // Each worker compiles a model once and keeps it for every later chunk of the same job.
@@ -30,7 +38,7 @@ export interface ChunkFailure {
  * Runs one chunk and returns its summary packed into one array (the caller knows the job and shape), or the
  * chunk's first failing run.
  */
-export default function runTask(task: ChunkTask): Float64Array | ChunkFailure {
+export default function runTask(task: ChunkTask): ChunkResult | ChunkFailure {
   try {
     return runChunkTask(task);
   } catch (e) {
@@ -39,7 +47,7 @@ export default function runTask(task: ChunkTask): Float64Array | ChunkFailure {
   }
 }
 
-function runChunkTask(task: ChunkTask): Float64Array {
+function runChunkTask(task: ChunkTask): ChunkResult {
   const key = `${task.meta.modelHash}\u0000${task.scenario ?? ""}`;
   let model = compiled.get(key);
   if (!model) {
@@ -48,12 +56,16 @@ function runChunkTask(task: ChunkTask): Float64Array {
     compiled.set(key, model);
   }
   const control = new Int32Array(task.control);
+  const records = task.probes
+    ? new RunRecords(task.start, task.end - task.start, task.probes, model.program.tracked.length)
+    : undefined;
   let reported = 0;
   const summary = runChunk(model, {
     meta: task.meta,
     start: task.start,
     end: task.end,
     shouldStop: () => Atomics.load(control, 1) !== 0,
+    ...(records ? { records } : {}),
     onProgress: (done) => {
       Atomics.add(control, 0, done - reported);
       reported = done;
@@ -61,6 +73,10 @@ function runChunkTask(task: ChunkTask): Float64Array {
   });
   Atomics.add(control, 0, summary.runs - reported);
   const { data } = summary.pack();
-  // Transfer the numbers instead of copying them.
-  return Piscina.move(data) as unknown as Float64Array;
+  if (!records) return { summary: data };
+  // (Piscina transfers typed arrays it is told to move; the records are small next to the summary.)
+  return {
+    summary: data,
+    records: { start: records.start, outcome: records.outcome, step: records.step, values: records.values },
+  };
 }
