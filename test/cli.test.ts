@@ -133,3 +133,49 @@ describe("brink CLI (as a user runs it)", () => {
     expect(JSON.stringify(schema.properties.params)).toMatch(/"type":"number"/);
   });
 });
+
+describe("brink compare and brink sensitivity", () => {
+  it("compare prints each scenario's table and paired differences", () => {
+    const r = brink(
+      "compare",
+      "models/examples/sir.yaml",
+      "--scenarios",
+      "base,uncertain",
+      "--runs",
+      "300",
+      "--json",
+    );
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.scenarios).toEqual(["base", "uncertain"]);
+    expect(out.reports.base.outcomes.epidemic_over.p).toBe(1);
+    const d = out.differences.find((x: { outcome: string }) => x.outcome === "epidemic_over");
+    expect(d.difference).toBeCloseTo(out.reports.uncertain.outcomes.epidemic_over.p - 1, 10);
+    expect(d.lo).toBeLessThanOrEqual(d.difference);
+  });
+
+  it("sensitivity ranks the params of SIR and reports a requested target", () => {
+    const r = brink(
+      "sensitivity",
+      "models/examples/sir.yaml",
+      "--scenario",
+      "uncertain",
+      "--samples",
+      "128",
+      "--replicates",
+      "1",
+      "--target",
+      "E(recovered at 60)",
+      "--json",
+    );
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.inputs).toEqual(["contact_rate", "recovery_time"]);
+    const target = out.targets.find((t: { target: string }) => t.target === "E(recovered at 60)");
+    expect(target.sobol[0].input).toBe("contact_rate");
+    expect(target.sobol[0].total).toBeGreaterThan(target.sobol[1].total);
+    const bad = brink("sensitivity", "models/examples/sir.yaml", "--scenario", "uncertain", "--target", "P(epidemic_over)");
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--target takes one E\(var at TIME\) term/);
+  });
+});

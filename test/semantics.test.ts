@@ -95,3 +95,35 @@ describe("stateful builtins follow XMILE, step by step", () => {
     expect(s.per_week![0]).toBeCloseTo(1, 12);
   });
 });
+
+describe("competing risks", () => {
+  it("cumulative incidence matches the closed form for constant competing hazards", async () => {
+    const { incidenceCurves } = await import("../src/analysis/incidence.js");
+    const { runMonteCarlo } = await import("../src/engine/montecarlo.js");
+    const m = prepareText(
+      "brink: 1\nname: h\ntime: { start: 0, stop: 30, dt: 0.5 }\noutcomes:\n  first: { rate: 0.06 }\n  second: { rate: 0.03 }\n",
+    );
+    const runs = 40_000;
+    const curves = incidenceCurves(runMonteCarlo(m, { runs, seed: 4 }), m.loaded.time);
+    // Per step, `first` fires with p1 and `second` with p2 (only when first did not); a run fired in step j
+    // is recorded at step j + 1. So CIF_first(k) = p1 (1 − S^k) / (1 − S), CIF_second = (1 − p1) p2 (…).
+    const p1 = 1 - Math.exp(-0.06 * 0.5);
+    const p2 = 1 - Math.exp(-0.03 * 0.5);
+    const S = (1 - p1) * (1 - p2);
+    for (const point of curves[0]!.points.filter((_, i) => i % 10 === 5)) {
+      const k = point.t / 0.5;
+      const exact1 = (p1 * (1 - S ** k)) / (1 - S);
+      const sd = Math.sqrt((exact1 * (1 - exact1)) / runs);
+      expect(Math.abs(point.cif - exact1)).toBeLessThan(4 * sd + 1e-12);
+      expect(point.lo).toBeLessThanOrEqual(point.cif);
+      expect(point.hi).toBeGreaterThanOrEqual(point.cif);
+    }
+    const last = curves[1]!.points.at(-1)!;
+    const exact2 = ((1 - p1) * p2 * (1 - S ** 60)) / (1 - S);
+    expect(Math.abs(last.cif - exact2)).toBeLessThan(4 * Math.sqrt((exact2 * (1 - exact2)) / runs));
+    // CIF_first reaches one half at the first k with p1 (1 − S^k)/(1 − S) ≥ 0.5.
+    let k = 0;
+    while ((p1 * (1 - S ** k)) / (1 - S) < 0.5) k++;
+    expect(Math.abs(curves[0]!.median_time! - k * 0.5)).toBeLessThanOrEqual(1);
+  });
+});

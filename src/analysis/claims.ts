@@ -274,6 +274,11 @@ export function compileClaim(
   return compiled;
 }
 
+/** A claim's margin (left − right) for given term values (used by sensitivity analysis). */
+export function claimMargin(claim: CompiledClaim, atomValues: ArrayLike<number>): number {
+  return evaluate(claim.left, atomValues) - evaluate(claim.right, atomValues);
+}
+
 function evaluate(e: ClaimExpr, p: ArrayLike<number>): number {
   switch (e.kind) {
     case "const":

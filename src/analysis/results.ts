@@ -9,6 +9,7 @@ import {
   needsRecords,
   type ScenarioRecords,
 } from "./claims.js";
+import { type IncidenceCurve, incidenceCurves } from "./incidence.js";
 import { wilson } from "./stats.js";
 
 /** The `brink run --json` object (a contract: see DESIGN.md). */
@@ -24,6 +25,8 @@ export interface RunReport {
   censored: { count: number; p: number; lo: number; hi: number };
   tracked: Record<string, TrackedPoint[]>;
   claims: ClaimResult[];
+  /** Cumulative incidence of each outcome over time (Aalen–Johansen), with pointwise 95% intervals. */
+  incidence: IncidenceCurve[];
 }
 
 export interface OutcomeRow {
@@ -133,6 +136,15 @@ export function buildReport(args: {
     censored: { count: summary.censored, p: round(c.p) ?? 0, lo: round(c.lo) ?? 0, hi: round(c.hi) ?? 1 },
     tracked,
     claims,
+    incidence: incidenceCurves(summary, time).map((c) => ({
+      ...c,
+      points: c.points.map((p) => ({
+        ...p,
+        cif: round(p.cif) ?? 0,
+        lo: round(p.lo) ?? 0,
+        hi: round(p.hi) ?? 1,
+      })),
+    })),
   };
 }
 

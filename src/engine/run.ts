@@ -90,8 +90,29 @@ export class Runner {
     return into;
   }
 
+  /**
+   * Run `run` with params set from given uniforms (one per param, in declaration order; fixed params keep their
+   * value), as sensitivity designs need. Random streams are those of run `run`.
+   */
+  runWithUniforms(run: number, uniforms: ArrayLike<number>): RunEnd {
+    const params = this.program.params;
+    this.values.fill(0);
+    for (let i = 0; i < params.length; i++) {
+      const q = params[i]!;
+      this.values[q.slot] =
+        q.dist.kind === "fixed"
+          ? q.dist.value
+          : quantile(q.dist, Math.min(1 - 1e-12, Math.max(1e-12, uniforms[i]!)));
+    }
+    return this.execute(run);
+  }
+
   run(run: number): RunEnd {
     this.sampleParams(run);
+    return this.execute(run);
+  }
+
+  private execute(run: number): RunEnd {
     this.streams.reset(this.seed, run);
     let status: number;
     if (this.interpreter) status = this.interpreter.run(this.values, this.saved, this.result).status;
@@ -107,7 +128,8 @@ export class Runner {
     const p = this.program;
     const streams = new SiteStreams(p.randomSites);
     streams.reset(this.seed, run);
-    const values = this.sampleParams(run, new Float64Array(p.slots.length));
+    // The kernel only reads the value array, so it still holds this run's params (sampled or given).
+    const values = Float64Array.from(this.values);
     const interpreter = new Interpreter(p, streams);
     const out = new Float64Array(this.saved.length);
     const { fault } = interpreter.run(values, out, new Float64Array(3));

@@ -8,9 +8,11 @@ import { prepareModel } from "../engine/prepare.js";
 import { Summary, type SummaryJSON, SummaryMismatchError } from "../engine/summary.js";
 import { DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
 import { modelFileJsonSchema } from "../model/schema.js";
+import { compareScenarios } from "./compare.js";
 import { DEFAULT_MODEL, PACKAGE_ROOT, readModelFile, writeFileAtomic } from "./files.js";
-import { formatReport } from "./format.js";
+import { formatComparison, formatReport, formatSensitivity } from "./format.js";
 import { progressBar } from "./progress.js";
+import { sensitivityAnalysis } from "./sensitivity.js";
 import { closeWorkers, simulate, UsageError } from "./simulate.js";
 
 export const EXIT_OK = 0;
@@ -254,6 +256,112 @@ export async function main(
         code = report(e);
       }
     });
+
+  program
+    .command("sensitivity")
+    .description(
+      "which uncertain params carry each outcome, each claim and each --target (Sobol indices or Morris screening)",
+    )
+    .argument("[file]", "the model file (default: the bundled main model)")
+    .option("--scenario <name>", "analyse a scenario of the model")
+    .addOption(
+      new Option("--method <m>", "sobol (variance-based, with bootstrap intervals) or morris (screening)")
+        .choices(["sobol", "morris"])
+        .default("sobol"),
+    )
+    .option(
+      "--samples <n>",
+      "design rows (sobol: runs = n·(params + 2)·replicates) or Morris trajectories",
+      wholeNumber("--samples", 2, 1e7),
+    )
+    .option("--replicates <r>", "runs averaged per evaluation", wholeNumber("--replicates", 1, 1e6))
+    .option("--seed <s>", "seed", seedArg, 1)
+    .option("--target <term...>", "also analyse E(var at TIME)")
+    .option("--top <n>", "params shown per target", wholeNumber("--top", 1, 1000), 8)
+    .option("--json", "print one JSON object instead of tables")
+    .action(
+      (
+        file: string | undefined,
+        opts: {
+          scenario?: string;
+          method: "sobol" | "morris";
+          samples?: number;
+          replicates?: number;
+          seed: number;
+          target?: string[];
+          top: number;
+          json?: boolean;
+        },
+      ) => {
+        const path = file ?? DEFAULT_MODEL;
+        try {
+          const bar = progressBar();
+          const started = performance.now();
+          const result = sensitivityAnalysis(
+            { file: path, text: readModelFile(path) },
+            {
+              method: opts.method,
+              seed: opts.seed,
+              ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}),
+              ...(opts.samples !== undefined ? { samples: opts.samples } : {}),
+              ...(opts.replicates !== undefined ? { replicates: opts.replicates } : {}),
+              ...(opts.target ? { targets: opts.target } : {}),
+              onProgress: (done, total) => {
+                const elapsedSeconds = (performance.now() - started) / 1000;
+                bar.update({
+                  done,
+                  total,
+                  elapsedSeconds,
+                  runsPerSecond: done / Math.max(elapsedSeconds, 1e-9),
+                });
+              },
+            },
+          );
+          bar.stop();
+          io.out(opts.json ? `${JSON.stringify(result)}\n` : `${formatSensitivity(result, opts.top)}\n`);
+        } catch (e) {
+          code = report(e);
+        }
+      },
+    );
+
+  program
+    .command("compare")
+    .description("run scenarios side by side on the same random numbers, with paired differences")
+    .argument("[file]", "the model file (default: the bundled main model)")
+    .requiredOption(
+      "--scenarios <list>",
+      "comma-separated scenarios; 'base' is the base model; differences are against the first",
+    )
+    .option("--runs <n>", "runs per scenario", wholeNumber("--runs", 1, 1e9), 1000)
+    .option("--seed <s>", "seed (shared by every scenario: common random numbers)", seedArg, 1)
+    .option("--workers <w>", "worker threads", wholeNumber("--workers", 1, 64))
+    .option("--json", "print one JSON object instead of tables")
+    .action(
+      async (
+        file: string | undefined,
+        opts: { scenarios: string; runs: number; seed: number; workers?: number; json?: boolean },
+      ) => {
+        const path = file ?? DEFAULT_MODEL;
+        try {
+          const result = await compareScenarios(
+            { file: path, text: readModelFile(path) },
+            opts.scenarios
+              .split(",")
+              .map((s) => s.trim())
+              .filter(Boolean),
+            {
+              runs: opts.runs,
+              seed: opts.seed,
+              ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+            },
+          );
+          io.out(opts.json ? `${JSON.stringify(result)}\n` : `${formatComparison(result)}\n`);
+        } catch (e) {
+          code = report(e);
+        }
+      },
+    );
 
   program
     .command("schema")

@@ -1,4 +1,6 @@
 import type { RunReport } from "../analysis/results.js";
+import type { Comparison } from "./compare.js";
+import type { SensitivityReport } from "./sensitivity.js";
 
 /** A plain text table with right-aligned numbers. */
 export function table(header: string[], rows: string[][]): string {
@@ -63,6 +65,87 @@ export function formatReport(r: RunReport): string {
       table(
         ["claim", "verdict", "estimate", "95% interval", "check"],
         r.claims.map((c) => [c.id, c.verdict, num(c.p), `${num(c.lo)} – ${num(c.hi)}`, c.check]),
+      ),
+    );
+  }
+  return out.join("\n");
+}
+
+export function formatSensitivity(r: SensitivityReport, top: number): string {
+  const out: string[] = [];
+  out.push(
+    `${r.model}${r.scenario ? `, scenario ${r.scenario}` : ""}: ${r.method === "sobol" ? "Sobol indices (Saltelli design, Jansen estimators, 95% bootstrap intervals)" : "Morris screening"} over ${r.inputs.length} uncertain params, ${r.runs.toLocaleString("en")} runs`,
+  );
+  for (const t of r.targets) {
+    out.push("", `${t.target}`);
+    if (t.sobol) {
+      out.push(
+        table(
+          ["param", "total effect", "95% interval", "first order", "95% interval", ""],
+          t.sobol
+            .slice(0, top)
+            .map((s) => [
+              s.input,
+              num(s.total),
+              `${num(s.totalLo)} – ${num(s.totalHi)}`,
+              num(s.first),
+              `${num(s.firstLo)} – ${num(s.firstHi)}`,
+              "█".repeat(Math.max(0, Math.min(40, Math.round(40 * s.total)))),
+            ]),
+        ),
+      );
+    } else if (t.morris) {
+      out.push(
+        table(
+          ["param", "μ*", "σ"],
+          t.morris.slice(0, top).map((m) => [m.input, num(m.muStar), num(m.sigma)]),
+        ),
+      );
+    }
+  }
+  for (const w of r.whatWouldHaveToBeTrue) {
+    out.push(
+      "",
+      `what would have to be true for ${w.claim} (${w.check}) — mean margin by fifths of its most influential params:`,
+    );
+    for (const p of w.params) {
+      out.push(
+        `  ${p.param}: ${p.bins.map((b) => `[${num(b.from)}, ${num(b.to)}] ${b.holds ? "holds" : "fails"} (${num(b.margin)})`).join("; ")}`,
+      );
+    }
+  }
+  return out.join("\n");
+}
+
+export function formatComparison(c: Comparison): string {
+  const out: string[] = [
+    `${c.model}: ${c.runs.toLocaleString("en")} runs per scenario, seed ${c.seed} (common random numbers)`,
+    "",
+  ];
+  const outcomes = Object.keys(c.reports[c.scenarios[0]!]!.outcomes);
+  out.push(
+    table(
+      ["end state", ...c.scenarios],
+      [...outcomes, "censored"].map((o) => [
+        o,
+        ...c.scenarios.map((s) => {
+          const row = o === "censored" ? c.reports[s]!.censored : c.reports[s]!.outcomes[o];
+          return row ? `${pct(row.p)} [${pct(row.lo)}, ${pct(row.hi)}]` : "–";
+        }),
+      ]),
+    ),
+  );
+  if (c.differences.length) {
+    out.push("", `paired differences from ${c.scenarios[0]} (95% interval):`);
+    out.push(
+      table(
+        ["end state", "scenario", "difference", "95% interval"],
+        c.differences.map((d) => [
+          d.outcome,
+          d.scenario,
+          d.difference === null ? "–" : `${(100 * d.difference).toFixed(2)} pts`,
+          d.lo === null ? "–" : `${(100 * d.lo).toFixed(2)} – ${(100 * d.hi!).toFixed(2)}`,
+        ]),
       ),
     );
   }
