@@ -174,7 +174,14 @@ describe("brink compare and brink sensitivity", () => {
     const target = out.targets.find((t: { target: string }) => t.target === "E(recovered at 60)");
     expect(target.sobol[0].input).toBe("contact_rate");
     expect(target.sobol[0].total).toBeGreaterThan(target.sobol[1].total);
-    const bad = brink("sensitivity", "models/examples/sir.yaml", "--scenario", "uncertain", "--target", "P(epidemic_over)");
+    const bad = brink(
+      "sensitivity",
+      "models/examples/sir.yaml",
+      "--scenario",
+      "uncertain",
+      "--target",
+      "P(epidemic_over)",
+    );
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--target takes one E\(var at TIME\) term/);
   });

@@ -12,6 +12,7 @@ import { compareScenarios } from "./compare.js";
 import { DEFAULT_MODEL, PACKAGE_ROOT, readModelFile, writeFileAtomic } from "./files.js";
 import { formatComparison, formatReport, formatSensitivity } from "./format.js";
 import { progressBar } from "./progress.js";
+import { htmlReport } from "./report.js";
 import { sensitivityAnalysis } from "./sensitivity.js";
 import { closeWorkers, simulate, UsageError } from "./simulate.js";
 
@@ -357,6 +358,47 @@ export async function main(
             },
           );
           io.out(opts.json ? `${JSON.stringify(result)}\n` : `${formatComparison(result)}\n`);
+        } catch (e) {
+          code = report(e);
+        }
+      },
+    );
+
+  program
+    .command("report")
+    .description(
+      "write one self-contained HTML report: end states, incidence, fan charts, claims, scenarios, sensitivity, sources",
+    )
+    .argument("[file]", "the model file (default: the bundled main model)")
+    .requiredOption("-o, --output <file>", "the HTML file to write")
+    .option("--runs <n>", "runs per scenario", wholeNumber("--runs", 1, 1e9), 10_000)
+    .option("--seed <s>", "seed", seedArg, 1)
+    .option("--workers <w>", "worker threads", wholeNumber("--workers", 1, 64))
+    .option(
+      "--samples <n>",
+      "Sobol design rows for the sensitivity section (0 leaves it out)",
+      wholeNumber("--samples", 0, 1e7),
+      128,
+    )
+    .action(
+      async (
+        file: string | undefined,
+        opts: { output: string; runs: number; seed: number; workers?: number; samples: number },
+      ) => {
+        const path = file ?? DEFAULT_MODEL;
+        try {
+          const html = await htmlReport(
+            { file: path, text: readModelFile(path) },
+            {
+              runs: opts.runs,
+              seed: opts.seed,
+              samples: opts.samples,
+              ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+              onStage: (stage) => io.err(`${stage}…\n`),
+            },
+          );
+          writeFileAtomic(opts.output, html);
+          io.err(`wrote ${opts.output} (${Math.round(html.length / 1024)} kB)\n`);
         } catch (e) {
           code = report(e);
         }

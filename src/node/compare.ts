@@ -6,7 +6,7 @@ export interface Comparison {
   runs: number;
   seed: number;
   scenarios: string[];
-  /** Each scenario's own report. */
+  /** Each scenario's own report; the first carries the model's claims. */
   reports: Record<string, RunReport>;
   /** For every outcome (and censored) and every scenario after the first: P(o | s) − P(o | first), paired. */
   differences: {
@@ -20,7 +20,8 @@ export interface Comparison {
 
 /**
  * Run several scenarios of one model with the same seed — the same random numbers run by run — and report
- * each outcome's probability in each, with paired intervals for the differences from the first.
+ * each outcome's probability in each, with paired intervals for the differences from the first. One pass: the
+ * differences are claims about the first scenario, so every scenario runs once over the same run indices.
  */
 export async function compareScenarios(
   input: { file: string; text: string },
@@ -28,26 +29,30 @@ export async function compareScenarios(
   options: { runs: number; seed: number; workers?: number },
 ): Promise<Comparison> {
   if (scenarios.length === 0) throw new Error("no scenarios to compare");
-  const reports: Record<string, RunReport> = {};
-  for (const s of scenarios) {
-    reports[s] = (await simulate(input, { ...options, ...(s === "base" ? {} : { scenario: s }) })).report;
-  }
   const [first, ...rest] = scenarios as [string, ...string[]];
-  const outcomes = [...new Set(scenarios.flatMap((s) => Object.keys(reports[s]!.outcomes)))];
-  // The paired differences are claims about the first scenario, evaluated on records of each.
+  const own = (
+    await simulate(input, { ...options, runs: 1, ...(first === "base" ? {} : { scenario: first }) })
+  ).report;
+  const outcomesOf = Object.keys(own.outcomes);
   const checks = rest.flatMap((s) =>
-    [...outcomes, "censored"].map((o) => ({ o, s, check: `P(${o} | scenario = ${s}) > P(${o})` })),
+    [...outcomesOf, "censored"].map((o) => ({ o, s, check: `P(${o} | scenario = ${s}) > P(${o})` })),
   );
-  const claimsText = checks.map((c, i) => `  - { id: "d${i}", check: "${c.check}" }`).join("\n");
-  const withClaims = `${stripClaims(input.text)}\nclaims:\n${claimsText}\n`;
-  const paired = (
-    await simulate(
-      { file: input.file, text: withClaims },
-      { ...options, ...(first === "base" ? {} : { scenario: first }) },
-    )
-  ).report.claims;
+  const claimsText = checks.map((c, i) => `  - { id: "brink-compare-${i}", check: "${c.check}" }`).join("\n");
+  const text = appendClaims(input.text, claimsText);
+  const result = await simulate(
+    { file: input.file, text },
+    { ...options, ...(first === "base" ? {} : { scenario: first }) },
+  );
+  const reports: Record<string, RunReport> = {};
+  const mine = {
+    ...result.report,
+    claims: result.report.claims.filter((c) => !c.id.startsWith("brink-compare-")),
+  };
+  reports[first] = mine;
+  for (const s of rest) reports[s] = result.others[s]!;
+  const paired = result.report.claims.filter((c) => c.id.startsWith("brink-compare-"));
   return {
-    model: reports[first]!.model,
+    model: mine.model,
     runs: options.runs,
     seed: options.seed,
     scenarios,
@@ -62,18 +67,12 @@ export async function compareScenarios(
   };
 }
 
-/** The model text without its top-level `claims:` block (the comparison adds its own). */
-function stripClaims(text: string): string {
+/** The model text with more claims after its own (adding a `claims:` block when it has none). */
+function appendClaims(text: string, claims: string): string {
   const lines = text.split("\n");
-  const out: string[] = [];
-  let skipping = false;
-  for (const line of lines) {
-    if (/^claims\s*:/.test(line)) {
-      skipping = true;
-      continue;
-    }
-    if (skipping && /^\S/.test(line)) skipping = false;
-    if (!skipping) out.push(line);
-  }
-  return out.join("\n");
+  const start = lines.findIndex((l) => /^claims\s*:\s*$/.test(l));
+  if (start < 0) return `${text.trimEnd()}\nclaims:\n${claims}\n`;
+  let end = start + 1;
+  while (end < lines.length && (lines[end]!.trim() === "" || /^\s/.test(lines[end]!))) end++;
+  return [...lines.slice(0, end), claims, ...lines.slice(end)].join("\n");
 }

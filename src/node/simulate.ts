@@ -42,6 +42,8 @@ export interface SimulationResult {
   model: PreparedModel;
   summary: Summary;
   report: RunReport;
+  /** Reports of the other scenarios the claims named (run over the same run indices), by name ("base" for the base). */
+  others: Record<string, RunReport>;
 }
 
 export class UsageError extends Error {}
@@ -287,7 +289,12 @@ export async function simulate(
     claims,
     ...(recordClaims.length && !aborted() ? { recordsOf } : {}),
   });
-  return { model, summary, report };
+  const others: Record<string, RunReport> = {};
+  for (const [key, job] of jobs) {
+    if (job !== main)
+      others[key] = buildReport({ time: job.prepared.loaded.time, summary: job.summary, claims: [] });
+  }
+  return { model, summary, report, others };
 }
 
 interface Job {

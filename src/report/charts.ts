@@ -1,0 +1,154 @@
+import type { RunReport } from "../analysis/results.js";
+import type { SobolIndex } from "../analysis/sensitivity.js";
+
+/** A Vega-Lite specification (kept loose: the report only builds and renders them). */
+export type Spec = Record<string, unknown>;
+
+const WIDTH = 560;
+const timeField = (r: RunReport) =>
+  r.time.origin
+    ? { field: "date", type: "temporal", title: "date", axis: { format: "%b %Y" } }
+    : { field: "t", type: "quantitative", title: `time (${r.time.unit ?? "units"})` };
+
+/** Outcome probabilities with their 95% intervals. */
+export function outcomesChart(r: RunReport): Spec {
+  const values = [
+    ...Object.entries(r.outcomes).map(([outcome, o]) => ({ outcome, p: o.p, lo: o.lo, hi: o.hi })),
+    { outcome: "still going (censored)", p: r.censored.p, lo: r.censored.lo, hi: r.censored.hi },
+  ];
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "End states: probability with 95% interval",
+    width: WIDTH,
+    data: { values },
+    layer: [
+      {
+        mark: { type: "bar", color: "#4c78a8" },
+        encoding: {
+          y: { field: "outcome", type: "nominal", sort: null, title: null },
+          x: { field: "p", type: "quantitative", title: "probability", axis: { format: "%" } },
+        },
+      },
+      {
+        mark: { type: "rule", color: "#222" },
+        encoding: {
+          y: { field: "outcome", type: "nominal", sort: null },
+          x: { field: "lo", type: "quantitative" },
+          x2: { field: "hi" },
+        },
+      },
+    ],
+  };
+}
+
+/** Cumulative incidence of each outcome over time, with pointwise bands. */
+export function incidenceChart(r: RunReport): Spec {
+  const values = r.incidence.flatMap((c) =>
+    c.points.map((p) => ({ outcome: c.outcome, t: p.t, date: p.date, cif: p.cif, lo: p.lo, hi: p.hi })),
+  );
+  const x = timeField(r);
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "Cumulative incidence by end state (Aalen–Johansen, 95% band)",
+    width: WIDTH,
+    height: 260,
+    data: { values },
+    encoding: { x, color: { field: "outcome", type: "nominal", title: "end state" } },
+    layer: [
+      {
+        mark: { type: "area", opacity: 0.2 },
+        encoding: {
+          y: { field: "lo", type: "quantitative", title: "cumulative probability" },
+          y2: { field: "hi" },
+        },
+      },
+      { mark: { type: "line" }, encoding: { y: { field: "cif", type: "quantitative" } } },
+    ],
+  };
+}
+
+/** A fan chart of one tracked variable: 5–95% and 25–75% bands and the median, over runs still going. */
+export function fanChart(r: RunReport, variable: string): Spec {
+  const values = (r.tracked[variable] ?? []).filter((p) => p.n > 0);
+  const x = timeField(r);
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: `${variable} (median, 25–75% and 5–95% of runs still going)`,
+    width: WIDTH,
+    height: 180,
+    data: { values },
+    encoding: { x },
+    layer: [
+      {
+        mark: { type: "area", color: "#9ecae9", opacity: 0.6 },
+        encoding: { y: { field: "q05", type: "quantitative", title: variable }, y2: { field: "q95" } },
+      },
+      {
+        mark: { type: "area", color: "#4c78a8", opacity: 0.6 },
+        encoding: { y: { field: "q25", type: "quantitative" }, y2: { field: "q75" } },
+      },
+      { mark: { type: "line", color: "#1f3b5a" }, encoding: { y: { field: "q50", type: "quantitative" } } },
+    ],
+  };
+}
+
+/** A tornado chart: total-effect Sobol indices (with intervals) of the most influential params. */
+export function tornadoChart(target: string, indices: SobolIndex[], top = 10): Spec {
+  const values = indices
+    .slice(0, top)
+    .map((s) => ({ param: s.input, total: s.total, lo: s.totalLo, hi: s.totalHi, first: s.first }));
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: `What carries ${target}: total-effect Sobol index (95% bootstrap interval)`,
+    width: WIDTH - 120,
+    data: { values },
+    layer: [
+      {
+        mark: { type: "bar", color: "#f58518" },
+        encoding: {
+          y: { field: "param", type: "nominal", sort: null, title: null },
+          x: {
+            field: "total",
+            type: "quantitative",
+            title: "total effect",
+            scale: { domain: [0, 1], clamp: true },
+          },
+        },
+      },
+      {
+        mark: { type: "rule" },
+        encoding: {
+          y: { field: "param", type: "nominal", sort: null },
+          x: { field: "lo", type: "quantitative" },
+          x2: { field: "hi" },
+        },
+      },
+    ],
+  };
+}
+
+/** End-state probabilities side by side for several scenarios. */
+export function scenarioChart(reports: Record<string, RunReport>): Spec {
+  const values = Object.entries(reports).flatMap(([scenario, r]) => [
+    ...Object.entries(r.outcomes).map(([outcome, o]) => ({ scenario, outcome, p: o.p })),
+    { scenario, outcome: "still going", p: r.censored.p },
+  ]);
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "End states by scenario (same random numbers)",
+    width: WIDTH,
+    data: { values },
+    mark: "bar",
+    encoding: {
+      y: { field: "scenario", type: "nominal", title: null },
+      x: {
+        field: "p",
+        type: "quantitative",
+        stack: "normalize",
+        title: "share of runs",
+        axis: { format: "%" },
+      },
+      color: { field: "outcome", type: "nominal", title: "end state" },
+    },
+  };
+}

@@ -1,0 +1,138 @@
+import type { RunReport } from "../analysis/results.js";
+import type { SobolIndex } from "../analysis/sensitivity.js";
+
+/** A table of the report, shown in the page and offered as CSV and JSON. */
+export interface ReportTable {
+  id: string;
+  title: string;
+  columns: string[];
+  rows: (string | number | null)[][];
+  note?: string;
+}
+
+export interface ReportSection {
+  title: string;
+  intro?: string;
+  charts: { id: string; svg: string }[];
+  tables: ReportTable[];
+}
+
+export interface ReportDocument {
+  title: string;
+  subtitle: string;
+  sections: ReportSection[];
+  metadata: Record<string, string>;
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+
+function base64(text: string): string {
+  // btoa works on code units below 256 only; go through UTF-8 first.
+  const bytes = new TextEncoder().encode(text);
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+export function tableCsv(t: ReportTable): string {
+  const cell = (v: string | number | null) => {
+    const s = v === null ? "" : String(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [t.columns, ...t.rows].map((r) => r.map(cell).join(",")).join("\n");
+}
+
+export function tableJson(t: ReportTable): string {
+  return JSON.stringify(t.rows.map((r) => Object.fromEntries(t.columns.map((c, i) => [c, r[i] ?? null]))));
+}
+
+function renderTable(t: ReportTable): string {
+  const head = t.columns.map((c) => `<th scope="col">${escapeHtml(c)}</th>`).join("");
+  const body = t.rows
+    .map(
+      (r) =>
+        `<tr>${r.map((v) => `<td${typeof v === "number" ? ' class="num"' : ""}>${escapeHtml(v === null ? "–" : String(v))}</td>`).join("")}</tr>`,
+    )
+    .join("\n");
+  const links = `<a download="${t.id}.csv" href="data:text/csv;base64,${base64(tableCsv(t))}">CSV</a> · <a download="${t.id}.json" href="data:application/json;base64,${base64(tableJson(t))}">JSON</a>`;
+  return `<figure class="table" id="${t.id}"><figcaption>${escapeHtml(t.title)} <span class="export">${links}</span></figcaption>
+<table><thead><tr>${head}</tr></thead><tbody>
+${body}
+</tbody></table>${t.note ? `<p class="note">${escapeHtml(t.note)}</p>` : ""}</figure>`;
+}
+
+/** One self-contained HTML page: inline styles and SVG charts, data exports as data: links, no scripts, no network. */
+export function renderHtml(doc: ReportDocument): string {
+  const sections = doc.sections
+    .map(
+      (s) => `<section>
+<h2>${escapeHtml(s.title)}</h2>
+${s.intro ? `<p>${escapeHtml(s.intro)}</p>` : ""}
+${s.charts.map((c) => `<figure class="chart" id="${c.id}" role="img" aria-label="${c.id}">${c.svg}</figure>`).join("\n")}
+${s.tables.map(renderTable).join("\n")}
+</section>`,
+    )
+    .join("\n");
+  const meta = Object.entries(doc.metadata)
+    .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
+    .join("");
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(doc.title)}</title>
+<style>
+body { font: 15px/1.5 system-ui, sans-serif; color: #1b1b1b; background: #fff; max-width: 980px; margin: 2rem auto; padding: 0 1rem; }
+h1 { font-size: 1.6rem; margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #ccc; margin-top: 2.5rem; }
+.subtitle { color: #444; margin-top: 0; }
+table { border-collapse: collapse; font-size: 0.88rem; margin: 0.5rem 0 1.5rem; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 1rem 0; } figcaption { font-weight: 600; margin-bottom: 0.3rem; }
+.export { font-weight: normal; font-size: 0.85rem; } a { color: #0b5394; }
+.note { color: #444; font-size: 0.88rem; } dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; }
+dt { font-weight: 600; }
+.holds { color: #0a6b2a; font-weight: 600; } .fails { color: #a11; font-weight: 600; }
+</style>
+</head>
+<body>
+<header><h1>${escapeHtml(doc.title)}</h1><p class="subtitle">${escapeHtml(doc.subtitle)}</p></header>
+<main>
+${sections}
+<section><h2>Run metadata</h2><dl>${meta}</dl></section>
+</main>
+</body>
+</html>
+`;
+}
+
+/** Rows of the outcome table of a run report. */
+export function outcomeRows(r: RunReport): (string | number | null)[][] {
+  return [
+    ...Object.entries(r.outcomes).map(([name, o]) => [
+      name,
+      o.count,
+      o.p,
+      o.lo,
+      o.hi,
+      o.median_date ?? o.median_time,
+    ]),
+    ["still going at the horizon", r.censored.count, r.censored.p, r.censored.lo, r.censored.hi, null],
+  ];
+}
+
+export function sobolRows(indices: SobolIndex[]): (string | number | null)[][] {
+  const r = (x: number) => Number(x.toPrecision(4));
+  return indices.map((s) => [
+    s.input,
+    r(s.total),
+    r(s.totalLo),
+    r(s.totalHi),
+    r(s.first),
+    r(s.firstLo),
+    r(s.firstHi),
+  ]);
+}

@@ -1,0 +1,99 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { afterAll, describe, expect, it } from "vitest";
+import { htmlReport } from "../src/node/report.js";
+import { closeWorkers } from "../src/node/simulate.js";
+import { tableCsv, tableJson } from "../src/report/html.js";
+import { ROOT } from "./helpers.js";
+
+const CHROMIUM = process.env.BRINK_CHROMIUM ?? "/usr/bin/chromium";
+const OUT = join(ROOT, "test-output");
+const FLAGSHIP = join(ROOT, "models", "flagship", "flagship.yaml");
+
+afterAll(() => closeWorkers());
+
+describe("the HTML report", () => {
+  it("exports tables as CSV and JSON", () => {
+    const t = {
+      id: "t",
+      title: "T",
+      columns: ["a", "b"],
+      rows: [
+        ["x, y", 1],
+        ['say "hi"', null],
+      ] as (string | number | null)[][],
+    };
+    expect(tableCsv(t)).toBe('a,b\n"x, y",1\n"say ""hi""",');
+    expect(JSON.parse(tableJson(t))).toEqual([
+      { a: "x, y", b: 1 },
+      { a: 'say "hi"', b: null },
+    ]);
+  });
+
+  it("renders in headless Chromium without errors, every chart drawn, nothing fetched", async () => {
+    // CI installs Chromium (.ci/run); this test is required there, not skipped.
+    expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`).toBe(true);
+    const html = await htmlReport(
+      { file: FLAGSHIP, text: readFileSync(FLAGSHIP, "utf8") },
+      { runs: 400, samples: 16, replicates: 1 },
+    );
+    mkdirSync(OUT, { recursive: true });
+    const file = join(OUT, "flagship-report.html");
+    writeFileSync(file, html);
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/(src|href)="https?:/i);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+      const problems: string[] = [];
+      const requests: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error" || m.type() === "warning") problems.push(m.text());
+      });
+      page.on("pageerror", (e) => problems.push(String(e)));
+      page.on("request", (r) => {
+        if (!r.url().startsWith("file:") && !r.url().startsWith("data:")) requests.push(r.url());
+      });
+      await page.goto(`file://${file}`);
+      const charts = await page.$$eval("figure.chart", (figs) =>
+        figs.map((f) => {
+          const svg = f.querySelector("svg");
+          const box = svg?.getBoundingClientRect();
+          return {
+            id: f.id,
+            drawn:
+              !!svg &&
+              !!box &&
+              box.width > 100 &&
+              box.height > 50 &&
+              svg.querySelectorAll("path, rect, line").length > 5,
+          };
+        }),
+      );
+      expect(charts.length).toBeGreaterThanOrEqual(10);
+      for (const c of charts) expect(c.drawn, c.id).toBe(true);
+      expect(await page.$$eval("figure.table table", (t) => t.length)).toBeGreaterThanOrEqual(6);
+      expect(await page.textContent("body")).toMatch(/holds|fails|undecided/);
+      expect(problems).toEqual([]);
+      expect(requests).toEqual([]);
+      await page.screenshot({ path: join(OUT, "report-top.png") });
+      await page.screenshot({ path: join(OUT, "report-full.png"), fullPage: true });
+      await page.locator("#chart-incidence").screenshot({ path: join(OUT, "report-incidence.png") });
+    } finally {
+      await browser.close();
+    }
+  });
+});
