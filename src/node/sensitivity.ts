@@ -65,8 +65,8 @@ export interface SensitivityReport {
 /**
  * Which uncertain params carry each outcome probability, each claim's margin (claims made of P terms of the
  * model itself) and each requested E(var at T). Inputs are the params with distributions, varied on their
- * uniform scale and mapped through their own quantile functions. Each evaluation averages `replicates` runs; the
- * same run indices serve every design matrix, so the runs' own randomness is common to all of them.
+ * uniform scale and mapped through their own quantile functions. Each evaluation averages `replicates` runs.
+ * The runs' own randomness acts as one more input: shared by A and the AB_i matrices, independent in B.
  */
 export function sensitivityAnalysis(
   input: { file: string; text: string },
@@ -161,7 +161,10 @@ export function sensitivityAnalysis(
     const { A, B } = saltelliDesign(samples, k, seed);
     const fA = A.map((u, r) => evaluate(r, u));
     options.onProgress?.(samples, total);
-    const fB = B.map((u, r) => evaluate(r, u));
+    // B's runs get their own random numbers, while A and every A-with-column-i-from-B share A's: the total
+    // effect (A against AB_i) then holds the runs' own randomness fixed, and the first order (B against AB_i)
+    // counts it with the inputs that differ — as Jansen's estimators assume of every input but i.
+    const fB = B.map((u, r) => evaluate(samples + r, u));
     const fAB = inputs.map((_, i) => {
       const outs = A.map((u, r) => {
         const mixed = Float64Array.from(u);
