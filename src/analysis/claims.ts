@@ -279,6 +279,20 @@ export function claimMargin(claim: CompiledClaim, atomValues: ArrayLike<number>)
   return evaluate(claim.left, atomValues) - evaluate(claim.right, atomValues);
 }
 
+/** True when an expression has no P/E/Q terms (so "-1e300" or "0.5 * 2" count as constants). */
+function isConstant(e: ClaimExpr): boolean {
+  switch (e.kind) {
+    case "const":
+      return true;
+    case "atom":
+      return false;
+    case "neg":
+      return isConstant(e.a);
+    case "bin":
+      return isConstant(e.a) && isConstant(e.b);
+  }
+}
+
 function evaluate(e: ClaimExpr, p: ArrayLike<number>): number {
   switch (e.kind) {
     case "const":
@@ -474,7 +488,7 @@ function evaluateObservations(claim: CompiledClaim, obs: Observations): ClaimRes
     }
   }
   const atomValues = (mu: Float64Array) => Float64Array.from(claim.atoms, (_, i) => obs.atomValue(i, mu));
-  const rightConstant = claim.right.kind === "const";
+  const rightConstant = isConstant(claim.right);
   const shift = rightConstant ? evaluate(claim.right, atomValues(means)) : 0;
   let estimate: number;
   let lo: number;

@@ -31,6 +31,7 @@ const SECTION_KIND: Record<string, string> = {
   tables: "table",
   events: "event",
   outcomes: "outcome",
+  decisions: "decision",
 };
 
 /** Compile a loaded model to a Program, or throw DiagnosticError with every problem found. */
@@ -94,6 +95,11 @@ class Builder {
           message: `bad distribution for param '${name}': ${e.message}`,
         });
       }
+    }
+
+    // Decisions are params fixed for a job: the file's value, or the one a run or the optimiser sets.
+    for (const [name, d] of Object.entries(spec.decisions ?? {})) {
+      params.push({ slot: this.slotOf.get(name)!, name, dist: { kind: "fixed", value: d.value } });
     }
 
     for (const [name, t] of Object.entries(spec.tables ?? {})) {
@@ -169,7 +175,7 @@ class Builder {
       const assigns: Assignment[] = [];
       for (const [target, value] of Object.entries(ev.then ?? {})) {
         const def = this.definitions.get(target);
-        if (!def || (def.section !== "stocks" && def.section !== "params")) {
+        if (!def || (def.section !== "stocks" && def.section !== "params" && def.section !== "decisions")) {
           const what = def
             ? ` is a ${SECTION_KIND[def.section]}; events can set only stocks and params`
             : ` is not a stock or param${didYouMean(target, [...Object.keys(spec.stocks ?? {}), ...Object.keys(spec.params ?? {})])}`;
@@ -250,7 +256,16 @@ class Builder {
         );
       }
     }
-    for (const section of ["params", "stocks", "flows", "vars", "tables", "events", "outcomes"] as const) {
+    for (const section of [
+      "params",
+      "decisions",
+      "stocks",
+      "flows",
+      "vars",
+      "tables",
+      "events",
+      "outcomes",
+    ] as const) {
       for (const [name, entry] of Object.entries(spec[section] ?? {})) {
         const group = (entry as { group?: string }).group;
         if (group !== undefined && !groups.includes(group)) {
@@ -269,11 +284,21 @@ class Builder {
     const spec = this.model.spec;
     const slotSections: Record<string, SlotKind> = {
       params: "param",
+      decisions: "param",
       stocks: "stock",
       flows: "flow",
       vars: "var",
     };
-    for (const section of ["params", "stocks", "flows", "vars", "tables", "events", "outcomes"] as const) {
+    for (const section of [
+      "params",
+      "decisions",
+      "stocks",
+      "flows",
+      "vars",
+      "tables",
+      "events",
+      "outcomes",
+    ] as const) {
       for (const name of Object.keys(spec[section] ?? {})) {
         const path = [section, name];
         const prior = this.definitions.get(name);

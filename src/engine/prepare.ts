@@ -2,7 +2,7 @@ import { compileModel } from "../compile/build.js";
 import { makeKernel } from "../compile/codegen.js";
 import type { Program } from "../compile/ir.js";
 import type { RunFunction } from "../compile/kernel.js";
-import { type LoadedModel, loadModel } from "../model/load.js";
+import { type LoadedModel, type LoadOptions, loadModel } from "../model/load.js";
 
 /** A model ready to run: loaded and checked, lowered to a Program, and compiled to a kernel. */
 export interface PreparedModel {
@@ -12,7 +12,7 @@ export interface PreparedModel {
 }
 
 /** Load, check and compile a model file's text. Throws DiagnosticError on any problem. */
-export function prepareModel(file: string, text: string, options: { scenario?: string } = {}): PreparedModel {
+export function prepareModel(file: string, text: string, options: LoadOptions = {}): PreparedModel {
   const loaded = loadModel(file, text, options);
   const program = compileModel(loaded);
   return { loaded, program, kernel: makeKernel(program) };

@@ -31,7 +31,7 @@ export interface LoadedModel {
 /** The largest number of steps a run may take; beyond it a typo in dt is far likelier than intent. */
 export const MAX_STEPS = 20_000_000;
 
-const SECTIONS = ["params", "stocks", "flows", "vars", "tables", "events", "outcomes"] as const;
+const SECTIONS = ["params", "stocks", "flows", "vars", "tables", "events", "outcomes", "decisions"] as const;
 const SINGULAR: Record<string, string> = {
   params: "param",
   stocks: "stock",
@@ -41,9 +41,16 @@ const SINGULAR: Record<string, string> = {
   events: "event",
   outcomes: "outcome",
   scenarios: "scenario",
+  decisions: "decision",
 };
 
-export function loadModel(file: string, text: string, options: { scenario?: string } = {}): LoadedModel {
+export interface LoadOptions {
+  scenario?: string;
+  /** Values for decision variables, overriding the file's (each must lie within its bounds). */
+  decisions?: Record<string, number>;
+}
+
+export function loadModel(file: string, text: string, options: LoadOptions = {}): LoadedModel {
   const { source, value } = ModelSource.parse(file, text);
   const raw = value as Record<string, unknown>;
   const scenarios = isRecord(raw.scenarios) ? Object.keys(raw.scenarios) : [];
@@ -99,6 +106,39 @@ export function loadModel(file: string, text: string, options: { scenario?: stri
         ),
       );
     }
+  }
+  for (const [name, d] of Object.entries(spec.decisions ?? {})) {
+    if (!(d.min <= d.max))
+      diagnostics.push(
+        source.at(["decisions", name, "max"], `decision '${name}': max (${d.max}) is below min (${d.min})`),
+      );
+    else if (d.value < d.min || d.value > d.max) {
+      diagnostics.push(
+        source.at(
+          ["decisions", name, "value"],
+          `decision '${name}' = ${d.value} is outside its bounds [${d.min}, ${d.max}]`,
+        ),
+      );
+    }
+  }
+  for (const [name, value] of Object.entries(options.decisions ?? {})) {
+    const d = spec.decisions?.[name];
+    if (!d) {
+      const known = Object.keys(spec.decisions ?? {});
+      diagnostics.push(
+        source.atKey(
+          ["decisions"],
+          `no decision '${name}' to set${didYouMean(name, known)}${known.length ? ` (this model has: ${known.join(", ")})` : " (this model declares none)"}`,
+        ),
+      );
+    } else if (!(value >= d.min && value <= d.max)) {
+      diagnostics.push(
+        source.atKey(
+          ["decisions", name],
+          `decision '${name}' cannot be set to ${value}: its bounds are [${d.min}, ${d.max}]`,
+        ),
+      );
+    } else d.value = d.integer ? Math.round(value) : value;
   }
   const time = resolveTime(spec, source, diagnostics);
   if (diagnostics.length) throw new DiagnosticError(diagnostics);
@@ -323,6 +363,7 @@ function allowedKeys(path: Path, root: "model" | "scenario"): string[] {
     time: ["start", "stop", "dt", "unit", "save"],
     claims: ["id", "text", "check", "source"],
     groups: ["doc", "source", "switch"],
+    decisions: ["value", "min", "max", "integer", "unit", "doc", "source", "group"],
   };
   return entryKeys[String(section)] ?? [];
 }

@@ -74,6 +74,14 @@ export const TimeObject = z.strictObject({
   save: timeValue.optional().describe("how often tracked values are saved (default: every step)"),
 });
 
+export const DecisionObject = z.strictObject({
+  value: z.number().describe("the value used unless a run or the optimiser sets another"),
+  min: z.number().describe("smallest allowed value"),
+  max: z.number().describe("largest allowed value"),
+  integer: z.boolean().optional().describe("only whole numbers"),
+  ...meta,
+});
+
 export const GroupObject = z.strictObject({
   doc: z.string().describe("what this mechanism says, in a sentence"),
   source: z.string().optional().describe("where the claim comes from (title and section)"),
@@ -95,6 +103,7 @@ const sections = {
   tables: z.record(z.string(), TableObject).optional(),
   events: z.record(z.string(), EventObject).optional(),
   outcomes: z.record(z.string(), OutcomeObject).optional(),
+  decisions: z.record(z.string(), DecisionObject).optional(),
 };
 
 /** In a scenario, an entry set to null removes that entry from the base model. */
@@ -106,6 +115,7 @@ const removable = {
   tables: z.record(z.string(), TableObject.nullable()).optional(),
   events: z.record(z.string(), EventObject.nullable()).optional(),
   outcomes: z.record(z.string(), OutcomeObject.nullable()).optional(),
+  decisions: z.record(z.string(), DecisionObject.nullable()).optional(),
 };
 
 export const ScenarioObject = z.strictObject({
@@ -136,6 +146,7 @@ export const ModelObject = z.strictObject({
 });
 
 export type ParamSpec = z.infer<typeof ParamObject>;
+export type DecisionSpec = z.infer<typeof DecisionObject>;
 export type StockSpec = z.infer<typeof StockObject>;
 export type EquationSpec = z.infer<typeof EquationObject>;
 export type TableSpec = z.infer<typeof TableObject>;

@@ -10,9 +10,10 @@ import { DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
 import { modelFileJsonSchema } from "../model/schema.js";
 import { compareScenarios } from "./compare.js";
 import { DEFAULT_MODEL, PACKAGE_ROOT, readModelFile, writeFileAtomic } from "./files.js";
-import { formatComparison, formatReport, formatSensitivity } from "./format.js";
+import { formatComparison, formatOptimization, formatReport, formatSensitivity } from "./format.js";
+import { optimize } from "./optimize.js";
 import { progressBar } from "./progress.js";
-import { htmlReport } from "./report.js";
+import { htmlReport, optimizationReport } from "./report.js";
 import { sensitivityAnalysis } from "./sensitivity.js";
 import { closeWorkers, simulate, UsageError } from "./simulate.js";
 
@@ -61,7 +62,14 @@ interface SummaryFile {
   model: { file: string; text: string; scenario: string | null };
 }
 
+function decisionArg(text: string, previous: Record<string, number>): Record<string, number> {
+  const m = /^([\p{L}_][\p{L}\p{N}_]*)=([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)$/u.exec(text);
+  if (!m) throw new InvalidArgumentError(`--set takes NAME=NUMBER, not '${text}'`);
+  return { ...previous, [m[1]!]: Number(m[2]) };
+}
+
 interface RunOptions {
+  set: Record<string, number>;
   scenario?: string;
   runs?: number;
   seed: number;
@@ -160,6 +168,12 @@ export async function main(
       0,
     )
     .option("--save-summary <file>", "also write the mergeable summary (JSON) to this file")
+    .option(
+      "--set <decision=value...>",
+      "set decision variables, e.g. --set min_review_interval=6",
+      decisionArg,
+      {},
+    )
     .option("--progress", "show a progress bar even when stderr is not a terminal")
     .option("--json", "print one JSON object instead of tables")
     .action(async (file: string | undefined, opts: RunOptions) => {
@@ -183,6 +197,7 @@ export async function main(
             ...(opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {}),
             ...(opts.precision !== undefined ? { precision: opts.precision } : {}),
             ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}),
+            ...(Object.keys(opts.set).length ? { decisions: opts.set } : {}),
           },
         );
         bar.stop();
@@ -399,6 +414,107 @@ export async function main(
           );
           writeFileAtomic(opts.output, html);
           io.err(`wrote ${opts.output} (${Math.round(html.length / 1024)} kB)\n`);
+        } catch (e) {
+          code = report(e);
+        }
+      },
+    );
+
+  program
+    .command("optimize")
+    .description(
+      "find the decisions that maximise an objective while constraints hold with 95% confidence (cross-entropy method, common random numbers)",
+    )
+    .argument("[file]", "the model file (default: the bundled main model)")
+    .requiredOption("--maximize <term>", "what to maximise: an E(var at TIME) or P(…) term")
+    .requiredOption(
+      "--subject-to <constraint...>",
+      'constraints such as "P(nuclear_use by 2030-08-21) <= 0.01"',
+    )
+    .option("--runs <n>", "runs per candidate", wholeNumber("--runs", 10, 1e8), 1000)
+    .option("--iterations <n>", "cross-entropy iterations", wholeNumber("--iterations", 1, 1000), 8)
+    .option("--candidates <n>", "candidates per iteration", wholeNumber("--candidates", 2, 10000), 10)
+    .option(
+      "--frontier <bounds>",
+      "re-optimise with these bounds for the first constraint, e.g. 0.001,0.005,0.01,0.02,0.05",
+    )
+    .option("--scenario <name>", "optimise within a scenario")
+    .option("--vary <names>", "comma-separated decisions to vary (default: all)")
+    .option("--seed <s>", "seed", seedArg, 1)
+    .option("--workers <w>", "worker threads", wholeNumber("--workers", 1, 64))
+    .option(
+      "--report <file>",
+      "also write an HTML report: frontier, decisions, and incremental vs single vs no deployment",
+    )
+    .option("--single-scenario <name>", "the scenario with one deployment, for --report", "single_deployment")
+    .option("--none-scenario <name>", "the scenario with no deployment, for --report", "no_deployment")
+    .option("--json", "print one JSON object instead of tables")
+    .action(
+      async (
+        file: string | undefined,
+        opts: {
+          maximize: string;
+          subjectTo: string[];
+          runs: number;
+          iterations: number;
+          candidates: number;
+          frontier?: string;
+          scenario?: string;
+          vary?: string;
+          seed: number;
+          workers?: number;
+          report?: string;
+          singleScenario: string;
+          noneScenario: string;
+          json?: boolean;
+        },
+      ) => {
+        const path = file ?? DEFAULT_MODEL;
+        try {
+          const frontier = opts.frontier?.split(",").map((x) => Number(x.trim()));
+          if (frontier?.some((x) => !Number.isFinite(x)))
+            throw new UsageError(`--frontier takes numbers separated by commas, not '${opts.frontier}'`);
+          const bar = progressBar();
+          const started = performance.now();
+          const result = await optimize(
+            { file: path, text: readModelFile(path) },
+            {
+              maximize: opts.maximize,
+              subjectTo: opts.subjectTo,
+              runs: opts.runs,
+              iterations: opts.iterations,
+              candidates: opts.candidates,
+              seed: opts.seed,
+              ...(frontier ? { frontier } : {}),
+              ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}),
+              ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+              ...(opts.vary !== undefined ? { vary: opts.vary.split(",").map((v) => v.trim()) } : {}),
+              onProgress: (p) => {
+                const elapsedSeconds = (performance.now() - started) / 1000;
+                if (!process.stderr.isTTY) {
+                  const best = p.best
+                    ? `best ${p.best.result.objective.toPrecision(4)}`
+                    : "no feasible candidate yet";
+                  io.err(
+                    `${p.bound !== undefined ? `bound ${p.bound}: ` : ""}iteration ${p.iteration}/${p.iterations}, ${p.evaluations} evaluations, ${best}\n`,
+                  );
+                } else
+                  bar.update({ done: p.iteration, total: p.iterations, elapsedSeconds, runsPerSecond: 0 });
+              },
+            },
+          );
+          bar.stop();
+          if (opts.report) {
+            const html = await optimizationReport({ file: path, text: readModelFile(path) }, result, {
+              singleScenario: opts.singleScenario,
+              noneScenario: opts.noneScenario,
+              sizeDecision: "single_deployment_size",
+              sizeVariable: "western_troops",
+              ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+            });
+            writeFileAtomic(opts.report, html);
+          }
+          io.out(opts.json ? `${JSON.stringify(result)}\n` : `${formatOptimization(result)}\n`);
         } catch (e) {
           code = report(e);
         }

@@ -1,5 +1,6 @@
 import type { RunReport } from "../analysis/results.js";
 import type { Comparison } from "./compare.js";
+import type { OptimizeResult } from "./optimize.js";
 import type { SensitivityReport } from "./sensitivity.js";
 
 /** A plain text table with right-aligned numbers. */
@@ -145,6 +146,46 @@ export function formatComparison(c: Comparison): string {
           d.scenario,
           d.difference === null ? "–" : `${(100 * d.difference).toFixed(2)} pts`,
           d.lo === null ? "–" : `${(100 * d.lo).toFixed(2)} – ${(100 * d.hi!).toFixed(2)}`,
+        ]),
+      ),
+    );
+  }
+  return out.join("\n");
+}
+
+export function formatOptimization(r: OptimizeResult): string {
+  const out: string[] = [];
+  out.push(`${r.model}: maximise ${r.maximize} subject to ${r.subjectTo.join(" and ")} (95% confidence)`);
+  out.push(
+    `${r.evaluations} candidates × ${r.runs.toLocaleString("en")} runs each, seed ${r.seed}, common random numbers`,
+  );
+  out.push("", r.feasible ? "FEASIBLE" : "INFEASIBLE", r.message, "");
+  const chosen = r.best ?? r.closest;
+  out.push(
+    table(
+      ["decision", "value"],
+      Object.entries(chosen.values).map(([k, v]) => [k, String(v)]),
+    ),
+  );
+  out.push("", formatReport(r.report));
+  if (r.frontier.length) {
+    out.push(
+      "",
+      `frontier: best objective as the bound on ${r.subjectTo[0]!.replace(/\s*(<=|>=).*$/, "")} varies`,
+    );
+    out.push(
+      table(
+        ["bound", "feasible", "objective", "95% interval", "decisions"],
+        r.frontier.map((f) => [
+          String(f.bound),
+          f.feasible ? "yes" : `no (missed by ${num(f.closestViolation)})`,
+          num(f.objective),
+          f.objectiveLo === null ? "–" : `${num(f.objectiveLo)} – ${num(f.objectiveHi)}`,
+          f.decisions
+            ? Object.entries(f.decisions)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(" ")
+            : "–",
         ]),
       ),
     );

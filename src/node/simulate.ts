@@ -2,13 +2,14 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Piscina } from "piscina";
 import { compileClaims } from "../analysis/check.js";
-import { needsRecords, type ScenarioRecords } from "../analysis/claims.js";
+import { type CompiledClaim, compileClaim, needsRecords, type ScenarioRecords } from "../analysis/claims.js";
 import { buildReport, type RunReport } from "../analysis/results.js";
 import { jobMeta, runChunk } from "../engine/montecarlo.js";
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { RunRecords } from "../engine/records.js";
 import { RunFailure, type Sampling } from "../engine/run.js";
 import { type JobMeta, Summary, shapeOf } from "../engine/summary.js";
+import { DiagnosticError } from "../lang/diagnostic.js";
 import { PACKAGE_ROOT } from "./files.js";
 import type { ChunkFailure, ChunkResult, ChunkTask } from "./worker.js";
 
@@ -29,6 +30,12 @@ export interface SimulateOptions {
   signal?: AbortSignal;
   /** Use worker threads even for one worker (by default one worker runs on the calling thread). */
   threads?: boolean;
+  /** Values for the model's decision variables (default: the file's). */
+  decisions?: Record<string, number>;
+  /** More claims to evaluate besides the model's own (the optimiser's objective and constraints). */
+  extraClaims?: { id: string; check: string }[];
+  /** Evaluate the model's own claims (default true; the optimiser turns them off). */
+  ownClaims?: boolean;
 }
 
 export interface Progress {
@@ -106,12 +113,20 @@ export async function simulate(
   options: SimulateOptions = {},
 ): Promise<SimulationResult> {
   const seed = options.seed ?? 1;
-  const model = prepareModel(
-    input.file,
-    input.text,
-    options.scenario === undefined ? {} : { scenario: options.scenario },
-  );
-  const claims = compileClaims(model.loaded);
+  const loadOptions = (scenario: string | undefined) => ({
+    ...(scenario === undefined ? {} : { scenario }),
+    ...(options.decisions ? { decisions: options.decisions } : {}),
+  });
+  const model = prepareModel(input.file, input.text, loadOptions(options.scenario));
+  const own = compileClaims(model.loaded);
+  const claims = [
+    ...(options.ownClaims === false ? [] : own),
+    ...compileExtraClaims(model, options.extraClaims ?? []),
+  ];
+  // Decisions change results without changing the text, so they are part of the job's identity.
+  const identity = options.decisions
+    ? `${input.text}\u0000decisions:${JSON.stringify(options.decisions)}`
+    : input.text;
   const precision = options.precision;
   const maxRuns = options.runs ?? (precision !== undefined ? 1_000_000 : 1000);
   if (options.sampling === "lhs" && precision !== undefined) {
@@ -183,6 +198,7 @@ export async function simulate(
             end: b,
             control,
             probes: records ? records.probes : null,
+            decisions: options.decisions ?? null,
           };
           const part = await pool.run(task);
           if ("diagnostic" in part) failures.push(new RunFailure(part.run, part.diagnostic));
@@ -222,7 +238,7 @@ export async function simulate(
           return { tracked: trackedNames.indexOf(variable), save: Number(save) };
         })
       : undefined;
-    const meta = jobMeta(prepared, text, seed, sampling);
+    const meta = jobMeta(prepared, identity, seed, sampling);
     return {
       prepared,
       scenario,
@@ -264,7 +280,7 @@ export async function simulate(
   const jobs = new Map<string, Job>([[currentKey, main]]);
   for (const key of probesByKey.keys()) {
     if (jobs.has(key) || aborted()) continue;
-    const other = prepareModel(input.file, input.text, key === "base" ? {} : { scenario: key });
+    const other = prepareModel(input.file, input.text, loadOptions(key === "base" ? undefined : key));
     const job = makeJob(other, key === "base" ? null : key, input.text);
     await runRange(job, first, first + summary.runs);
     jobs.set(key, job);
@@ -304,4 +320,19 @@ interface Job {
   meta: JobMeta;
   summary: Summary;
   records?: RunRecords;
+}
+
+/** Compile claims given as text (objectives and constraints); their errors name the option, not a file line. */
+function compileExtraClaims(model: PreparedModel, extra: { id: string; check: string }[]): CompiledClaim[] {
+  const ctx = {
+    outcomes: model.program.outcomes.map((o) => o.name),
+    time: model.loaded.time,
+    tracked: model.program.tracked.map((t) => t.name),
+    scenarios: model.loaded.scenarios,
+  };
+  return extra.map((c) => {
+    const compiled = compileClaim(c, ctx, (offset) => ({ line: 1, col: offset + 1 }), c.id);
+    if (Array.isArray(compiled)) throw new DiagnosticError(compiled);
+    return compiled;
+  });
 }

@@ -17,6 +17,8 @@ export interface ChunkTask {
   control: SharedArrayBuffer;
   /** Keep per-run records with these probes (null: no records). */
   probes: Probe[] | null;
+  /** Decision values set for this job (null: the file's). */
+  decisions: Record<string, number> | null;
 }
 
 /** A chunk's summary, packed, and its per-run records when asked for. */
@@ -48,10 +50,13 @@ export default function runTask(task: ChunkTask): ChunkResult | ChunkFailure {
 }
 
 function runChunkTask(task: ChunkTask): ChunkResult {
-  const key = `${task.meta.modelHash}\u0000${task.scenario ?? ""}`;
+  const key = `${task.meta.modelHash}\u0000${task.scenario ?? ""}\u0000${JSON.stringify(task.decisions)}`;
   let model = compiled.get(key);
   if (!model) {
-    model = prepareModel(task.file, task.text, task.scenario === null ? {} : { scenario: task.scenario });
+    model = prepareModel(task.file, task.text, {
+      ...(task.scenario === null ? {} : { scenario: task.scenario }),
+      ...(task.decisions ? { decisions: task.decisions } : {}),
+    });
     compiled.clear();
     compiled.set(key, model);
   }

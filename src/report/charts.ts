@@ -152,3 +152,36 @@ export function scenarioChart(reports: Record<string, RunReport>): Spec {
     },
   };
 }
+
+/** The optimisation frontier: the best objective found at each bound on the constraint. */
+export function frontierChart(
+  points: { bound: number; objective: number | null; lo: number | null; hi: number | null }[],
+  objective: string,
+): Spec {
+  const values = points.filter((p) => p.objective !== null);
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: `Best ${objective} at each risk bound (95% interval)`,
+    width: WIDTH - 120,
+    height: 220,
+    data: { values },
+    encoding: {
+      x: {
+        field: "bound",
+        type: "quantitative",
+        title: "bound on the constrained risk",
+        axis: { format: "%" },
+      },
+    },
+    layer: [
+      {
+        mark: { type: "line", point: true, color: "#54a24b" },
+        encoding: { y: { field: "objective", type: "quantitative", title: objective } },
+      },
+      {
+        mark: { type: "rule", color: "#54a24b" },
+        encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
+      },
+    ],
+  };
+}

@@ -1,0 +1,125 @@
+import { readFileSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { wilson } from "../src/analysis/stats.js";
+import { optimize } from "../src/node/optimize.js";
+import { closeWorkers } from "../src/node/simulate.js";
+import { example } from "./helpers.js";
+
+const file = example("calibrated-growth.yaml");
+const input = { file, text: readFileSync(file, "utf8") };
+
+afterAll(() => closeWorkers());
+
+/**
+ * Closed form: P(failure by 10) = 1 − exp(−0.01·g·10) and E(size at 10) = 10·g, so the optimum is the largest g
+ * with the failure chance at the bound. Requiring the bound with 95% confidence moves it to the g whose
+ * expected Wilson upper limit at N runs equals the bound.
+ */
+function confidentOptimum(alpha: number, runs: number): number {
+  let lo = 0;
+  let hi = 10;
+  for (let i = 0; i < 100; i++) {
+    const g = (lo + hi) / 2;
+    const p = 1 - Math.exp(-0.1 * g);
+    if (wilson(p * runs, runs).hi > alpha) hi = g;
+    else lo = g;
+  }
+  return lo;
+}
+
+describe("brink optimize", () => {
+  it("finds the constrained optimum of a model with a closed form, within 10%", async () => {
+    const r = await optimize(input, {
+      maximize: "E(size at 10)",
+      subjectTo: ["P(failure by 10) <= 0.05"],
+      runs: 4000,
+      seed: 1,
+      workers: 2,
+    });
+    const g = r.best!.values.growth_rate!;
+    const exact = -Math.log(0.95) / 0.1;
+    const target = confidentOptimum(0.05, 4000);
+    expect(r.feasible).toBe(true);
+    expect(g).toBeLessThanOrEqual(exact);
+    expect(Math.abs(g - target) / exact).toBeLessThan(0.1);
+    expect(r.best!.result.objective).toBeCloseTo(10 * g, 6);
+    expect(r.best!.result.constraints[0]!.hi).toBeLessThanOrEqual(0.05);
+  });
+
+  it("gives the same answer for the same seed, and traces a monotone frontier", async () => {
+    const options = {
+      maximize: "E(size at 10)",
+      subjectTo: ["P(failure by 10) <= 0.05"],
+      runs: 2000,
+      seed: 4,
+      iterations: 5,
+      frontier: [0.02, 0.05, 0.1],
+    };
+    const a = await optimize(input, { ...options, workers: 1 });
+    const b = await optimize(input, { ...options, workers: 2 });
+    expect(b.best!.values).toEqual(a.best!.values);
+    expect(b.frontier).toEqual(a.frontier);
+    const objectives = a.frontier.map((f) => f.objective!);
+    expect(objectives[0]!).toBeLessThan(objectives[1]!);
+    expect(objectives[1]!).toBeLessThan(objectives[2]!);
+  });
+
+  it("says how close it came when a constraint cannot be met", async () => {
+    const r = await optimize(input, {
+      maximize: "E(size at 10)",
+      subjectTo: ["P(failure by 10) <= 0.0001"],
+      runs: 1000,
+      seed: 1,
+      iterations: 3,
+      candidates: 6,
+    });
+    expect(r.feasible).toBe(false);
+    expect(r.best).toBeNull();
+    expect(r.message).toMatch(
+      /no candidate met every constraint with 95% confidence; the closest \(growth_rate = [\d.e-]+\) missed by [\d.e-]+: P\(failure by 10\) is [\d.e-]+ \[[\d.e-]+, [\d.e-]+\] against <= 0.0001/,
+    );
+    // Even growth_rate = 0 has a Wilson upper limit of 0.0038 at 1000 runs: about that far from the bound.
+    expect(r.closest.violation).toBeGreaterThan(0.003);
+    expect(r.closest.violation).toBeLessThan(0.01);
+  });
+
+  it("refuses models without decisions and malformed constraints", async () => {
+    const sir = example("sir.yaml");
+    await expect(
+      optimize(
+        { file: sir, text: readFileSync(sir, "utf8") },
+        { maximize: "E(infected at 10)", subjectTo: ["P(epidemic_over) <= 0.5"] },
+      ),
+    ).rejects.toThrow(/declares no decisions/);
+    await expect(
+      optimize(input, { maximize: "E(size at 10)", subjectTo: ["P(failure) small"] }),
+    ).rejects.toThrow(/must end in <= NUMBER/);
+  });
+});
+
+describe("the optimisation report", () => {
+  it("shows the frontier and compares incremental, single and no deployment on the flagship", async () => {
+    const { optimizationReport } = await import("../src/node/report.js");
+    const flagship = example("../flagship/flagship.yaml");
+    const flagshipInput = { file: flagship, text: readFileSync(flagship, "utf8") };
+    const result = await optimize(flagshipInput, {
+      maximize: "E(western_troops at 2027-08-21)",
+      subjectTo: ["P(nuclear_use by 2030-08-21) <= 0.05"],
+      runs: 200,
+      iterations: 1,
+      candidates: 2,
+      frontier: [0.05],
+    });
+    const html = await optimizationReport(flagshipInput, result, {
+      singleScenario: "single_deployment",
+      noneScenario: "no_deployment",
+      sizeDecision: "single_deployment_size",
+      sizeVariable: "western_troops",
+    });
+    expect(html).toContain('id="chart-frontier"');
+    expect(html).toContain('id="chart-policies"');
+    expect(html).toMatch(/one deployment of [\d,]+/);
+    expect(html).toContain("no deployment");
+    expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(2);
+  });
+});
