@@ -168,6 +168,7 @@ export const RANDOM_FUNCTIONS: Record<string, { js: string; fn: RandomDraw }> = 
 
 export const xidz = (a: number, b: number, x: number): number => (b === 0 ? x : a / b);
 export const zidz = (a: number, b: number): number => (b === 0 ? 0 : a / b);
+export const safediv = (a: number, b: number, x?: number): number => (b === 0 ? (x ?? 0) : a / b);
 
 /** Probability that a hazard `rate` (per time unit) fires within one step of length dt. */
 export const hazardProbability = (rate: number, dt: number): number => 1 - Math.exp(-rate * dt);
@@ -252,6 +253,10 @@ export const PURE_FUNCTIONS: Record<string, { js: string; fn: (...a: number[]) =
   cos: { js: "Math.cos", fn: Math.cos },
   tan: { js: "Math.tan", fn: Math.tan },
   arctan: { js: "Math.atan", fn: Math.atan },
+  arcsin: { js: "Math.asin", fn: Math.asin },
+  arccos: { js: "Math.acos", fn: Math.acos },
+  trunc: { js: "Math.trunc", fn: Math.trunc },
+  safediv: { js: "F.safediv", fn: (a, b, x) => safediv(a!, b!, x) },
   clamp: { js: "F.clamp", fn: (x, lo, hi) => Math.min(Math.max(x!, lo!), hi!) },
   xidz: { js: "F.xidz", fn: (a, b, x) => xidz(a!, b!, x!) },
   zidz: { js: "F.zidz", fn: (a, b) => zidz(a!, b!) },

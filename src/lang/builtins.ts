@@ -41,6 +41,17 @@ const list: Builtin[] = [
   { name: "cos", minArgs: 1, maxArgs: 1, kind: "pure", signature: "cos(x)", doc: "cosine (radians)" },
   { name: "tan", minArgs: 1, maxArgs: 1, kind: "pure", signature: "tan(x)", doc: "tangent (radians)" },
   { name: "arctan", minArgs: 1, maxArgs: 1, kind: "pure", signature: "arctan(x)", doc: "inverse tangent" },
+  { name: "arcsin", minArgs: 1, maxArgs: 1, kind: "pure", signature: "arcsin(x)", doc: "inverse sine" },
+  { name: "arccos", minArgs: 1, maxArgs: 1, kind: "pure", signature: "arccos(x)", doc: "inverse cosine" },
+  { name: "trunc", minArgs: 1, maxArgs: 1, kind: "pure", signature: "trunc(x)", doc: "round toward zero" },
+  {
+    name: "safediv",
+    minArgs: 2,
+    maxArgs: 3,
+    kind: "pure",
+    signature: "safediv(a, b[, x])",
+    doc: "a / b, or x (default 0) when b is 0",
+  },
   {
     name: "clamp",
     minArgs: 3,

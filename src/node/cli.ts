@@ -6,11 +6,13 @@ import { checkModelText, compileClaims } from "../analysis/check.js";
 import { buildReport } from "../analysis/results.js";
 import { prepareModel } from "../engine/prepare.js";
 import { Summary, type SummaryJSON, SummaryMismatchError } from "../engine/summary.js";
+import { importXmile } from "../io/xmile.js";
 import { DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
 import { modelFileJsonSchema } from "../model/schema.js";
 import { compareScenarios } from "./compare.js";
-import { DEFAULT_MODEL, PACKAGE_ROOT, readModelFile, writeFileAtomic } from "./files.js";
-import { formatComparison, formatOptimization, formatReport, formatSensitivity } from "./format.js";
+import { RELATIVE_TOLERANCE, runConformance } from "./conformance.js";
+import { DEFAULT_MODEL, PACKAGE_ROOT, readModel, readModelFile, writeFileAtomic } from "./files.js";
+import { formatComparison, formatOptimization, formatReport, formatSensitivity, table } from "./format.js";
 import { optimize } from "./optimize.js";
 import { progressBar } from "./progress.js";
 import { htmlReport, optimizationReport } from "./report.js";
@@ -118,7 +120,7 @@ export async function main(
     .argument("<file>", "the model file (YAML)")
     .action((file: string) => {
       try {
-        const result = checkModelText(file, readModelFile(file));
+        const result = checkModelText(file, readModel(file));
         for (const d of result.diagnostics) io.err(`${formatDiagnostic(d)}\n`);
         if (result.diagnostics.length) {
           code = EXIT_BAD_MODEL;
@@ -183,7 +185,7 @@ export async function main(
       const onInterrupt = () => controller.abort();
       process.once("SIGINT", onInterrupt);
       try {
-        const text = readModelFile(path);
+        const text = readModel(path);
         const result = await simulate(
           { file: path, text },
           {
@@ -314,7 +316,7 @@ export async function main(
           const bar = progressBar();
           const started = performance.now();
           const result = sensitivityAnalysis(
-            { file: path, text: readModelFile(path) },
+            { file: path, text: readModel(path) },
             {
               method: opts.method,
               seed: opts.seed,
@@ -361,7 +363,7 @@ export async function main(
         const path = file ?? DEFAULT_MODEL;
         try {
           const result = await compareScenarios(
-            { file: path, text: readModelFile(path) },
+            { file: path, text: readModel(path) },
             opts.scenarios
               .split(",")
               .map((s) => s.trim())
@@ -403,7 +405,7 @@ export async function main(
         const path = file ?? DEFAULT_MODEL;
         try {
           const html = await htmlReport(
-            { file: path, text: readModelFile(path) },
+            { file: path, text: readModel(path) },
             {
               runs: opts.runs,
               seed: opts.seed,
@@ -477,7 +479,7 @@ export async function main(
           const bar = progressBar();
           const started = performance.now();
           const result = await optimize(
-            { file: path, text: readModelFile(path) },
+            { file: path, text: readModel(path) },
             {
               maximize: opts.maximize,
               subjectTo: opts.subjectTo,
@@ -505,7 +507,7 @@ export async function main(
           );
           bar.stop();
           if (opts.report) {
-            const html = await optimizationReport({ file: path, text: readModelFile(path) }, result, {
+            const html = await optimizationReport({ file: path, text: readModel(path) }, result, {
               singleScenario: opts.singleScenario,
               noneScenario: opts.noneScenario,
               sizeDecision: "single_deployment_size",
@@ -520,6 +522,52 @@ export async function main(
         }
       },
     );
+
+  program
+    .command("import")
+    .description("convert an XMILE model (.xmile, .stmx) to a Brink model file")
+    .argument("<file>", "the XMILE file")
+    .requiredOption("-o, --output <file>", "the Brink YAML file to write")
+    .action((file: string, opts: { output: string }) => {
+      try {
+        const yaml = importXmile(file, readModelFile(file)).yaml;
+        // Check what was produced before writing it, so a bad import never leaves a file behind.
+        const problems = checkModelText(opts.output, yaml).diagnostics;
+        for (const d of problems) io.err(`${formatDiagnostic(d)}\n`);
+        if (problems.length) {
+          code = EXIT_BAD_MODEL;
+          return;
+        }
+        writeFileAtomic(opts.output, yaml);
+        io.err(`wrote ${opts.output}\n`);
+      } catch (e) {
+        code = report(e);
+      }
+    });
+
+  program
+    .command("conformance")
+    .description(
+      "run the XMILE conformance suite (SDXorg test-models) and print passed / failed / unsupported",
+    )
+    .argument("<dir>", "the suite's folder (with tests/ and samples/)")
+    .option("--json", "print one JSON object instead of a table")
+    .action((dir: string, opts: { json?: boolean }) => {
+      const rows = runConformance(dir);
+      if (opts.json) io.out(`${JSON.stringify(rows)}\n`);
+      else {
+        io.out(
+          `${table(
+            ["folder", "status", "detail"],
+            rows.map((r) => [r.folder, r.status, r.detail]),
+          )}\n`,
+        );
+        const count = (s: string) => rows.filter((r) => r.status === s).length;
+        io.out(
+          `\n${count("passed")} passed, ${count("failed")} failed, ${count("unsupported")} unsupported (relative tolerance ${RELATIVE_TOLERANCE})\n`,
+        );
+      }
+    });
 
   program
     .command("schema")

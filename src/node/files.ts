@@ -10,6 +10,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { importXmile } from "../io/xmile.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { MAX_MODEL_BYTES } from "../model/source.js";
 
@@ -18,6 +19,15 @@ export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", 
 
 /** The model `brink run` uses when given no file. */
 export const DEFAULT_MODEL = join(PACKAGE_ROOT, "models", "flagship", "flagship.yaml");
+
+/**
+ * Read a model as Brink YAML text: a .yaml file as it is, an XMILE (.xmile, .stmx, .xml) file imported.
+ * Unreadable, oversized or unsupported files become diagnostics.
+ */
+export function readModel(path: string): string {
+  const text = readModelFile(path);
+  return /\.(xmile|stmx|xml)$/i.test(path) ? importXmile(path, text).yaml : text;
+}
 
 /** Read a model file as UTF-8 text; unreadable or oversized files become diagnostics. */
 export function readModelFile(path: string): string {
