@@ -340,6 +340,16 @@ export interface ScenarioRecords {
   probe: (tracked: number, save: number) => number;
 }
 
+/** A claim that could not be evaluated here, and why. */
+const undecided = (claim: CompiledClaim, note: string): ClaimResult => ({
+  ...resultBase(claim),
+  verdict: "undecided",
+  p: Number.NaN,
+  lo: Number.NaN,
+  hi: Number.NaN,
+  note,
+});
+
 const resultBase = (claim: CompiledClaim) => ({
   id: claim.id,
   check: claim.check,
@@ -352,14 +362,7 @@ const resultBase = (claim: CompiledClaim) => ({
  */
 export function evaluateClaim(claim: CompiledClaim, counts: OutcomeCounts): ClaimResult {
   if (needsRecords(claim)) {
-    return {
-      ...resultBase(claim),
-      verdict: "undecided",
-      p: Number.NaN,
-      lo: Number.NaN,
-      hi: Number.NaN,
-      note: "needs per-run records (E, Q or another scenario): evaluate it with brink run",
-    };
+    return undecided(claim, "needs per-run records (E, Q or another scenario): evaluate it with brink run");
   }
   const cells: { outcome: number; step: number; count: number }[] = [];
   counts.outcomeTimes.forEach((times, o) => {
@@ -531,15 +534,7 @@ function evaluateObservations(claim: CompiledClaim, obs: Observations): ClaimRes
 /** A Q term against a constant: the sample quantile, with a distribution-free order-statistic interval. */
 function quantileClaim(claim: CompiledClaim, sorted: number[], q: number): ClaimResult {
   const n = sorted.length;
-  if (n === 0)
-    return {
-      ...resultBase(claim),
-      verdict: "undecided",
-      p: Number.NaN,
-      lo: Number.NaN,
-      hi: Number.NaN,
-      note: "no run was still going at that time",
-    };
+  if (n === 0) return undecided(claim, "no run was still going at that time");
   const estimate = sortedQuantile(sorted, q);
   const spread = Z975 * Math.sqrt(n * q * (1 - q));
   const lo = sorted[Math.max(0, Math.floor(n * q - spread) - 1)]!;

@@ -23,6 +23,17 @@ import type {
 import { orderAssignments } from "./order.js";
 
 const NAME = /^[\p{L}_][\p{L}\p{N}_]*$/u;
+/** Sections whose entries are named, in declaration order; all share one namespace. */
+const NAMED_SECTIONS = [
+  "params",
+  "decisions",
+  "stocks",
+  "flows",
+  "vars",
+  "tables",
+  "events",
+  "outcomes",
+] as const;
 const SECTION_KIND: Record<string, string> = {
   params: "param",
   stocks: "stock",
@@ -256,16 +267,7 @@ class Builder {
         );
       }
     }
-    for (const section of [
-      "params",
-      "decisions",
-      "stocks",
-      "flows",
-      "vars",
-      "tables",
-      "events",
-      "outcomes",
-    ] as const) {
+    for (const section of NAMED_SECTIONS) {
       for (const [name, entry] of Object.entries(spec[section] ?? {})) {
         const group = (entry as { group?: string }).group;
         if (group !== undefined && !groups.includes(group)) {
@@ -289,16 +291,7 @@ class Builder {
       flows: "flow",
       vars: "var",
     };
-    for (const section of [
-      "params",
-      "decisions",
-      "stocks",
-      "flows",
-      "vars",
-      "tables",
-      "events",
-      "outcomes",
-    ] as const) {
+    for (const section of NAMED_SECTIONS) {
       for (const name of Object.keys(spec[section] ?? {})) {
         const path = [section, name];
         const prior = this.definitions.get(name);

@@ -6,6 +6,31 @@ import type { PackReader, PackWriter } from "./pack.js";
  * Carlo job report identical means whatever the number of workers or chunks. Partials live in a small typed
  * array; sums of like-signed values rarely need more than two.
  */
+/** The partial left over by the last `absorb` call (a module variable, so the hot path allocates nothing). */
+let carried = 0;
+
+/**
+ * Shewchuk's grow-expansion step: add x to the n partials at p[base…], in place. Returns how many partials are
+ * kept below the new top one, which is left in `carried` for the caller to store (it may need room first).
+ */
+function absorb(p: Float64Array, base: number, n: number, x: number): number {
+  let i = 0;
+  for (let j = 0; j < n; j++) {
+    let y = p[base + j]!;
+    if (Math.abs(x) < Math.abs(y)) {
+      const t = x;
+      x = y;
+      y = t;
+    }
+    const hi = x + y;
+    const lo = y - (hi - x);
+    if (lo !== 0) p[base + i++] = lo;
+    x = hi;
+  }
+  carried = x;
+  return i;
+}
+
 export class ExactSum {
   private p = new Float64Array(4);
   private n = 0;
@@ -18,20 +43,8 @@ export class ExactSum {
       return;
     }
     const p = this.p;
-    const n = this.n;
-    let i = 0;
-    for (let j = 0; j < n; j++) {
-      let y = p[j]!;
-      if (Math.abs(x) < Math.abs(y)) {
-        const t = x;
-        x = y;
-        y = t;
-      }
-      const hi = x + y;
-      const lo = y - (hi - x);
-      if (lo !== 0) p[i++] = lo;
-      x = hi;
-    }
+    const i = absorb(p, 0, this.n, x);
+    x = carried;
     if (i === p.length) {
       const grown = new Float64Array(p.length * 2);
       grown.set(p);
@@ -125,19 +138,8 @@ export class ExactSumArray {
     }
     const p = this.partials;
     const base = c * SLOTS;
-    let i = 0;
-    for (let j = 0; j < n; j++) {
-      let y = p[base + j]!;
-      if (Math.abs(x) < Math.abs(y)) {
-        const t = x;
-        x = y;
-        y = t;
-      }
-      const hi = x + y;
-      const lo = y - (hi - x);
-      if (lo !== 0) p[base + i++] = lo;
-      x = hi;
-    }
+    const i = absorb(p, base, n, x);
+    x = carried;
     if (i < SLOTS) {
       p[base + i] = x;
       this.lengths[c] = i + 1;
