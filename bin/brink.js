@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { main } from "../dist/node/cli.js";
 
+// A reader that stops early (`brink run --json | head`) is not an error.
+process.stdout.on("error", (e) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {

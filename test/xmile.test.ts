@@ -138,3 +138,51 @@ describe.skipIf(!hasSuite)("the XMILE conformance suite", () => {
     expect(readFileSync(out, "utf8")).toMatch(/^brink: 1/);
   });
 });
+
+describe.skipIf(!hasSuite)("XMILE export", () => {
+  it("import → export → import gives the same results on every model of the suite that passes", async () => {
+    const { exportXmile } = await import("../src/io/xmile-export.js");
+    const { loadModel } = await import("../src/model/load.js");
+    const { prepareModel } = await import("../src/engine/prepare.js");
+    const { Runner } = await import("../src/engine/run.js");
+    const runOnce = (yaml: string) => {
+      const runner = new Runner(prepareModel("m.yaml", yaml), 1);
+      runner.run(0);
+      return Array.from(runner.saved);
+    };
+    let checked = 0;
+    for (const r of runConformance(SUITE).filter((x) => x.status === "passed")) {
+      const folder = ["tests", "samples"].map((d) => join(SUITE, d, r.folder)).find(existsSync)!;
+      const first = importXmile(r.model, readFileSync(join(folder, r.model), "utf8")).yaml;
+      const again = importXmile("again.xmile", exportXmile(loadModel("m.yaml", first))).yaml;
+      expect(runOnce(again), r.folder).toEqual(runOnce(first));
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(27);
+  });
+
+  it("keeps what XMILE cannot say (priors, events, outcomes, claims) in brink: elements", async () => {
+    const { exportXmile } = await import("../src/io/xmile-export.js");
+    const { loadModel } = await import("../src/model/load.js");
+    const war = join(ROOT, "models", "examples", "war-of-attrition.yaml");
+    const original = loadModel(war, readFileSync(war, "utf8"));
+    const xml = exportXmile(original);
+    expect(xml).toContain("<brink:dist>0.04 to 0.12</brink:dist>");
+    expect(xml).toMatch(/<brink:extensions><!\[CDATA\[\{"events"/);
+    const back = loadModel("back.yaml", importXmile("war.xmile", xml).yaml);
+    expect(Object.keys(back.spec.outcomes ?? {})).toEqual(Object.keys(original.spec.outcomes ?? {}));
+    expect(back.spec.claims?.map((c) => c.id)).toEqual(original.spec.claims?.map((c) => c.id));
+    expect(back.spec.params?.attrition_rate?.dist).toBe("0.04 to 0.12");
+    // And it runs to the same report: dated time, priors, events, outcomes and claims all came back.
+    const { simulate, closeWorkers } = await import("../src/node/simulate.js");
+    const a = await simulate({ file: war, text: readFileSync(war, "utf8") }, { runs: 300, workers: 1 });
+    const b = await simulate(
+      { file: "war.xmile", text: importXmile("war.xmile", xml).yaml },
+      { runs: 300, workers: 1 },
+    );
+    await closeWorkers();
+    expect(JSON.stringify({ ...b.report, model: "", tracked: {} })).toBe(
+      JSON.stringify({ ...a.report, model: "", tracked: {} }),
+    );
+  });
+});

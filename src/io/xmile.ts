@@ -360,13 +360,26 @@ export function importXmile(file: string, text: string): XmileImport {
     `name: ${q(child(child(xmile, "header") ?? xmile, "name")?.text.trim() || file.replace(/^.*[\\/]/, ""))}`,
   );
   lines.push(`method: ${method}`);
+  // A calendar time unit comes along, so that "per year" and durations keep their meaning.
+  const unit = (specs!.attrs.time_units ?? "").trim();
+  const unitPart = /^(second|minute|hour|day|week|month|year)s?$/i.test(unit)
+    ? `, unit: ${unit.toLowerCase().replace(/s$/, "")}`
+    : "";
+  // A Brink export keeps a dated start in its own attribute.
+  const origin = /^\d{4}-\d{2}-\d{2}$/.test(specs!.attrs["brink:origin"] ?? "")
+    ? specs!.attrs["brink:origin"]
+    : undefined;
   lines.push(
-    `time: { start: ${num(child(specs!, "start"), 0)}, stop: ${num(child(specs!, "stop"), 10)}, dt: ${dt} }`,
+    origin && unitPart
+      ? `time: { start: ${origin}, stop: "${num(child(specs!, "stop"), 10) - num(child(specs!, "start"), 0)} ${unit.toLowerCase().replace(/s$/, "")}"${unitPart.replace(", unit:", ", dt: " + dt + ", unit:")} }`
+      : `time: { start: ${num(child(specs!, "start"), 0)}, stop: ${num(child(specs!, "stop"), 10)}, dt: ${dt}${unitPart} }`,
   );
+
   const stocks: string[] = [];
   const flows: string[] = [];
   const aux: string[] = [];
   const tableLines: string[] = [];
+  const params: string[] = [];
   for (const v of vars) {
     const name = v.attrs.name;
     if (name === undefined || !["stock", "flow", "aux", "gf"].includes(v.name)) {
@@ -414,13 +427,24 @@ export function importXmile(file: string, text: string): XmileImport {
     } else if (v.name === "flow" || flowIds.has(id)) {
       // A uniflow (non-negative flow) never runs backwards.
       flows.push(`  ${id}: ${q(v.name === "flow" && nonNegative(v) ? `max(0, ${eqn})` : eqn)}`);
-    } else aux.push(`  ${id}: ${q(eqn)}`);
+    } else if (child(v, "brink:dist"))
+      params.push(`  ${id}: { dist: ${q(child(v, "brink:dist")!.text.trim())} }`);
+    else aux.push(`  ${id}: ${q(eqn)}`);
   }
   if (problems.length) throw new DiagnosticError(problems);
+  if (params.length) lines.push("params:", ...params);
   if (stocks.length) lines.push("stocks:", ...stocks);
   if (flows.length) lines.push("flows:", ...flows);
   if (aux.length) lines.push("vars:", ...aux);
   if (tableLines.length) lines.push("tables:", ...tableLines);
-  lines.push(`track: [${[...names.keys()].filter((id) => !tables.has(id)).join(", ")}]`);
+  // What a Brink export kept in its own namespace comes back as it was (JSON is YAML).
+  const extensions = child(xmile, "brink:extensions");
+  const extra = extensions ? (JSON.parse(extensions.text) as Record<string, unknown>) : {};
+  for (const [key, value] of Object.entries(extra))
+    if (key !== "track") lines.push(`${key}: ${JSON.stringify(value)}`);
+  const trackList = Array.isArray(extra.track)
+    ? (extra.track as string[])
+    : [...names.keys()].filter((id) => !tables.has(id));
+  lines.push(`track: [${trackList.join(", ")}]`);
   return { yaml: `${lines.join("\n")}\n`, names };
 }

@@ -7,7 +7,9 @@ import { buildReport } from "../analysis/results.js";
 import { prepareModel } from "../engine/prepare.js";
 import { Summary, type SummaryJSON, SummaryMismatchError } from "../engine/summary.js";
 import { importXmile } from "../io/xmile.js";
+import { exportXmile } from "../io/xmile-export.js";
 import { DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
+import { loadModel } from "../model/load.js";
 import { modelFileJsonSchema } from "../model/schema.js";
 import { compareScenarios } from "./compare.js";
 import { RELATIVE_TOLERANCE, runConformance } from "./conformance.js";
@@ -539,6 +541,26 @@ export async function main(
           return;
         }
         writeFileAtomic(opts.output, yaml);
+        io.err(`wrote ${opts.output}\n`);
+      } catch (e) {
+        code = report(e);
+      }
+    });
+
+  program
+    .command("export")
+    .description("write a Brink model as XMILE (what XMILE cannot say is kept in brink: elements)")
+    .argument("<file>", "the Brink model file")
+    .requiredOption("-o, --output <file>", "the XMILE file to write")
+    .option("--scenario <name>", "export a scenario of the model")
+    .action((file: string, opts: { output: string; scenario?: string }) => {
+      try {
+        const loaded = loadModel(
+          file,
+          readModel(file),
+          opts.scenario === undefined ? {} : { scenario: opts.scenario },
+        );
+        writeFileAtomic(opts.output, exportXmile(loaded));
         io.err(`wrote ${opts.output}\n`);
       } catch (e) {
         code = report(e);
