@@ -21,7 +21,10 @@ function parseXml(file: string, text: string): XmlNode {
   const root: XmlNode = { name: "#root", attrs: {}, children: [], text: "", line: 1, col: 1 };
   const stack: XmlNode[] = [root];
   let error: Diagnostic | undefined;
+  // Some exporters append a second document after the root closes; what follows the root is ignored.
+  let rootClosed = false;
   parser.on("error", (e) => {
+    if (rootClosed) return;
     error ??= {
       file,
       line: parser.line,
@@ -45,6 +48,7 @@ function parseXml(file: string, text: string): XmlNode {
   });
   parser.on("closetag", () => {
     stack.pop();
+    if (stack.length === 1 && root.children.length > 0) rootClosed = true;
   });
   try {
     parser.write(text).close();

@@ -30,7 +30,20 @@ function readExpected(path: string): { header: string[]; rows: number[][] } {
 export function conformanceCase(folder: string): ConformanceRow {
   const name = folder.replace(/^.*[\\/]/, "");
   const files = readdirSync(folder);
-  const model = files.find((f) => f.endsWith(".xmile")) ?? files.find((f) => f.endsWith(".stmx"));
+  // Prefer .xmile; fall back to the folder's other models when one is not well-formed XML.
+  const candidates = [
+    ...files.filter((f) => f.endsWith(".xmile")),
+    ...files.filter((f) => f.endsWith(".stmx")),
+  ];
+  const wellFormed = candidates.find((f) => {
+    try {
+      importXmile(join(folder, f), readFileSync(join(folder, f), "utf8"));
+      return true;
+    } catch (e) {
+      return !(e instanceof DiagnosticError && /malformed XML/.test(e.diagnostics[0]?.message ?? ""));
+    }
+  });
+  const model = wellFormed ?? candidates[0];
   const expectedFile = ["output.tab", "output.csv"].find((f) => files.includes(f));
   if (!model)
     return { folder: name, model: "–", status: "unsupported", detail: "no .xmile or .stmx model", cells: 0 };
