@@ -56,7 +56,7 @@ export interface SimulationResult {
 export class UsageError extends Error {}
 
 /** Runs done on the calling thread between two looks at the event loop. */
-const IN_PROCESS_STEP = 500;
+const IN_PROCESS_STEP = 512;
 
 const WORKER = join(PACKAGE_ROOT, "dist", "node", "worker.js");
 
