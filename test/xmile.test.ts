@@ -186,3 +186,46 @@ describe.skipIf(!hasSuite)("XMILE export", () => {
     );
   });
 });
+
+describe.skipIf(!hasSuite)("XMILE import under fuzzing", () => {
+  it("random edits of suite models give diagnostics or valid models, never exceptions", async () => {
+    const fc = (await import("fast-check")).default;
+    const { checkModelText } = await import("../src/analysis/check.js");
+    const sources = [
+      "tests/abs/test_abs.xmile",
+      "tests/lookups/test_lookups.xmile",
+      "samples/teacup/teacup.xmile",
+    ].map((p) => readFileSync(join(SUITE, p), "utf8"));
+    const chars = [..."<>/=\"' \nabcXYZ0123456789().,+-*^&;[]{}"];
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: sources.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 2 }), fc.constantFrom(...chars)), {
+          minLength: 1,
+          maxLength: 5,
+        }),
+        (which, edits) => {
+          let text = sources[which]!;
+          for (const [at, kind, ch] of edits) {
+            const i = at % (text.length + 1);
+            text =
+              kind === 0
+                ? text.slice(0, i) + ch + text.slice(i)
+                : kind === 1
+                  ? text.slice(0, i) + text.slice(i + 1)
+                  : text.slice(0, i) + ch + text.slice(i + 1);
+          }
+          try {
+            const { yaml } = importXmile("fuzz.xmile", text);
+            for (const d of checkModelText("fuzz.yaml", yaml).diagnostics)
+              expect(d.line).toBeGreaterThanOrEqual(1);
+          } catch (e) {
+            if (!(e instanceof DiagnosticError)) throw e;
+            for (const d of e.diagnostics) expect(d.file).toBe("fuzz.xmile");
+          }
+        },
+      ),
+      { numRuns: 400, seed: 9 },
+    );
+  });
+});
