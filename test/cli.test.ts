@@ -1,4 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "./helpers.js";
@@ -152,6 +154,16 @@ describe("brink compare and brink sensitivity", () => {
     const d = out.differences.find((x: { outcome: string }) => x.outcome === "epidemic_over");
     expect(d.difference).toBeCloseTo(out.reports.uncertain.outcomes.epidemic_over.p - 1, 10);
     expect(d.lo).toBeLessThanOrEqual(d.difference);
+  });
+
+  it("compare refuses an unknown scenario with a suggestion; report works on a model without scenarios", () => {
+    const bad = brink("compare", "models/examples/sir.yaml", "--scenarios", "base,uncertian", "--runs", "10");
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/unknown scenario 'uncertian' — did you mean 'uncertain'\?/);
+    const out = join(mkdtempSync(join(tmpdir(), "brink-report-")), "teacup.html");
+    const r = brink("report", "models/examples/teacup.yaml", "-o", out, "--runs", "20");
+    expect(r.status).toBe(0);
+    expect(readFileSync(out, "utf8")).toMatch(/^<!doctype html>/);
   });
 
   it("sensitivity ranks the params of SIR and reports a requested target", () => {

@@ -1,5 +1,6 @@
 import type { RunReport } from "../analysis/results.js";
-import { simulate } from "./simulate.js";
+import { didYouMean } from "../lang/diagnostic.js";
+import { simulate, UsageError } from "./simulate.js";
 
 export interface Comparison {
   model: string;
@@ -30,9 +31,20 @@ export async function compareScenarios(
 ): Promise<Comparison> {
   if (scenarios.length === 0) throw new Error("no scenarios to compare");
   const [first, ...rest] = scenarios as [string, ...string[]];
-  const own = (
-    await simulate(input, { ...options, runs: 1, ...(first === "base" ? {} : { scenario: first }) })
-  ).report;
+  const probe = await simulate(input, {
+    ...options,
+    runs: 1,
+    ...(first === "base" ? {} : { scenario: first }),
+  });
+  const known = probe.model.loaded.scenarios;
+  for (const s of rest) {
+    if (s !== "base" && !known.includes(s)) {
+      throw new UsageError(
+        `unknown scenario '${s}'${didYouMean(s, known)} (this model has: ${known.length ? known.join(", ") : "none"}; 'base' is the base model)`,
+      );
+    }
+  }
+  const own = probe.report;
   const outcomesOf = Object.keys(own.outcomes);
   const checks = rest.flatMap((s) =>
     [...outcomesOf, "censored"].map((o) => ({ o, s, check: `P(${o} | scenario = ${s}) > P(${o})` })),
@@ -69,6 +81,7 @@ export async function compareScenarios(
 
 /** The model text with more claims after its own (adding a `claims:` block when it has none). */
 function appendClaims(text: string, claims: string): string {
+  if (claims.trim() === "") return text;
   const lines = text.split("\n");
   const start = lines.findIndex((l) => /^claims\s*:\s*$/.test(l));
   if (start < 0) return `${text.trimEnd()}\nclaims:\n${claims}\n`;
