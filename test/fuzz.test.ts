@@ -5,7 +5,7 @@ import { checkModelText } from "../src/analysis/check.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { Runner } from "../src/engine/run.js";
 import { DiagnosticError } from "../src/lang/diagnostic.js";
-import { example } from "./helpers.js";
+import { applyEdits, example } from "./helpers.js";
 
 /** Check a text and, when it is valid, run it a little: only diagnostics may come out. */
 function onlyDiagnostics(text: string): "valid" | "diagnostics" {
@@ -54,16 +54,7 @@ describe("fuzzing the loader, checker and runner", () => {
           maxLength: 4,
         }),
         (which, edits) => {
-          let text = VALID[which]!;
-          for (const [at, kind, ch] of edits) {
-            const i = at % (text.length + 1);
-            text =
-              kind === 0
-                ? text.slice(0, i) + ch + text.slice(i)
-                : kind === 1
-                  ? text.slice(0, i) + text.slice(i + 1)
-                  : text.slice(0, i) + ch + text.slice(i + 1);
-          }
+          const text = applyEdits(VALID[which]!, edits);
           outcomes[onlyDiagnostics(text)]++;
         },
       ),

@@ -55,3 +55,20 @@ export function report(model: PreparedModel, runs: number, seed = 1): RunReport 
     claims: compileClaims(model.loaded),
   });
 }
+
+/** One random edit of a text: insert (0), delete (1) or replace (2) the character at `at` (wrapped to the length). */
+export type TextEdit = [at: number, kind: number, ch: string];
+
+/** Apply random edits in turn, as the fuzz tests do to valid models. */
+export function applyEdits(text: string, edits: TextEdit[]): string {
+  for (const [at, kind, ch] of edits) {
+    const i = at % (text.length + 1);
+    text =
+      kind === 0
+        ? text.slice(0, i) + ch + text.slice(i)
+        : kind === 1
+          ? text.slice(0, i) + text.slice(i + 1)
+          : text.slice(0, i) + ch + text.slice(i + 1);
+  }
+  return text;
+}

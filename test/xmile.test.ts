@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { canonicalName, importXmile, translateEquation } from "../src/io/xmile.js";
 import { DiagnosticError, formatDiagnostic } from "../src/lang/diagnostic.js";
 import { runConformance } from "../src/node/conformance.js";
-import { ROOT } from "./helpers.js";
+import { applyEdits, ROOT } from "./helpers.js";
 
 const SUITE = resolve(ROOT, "..", "shared", "test-models");
 const hasSuite = existsSync(SUITE);
@@ -205,16 +205,7 @@ describe.skipIf(!hasSuite)("XMILE import under fuzzing", () => {
           maxLength: 5,
         }),
         (which, edits) => {
-          let text = sources[which]!;
-          for (const [at, kind, ch] of edits) {
-            const i = at % (text.length + 1);
-            text =
-              kind === 0
-                ? text.slice(0, i) + ch + text.slice(i)
-                : kind === 1
-                  ? text.slice(0, i) + text.slice(i + 1)
-                  : text.slice(0, i) + ch + text.slice(i + 1);
-          }
+          const text = applyEdits(sources[which]!, edits);
           try {
             const { yaml } = importXmile("fuzz.xmile", text);
             for (const d of checkModelText("fuzz.yaml", yaml).diagnostics)

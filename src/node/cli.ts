@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { checkModelText, compileClaims } from "../analysis/check.js";
 import { buildReport } from "../analysis/results.js";
@@ -13,7 +12,7 @@ import { loadModel } from "../model/load.js";
 import { modelFileJsonSchema } from "../model/schema.js";
 import { compareScenarios } from "./compare.js";
 import { RELATIVE_TOLERANCE, runConformance } from "./conformance.js";
-import { DEFAULT_MODEL, PACKAGE_ROOT, readModel, readModelFile, writeFileAtomic } from "./files.js";
+import { DEFAULT_MODEL, readModel, readModelFile, VERSION, writeFileAtomic } from "./files.js";
 import { formatComparison, formatOptimization, formatReport, formatSensitivity, table } from "./format.js";
 import { optimize } from "./optimize.js";
 import { progressBar } from "./progress.js";
@@ -26,9 +25,6 @@ export const EXIT_BAD_MODEL = 1;
 export const EXIT_USAGE = 2;
 /** Stopped by Ctrl-C: the partial summary was printed. */
 export const EXIT_INTERRUPTED = 130;
-
-const VERSION = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string })
-  .version;
 
 function wholeNumber(name: string, min: number, max: number) {
   return (text: string): number => {

@@ -1,4 +1,5 @@
 import type { RunReport } from "../analysis/results.js";
+import { prepareModel } from "../engine/prepare.js";
 import { didYouMean } from "../lang/diagnostic.js";
 import { simulate, UsageError } from "./simulate.js";
 
@@ -31,12 +32,9 @@ export async function compareScenarios(
 ): Promise<Comparison> {
   if (scenarios.length === 0) throw new Error("no scenarios to compare");
   const [first, ...rest] = scenarios as [string, ...string[]];
-  const probe = await simulate(input, {
-    ...options,
-    runs: 1,
-    ...(first === "base" ? {} : { scenario: first }),
-  });
-  const known = probe.model.loaded.scenarios;
+  // The model itself says which scenarios and outcomes there are; nothing needs to run for that.
+  const model = prepareModel(input.file, input.text, first === "base" ? {} : { scenario: first });
+  const known = model.loaded.scenarios;
   for (const s of rest) {
     if (s !== "base" && !known.includes(s)) {
       throw new UsageError(
@@ -44,8 +42,7 @@ export async function compareScenarios(
       );
     }
   }
-  const own = probe.report;
-  const outcomesOf = Object.keys(own.outcomes);
+  const outcomesOf = model.program.outcomes.map((o) => o.name);
   const checks = rest.flatMap((s) =>
     [...outcomesOf, "censored"].map((o) => ({ o, s, check: `P(${o} | scenario = ${s}) > P(${o})` })),
   );

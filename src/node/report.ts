@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { RunReport } from "../analysis/results.js";
+import { jobMeta } from "../engine/montecarlo.js";
+import { prepareModel } from "../engine/prepare.js";
 import {
   fanChart,
   frontierChart,
@@ -18,7 +18,7 @@ import {
 } from "../report/html.js";
 import { renderSvg } from "../report/render.js";
 import { compareScenarios } from "./compare.js";
-import { PACKAGE_ROOT } from "./files.js";
+import { VERSION } from "./files.js";
 import { sensitivityAnalysis } from "./sensitivity.js";
 import { simulate } from "./simulate.js";
 
@@ -32,8 +32,6 @@ export interface HtmlReportOptions {
   onStage?: (stage: string) => void;
 }
 
-const VERSION = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string })
-  .version;
 const pct = (x: number | null) => (x === null ? null : Number((100 * x).toFixed(2)));
 
 /**
@@ -47,8 +45,8 @@ export async function htmlReport(
   const runs = options.runs ?? 10_000;
   const seed = options.seed ?? 1;
   const common = { runs, seed, ...(options.workers !== undefined ? { workers: options.workers } : {}) };
-  const probe = await simulate(input, { ...common, runs: 1 });
-  const model = probe.model;
+  const model = prepareModel(input.file, input.text);
+  const meta = jobMeta(model, input.text, seed, { kind: "random" });
   const spec = model.loaded.spec;
   // Scenarios that share the base model's clock (a history window is a different experiment).
   const comparable = model.loaded.scenarios.filter(
@@ -236,10 +234,10 @@ export async function htmlReport(
     sections,
     metadata: {
       model: input.file,
-      "model hash": probe.summary.meta.modelHash,
+      "model hash": meta.modelHash,
       seed: String(seed),
       "runs per scenario": runs.toLocaleString("en"),
-      sampling: probe.summary.meta.sampling,
+      sampling: meta.sampling,
       horizon: `${model.loaded.time.origin ?? model.loaded.time.start} + ${model.loaded.time.stop} ${model.loaded.time.unit ?? "time units"}`,
       "made with": `brink ${VERSION}`,
     },

@@ -229,7 +229,7 @@ export async function simulate(
       probesByKey.set(key, set);
     }
   }
-  const makeJob = (prepared: PreparedModel, scenario: string | null, text: string): Job => {
+  const makeJob = (prepared: PreparedModel, scenario: string | null): Job => {
     const probeKeys = probesByKey.get(scenario ?? "base");
     const trackedNames = prepared.program.tracked.map((t) => t.name);
     const probes = probeKeys
@@ -257,7 +257,7 @@ export async function simulate(
     };
   };
 
-  const main = makeJob(model, options.scenario ?? null, input.text);
+  const main = makeJob(model, options.scenario ?? null);
   if (precision === undefined) {
     await runRange(main, first, first + maxRuns);
   } else {
@@ -281,7 +281,7 @@ export async function simulate(
   for (const key of probesByKey.keys()) {
     if (jobs.has(key) || aborted()) continue;
     const other = prepareModel(input.file, input.text, loadOptions(key === "base" ? undefined : key));
-    const job = makeJob(other, key === "base" ? null : key, input.text);
+    const job = makeJob(other, key === "base" ? null : key);
     await runRange(job, first, first + summary.runs);
     jobs.set(key, job);
   }
