@@ -4,8 +4,9 @@ import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
 /**
  * XMILE (and Stella .stmx) import: the XML is read with positions, each variable becomes a Brink entry, names
  * become identifiers (case-insensitive, spaces and punctuation to `_`), and equations are rewritten token by
- * token into Brink's expression syntax. What Brink cannot express yet — arrays, macros, modules, conveyors and
- * queues — is refused with a diagnostic naming the element and its line.
+ * token into Brink's expression syntax; arrays are expanded into one variable per element. What Brink cannot
+ * express yet — subranges, macros, modules, conveyors and queues — is refused with a diagnostic naming the
+ * element and its line.
  */
 interface XmlNode {
   name: string;
@@ -78,8 +79,16 @@ const RESERVED = new Set([
   "stoptime",
 ]);
 
-/** An XMILE name as a Brink identifier: case-insensitive, spaces and punctuation become `_`. */
+/**
+ * An XMILE name as a Brink identifier: case-insensitive, spaces and punctuation become `_`. A doubled underscore
+ * is kept: it is how Brink names the elements of an imported array (`pop__north`), so exports come back whole.
+ */
 export function canonicalName(name: string): string {
+  if (name.includes("__"))
+    return name
+      .split("__")
+      .map((part) => canonicalName(part))
+      .join("__");
   let id = name
     .replace(/\\n|\n|\r/g, " ")
     .trim()
@@ -106,6 +115,9 @@ const FUNCTIONS: Record<string, string> = {
   arctan: "arctan",
   arcsin: "arcsin",
   arccos: "arccos",
+  sinh: "sinh",
+  cosh: "cosh",
+  tanh: "tanh",
   min: "min",
   max: "max",
   smth1: "smth1",
@@ -138,18 +150,113 @@ const UNSUPPORTED_FUNCTIONS = new Set([
   "forcst",
   "npv",
   "if_then_else",
-  "sum",
-  "mean",
-  "size",
-  "stddev",
   "rank",
   "self",
 ]);
+/** Array reductions: their one argument is a whole array (or a slice of one). */
+const REDUCTIONS = new Set(["sum", "mean", "prod", "size", "stddev", "min", "max"]);
+
+/**
+ * Arrays are expanded at import: each element of an arrayed variable becomes its own Brink variable, named
+ * `variable__element` (`__` joins the elements of several dimensions), so the engine runs them like any other.
+ */
+export interface ArrayContext {
+  /** Element ids of each dimension, in order. */
+  dims: Map<string, string[]>;
+  /** The dimensions of each arrayed variable. */
+  varDims: Map<string, string[]>;
+  /** The element each dimension stands for in the equation being translated (apply-to-all). */
+  binding: Map<string, string>;
+}
+
+export const elementId = (variable: string, elements: string[]) => [variable, ...elements].join("__");
+
+/** The Brink id of an XMILE output column such as `Stock A[Entry 1]` or `Two Dims[A,D]`. */
+export function columnId(header: string): string {
+  const m = /^(.*)\[(.*)\]$/s.exec(header.trim());
+  return m ? elementId(canonicalName(m[1]!), m[2]!.split(",").map(canonicalName)) : canonicalName(header);
+}
+
+function cartesian(lists: string[][]): string[][] {
+  return lists.reduce<string[][]>((acc, list) => acc.flatMap((a) => list.map((x) => [...a, x])), [[]]);
+}
+
+/** The element ids one subscripted (or bare) reference stands for. */
+function resolveReference(id: string, subscripts: string[] | undefined, arrays: ArrayContext): string[] {
+  const dims = arrays.varDims.get(id);
+  if (!dims) {
+    if (subscripts) throw new XmileExpressionError(`${id} is not an array, but has a subscript`);
+    return [id];
+  }
+  const subs = subscripts ?? dims;
+  if (subs.length !== dims.length)
+    throw new XmileExpressionError(
+      `${id} has ${dims.length} dimension${dims.length === 1 ? "" : "s"}, but ${subs.length} subscript${subs.length === 1 ? "" : "s"}`,
+    );
+  const lists = subs.map((sub, p) => {
+    const dim = dims[p]!;
+    const elements = arrays.dims.get(dim)!;
+    if (sub === "*") return elements;
+    if (elements.includes(sub)) return [sub];
+    const other = arrays.dims.get(sub);
+    if (!other)
+      throw new XmileExpressionError(
+        `${sub} is neither a dimension nor an element of ${dim} (subranges are not supported yet)`,
+      );
+    const bound = arrays.binding.get(sub);
+    if (bound === undefined) return sub === dim ? elements : elements.slice(0, other.length);
+    // A dimension of the same size maps element by element, by position.
+    const k = other.indexOf(bound);
+    if (k >= elements.length) throw new XmileExpressionError(`${sub} has more elements than ${dim}`);
+    return [elements[k]!];
+  });
+  return cartesian(lists).map((e) => elementId(id, e));
+}
+
+/** Replace `f(⟦a,b,…⟧)` by the reduction written out over the elements; any array left over is an error. */
+function expandReductions(out: string[]): string[] {
+  const result: string[] = [];
+  for (let i = 0; i < out.length; i++) {
+    const t = out[i]!;
+    if (REDUCTIONS.has(t) && out[i + 1] === "(" && out[i + 2]?.startsWith("⟦") && out[i + 3] === ")") {
+      const xs = out[i + 2]!.slice(1, -1).split(",");
+      const n = xs.length;
+      const sum = `(${xs.join(" + ")})`;
+      const mean = `(${sum} / ${n})`;
+      const expansion: Record<string, string> = {
+        sum,
+        mean,
+        prod: `(${xs.join(" * ")})`,
+        size: String(n),
+        // XMILE's STDDEV is the population standard deviation.
+        stddev: `sqrt((${xs.map((x) => `(${x} - ${mean}) ^ 2`).join(" + ")}) / ${n})`,
+        min: n === 1 ? xs[0]! : `min(${xs.join(", ")})`,
+        max: n === 1 ? xs[0]! : `max(${xs.join(", ")})`,
+      };
+      result.push(expansion[t]!);
+      i += 3;
+      continue;
+    }
+    if (t.startsWith("⟦"))
+      throw new XmileExpressionError(
+        "a whole array is used where one number is expected (only SUM, MEAN, PROD, SIZE, STDDEV, MIN and MAX take arrays)",
+      );
+    if (REDUCTIONS.has(t) && t !== "min" && t !== "max")
+      throw new XmileExpressionError(`${t.toUpperCase()} takes one array, such as ${t.toUpperCase()}(x[*])`);
+    result.push(t);
+  }
+  return result;
+}
 
 export class XmileExpressionError extends Error {}
 
 /** Rewrite one XMILE equation into Brink expression text. */
-export function translateEquation(eqn: string, names: Map<string, string>, tables: Set<string>): string {
+export function translateEquation(
+  eqn: string,
+  names: Map<string, string>,
+  tables: Set<string>,
+  arrays?: ArrayContext,
+): string {
   const out: string[] = [];
   let i = 0;
   const s = eqn.replace(/\r\n?/g, "\n");
@@ -204,6 +311,7 @@ export function translateEquation(eqn: string, names: Map<string, string>, table
       else if (isCall && c !== '"') {
         const canon = canonicalName(ident);
         if (tables.has(canon)) out.push(canon);
+        else if (REDUCTIONS.has(lower) && arrays) out.push(lower);
         else if (FUNCTIONS[lower]) out.push(FUNCTIONS[lower]!);
         else if (UNSUPPORTED_FUNCTIONS.has(lower))
           throw new XmileExpressionError(`the XMILE function ${ident.toUpperCase()} is not supported yet`);
@@ -218,8 +326,29 @@ export function translateEquation(eqn: string, names: Map<string, string>, table
       } else if (c !== '"' && ["time", "dt", "starttime", "stoptime"].includes(lower)) out.push(lower);
       else if (c !== '"' && lower === "pi") out.push(String(Math.PI));
       else {
-        const canon = canonicalName(ident);
-        out.push(names.get(canon) ?? canon);
+        const canon = names.get(canonicalName(ident)) ?? canonicalName(ident);
+        let subscripts: string[] | undefined;
+        let k = i;
+        while (k < s.length && /\s/.test(s[k]!)) k++;
+        if (s[k] === "[") {
+          const close = s.indexOf("]", k);
+          if (close < 0) throw new XmileExpressionError(`unclosed subscript in '${eqn.trim()}'`);
+          subscripts = s
+            .slice(k + 1, close)
+            .split(",")
+            .map((x) => x.trim().replace(/^"|"$/g, ""))
+            .map((x) => (x === "*" ? x : canonicalName(x)));
+          i = close + 1;
+        }
+        if (!arrays) {
+          if (subscripts) throw new XmileExpressionError("array subscripts are not supported here");
+          out.push(canon);
+        } else {
+          const elements = resolveReference(canon, subscripts, arrays);
+          out.push(
+            elements.length === 1 && !subscripts?.includes("*") ? elements[0]! : `⟦${elements.join(",")}⟧`,
+          );
+        }
       }
       lastSignificant = "value";
       continue;
@@ -239,7 +368,7 @@ export function translateEquation(eqn: string, names: Map<string, string>, table
     lastSignificant = c;
   }
   void lastSignificant;
-  return out
+  return expandReductions(out)
     .join(" ")
     .replace(/\( /g, "(")
     .replace(/ \)/g, ")")
@@ -310,8 +439,23 @@ export function importXmile(file: string, text: string): XmileImport {
     }
   }
   for (const m of children(xmile, "macro")) problems.push(at(m, "<macro> is not supported yet (macros)"));
-  const dims = child(xmile, "dimensions");
-  if (dims && dims.children.length) problems.push(at(dims, "<dimensions> is not supported yet (arrays)"));
+  // Dimensions: named lists of elements (1-D and more; subranges and mappings are not read yet).
+  const dimensionNodes = children(child(xmile, "dimensions") ?? xmile, "dim");
+  const dimElements = new Map<string, string[]>();
+  const elementNames = new Map<string, string>();
+  for (const d of dimensionNodes) {
+    const dimId = canonicalName(d.attrs.name ?? "");
+    const elems = children(d, "elem").map((e) => e.attrs.name ?? "");
+    // <dim size="3"/> numbers its elements 1…n.
+    if (elems.length === 0 && d.attrs.size)
+      for (let k = 1; k <= Number(d.attrs.size); k++) elems.push(String(k));
+    if (elems.length === 0) problems.push(at(d, `<dim name="${d.attrs.name}"> has no elements`));
+    dimElements.set(
+      dimId,
+      elems.map((e) => canonicalName(e)),
+    );
+    for (const e of elems) elementNames.set(`${dimId}/${canonicalName(e)}`, e);
+  }
   const models = children(xmile, "model");
   if (models.length !== 1)
     problems.push(
@@ -330,9 +474,16 @@ export function importXmile(file: string, text: string): XmileImport {
   const allNonNegative = [specs!, child(xmile, "header") ?? xmile, options ?? xmile].some(
     (n) => child(n, "non_negative") !== undefined,
   );
-  const nonNegative = (v: XmlNode) => {
+  // <behavior> may set it for all stocks and flows, or for each kind: <behavior><flow><non_negative/></flow>.
+  const behavior = child(xmile, "behavior");
+  const kindNonNegative = (kind: string) =>
+    allNonNegative ||
+    (behavior !== undefined &&
+      (child(behavior, "non_negative") !== undefined ||
+        child(child(behavior, kind) ?? behavior, "non_negative") !== undefined));
+  const nonNegative = (v: XmlNode, kind: "stock" | "flow") => {
     const own = child(v, "non_negative");
-    return own ? own.text.trim().toLowerCase() !== "false" : allNonNegative;
+    return own ? own.text.trim().toLowerCase() !== "false" : kindNonNegative(kind);
   };
   // Whatever a stock lists as inflow or outflow is a flow, even if declared as an <aux>.
   const flowIds = new Set(
@@ -345,13 +496,25 @@ export function importXmile(file: string, text: string): XmileImport {
   const names = new Map<string, string>();
   const ids = new Map<string, string>();
   const tables = new Set<string>();
+  const varDims = new Map<string, string[]>();
   for (const v of vars) {
     if (v.attrs.name === undefined) continue;
     const id = canonicalName(v.attrs.name);
     names.set(id, v.attrs.name);
     ids.set(id, id);
     if (v.name === "gf") tables.add(id);
+    const dimList = children(child(v, "dimensions") ?? v, "dim").map((d) =>
+      canonicalName(d.attrs.name ?? ""),
+    );
+    const unknown = dimList.find((d) => !dimElements.has(d));
+    if (unknown !== undefined)
+      problems.push(at(v, `<${v.name} name="${v.attrs.name}">: unknown dimension ${unknown}`));
+    else if (dimList.length) varDims.set(id, dimList);
   }
+  if (problems.length) throw new DiagnosticError(problems);
+  const arrays: ArrayContext | undefined = dimElements.size
+    ? { dims: dimElements, varDims, binding: new Map() }
+    : undefined;
   const lines: string[] = [];
   const q = (s: string) => JSON.stringify(s);
   const num = (n: XmlNode | undefined, fallback: number) => (n ? Number(n.text.trim()) : fallback);
@@ -384,6 +547,59 @@ export function importXmile(file: string, text: string): XmileImport {
   const aux: string[] = [];
   const tableLines: string[] = [];
   const params: string[] = [];
+  /** One scalar Brink entry: a whole variable, or one element of an arrayed one. */
+  const define = (
+    v: XmlNode,
+    id: string,
+    label: string,
+    eqnNode: XmlNode | undefined,
+    gf: XmlNode | undefined,
+    binding: Map<string, string>,
+  ): boolean => {
+    const context = arrays ? { ...arrays, binding } : undefined;
+    let eqn: string | undefined;
+    try {
+      if (eqnNode && /^\s*\?+\s*$/.test(eqnNode.text))
+        throw new XmileExpressionError(
+          "the equation is a placeholder '???' (the definition was lost when the model was converted to XMILE)",
+        );
+      eqn = eqnNode ? translateEquation(eqnNode.text, ids, tables, context) : undefined;
+    } catch (e) {
+      if (!(e instanceof XmileExpressionError)) throw e;
+      problems.push(at(eqnNode ?? v, `<${v.name} name="${label}">: ${e.message}`));
+      return false;
+    }
+    if (gf) {
+      const t = readGf(gf);
+      const tableId = v.name === "gf" ? id : `${id}_lookup`;
+      tableLines.push(`  ${tableId}: { points: ${JSON.stringify(t.points)}, type: ${t.type} }`);
+      if (v.name === "gf") return true;
+      eqn = `${tableId}(${eqn ?? "time"})`;
+    }
+    if (eqn === undefined || eqn.trim() === "") {
+      problems.push(at(v, `<${v.name} name="${label}"> has no <eqn>`));
+      return false;
+    }
+    if (v.name === "stock") {
+      // Flows of an arrayed stock are the same elements of arrayed flows.
+      const flowsOf = (kind: string) =>
+        children(v, kind).map((f) => {
+          const flow = canonicalName(f.text);
+          return arrays && varDims.has(flow) ? resolveReference(flow, undefined, context!)[0]! : flow;
+        });
+      const nonNeg = nonNegative(v, "stock") ? ", min: 0" : "";
+      stocks.push(
+        `  ${id}: { init: ${q(eqn)}, inflows: [${flowsOf("inflow").join(", ")}], outflows: [${flowsOf("outflow").join(", ")}]${nonNeg} }`,
+      );
+    } else if (v.name === "flow" || flowIds.has(canonicalName(v.attrs.name!))) {
+      // A uniflow (non-negative flow) never runs backwards.
+      flows.push(`  ${id}: ${q(v.name === "flow" && nonNegative(v, "flow") ? `max(0, ${eqn})` : eqn)}`);
+    } else if (child(v, "brink:dist"))
+      params.push(`  ${id}: { dist: ${q(child(v, "brink:dist")!.text.trim())} }`);
+    else aux.push(`  ${id}: ${q(eqn)}`);
+    return true;
+  };
+
   for (const v of vars) {
     const name = v.attrs.name;
     if (name === undefined || !["stock", "flow", "aux", "gf"].includes(v.name)) {
@@ -391,49 +607,74 @@ export function importXmile(file: string, text: string): XmileImport {
         problems.push(at(v, `<${v.name}> is not supported yet`));
       continue;
     }
-    if (child(v, "dimensions") || child(v, "element")) {
-      problems.push(at(v, `<${v.name} name="${name}">: arrays are not supported yet`));
-      continue;
-    }
     if (child(v, "conveyor") || child(v, "queue")) {
       problems.push(at(v, `<${v.name} name="${name}">: conveyors and queues are not supported`));
       continue;
     }
     const id = canonicalName(name);
-    const eqnNode = child(v, "eqn");
-    let eqn: string | undefined;
-    try {
-      eqn = eqnNode ? translateEquation(eqnNode.text, ids, tables) : undefined;
-    } catch (e) {
-      if (!(e instanceof XmileExpressionError)) throw e;
-      problems.push(at(eqnNode ?? v, `<${v.name} name="${name}">: ${e.message}`));
-      continue;
-    }
     const gf = child(v, "gf") ?? (v.name === "gf" ? v : undefined);
-    if (gf) {
-      const t = readGf(gf);
-      const tableId = v.name === "gf" ? id : `${id}_lookup`;
-      tableLines.push(`  ${tableId}: { points: ${JSON.stringify(t.points)}, type: ${t.type} }`);
-      if (v.name === "gf") continue;
-      eqn = `${tableId}(${eqn ?? "time"})`;
-    }
-    if (eqn === undefined || eqn.trim() === "") {
-      problems.push(at(v, `<${v.name} name="${name}"> has no <eqn>`));
+    const dimList = varDims.get(id);
+    if (!dimList) {
+      if (child(v, "element"))
+        problems.push(at(v, `<${v.name} name="${name}">: <element> definitions need <dimensions>`));
+      else define(v, id, name, child(v, "eqn"), gf, new Map());
       continue;
     }
-    if (v.name === "stock") {
-      const ins = children(v, "inflow").map((f) => canonicalName(f.text));
-      const outs = children(v, "outflow").map((f) => canonicalName(f.text));
-      const nonNeg = nonNegative(v) ? ", min: 0" : "";
-      stocks.push(
-        `  ${id}: { init: ${q(eqn)}, inflows: [${ins.join(", ")}], outflows: [${outs.join(", ")}]${nonNeg} }`,
-      );
-    } else if (v.name === "flow" || flowIds.has(id)) {
-      // A uniflow (non-negative flow) never runs backwards.
-      flows.push(`  ${id}: ${q(v.name === "flow" && nonNegative(v) ? `max(0, ${eqn})` : eqn)}`);
-    } else if (child(v, "brink:dist"))
-      params.push(`  ${id}: { dist: ${q(child(v, "brink:dist")!.text.trim())} }`);
-    else aux.push(`  ${id}: ${q(eqn)}`);
+    const tuples = cartesian(dimList.map((d) => dimElements.get(d)!));
+    const label = (tuple: string[]) =>
+      `${name}[${tuple.map((e, p) => elementNames.get(`${dimList[p]}/${e}`) ?? e).join(",")}]`;
+    // Per-element definitions: <element subscript="A, B">, several bare <eqn>s in element order (as some
+    // exporters write), or one list of numbers "1, 2, 3" (";" between rows); otherwise one equation applies to
+    // all elements.
+    const elementNodes = new Map<string, XmlNode>();
+    for (const e of children(v, "element")) {
+      const key = (e.attrs.subscript ?? "").split(",").map(canonicalName).join("__");
+      if (!elementNodes.has(key)) elementNodes.set(key, e);
+    }
+    const eqns = children(v, "eqn");
+    // A number list is row-major; rows of a 2-D table end in ';' (as Vensim writes them).
+    const numberList =
+      eqns.length === 1
+        ? eqns[0]!.text
+            .split(/[,;]/)
+            .map((x) => x.trim())
+            .filter((x) => x !== "")
+        : [];
+    const isNumberList =
+      numberList.length === tuples.length &&
+      numberList.length > 1 &&
+      numberList.every((x) => /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(x));
+    for (const [k, tuple] of tuples.entries()) {
+      const flat = elementId(id, tuple);
+      names.set(flat, label(tuple));
+      const binding = new Map(dimList.map((d, p) => [d, tuple[p]!]));
+      let eqnNode: XmlNode | undefined = eqns[0];
+      let elementGf = gf;
+      if (elementNodes.size) {
+        const node = elementNodes.get(tuple.join("__"));
+        if (!node) {
+          problems.push(at(v, `<${v.name} name="${name}">: no definition for element ${label(tuple)}`));
+          continue;
+        }
+        eqnNode = child(node, "eqn");
+        elementGf = child(node, "gf") ?? gf;
+      } else if (eqns.length > 1) {
+        eqnNode = eqns[k];
+        if (eqns.length !== tuples.length) {
+          problems.push(
+            at(v, `<${v.name} name="${name}">: ${eqns.length} equations for ${tuples.length} elements`),
+          );
+          break;
+        }
+      } else if (isNumberList) eqnNode = { ...eqns[0]!, text: numberList[k]! };
+      else {
+        // One equation for all elements: one diagnostic for the variable, not one per element.
+        if (!define(v, flat, name, eqnNode, elementGf, binding)) break;
+        continue;
+      }
+      define(v, flat, label(tuple), eqnNode, elementGf, binding);
+    }
+    names.delete(id);
   }
   if (problems.length) throw new DiagnosticError(problems);
   if (params.length) lines.push("params:", ...params);

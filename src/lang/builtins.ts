@@ -43,6 +43,9 @@ const list: Builtin[] = [
   { name: "arctan", minArgs: 1, maxArgs: 1, kind: "pure", signature: "arctan(x)", doc: "inverse tangent" },
   { name: "arcsin", minArgs: 1, maxArgs: 1, kind: "pure", signature: "arcsin(x)", doc: "inverse sine" },
   { name: "arccos", minArgs: 1, maxArgs: 1, kind: "pure", signature: "arccos(x)", doc: "inverse cosine" },
+  { name: "sinh", minArgs: 1, maxArgs: 1, kind: "pure", signature: "sinh(x)", doc: "hyperbolic sine" },
+  { name: "cosh", minArgs: 1, maxArgs: 1, kind: "pure", signature: "cosh(x)", doc: "hyperbolic cosine" },
+  { name: "tanh", minArgs: 1, maxArgs: 1, kind: "pure", signature: "tanh(x)", doc: "hyperbolic tangent" },
   { name: "trunc", minArgs: 1, maxArgs: 1, kind: "pure", signature: "trunc(x)", doc: "round toward zero" },
   {
     name: "safediv",

@@ -566,7 +566,7 @@ export async function main(
   program
     .command("conformance")
     .description(
-      "run the XMILE conformance suite (SDXorg test-models) and print passed / failed / unsupported",
+      "run the XMILE conformance suite (SDXorg test-models) and print passed / failed / unsupported / invalid",
     )
     .argument("<dir>", "the suite's folder (with tests/ and samples/)")
     .option("--json", "print one JSON object instead of a table")
@@ -582,7 +582,7 @@ export async function main(
         );
         const count = (s: string) => rows.filter((r) => r.status === s).length;
         io.out(
-          `\n${count("passed")} passed, ${count("failed")} failed, ${count("unsupported")} unsupported (relative tolerance ${RELATIVE_TOLERANCE})\n`,
+          `\n${count("passed")} passed, ${count("failed")} failed, ${count("unsupported")} unsupported, ${count("invalid")} invalid model files (relative tolerance ${RELATIVE_TOLERANCE})\n`,
         );
       }
     });

@@ -2,13 +2,14 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { prepareModel } from "../engine/prepare.js";
 import { Runner } from "../engine/run.js";
-import { canonicalName, importXmile } from "../io/xmile.js";
+import { columnId, importXmile } from "../io/xmile.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 
 export interface ConformanceRow {
   folder: string;
   model: string;
-  status: "passed" | "failed" | "unsupported";
+  /** `invalid`: the suite's own model file cannot be read as written (not well-formed, or a lost equation). */
+  status: "passed" | "failed" | "unsupported" | "invalid";
   /** What failed first, or which feature is unsupported. */
   detail: string;
   cells: number;
@@ -23,7 +24,9 @@ function readExpected(path: string): { header: string[]; rows: number[][] } {
   const sep = path.endsWith(".tab") ? "\t" : ",";
   const lines = text.split(/\r\n|\r|\n/).filter((l) => l.trim() !== "");
   const split = (l: string) => l.split(sep).map((c) => c.trim().replace(/^"|"$/g, ""));
-  return { header: split(lines[0]!), rows: lines.slice(1).map((l) => split(l).map(Number)) };
+  // An empty cell (a constant printed only once) is not a value to compare.
+  const value = (c: string) => (c === "" ? Number.NaN : Number(c));
+  return { header: split(lines[0]!), rows: lines.slice(1).map((l) => split(l).map(value)) };
 }
 
 /** Run one folder of the XMILE conformance suite: import, run, compare every column at every time. */
@@ -44,7 +47,12 @@ export function conformanceCase(folder: string): ConformanceRow {
     }
   });
   const model = wellFormed ?? candidates[0];
-  const expectedFile = ["output.tab", "output.csv"].find((f) => files.includes(f));
+  // The suite's reference outputs: the primary one, then any other engine's (such as output_stella.csv).
+  const expectedFiles = [
+    ...["output.tab", "output.csv"].filter((f) => files.includes(f)),
+    ...files.filter((f) => /^output_.+\.(tab|csv)$/.test(f)).sort(),
+  ];
+  const expectedFile = expectedFiles[0];
   if (!model)
     return { folder: name, model: "–", status: "unsupported", detail: "no .xmile or .stmx model", cells: 0 };
   if (!expectedFile)
@@ -56,51 +64,57 @@ export function conformanceCase(folder: string): ConformanceRow {
     const end = runner.run(0);
     const tracked = prepared.program.tracked.map((t) => t.name);
     const { time } = prepared.loaded;
-    const expected = readExpected(join(folder, expectedFile));
-    let cells = 0;
-    for (const row of expected.rows) {
-      const t = row[0]!;
-      const k = Math.round((t - time.start) / (time.dt * time.saveEvery));
-      if (
-        Math.abs(time.start + k * time.dt * time.saveEvery - t) > 1e-9 * Math.max(1, Math.abs(t)) ||
-        k < 0 ||
-        k >= end.saves
-      )
-        continue;
-      for (let c = 1; c < expected.header.length; c++) {
-        const j = tracked.indexOf(canonicalName(expected.header[c]!));
-        if (j < 0) continue;
-        const want = row[c]!;
-        const got = runner.saved[k * tracked.length + j]!;
-        if (Number.isNaN(want)) continue;
-        cells++;
+    const compare = (file: string): { failure?: string; cells: number } => {
+      const expected = readExpected(join(folder, file));
+      const columns = expected.header.map((h) => tracked.indexOf(columnId(h)));
+      let cells = 0;
+      for (const row of expected.rows) {
+        const t = row[0]!;
+        const k = Math.round((t - time.start) / (time.dt * time.saveEvery));
         if (
-          !(
-            Math.abs(got - want) <=
-            RELATIVE_TOLERANCE * Math.max(Math.abs(got), Math.abs(want)) + ABSOLUTE_FLOOR
+          Math.abs(time.start + k * time.dt * time.saveEvery - t) > 1e-9 * Math.max(1, Math.abs(t)) ||
+          k < 0 ||
+          k >= end.saves
+        )
+          continue;
+        for (let c = 1; c < expected.header.length; c++) {
+          const j = columns[c]!;
+          const want = row[c]!;
+          if (j < 0 || Number.isNaN(want)) continue;
+          const got = runner.saved[k * tracked.length + j]!;
+          cells++;
+          if (
+            !(
+              Math.abs(got - want) <=
+              RELATIVE_TOLERANCE * Math.max(Math.abs(got), Math.abs(want)) + ABSOLUTE_FLOOR
+            )
           )
-        ) {
-          return {
-            folder: name,
-            model,
-            status: "failed",
-            detail: `${expected.header[c]} at time ${t}: expected ${want}, got ${got}`,
-            cells,
-          };
+            return { failure: `${expected.header[c]} at time ${t}: expected ${want}, got ${got}`, cells };
         }
       }
-    }
-    if (cells === 0)
-      return { folder: name, model, status: "failed", detail: "no expected value could be compared", cells };
-    return { folder: name, model, status: "passed", detail: `${cells} values`, cells };
+      return cells === 0 ? { failure: "no expected value could be compared", cells } : { cells };
+    };
+    // The model passes when it matches one of the reference outputs; the detail names which.
+    const results = expectedFiles.map((f) => ({ file: f, ...compare(f) }));
+    const match = results.find((r) => r.failure === undefined);
+    if (match)
+      return {
+        folder: name,
+        model,
+        status: "passed",
+        detail: `${match.cells} values${match.file === expectedFile ? "" : ` (against ${match.file}; ${expectedFile}: ${results[0]!.failure})`}`,
+        cells: match.cells,
+      };
+    return { folder: name, model, status: "failed", detail: results[0]!.failure!, cells: results[0]!.cells };
   } catch (e) {
     if (!(e instanceof DiagnosticError)) throw e;
     const d = e.diagnostics[0]!;
     const unsupported = /not supported|unsupported/.test(d.message);
+    const invalid = /malformed XML|placeholder/.test(d.message);
     return {
       folder: name,
       model,
-      status: unsupported ? "unsupported" : "failed",
+      status: invalid ? "invalid" : unsupported ? "unsupported" : "failed",
       detail: `${d.message} (line ${d.line})`,
       cells: 0,
     };
