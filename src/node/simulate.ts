@@ -1,62 +1,23 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Piscina } from "piscina";
-import { compileClaims } from "../analysis/check.js";
-import { type CompiledClaim, compileClaim, needsRecords, type ScenarioRecords } from "../analysis/claims.js";
-import { buildReport, type RunReport } from "../analysis/results.js";
-import { jobMeta, runChunk } from "../engine/montecarlo.js";
-import { type PreparedModel, prepareModel } from "../engine/prepare.js";
-import { RunRecords } from "../engine/records.js";
-import { RunFailure, type Sampling } from "../engine/run.js";
-import { type JobMeta, Summary, shapeOf } from "../engine/summary.js";
-import { DiagnosticError } from "../lang/diagnostic.js";
+import {
+  type ChunkPool,
+  runSimulation,
+  type SimulateOptions,
+  type SimulationResult,
+} from "../analysis/simulate.js";
+import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.js";
 import { PACKAGE_ROOT } from "./files.js";
-import type { ChunkFailure, ChunkResult, ChunkTask } from "./worker.js";
 
-export interface SimulateOptions {
-  /** Number of runs; with `precision`, the most runs allowed. Default 1000 (1,000,000 with `precision`). */
-  runs?: number;
-  seed?: number;
-  /** Worker threads; default: the machine's cores. Results do not depend on it. */
-  workers?: number;
-  sampling?: "random" | "lhs";
-  /** Runs per chunk handed to a worker; results do not depend on it. */
-  chunkSize?: number;
-  /** Run until every outcome's 95% interval half-width is at most this. */
-  precision?: number;
-  scenario?: string;
-  firstRun?: number;
-  onProgress?: (progress: Progress) => void;
-  signal?: AbortSignal;
-  /** Use worker threads even for one worker (by default one worker runs on the calling thread). */
-  threads?: boolean;
-  /** Values for the model's decision variables (default: the file's). */
-  decisions?: Record<string, number>;
-  /** More claims to evaluate besides the model's own (the optimiser's objective and constraints). */
-  extraClaims?: { id: string; check: string }[];
-  /** Evaluate the model's own claims (default true; the optimiser turns them off). */
-  ownClaims?: boolean;
-}
-
-export interface Progress {
-  done: number;
-  total: number;
-  elapsedSeconds: number;
-  runsPerSecond: number;
-}
-
-export interface SimulationResult {
-  model: PreparedModel;
-  summary: Summary;
-  report: RunReport;
-  /** Reports of the other scenarios the claims named (run over the same run indices), by name ("base" for the base). */
-  others: Record<string, RunReport>;
-}
-
-export class UsageError extends Error {}
-
-/** Runs done on the calling thread between two looks at the event loop. */
-const IN_PROCESS_STEP = 512;
+export {
+  type Progress,
+  precisionCheckpoints,
+  type SimulateOptions,
+  type SimulationResult,
+  UsageError,
+  worstHalfWidth,
+} from "../analysis/simulate.js";
 
 const WORKER = join(PACKAGE_ROOT, "dist", "node", "worker.js");
 
@@ -66,7 +27,7 @@ const WORKER = join(PACKAGE_ROOT, "dist", "node", "worker.js");
  */
 const pools = new Map<number, Piscina<ChunkTask, ChunkResult | ChunkFailure>>();
 
-function poolOf(threads: number): Piscina<ChunkTask, ChunkResult | ChunkFailure> {
+function poolOf(threads: number): ChunkPool {
   let pool = pools.get(threads);
   if (!pool) {
     pool = new Piscina<ChunkTask, ChunkResult | ChunkFailure>({
@@ -77,7 +38,8 @@ function poolOf(threads: number): Piscina<ChunkTask, ChunkResult | ChunkFailure>
     });
     pools.set(threads, pool);
   }
-  return pool;
+  const piscina = pool;
+  return { run: (task) => piscina.run(task), sharedMemory: true };
 }
 
 /** Stop every worker thread now (they also stop by themselves after a second idle). */
@@ -87,252 +49,20 @@ export async function closeWorkers(): Promise<void> {
   await Promise.all(all.map((p) => p.destroy()));
 }
 
-/** The runs at which a --precision job checks whether it may stop: 1000, 2000, 4000, … (whatever the workers). */
-export function precisionCheckpoints(first: number, max: number): number[] {
-  const out: number[] = [];
-  for (let n = Math.min(1000, max); ; n *= 2) {
-    out.push(Math.min(n, max));
-    if (n >= max) break;
-  }
-  return out.map((n) => first + n);
-}
-
-/** Largest 95% half-width among the outcomes (and the censored share). */
-export function worstHalfWidth(report: RunReport): number {
-  const widths = [...Object.values(report.outcomes), report.censored].map((o) => (o.hi - o.lo) / 2);
-  return Math.max(0, ...widths);
-}
-
 /**
  * Run a model as Monte Carlo on worker threads. The job is a range of run indices split into chunks; each
  * worker compiles the model once; chunk summaries merge exactly, so the result is the same for any number of
  * workers and any chunk size.
  */
-export async function simulate(
+export function simulate(
   input: { file: string; text: string },
   options: SimulateOptions = {},
 ): Promise<SimulationResult> {
-  const seed = options.seed ?? 1;
-  const loadOptions = (scenario: string | undefined) => ({
-    ...(scenario === undefined ? {} : { scenario }),
-    ...(options.decisions ? { decisions: options.decisions } : {}),
-  });
-  const model = prepareModel(input.file, input.text, loadOptions(options.scenario));
-  const own = compileClaims(model.loaded);
-  const claims = [
-    ...(options.ownClaims === false ? [] : own),
-    ...compileExtraClaims(model, options.extraClaims ?? []),
-  ];
-  // Decisions change results without changing the text, so they are part of the job's identity.
-  const identity = options.decisions
-    ? `${input.text}\u0000decisions:${JSON.stringify(options.decisions)}`
-    : input.text;
-  const precision = options.precision;
-  const maxRuns = options.runs ?? (precision !== undefined ? 1_000_000 : 1000);
-  if (options.sampling === "lhs" && precision !== undefined) {
-    throw new UsageError(
-      "Latin hypercube sampling needs a fixed number of runs; use --runs without --precision",
-    );
-  }
-  const sampling: Sampling = options.sampling === "lhs" ? { kind: "lhs", runs: maxRuns } : { kind: "random" };
-  const first = options.firstRun ?? 0;
-  const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), 64));
-  // A few chunks per worker: enough to balance the load, few enough that merging stays cheap. Progress and
-  // stopping do not wait for chunks: workers report through shared memory.
-  const chunkSize = Math.max(
-    1,
-    options.chunkSize ?? Math.min(50_000, Math.max(256, Math.ceil(maxRuns / (workers * 4)))),
-  );
-  const started = performance.now();
-  const progress = (done: number, total: number) => {
-    const elapsedSeconds = (performance.now() - started) / 1000;
-    options.onProgress?.({
-      done,
-      total,
-      elapsedSeconds,
-      runsPerSecond: elapsedSeconds > 0 ? done / elapsedSeconds : 0,
-    });
-  };
-  const pool = workers > 1 || options.threads === true ? poolOf(workers) : undefined;
-  const aborted = () => options.signal?.aborted === true;
-
-  /** Run the runs [from, to) of one scenario's job into `summary` (and `records`, when given). */
-  const runRange = async (job: Job, from: number, to: number): Promise<void> => {
-    const { prepared, meta, summary, records } = job;
-    if (!pool) {
-      // On this thread: small steps, yielding between them so that Ctrl-C (an event) is heard.
-      for (let a = from; a < to; a += IN_PROCESS_STEP) {
-        if (aborted()) break;
-        runChunk(prepared, {
-          meta,
-          start: a,
-          end: Math.min(to, a + IN_PROCESS_STEP),
-          into: summary,
-          ...(records ? { records } : {}),
-        });
-        progress(summary.runs, maxRuns);
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      return;
-    }
-    const chunks: [number, number][] = [];
-    for (let a = from; a < to; a += chunkSize) chunks.push([a, Math.min(to, a + chunkSize)]);
-    const control = new SharedArrayBuffer(8);
-    const shared = new Int32Array(control);
-    const base = summary.runs;
-    const stop = () => Atomics.store(shared, 1, 1);
-    options.signal?.addEventListener("abort", stop);
-    // Every chunk runs to its end or its first failing run; the failing run with the lowest index is reported,
-    // so the same job fails the same way whatever the workers.
-    const failures: RunFailure[] = [];
-    const ticker = setInterval(() => progress(base + Atomics.load(shared, 0), maxRuns), 250);
-    try {
-      await Promise.all(
-        chunks.map(async ([a, b]) => {
-          const task: ChunkTask = {
-            file: input.file,
-            text: input.text,
-            scenario: job.scenario,
-            meta,
-            start: a,
-            end: b,
-            control,
-            probes: records ? records.probes : null,
-            decisions: options.decisions ?? null,
-          };
-          const part = await pool.run(task);
-          if ("diagnostic" in part) failures.push(new RunFailure(part.run, part.diagnostic));
-          else {
-            summary.mergePacked({ meta, shape: summary.shape(), data: part.summary });
-            if (part.records && records) records.absorb(part.records);
-          }
-        }),
-      );
-    } finally {
-      clearInterval(ticker);
-      options.signal?.removeEventListener("abort", stop);
-    }
-    if (failures.length) throw failures.sort((x, y) => x.run - y.run)[0]!;
-    progress(summary.runs, maxRuns);
-  };
-
-  // Claims with E, Q or another scenario's terms need per-run records of each scenario they name.
-  const recordClaims = claims.filter(needsRecords);
-  const currentKey = options.scenario ?? "base";
-  const keyOf = (s: string | null) => (s === null ? currentKey : s);
-  const probesByKey = new Map<string, Set<string>>();
-  for (const claim of recordClaims) {
-    for (const atom of claim.atoms) {
-      const key = keyOf(atom.scenario);
-      const set = probesByKey.get(key) ?? new Set<string>();
-      if (atom.kind !== "P") set.add(`${atom.variable}\u0000${atom.save}`);
-      probesByKey.set(key, set);
-    }
-  }
-  const makeJob = (prepared: PreparedModel, scenario: string | null): Job => {
-    const probeKeys = probesByKey.get(scenario ?? "base");
-    const trackedNames = prepared.program.tracked.map((t) => t.name);
-    const probes = probeKeys
-      ? [...probeKeys].map((k) => {
-          const [variable, save] = k.split("\u0000") as [string, string];
-          return { tracked: trackedNames.indexOf(variable), save: Number(save) };
-        })
-      : undefined;
-    const meta = jobMeta(prepared, identity, seed, sampling);
-    return {
-      prepared,
-      scenario,
-      meta,
-      summary: new Summary(shapeOf(prepared.program), meta),
-      ...(probes
-        ? {
-            records: new RunRecords(
-              first,
-              maxRuns,
-              probes.filter((p) => p.tracked >= 0),
-              trackedNames.length,
-            ),
-          }
-        : {}),
-    };
-  };
-
-  const main = makeJob(model, options.scenario ?? null);
-  if (precision === undefined) {
-    await runRange(main, first, first + maxRuns);
-  } else {
-    let from = first;
-    for (const checkpoint of precisionCheckpoints(first, maxRuns)) {
-      await runRange(main, from, checkpoint);
-      from = checkpoint;
-      if (aborted()) break;
-      if (
-        worstHalfWidth(buildReport({ time: model.loaded.time, summary: main.summary, claims: [] })) <=
-        precision
-      )
-        break;
-    }
-  }
-  const summary = main.summary;
-  if (aborted() || (precision === undefined && summary.runs < maxRuns)) summary.partial = true;
-
-  // The other scenarios the claims name, over the same run indices (the same random numbers).
-  const jobs = new Map<string, Job>([[currentKey, main]]);
-  for (const key of probesByKey.keys()) {
-    if (jobs.has(key) || aborted()) continue;
-    const other = prepareModel(input.file, input.text, loadOptions(key === "base" ? undefined : key));
-    const job = makeJob(other, key === "base" ? null : key);
-    await runRange(job, first, first + summary.runs);
-    jobs.set(key, job);
-  }
-  const recordsOf = (scenario: string | null): ScenarioRecords => {
-    const job = jobs.get(keyOf(scenario))!;
-    const trackedNames = job.prepared.program.tracked.map((t) => t.name);
-    const probes = job.records?.probes ?? [];
-    return {
-      records: job.records ?? new RunRecords(first, 0, [], 0),
-      outcomes: job.prepared.program.outcomes.map((o) => o.name),
-      probe: (tracked, save) => {
-        // Atoms carry the tracked index of the scenario being run; find the same variable in this one.
-        const name = model.program.tracked[tracked]?.name;
-        return probes.findIndex((p) => trackedNames[p.tracked] === name && p.save === save);
-      },
-    };
-  };
-  const report = buildReport({
-    time: model.loaded.time,
-    summary,
-    claims,
-    ...(recordClaims.length && !aborted() ? { recordsOf } : {}),
-  });
-  const others: Record<string, RunReport> = {};
-  for (const [key, job] of jobs) {
-    if (job !== main)
-      others[key] = buildReport({ time: job.prepared.loaded.time, summary: job.summary, claims: [] });
-  }
-  return { model, summary, report, others };
-}
-
-interface Job {
-  prepared: PreparedModel;
-  /** Scenario name, or null for the base model. */
-  scenario: string | null;
-  meta: JobMeta;
-  summary: Summary;
-  records?: RunRecords;
-}
-
-/** Compile claims given as text (objectives and constraints); their errors name the option, not a file line. */
-function compileExtraClaims(model: PreparedModel, extra: { id: string; check: string }[]): CompiledClaim[] {
-  const ctx = {
-    outcomes: model.program.outcomes.map((o) => o.name),
-    time: model.loaded.time,
-    tracked: model.program.tracked.map((t) => t.name),
-    scenarios: model.loaded.scenarios,
-  };
-  return extra.map((c) => {
-    const compiled = compileClaim(c, ctx, (offset) => ({ line: 1, col: offset + 1 }), c.id);
-    if (Array.isArray(compiled)) throw new DiagnosticError(compiled);
-    return compiled;
+  const cores = availableParallelism();
+  const workers = Math.max(1, Math.min(options.workers ?? cores, 64));
+  return runSimulation(input, options, {
+    cores,
+    pool: poolOf(workers),
+    yieldToEvents: () => new Promise((resolve) => setImmediate(resolve)),
   });
 }
