@@ -104,3 +104,57 @@ export class SiteStreams implements RandomStreams {
     return ((a >>> 5) * 67108864 + (b >>> 6) + 0.5) / 9007199254740992;
   }
 }
+
+/** Streams that count the draws made at each site (to find where a history stands after some steps). */
+export class CountingStreams extends SiteStreams {
+  readonly counts: Uint32Array;
+
+  constructor(siteNames: readonly string[]) {
+    super(siteNames);
+    this.counts = new Uint32Array(siteNames.length);
+  }
+
+  override reset(seed: number, run: number): void {
+    super.reset(seed, run);
+    this.counts.fill(0);
+  }
+
+  override next32(site: number): number {
+    this.counts[site]!++;
+    return super.next32(site);
+  }
+}
+
+/**
+ * Streams for a branch of a history: each site first replays the history's draws, as many as the history made
+ * up to the branch point, then continues on the branch's own stream. So a run with the history's params
+ * retraces the history exactly and then goes its own way: Monte Carlo "from here".
+ */
+export class BranchStreams extends SiteStreams {
+  private readonly history: SiteStreams;
+  private readonly used: Uint32Array;
+  private prefix: Uint32Array;
+
+  constructor(siteNames: readonly string[]) {
+    super(siteNames);
+    this.history = new SiteStreams(siteNames);
+    this.used = new Uint32Array(siteNames.length);
+    this.prefix = new Uint32Array(siteNames.length);
+  }
+
+  /** History run `historyRun` up to `prefix` draws per site, then branch run `branchRun`. */
+  position(seed: number, historyRun: number, prefix: Uint32Array, branchRun: number): void {
+    this.history.reset(seed, historyRun);
+    super.reset(seed, branchRun);
+    this.used.fill(0);
+    this.prefix = prefix;
+  }
+
+  override next32(site: number): number {
+    if (this.used[site]! < this.prefix[site]!) {
+      this.used[site]!++;
+      return this.history.next32(site);
+    }
+    return super.next32(site);
+  }
+}

@@ -112,11 +112,24 @@ export class Runner {
     return this.execute(run);
   }
 
+  /**
+   * Run with run `paramsRun`'s params but the given random streams, positioned by the caller (a branch of a
+   * history, a counting replay). Compiled kernel only.
+   */
+  runWithStreams(paramsRun: number, streams: SiteStreams): RunEnd {
+    this.sampleParams(paramsRun);
+    return this.finish(this.kernel(this.values, this.saved, streams, this.result), paramsRun);
+  }
+
   private execute(run: number): RunEnd {
     this.streams.reset(this.seed, run);
     let status: number;
     if (this.interpreter) status = this.interpreter.run(this.values, this.saved, this.result).status;
     else status = this.kernel(this.values, this.saved, this.streams, this.result);
+    return this.finish(status, run);
+  }
+
+  private finish(status: number, run: number): RunEnd {
     if (status === NUMERIC_FAILURE) throw new RunFailure(run, this.diagnose(run));
     const { start, dt } = this.program.time;
     const time = this.result[0]!;

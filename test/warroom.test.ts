@@ -1,0 +1,75 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { FLAGSHIP_WAR_ROOM, WarRoomGame } from "../src/analysis/warroom.js";
+import { prepareModel } from "../src/engine/prepare.js";
+import { BranchStreams, CountingStreams } from "../src/engine/rng.js";
+import { Runner } from "../src/engine/run.js";
+import { ROOT } from "./helpers.js";
+
+const FLAGSHIP = join(ROOT, "models", "flagship", "flagship.yaml");
+const text = readFileSync(FLAGSHIP, "utf8");
+
+describe("branching a history (Monte Carlo from here)", () => {
+  it("a branch retraces the history up to the branch point, then goes its own way", () => {
+    const file = join(ROOT, "models", "examples", "war-of-attrition.yaml");
+    const model = prepareModel(file, readFileSync(file, "utf8"));
+    const sites = model.program.randomSites;
+    const runner = new Runner(model, 5);
+    const history = Float64Array.from((runner.run(3), runner.saved));
+    // Count the history's draws, then branch with the first half of them.
+    const counting = new CountingStreams(sites);
+    counting.reset(5, 3);
+    runner.runWithStreams(3, counting);
+    expect(Float64Array.from(runner.saved)).toEqual(history);
+    const half = Uint32Array.from(counting.counts, (c) => Math.floor(c / 2));
+    const branch = new BranchStreams(sites);
+    branch.position(5, 3, half, 1 << 30);
+    runner.runWithStreams(3, branch);
+    const branched = Float64Array.from(runner.saved);
+    expect(counting.counts.some((c) => c > 1)).toBe(true);
+    expect(branched[0]).toBe(history[0]);
+    expect(branched).not.toEqual(history);
+    // A branch given every draw of the history is the history.
+    branch.position(5, 3, counting.counts, 1 << 30);
+    runner.runWithStreams(3, branch);
+    expect(Float64Array.from(runner.saved)).toEqual(history);
+  });
+});
+
+describe("the war room", () => {
+  it("plays turns along one history, with forecasts that are the same for the same seed", () => {
+    const game = new WarRoomGame(FLAGSHIP, text, FLAGSHIP_WAR_ROOM, 1, 7);
+    const start = game.state();
+    expect(start.date).toBe("2025-08-21");
+    expect(start.values.western_troops).toBe(0);
+    const a = game.forecast({ deploy: 2000, strikes: 1 }, 200);
+    const b = new WarRoomGame(FLAGSHIP, text, FLAGSHIP_WAR_ROOM, 1, 7).forecast(
+      { deploy: 2000, strikes: 1 },
+      200,
+    );
+    expect(a).toEqual(b);
+    expect(a.runs).toBe(200);
+    expect(a.outcomes.reduce((s, o) => s + o.p, 0)).toBeCloseTo(1, 12);
+    const next = game.advance({ deploy: 2000, strikes: 1 }, a.risk);
+    expect(next.turn).toBe(1);
+    expect(next.date).toBe("2025-09-18");
+    // The player's troops arrived (the model's own policy is off in the game).
+    expect(next.values.western_troops).toBe(2000);
+    const third = game.advance({ deploy: 0, strikes: 0 }, null);
+    expect(third.values.western_troops).toBe(2000);
+    expect(game.log.map((l) => l.choice.deploy)).toEqual([2000, 0]);
+  });
+
+  it("forecasts from the current state: continuations share the history's past", () => {
+    const game = new WarRoomGame(FLAGSHIP, text, FLAGSHIP_WAR_ROOM, 3, 11);
+    game.advance({ deploy: 1000, strikes: 1 }, null);
+    game.advance({ deploy: 1000, strikes: 1 }, null);
+    const here = game.state();
+    // Sending nothing more vs a large increment now: a bigger jump is at least as provocative in this model.
+    const calm = game.forecast({ deploy: 0, strikes: 1 }, 400);
+    const bold = game.forecast({ deploy: 10000, strikes: 1 }, 400);
+    expect(here.values.western_troops).toBe(2000);
+    expect(bold.risk.p).toBeGreaterThanOrEqual(calm.risk.p);
+  });
+});
