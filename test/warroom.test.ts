@@ -16,7 +16,8 @@ describe("branching a history (Monte Carlo from here)", () => {
     const model = prepareModel(file, readFileSync(file, "utf8"));
     const sites = model.program.randomSites;
     const runner = new Runner(model, 5);
-    const history = Float64Array.from((runner.run(3), runner.saved));
+    runner.run(3);
+    const history = Float64Array.from(runner.saved);
     // Count the history's draws, then branch with the first half of them.
     const counting = new CountingStreams(sites);
     counting.reset(5, 3);

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { checkModelText, compileClaims } from "../analysis/check.js";
 import { buildReport } from "../analysis/results.js";
+import { sensitivityAnalysis } from "../analysis/sensitivity-job.js";
 import { prepareModel } from "../engine/prepare.js";
 import { Summary, type SummaryJSON, SummaryMismatchError } from "../engine/summary.js";
 import { importXmile } from "../io/xmile.js";
@@ -17,7 +18,7 @@ import { formatComparison, formatOptimization, formatReport, formatSensitivity, 
 import { optimize } from "./optimize.js";
 import { progressBar } from "./progress.js";
 import { htmlReport, optimizationReport } from "./report.js";
-import { sensitivityAnalysis } from "./sensitivity.js";
+import { serveApp } from "./serve.js";
 import { closeWorkers, simulate, UsageError } from "./simulate.js";
 
 export const EXIT_OK = 0;
@@ -584,6 +585,33 @@ export async function main(
         io.out(
           `\n${count("passed")} passed, ${count("failed")} failed, ${count("unsupported")} unsupported, ${count("invalid")} invalid model files (relative tolerance ${RELATIVE_TOLERANCE})\n`,
         );
+      }
+    });
+
+  program
+    .command("serve")
+    .description("serve the browser app on localhost (the flagship opens; models run in your browser)")
+    .option("--port <n>", "port (0: any free port)", "8080")
+    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .action(async (opts: { port: string; host: string }) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        io.err(`brink serve: --port must be a port number, not '${opts.port}'\n`);
+        code = EXIT_USAGE;
+        return;
+      }
+      try {
+        const { server, url } = await serveApp(port, opts.host);
+        io.out(`Brink is running at ${url} (Ctrl-C to stop)\n`);
+        await new Promise((resolve) => {
+          process.once("SIGINT", resolve);
+          process.once("SIGTERM", resolve);
+        });
+        server.close();
+        server.closeAllConnections();
+      } catch (e) {
+        io.err(`brink serve: ${e instanceof Error ? e.message : String(e)}\n`);
+        code = 1;
       }
     });
 

@@ -1,7 +1,7 @@
 import type { RunReport } from "../analysis/results.js";
+import type { SensitivityReport } from "../analysis/sensitivity-job.js";
 import type { Comparison } from "./compare.js";
 import type { OptimizeResult } from "./optimize.js";
-import type { SensitivityReport } from "./sensitivity.js";
 
 /** A plain text table with right-aligned numbers. */
 export function table(header: string[], rows: string[][]): string {

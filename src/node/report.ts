@@ -1,4 +1,5 @@
 import type { RunReport } from "../analysis/results.js";
+import { sensitivityAnalysis } from "../analysis/sensitivity-job.js";
 import { jobMeta } from "../engine/montecarlo.js";
 import { prepareModel } from "../engine/prepare.js";
 import {
@@ -19,7 +20,6 @@ import {
 import { renderSvg } from "../report/render.js";
 import { compareScenarios } from "./compare.js";
 import { VERSION } from "./files.js";
-import { sensitivityAnalysis } from "./sensitivity.js";
 import { simulate } from "./simulate.js";
 
 export interface HtmlReportOptions {

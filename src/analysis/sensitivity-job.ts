@@ -1,11 +1,10 @@
-import { compileClaims } from "../analysis/check.js";
-import {
-  type ClaimAtom,
-  type CompiledClaim,
-  claimMargin,
-  compileClaim,
-  needsRecords,
-} from "../analysis/claims.js";
+import { quantile } from "../engine/distributions.js";
+import { prepareModel } from "../engine/prepare.js";
+import { Runner } from "../engine/run.js";
+import { DiagnosticError } from "../lang/diagnostic.js";
+import type { Distribution } from "../model/distribution.js";
+import { compileClaims } from "./check.js";
+import { type ClaimAtom, type CompiledClaim, claimMargin, compileClaim, needsRecords } from "./claims.js";
 import {
   type MorrisEffect,
   morrisDesign,
@@ -13,12 +12,7 @@ import {
   type SobolIndex,
   saltelliDesign,
   sobolIndices,
-} from "../analysis/sensitivity.js";
-import { quantile } from "../engine/distributions.js";
-import { prepareModel } from "../engine/prepare.js";
-import { Runner } from "../engine/run.js";
-import { DiagnosticError } from "../lang/diagnostic.js";
-import type { Distribution } from "../model/distribution.js";
+} from "./sensitivity.js";
 import { UsageError } from "./simulate.js";
 
 export interface SensitivityOptions {

@@ -1,0 +1,120 @@
+import type { SensitivityReport } from "../analysis/sensitivity-job.js";
+import {
+  type ChunkPool,
+  type Progress,
+  runSimulation,
+  type SimulateOptions,
+  type SimulationResult,
+} from "../analysis/simulate.js";
+import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.js";
+import type { WorkerAnswer, WorkerRequest } from "./worker.js";
+
+type Pending = {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  onProgress?: (done: number, total: number) => void;
+};
+
+// Distributive Omit, so each request kind keeps its own fields.
+type RequestBody = WorkerRequest extends infer R ? (R extends unknown ? Omit<R, "id"> : never) : never;
+
+/** One Web Worker and its open requests. */
+class EngineWorker {
+  private readonly worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+  private readonly pending = new Map<number, Pending>();
+  private next = 0;
+  busy = 0;
+
+  constructor() {
+    this.worker.onmessage = (e: MessageEvent<WorkerAnswer>) => {
+      const answer = e.data;
+      const p = this.pending.get(answer.id);
+      if (!p) return;
+      if ("progress" in answer) {
+        p.onProgress?.(answer.progress, answer.total);
+        return;
+      }
+      this.pending.delete(answer.id);
+      this.busy--;
+      if (answer.ok) p.resolve(answer.value);
+      else p.reject(new Error(answer.error));
+    };
+  }
+
+  request<T>(body: RequestBody, onProgress?: (done: number, total: number) => void): Promise<T> {
+    const id = this.next++;
+    this.busy++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        ...(onProgress ? { onProgress } : {}),
+      });
+      this.worker.postMessage({ ...body, id } as WorkerRequest);
+    });
+  }
+
+  terminate(): void {
+    this.worker.terminate();
+    for (const p of this.pending.values()) p.reject(new Error("stopped"));
+    this.pending.clear();
+  }
+}
+
+/** The browser's worker pool: one Web Worker per core, chunks to the least busy. */
+export class BrowserPool implements ChunkPool {
+  private workers: EngineWorker[] = [];
+  readonly sharedMemory = typeof SharedArrayBuffer !== "undefined" && globalThis.crossOriginIsolated === true;
+
+  constructor(readonly size = Math.max(1, navigator.hardwareConcurrency || 2)) {}
+
+  private least(): EngineWorker {
+    while (this.workers.length < this.size) this.workers.push(new EngineWorker());
+    return this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+  }
+
+  run(task: ChunkTask): Promise<ChunkResult | ChunkFailure> {
+    return this.least().request<ChunkResult | ChunkFailure>({ kind: "chunk", task });
+  }
+
+  /** A request to one worker of its own (sensitivity, the war room). */
+  dedicated = new Map<string, EngineWorker>();
+  worker(role: string): EngineWorker {
+    let w = this.dedicated.get(role);
+    if (!w) {
+      w = new EngineWorker();
+      this.dedicated.set(role, w);
+    }
+    return w;
+  }
+
+  /** Stop every worker now (a cancel); the next job starts fresh ones. */
+  reset(): void {
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
+  }
+}
+
+export const pool = new BrowserPool();
+
+/** Run a model as Monte Carlo on the page's Web Workers: the same job, and the same numbers, as `brink run`. */
+export function simulateInBrowser(
+  input: { file: string; text: string },
+  options: SimulateOptions & { onProgress?: (p: Progress) => void },
+): Promise<SimulationResult> {
+  return runSimulation(
+    input,
+    { ...options, threads: true, workers: options.workers ?? pool.size },
+    { pool, cores: pool.size, yieldToEvents: () => new Promise((r) => setTimeout(r, 0)) },
+  );
+}
+
+export function sensitivityInBrowser(
+  input: { file: string; text: string },
+  options: { scenario: string | null; samples: number; seed: number },
+  onProgress: (done: number, total: number) => void,
+): Promise<SensitivityReport> {
+  return pool
+    .worker("sensitivity")
+    .request<SensitivityReport>({ kind: "sensitivity", ...input, ...options }, onProgress);
+}

@@ -1,0 +1,244 @@
+import { crossEntropyMaximize, type DecisionVariable } from "../analysis/optimize.js";
+import type { LogEntry, TurnForecast, TurnState, WarRoomConfig } from "../analysis/warroom.js";
+import { loadModel } from "../model/load.js";
+import { pool, simulateInBrowser } from "./engine.js";
+
+/**
+ * The war room page: the player sets the levers each month along one sampled history, sees the model's estimate
+ * from the current state (Monte Carlo continuations run in a Web Worker), advances, and gets a debrief that
+ * sets the choices against the model's own calibrated policy and the optimised one at the same nuclear risk.
+ */
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const FORECAST_RUNS = 400;
+
+interface Game {
+  config: WarRoomConfig;
+  state: TurnState;
+  turns: number;
+  log: LogEntry[];
+  forecast?: TurnForecast;
+  over: boolean;
+  playedText?: string;
+  seed: number;
+  history: number;
+}
+
+let started = false;
+
+export function startWarRoom(root: HTMLElement, model: () => { file: string; text: string }): void {
+  if (started) return;
+  started = true;
+  root.innerHTML = `<p>Play <strong>the Western coalition</strong> month by month along <em>one</em> sampled history of the flagship model.
+Each month, choose how many troops to send and how hard to strike; the model estimates the nuclear risk over the coming month and the end states from where you stand
+(Monte Carlo continuations that share this history's past and this world's parameters, assuming you keep this month's choices). Then advance one month.</p>
+<div class="runbar"><label>History <input id="wr-history" type="number" min="0" value="7"/></label>
+<label>Seed <input id="wr-seed" type="number" min="0" value="1"/></label>
+<button id="wr-start" type="button" class="primary">Start the game</button></div>
+<div id="wr-game"></div>`;
+  const worker = pool.worker("warroom");
+  const $ = (id: string) => root.querySelector<HTMLElement>(`#${id}`)!;
+  let game: Game | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const choice = (): Record<string, number> =>
+    Object.fromEntries(
+      [...root.querySelectorAll<HTMLInputElement>("input[data-lever]")].map((i) => [
+        i.dataset.lever!,
+        Number(i.value),
+      ]),
+    );
+
+  const renderLog = (log: LogEntry[]) =>
+    log.length
+      ? `<table id="wr-log"><caption>Your decisions</caption><thead><tr><th scope="col">month</th>${game!.config.levers.map((l) => `<th scope="col">${escapeHtml(l.label)}</th>`).join("")}<th scope="col">nuclear risk that month (model)</th></tr></thead><tbody>${log
+          .map(
+            (e) =>
+              `<tr><td>${e.date}</td>${game!.config.levers.map((l) => `<td class="num">${e.choice[l.id] ?? l.value}</td>`).join("")}<td class="num">${e.risk ? `${pct(e.risk.p)} [${pct(e.risk.lo)}, ${pct(e.risk.hi)}]` : "–"}</td></tr>`,
+          )
+          .join("")}</tbody></table>`
+      : "";
+
+  const render = () => {
+    if (!game) return;
+    const g = game;
+    const values = Object.entries(g.state.values)
+      .map(
+        ([k, v]) =>
+          `<tr><th scope="row">${escapeHtml(k)}</th><td class="num">${Number(v.toPrecision(4)).toLocaleString("en")}</td></tr>`,
+      )
+      .join("");
+    const levers = g.config.levers
+      .map((l) => {
+        const last = g.log[g.log.length - 1]?.choice[l.id];
+        const value = l.kind === "add-to-stock" ? l.value : (last ?? l.value);
+        return `<label for="wr-${l.id}">${escapeHtml(l.label)} <small>(${escapeHtml(l.unit)})</small></label><input id="wr-${l.id}" data-lever="${l.id}" type="range" min="${l.min}" max="${l.max}" step="${l.step}" value="${value}"/><output id="wr-${l.id}-out">${value}</output>`;
+      })
+      .join("");
+    const ended = g.state.ended
+      ? `<p class="risk" id="wr-ended">The war ended: ${escapeHtml(g.state.ended.outcome.replace(/_/g, " "))} on ${g.state.ended.date}.</p>`
+      : "";
+    $("wr-game").innerHTML =
+      `<h2 id="wr-turn">Month ${g.state.turn + 1} of ${g.turns} — ${g.state.date}</h2>${ended}
+<table id="wr-state"><caption>Where this history stands</caption><tbody>${values}</tbody></table>
+${
+  g.over
+    ? ""
+    : `<div class="levers">${levers}</div><div id="wr-forecast" aria-live="polite"><p>Estimating…</p></div>
+<button id="wr-advance" type="button" class="primary">Advance one month</button>`
+}
+${renderLog(g.log)}<div id="wr-debrief"></div>`;
+    if (g.over) void debrief();
+    else void forecast();
+  };
+
+  const forecast = async () => {
+    if (!game || game.over) return;
+    const f = await worker.request<TurnForecast>({
+      kind: "warroom-forecast",
+      choice: choice(),
+      runs: FORECAST_RUNS,
+    });
+    game.forecast = f;
+    const rows = f.outcomes
+      .map(
+        (o) =>
+          `<tr><th scope="row">${escapeHtml(o.name.replace(/_/g, " "))}</th><td class="num">${pct(o.p)}</td><td class="num">${pct(o.lo)} – ${pct(o.hi)}</td></tr>`,
+      )
+      .join("");
+    const box = root.querySelector("#wr-forecast");
+    if (box)
+      box.innerHTML = `<p class="risk" id="wr-risk">Nuclear risk this month: ${pct(f.risk.p)} <small>[${pct(f.risk.lo)}, ${pct(f.risk.hi)}]</small></p>
+<table id="wr-outcomes"><caption>End states from here (${f.runs} continuations)</caption><tbody>${rows}</tbody></table>`;
+  };
+
+  root.addEventListener("input", (e) => {
+    const input = e.target as HTMLInputElement;
+    if (!input.dataset.lever) return;
+    const out = root.querySelector(`#wr-${input.dataset.lever}-out`);
+    if (out) out.textContent = input.value;
+    clearTimeout(timer);
+    timer = setTimeout(() => void forecast(), 250);
+  });
+
+  root.addEventListener("click", async (e) => {
+    const target = e.target as HTMLElement;
+    if (target.id === "wr-start") {
+      const { file, text } = model();
+      const seed = Number(($("wr-seed") as HTMLInputElement).value) || 0;
+      const history = Number(($("wr-history") as HTMLInputElement).value) || 0;
+      try {
+        const start = await worker.request<{ state: TurnState; times: number; config: WarRoomConfig }>({
+          kind: "warroom-start",
+          file,
+          text,
+          seed,
+          history,
+        });
+        game = {
+          config: start.config,
+          state: start.state,
+          turns: start.times,
+          log: [],
+          over: false,
+          seed,
+          history,
+        };
+        render();
+      } catch (error) {
+        $("wr-game").innerHTML =
+          `<p role="alert">The war room cannot play this model: ${escapeHtml(String(error))}</p>`;
+      }
+    }
+    if (target.id === "wr-advance" && game) {
+      (target as HTMLButtonElement).disabled = true;
+      const next = await worker.request<{ state: TurnState; over: boolean; log: LogEntry[]; text: string }>({
+        kind: "warroom-advance",
+        choice: choice(),
+        risk: game.forecast?.risk ?? null,
+      });
+      game.state = next.state;
+      game.over = next.over;
+      game.log = next.log;
+      game.playedText = next.text;
+      game.forecast = undefined;
+      render();
+    }
+  });
+
+  /** How the choices compare, from the start date over the same runs, with the calibrated and optimised policies. */
+  const debrief = async () => {
+    const g = game!;
+    const box = root.querySelector<HTMLElement>("#wr-debrief")!;
+    const { file, text } = model();
+    const end = g.state.date;
+    const objective = g.config.optimise?.objective ?? "western_troops";
+    const checks = [
+      { id: "troops", check: `E(${objective} at ${end}) > -1e300` },
+      { id: "risk", check: `P(${g.config.riskOutcome} by ${end}) < 2` },
+    ];
+    const runs = 1000;
+    box.innerHTML = "<p>Debrief: running your schedule and the policies to compare…</p>";
+    const measure = async (modelText: string, decisions?: Record<string, number>, n = runs) => {
+      const r = await simulateInBrowser(
+        { file, text: modelText },
+        { runs: n, seed: g.seed, ownClaims: false, extraClaims: checks, ...(decisions ? { decisions } : {}) },
+      );
+      const [troops, risk] = r.report.claims;
+      return { troops: troops!, risk: risk! };
+    };
+    const yours = await measure(g.playedText ?? text);
+    const automatic = await measure(text);
+    const spec = loadModel(file, text).spec;
+    const decisions: DecisionVariable[] = Object.entries(spec.decisions ?? {})
+      .filter(([name]) => g.config.optimise?.decisions.includes(name))
+      .map(([name, d]) => ({ name, min: d.min, max: d.max, integer: d.integer ?? false, start: d.value }));
+    let optimised: { values: Record<string, number>; troops: number; risk: number } | undefined;
+    if (decisions.length && yours.risk.p !== null) {
+      box.innerHTML = "<p>Debrief: optimising the calibrated schedule at your level of nuclear risk…</p>";
+      const search = await crossEntropyMaximize({
+        decisions,
+        constraints: [{ op: "<=", bound: Math.max(yours.risk.p, 0.001) }],
+        iterations: 3,
+        candidates: 6,
+        seed: g.seed,
+        evaluate: async (values) => {
+          const m = await measure(text, values, 500);
+          const num = (x: number | null) => (x === null ? Number.NaN : x);
+          return {
+            objective: num(m.troops.p),
+            objectiveLo: num(m.troops.lo),
+            objectiveHi: num(m.troops.hi),
+            constraints: [{ estimate: num(m.risk.p), lo: num(m.risk.lo), hi: num(m.risk.hi) }],
+          };
+        },
+      });
+      const pick = search.best ?? search.closest;
+      optimised = {
+        values: pick.values,
+        troops: pick.result.objective,
+        risk: pick.result.constraints[0]!.estimate,
+      };
+    }
+    const row = (name: string, troops: number | null, risk: number | null, note: string) =>
+      `<tr><th scope="row">${name}</th><td class="num">${troops === null ? "–" : Math.round(troops).toLocaleString("en")}</td><td class="num">${risk === null ? "–" : pct(risk)}</td><td>${note}</td></tr>`;
+    box.innerHTML = `<h2>Debrief</h2><p>Over ${runs.toLocaleString("en")} runs from ${g.log[0]?.date ?? "the start"} to ${end} (same seed, same runs for each policy):</p>
+<table id="wr-debrief-table"><thead><tr><th scope="col">policy</th><th scope="col">mean Western troops on ${end}</th><th scope="col">P(nuclear use by ${end})</th><th scope="col"></th></tr></thead><tbody>
+${row("your schedule", yours.troops.p, yours.risk.p, "your monthly choices, the last one held")}
+${row("the model's calibrated increments", automatic.troops.p, automatic.risk.p, "the model file's own deployment rule")}
+${
+  optimised
+    ? row(
+        "optimised increments",
+        optimised.troops,
+        optimised.risk,
+        `best calibration found at your risk level: ${Object.entries(optimised.values)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join(", ")} (500 runs per candidate)`,
+      )
+    : ""
+}
+</tbody></table>`;
+  };
+}

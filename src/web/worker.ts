@@ -1,0 +1,92 @@
+/// <reference lib="webworker" />
+import { sensitivityAnalysis } from "../analysis/sensitivity-job.js";
+import { FLAGSHIP_WAR_ROOM, WarRoomGame } from "../analysis/warroom.js";
+import { type ChunkTask, runTask } from "../engine/chunk-task.js";
+import { DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
+
+/**
+ * A Web Worker of the browser app: it runs Monte Carlo chunks (the same function as Node's worker threads),
+ * sensitivity analyses, and hosts a war-room game. Requests carry an id; each answer echoes it.
+ */
+export type WorkerRequest =
+  | { id: number; kind: "chunk"; task: ChunkTask }
+  | {
+      id: number;
+      kind: "sensitivity";
+      file: string;
+      text: string;
+      scenario: string | null;
+      samples: number;
+      seed: number;
+    }
+  | { id: number; kind: "warroom-start"; file: string; text: string; seed: number; history: number }
+  | { id: number; kind: "warroom-forecast"; choice: Record<string, number>; runs: number }
+  | {
+      id: number;
+      kind: "warroom-advance";
+      choice: Record<string, number>;
+      risk: { p: number; lo: number; hi: number } | null;
+    };
+
+export type WorkerAnswer =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: string }
+  | { id: number; progress: number; total: number };
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+let game: WarRoomGame | undefined;
+
+scope.onmessage = (event: MessageEvent<WorkerRequest>) => {
+  const request = event.data;
+  const reply = (value: unknown, transfer: Transferable[] = []) =>
+    scope.postMessage({ id: request.id, ok: true, value } satisfies WorkerAnswer, transfer);
+  try {
+    switch (request.kind) {
+      case "chunk": {
+        const result = runTask(request.task);
+        reply(result, "summary" in result ? [result.summary.buffer] : []);
+        return;
+      }
+      case "sensitivity": {
+        const report = sensitivityAnalysis(
+          { file: request.file, text: request.text },
+          {
+            samples: request.samples,
+            replicates: 1,
+            seed: request.seed,
+            ...(request.scenario ? { scenario: request.scenario } : {}),
+            onProgress: (done, total) =>
+              scope.postMessage({ id: request.id, progress: done, total } satisfies WorkerAnswer),
+          },
+        );
+        reply(report);
+        return;
+      }
+      case "warroom-start":
+        game = new WarRoomGame(request.file, request.text, FLAGSHIP_WAR_ROOM, request.seed, request.history);
+        reply({ state: game.state(), times: game.times.length - 1, config: FLAGSHIP_WAR_ROOM });
+        return;
+      case "warroom-forecast":
+        if (!game) throw new Error("no game");
+        reply(game.forecast(request.choice, request.runs));
+        return;
+      case "warroom-advance":
+        if (!game) throw new Error("no game");
+        reply({
+          state: game.advance(request.choice, request.risk),
+          over: game.over,
+          log: game.log,
+          text: game.modelText(),
+        });
+        return;
+    }
+  } catch (e) {
+    const error =
+      e instanceof DiagnosticError
+        ? e.diagnostics.map(formatDiagnostic).join("\n")
+        : e instanceof Error
+          ? e.message
+          : String(e);
+    scope.postMessage({ id: request.id, ok: false, error } satisfies WorkerAnswer);
+  }
+};
