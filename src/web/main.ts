@@ -269,7 +269,8 @@ async function run(): Promise<void> {
       `${result.report.runs.toLocaleString("en")} runs in ${seconds.toFixed(1)} s on ${pool.size} workers${result.report.partial ? " (stopped early: partial)" : ""}.`,
       false,
     );
-    document.body.dataset.runs = String(result.report.runs);
+    // Runs completed in this page: what tests and scripts wait on.
+    document.body.dataset.completed = String(Number(document.body.dataset.completed ?? 0) + 1);
   } catch (e) {
     if (controller.signal.aborted) return;
     setStatus(

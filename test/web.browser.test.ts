@@ -1,0 +1,254 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import type { Server } from "node:http";
+import { join } from "node:path";
+import { decompressFromEncodedURIComponent } from "lz-string";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunReport } from "../src/analysis/results.js";
+import { serveApp, WEB_ROOT } from "../src/node/serve.js";
+import { closeWorkers, simulate } from "../src/node/simulate.js";
+import { ROOT } from "./helpers.js";
+
+/**
+ * End-to-end: the built app (npm run build) served by `brink serve`'s server, driven in Debian's Chromium.
+ * Required in CI (.ci/run installs Chromium), not skipped.
+ */
+const CHROMIUM = process.env.BRINK_CHROMIUM ?? "/usr/bin/chromium";
+const OUT = join(ROOT, "test-output");
+const FLAGSHIP = join(ROOT, "models", "flagship", "flagship.yaml");
+
+let server: Server;
+let url: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`).toBe(true);
+  expect(existsSync(join(WEB_ROOT, "index.html")), "run npm run build first").toBe(true);
+  ({ server, url } = await serveApp(0));
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu"],
+  });
+  mkdirSync(OUT, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  server?.close();
+  await closeWorkers();
+});
+
+/** A fresh page that records console problems and every request outside the app's own origin. */
+async function openPage(address: string): Promise<{ page: Page; problems: string[]; outside: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+  const problems: string[] = [];
+  const outside: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(m.text());
+  });
+  page.on("pageerror", (e) => problems.push(String(e)));
+  page.on("request", (r) => {
+    if (!r.url().startsWith(url) && !r.url().startsWith("blob:") && !r.url().startsWith("data:"))
+      outside.push(r.url());
+  });
+  await page.goto(address);
+  return { page, problems, outside };
+}
+
+/** Wait until a run finishes (the page counts them) and return the outcome table's text. */
+async function nextRun(page: Page, after: number): Promise<string> {
+  await page.waitForFunction((n) => Number(document.body.dataset.completed ?? 0) > n, after, {
+    timeout: 90_000,
+  });
+  return (await page.textContent("#outcome-table")) ?? "";
+}
+const completed = (page: Page) => page.evaluate(() => Number(document.body.dataset.completed ?? 0));
+
+/** The page's share link, and the model text and settings it carries. */
+async function sharedState(page: Page): Promise<{ link: string; text: string; seed: number; runs: number }> {
+  await page.click("#share");
+  const link = await page.inputValue("#share-url");
+  const packed = /#share=(.+)$/.exec(link)?.[1] ?? "";
+  return { link, ...JSON.parse(decompressFromEncodedURIComponent(packed)) };
+}
+
+async function downloadedReport(page: Page): Promise<RunReport> {
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-json")]);
+  return JSON.parse(readFileSync((await download.path())!, "utf8")) as RunReport;
+}
+
+describe("the browser app", () => {
+  it("opens the flagship, runs it on Web Workers with Node's numbers, edits, switches scenario, shares", async () => {
+    const { page, problems, outside } = await openPage(url);
+    const first = await nextRun(page, 0);
+    expect(first).toContain("regime_collapse");
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    // Charts drawn: the incidence curves and a fan chart, as SVG with marks.
+    for (const id of ["#chart-incidence", "#chart-fan"]) {
+      const marks = await page.locator(`${id} svg path`).count();
+      expect(marks, id).toBeGreaterThan(3);
+    }
+    const claims = await page.locator("#claims-table tbody tr").count();
+    expect(claims).toBe(12);
+
+    // The same job in Node gives the same report, outcome by outcome.
+    const browserReport = await downloadedReport(page);
+    const node = await simulate(
+      { file: "models/flagship/flagship.yaml", text: readFileSync(FLAGSHIP, "utf8") },
+      { runs: 2000, seed: 1, workers: 2 },
+    );
+    expect(browserReport.outcomes).toEqual(node.report.outcomes);
+    expect(browserReport.claims).toEqual(node.report.claims);
+    await page.screenshot({ path: join(OUT, "app-results.png"), fullPage: true });
+
+    // Edit a param with the keyboard: the slider rewrites the model text, and the run repeats.
+    const done = await completed(page);
+    const slider = page.locator("#p-params-regime_tied_to_war");
+    await slider.focus();
+    await page.keyboard.press("Space");
+    const edited = await nextRun(page, done);
+    expect((await sharedState(page)).text).toMatch(/regime_tied_to_war: \{ value: 0/);
+    expect(edited).not.toBe(first);
+    expect(await page.textContent("#outcome-table")).toMatch(/[+−]\d+\.\d pt/);
+
+    // Switch scenario.
+    const before = await completed(page);
+    await page.selectOption("#scenario", "genuine_talks");
+    const talks = await nextRun(page, before);
+    expect(talks).toContain("scenario genuine_talks");
+    await page.screenshot({ path: join(OUT, "app-scenario.png"), fullPage: true });
+
+    // Share: a second browser opening the link sees the same numbers for the same seed.
+    const link = (await sharedState(page)).link;
+    const other = await browser.newContext();
+    const second = await other.newPage();
+    await second.goto(link);
+    expect(await nextRun(second, 0)).toBe(talks);
+    await other.close();
+
+    expect(problems).toEqual([]);
+    expect(outside).toEqual([]);
+    await page.close();
+  });
+
+  it("shows the checker's diagnostics at their line while editing", async () => {
+    const { page } = await openPage(url);
+    await nextRun(page, 0);
+    await page.click(".cm-content");
+    await page.keyboard.press("Control+End");
+    await page.keyboard.type("\nvars:\n  oops: undefined_thing * 2\n");
+    await page.waitForFunction(
+      () => (document.getElementById("diagnostics")?.textContent ?? "").includes("error"),
+      null,
+      {
+        timeout: 20_000,
+      },
+    );
+    const text = (await page.textContent("#diagnostics")) ?? "";
+    expect(text).toMatch(/flagship\.yaml:\d+:\d+: error: /);
+    await page.screenshot({ path: join(OUT, "app-diagnostics.png") });
+    await page.close();
+  });
+
+  it("compares scenarios and draws the sensitivity tornado", async () => {
+    const { page } = await openPage(url);
+    await nextRun(page, 0);
+    await page.fill("#runs", "300");
+    await page.click("#tab-compare");
+    await page.click("#compare-run");
+    await page.waitForSelector("#compare tbody tr", { timeout: 90_000 });
+    expect(await page.locator("#compare thead th").count()).toBeGreaterThanOrEqual(5);
+    await page.click("#tab-sensitivity");
+    await page.fill("#sens-samples", "16");
+    await page.click("#sens-run");
+    await page.waitForSelector("#chart-tornado svg", { timeout: 90_000 });
+    expect(await page.locator("#chart-tornado svg path").count()).toBeGreaterThan(2);
+    await page.screenshot({ path: join(OUT, "app-sensitivity.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("plays three war-room turns", async () => {
+    const { page, problems } = await openPage(url);
+    await nextRun(page, 0);
+    await page.click("#tab-warroom");
+    await page.click("#wr-start");
+    for (let turn = 1; turn <= 3; turn++) {
+      await page.waitForSelector("#wr-risk", { timeout: 60_000 });
+      expect(await page.textContent("#wr-turn")).toContain(`Month ${turn} of`);
+      // Send troops: the slider by keyboard, then the forecast updates.
+      await page.locator("#wr-deploy").focus();
+      for (let k = 0; k < 5 * turn; k++) await page.keyboard.press("ArrowRight");
+      await page.waitForSelector("#wr-risk", { timeout: 60_000 });
+      expect(await page.textContent("#wr-risk")).toMatch(/Nuclear risk this month: \d+\.\d%/);
+      await page.click("#wr-advance");
+      await page.waitForFunction(
+        (n) => document.getElementById("wr-turn")?.textContent?.includes(`Month ${n} of`),
+        turn + 1,
+        {
+          timeout: 60_000,
+        },
+      );
+    }
+    expect(await page.locator("#wr-log tbody tr").count()).toBe(3);
+    // Troops sent: 500 + 1000 + 1500 along the history.
+    expect(await page.textContent("#wr-state")).toContain("3,000");
+    await page.screenshot({ path: join(OUT, "app-warroom.png"), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("is usable by keyboard and screen reader: labelled controls, arrow-key tabs, readable contrast", async () => {
+    const { page } = await openPage(url);
+    await nextRun(page, 0);
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll("input, select, button")]
+        .filter((el) => {
+          const e = el as HTMLInputElement;
+          if (e.hidden || e.type === "hidden") return false;
+          return !(e.labels?.length || e.getAttribute("aria-label") || e.textContent?.trim());
+        })
+        .map((el) => el.outerHTML.slice(0, 80)),
+    );
+    expect(unlabelled).toEqual([]);
+    await page.focus("#tab-results");
+    await page.keyboard.press("ArrowRight");
+    expect(await page.getAttribute("#tab-compare", "aria-selected")).toBe("true");
+    expect(await page.isVisible("#panel-compare")).toBe(true);
+    // WCAG contrast of text against its background, for the main kinds of text.
+    const ratios = await page.evaluate(() => {
+      const lum = (c: string) => {
+        const [r, g, b] = (c.match(/\d+(\.\d+)?/g) ?? ["0", "0", "0"]).slice(0, 3).map((x) => {
+          const v = Number(x) / 255;
+          return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+      };
+      const background = (el: Element | null): string => {
+        for (let e = el; e; e = e.parentElement) {
+          const bg = getComputedStyle(e).backgroundColor;
+          if (bg && !bg.startsWith("rgba(0, 0, 0, 0)") && bg !== "transparent") return bg;
+        }
+        return "rgb(255, 255, 255)";
+      };
+      return [
+        "header h1",
+        "#tab-compare",
+        "#tab-results",
+        "#run",
+        "#status",
+        "#outcome-table td",
+        "#params label",
+      ].map((sel) => {
+        const el = document.querySelector(sel);
+        if (!el) return { sel, ratio: 0 };
+        const a = lum(getComputedStyle(el).color);
+        const b = lum(background(el));
+        return { sel, ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) };
+      });
+    });
+    for (const r of ratios) expect(r.ratio, r.sel).toBeGreaterThanOrEqual(4.5);
+    await page.close();
+  });
+});
