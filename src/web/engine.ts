@@ -101,12 +101,27 @@ export const pool = new BrowserPool();
 export function simulateInBrowser(
   input: { file: string; text: string },
   options: SimulateOptions & { onProgress?: (p: Progress) => void },
+  on: BrowserPool = pool,
 ): Promise<SimulationResult> {
   return runSimulation(
     input,
-    { ...options, threads: true, workers: options.workers ?? pool.size },
-    { pool, cores: pool.size, yieldToEvents: () => new Promise((r) => setTimeout(r, 0)) },
+    { ...options, threads: true, workers: options.workers ?? on.size },
+    { pool: on, cores: on.size, yieldToEvents: () => new Promise((r) => setTimeout(r, 0)) },
   );
+}
+
+/**
+ * The benchmark page (`?bench=RUNS`): the flagship on one Web Worker, after a warm-up, as runs per second —
+ * what `npm run bench` sets against one Node worker thread.
+ */
+export async function benchmarkOneWorker(file: string, text: string, runs: number): Promise<number> {
+  const single = new BrowserPool(1);
+  await simulateInBrowser({ file, text }, { runs: 2000, seed: 2, workers: 1, ownClaims: false }, single);
+  const started = performance.now();
+  await simulateInBrowser({ file, text }, { runs, seed: 1, workers: 1, ownClaims: false }, single);
+  const seconds = (performance.now() - started) / 1000;
+  single.reset();
+  return runs / seconds;
 }
 
 export function sensitivityInBrowser(

@@ -16,7 +16,7 @@ import { modelFileJsonSchema } from "../model/schema.js";
 import { fanChart, incidenceChart, scenarioChart, tornadoChart } from "../report/charts.js";
 import { outcomeRows, type ReportSection, renderHtml } from "../report/html.js";
 import { renderSvg } from "../report/render.js";
-import { pool, sensitivityInBrowser, simulateInBrowser } from "./engine.js";
+import { benchmarkOneWorker, pool, sensitivityInBrowser, simulateInBrowser } from "./engine.js";
 import { readShareLink, shareLink } from "./share.js";
 import { startWarRoom } from "./warroom-ui.js";
 
@@ -565,4 +565,11 @@ if (shared) {
   refreshModel();
 }
 clearTimeout(rerunTimer);
-void run();
+const benchRuns = Number(new URL(location.href).searchParams.get("bench") ?? 0);
+if (benchRuns > 0) {
+  setStatus("Benchmark: one Web Worker…", true);
+  void benchmarkOneWorker(FLAGSHIP, MODELS[FLAGSHIP]!, benchRuns).then((rate) => {
+    document.body.dataset.bench = String(rate);
+    setStatus(`Benchmark: ${Math.round(rate).toLocaleString("en")} runs/s on one Web Worker.`, false);
+  });
+} else void run();
