@@ -169,10 +169,11 @@ describe("the browser app", () => {
     await page.close();
   });
 
-  it("plays three war-room turns", async () => {
+  it("plays three war-room turns and gives a debrief", async () => {
     const { page, problems } = await openPage(url);
     await nextRun(page, 0);
     await page.click("#tab-warroom");
+    await page.fill("#wr-months", "3");
     await page.click("#wr-start");
     for (let turn = 1; turn <= 3; turn++) {
       await page.waitForSelector("#wr-risk", { timeout: 60_000 });
@@ -184,7 +185,10 @@ describe("the browser app", () => {
       expect(await page.textContent("#wr-risk")).toMatch(/Nuclear risk this month: \d+\.\d%/);
       await page.click("#wr-advance");
       await page.waitForFunction(
-        (n) => document.getElementById("wr-turn")?.textContent?.includes(`Month ${n} of`),
+        (n) => {
+          const heading = document.getElementById("wr-turn")?.textContent ?? "";
+          return heading.includes(`Month ${n} of`) || (n > 3 && heading.includes("Game over"));
+        },
         turn + 1,
         {
           timeout: 60_000,
@@ -192,6 +196,12 @@ describe("the browser app", () => {
       );
     }
     expect(await page.locator("#wr-log tbody tr").count()).toBe(3);
+    // The game is over after three months: the debrief sets the schedule against the policies.
+    await page.waitForSelector("#wr-debrief-table", { timeout: 120_000 });
+    const debrief = (await page.textContent("#wr-debrief-table")) ?? "";
+    expect(debrief).toContain("your schedule");
+    expect(debrief).toContain("the model's calibrated increments");
+    expect(debrief).toContain("optimised increments");
     // Troops sent: 500 + 1000 + 1500 along the history.
     expect(await page.textContent("#wr-state")).toContain("3,000");
     await page.screenshot({ path: join(OUT, "app-warroom.png"), fullPage: true });

@@ -35,6 +35,7 @@ Each month, choose how many troops to send and how hard to strike; the model est
 (Monte Carlo continuations that share this history's past and this world's parameters, assuming you keep this month's choices). Then advance one month.</p>
 <div class="runbar"><label>History <input id="wr-history" type="number" min="0" value="7"/></label>
 <label>Seed <input id="wr-seed" type="number" min="0" value="1"/></label>
+<label>Months <input id="wr-months" type="number" min="1" max="60" value="24"/></label>
 <button id="wr-start" type="button" class="primary">Start the game</button></div>
 <div id="wr-game"></div>`;
   const worker = pool.worker("warroom");
@@ -80,7 +81,7 @@ Each month, choose how many troops to send and how hard to strike; the model est
       ? `<p class="risk" id="wr-ended">The war ended: ${escapeHtml(g.state.ended.outcome.replace(/_/g, " "))} on ${g.state.ended.date}.</p>`
       : "";
     $("wr-game").innerHTML =
-      `<h2 id="wr-turn">Month ${g.state.turn + 1} of ${g.turns} — ${g.state.date}</h2>${ended}
+      `<h2 id="wr-turn">${g.over ? "Game over" : `Month ${g.state.turn + 1} of ${g.turns}`} — ${g.state.date}</h2>${ended}
 <table id="wr-state"><caption>Where this history stands</caption><tbody>${values}</tbody></table>
 ${
   g.over
@@ -128,6 +129,7 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
       const { file, text } = model();
       const seed = Number(($("wr-seed") as HTMLInputElement).value) || 0;
       const history = Number(($("wr-history") as HTMLInputElement).value) || 0;
+      const turns = Math.min(60, Math.max(1, Number(($("wr-months") as HTMLInputElement).value) || 24));
       try {
         const start = await worker.request<{ state: TurnState; times: number; config: WarRoomConfig }>({
           kind: "warroom-start",
@@ -135,6 +137,7 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
           text,
           seed,
           history,
+          turns,
         });
         game = {
           config: start.config,

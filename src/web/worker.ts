@@ -19,7 +19,15 @@ export type WorkerRequest =
       samples: number;
       seed: number;
     }
-  | { id: number; kind: "warroom-start"; file: string; text: string; seed: number; history: number }
+  | {
+      id: number;
+      kind: "warroom-start";
+      file: string;
+      text: string;
+      seed: number;
+      history: number;
+      turns: number;
+    }
   | { id: number; kind: "warroom-forecast"; choice: Record<string, number>; runs: number }
   | {
       id: number;
@@ -63,8 +71,14 @@ scope.onmessage = (event: MessageEvent<WorkerRequest>) => {
         return;
       }
       case "warroom-start":
-        game = new WarRoomGame(request.file, request.text, FLAGSHIP_WAR_ROOM, request.seed, request.history);
-        reply({ state: game.state(), times: game.times.length - 1, config: FLAGSHIP_WAR_ROOM });
+        game = new WarRoomGame(
+          request.file,
+          request.text,
+          { ...FLAGSHIP_WAR_ROOM, turns: request.turns },
+          request.seed,
+          request.history,
+        );
+        reply({ state: game.state(), times: game.times.length - 1, config: game.config });
         return;
       case "warroom-forecast":
         if (!game) throw new Error("no game");
