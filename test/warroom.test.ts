@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FLAGSHIP_WAR_ROOM, WarRoomGame } from "../src/analysis/warroom.js";
+import { WarRoomGame } from "../src/analysis/warroom.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { BranchStreams, CountingStreams } from "../src/engine/rng.js";
 import { Runner } from "../src/engine/run.js";
@@ -40,12 +40,12 @@ describe("branching a history (Monte Carlo from here)", () => {
 
 describe("the war room", () => {
   it("plays turns along one history, with forecasts that are the same for the same seed", () => {
-    const game = new WarRoomGame(FLAGSHIP, text, FLAGSHIP_WAR_ROOM, 1, 7);
+    const game = new WarRoomGame(FLAGSHIP, text, { role: "west", seed: 1, history: 7 });
     const start = game.state();
     expect(start.date).toBe("2025-08-21");
     expect(start.values.western_troops).toBe(0);
     const a = game.forecast({ deploy: 2000, strikes: 1 }, 200);
-    const b = new WarRoomGame(FLAGSHIP, text, FLAGSHIP_WAR_ROOM, 1, 7).forecast(
+    const b = new WarRoomGame(FLAGSHIP, text, { role: "west", seed: 1, history: 7 }).forecast(
       { deploy: 2000, strikes: 1 },
       200,
     );
@@ -63,7 +63,7 @@ describe("the war room", () => {
   });
 
   it("forecasts from the current state: continuations share the history's past", () => {
-    const game = new WarRoomGame(FLAGSHIP, text, FLAGSHIP_WAR_ROOM, 3, 11);
+    const game = new WarRoomGame(FLAGSHIP, text, { role: "west", seed: 3, history: 11 });
     game.advance({ deploy: 1000, strikes: 1 }, null);
     game.advance({ deploy: 1000, strikes: 1 }, null);
     const here = game.state();
@@ -72,5 +72,59 @@ describe("the war room", () => {
     const bold = game.forecast({ deploy: 10000, strikes: 1 }, 400);
     expect(here.values.western_troops).toBe(2000);
     expect(bold.risk.p).toBeGreaterThanOrEqual(calm.risk.p);
+  });
+});
+
+describe("the warroom section of a model file", () => {
+  it("offers each declared role; the West's rule keeps running when the player is Ukraine", () => {
+    const game = new WarRoomGame(FLAGSHIP, text, { role: "ukraine", seed: 1, history: 7, turns: 6 });
+    expect(game.config.role).toBe("Ukraine");
+    expect(game.config.levers.map((l) => l.id)).toEqual(["strikes"]);
+    expect(game.config.set).toEqual({});
+    expect(game.times).toHaveLength(7);
+    let state = game.state();
+    for (let m = 0; m < 6 && !game.over; m++) state = game.advance({ strikes: 0 }, null);
+    expect(state.turn).toBeGreaterThan(0);
+    expect(() => new WarRoomGame(FLAGSHIP, text, { role: "russia", seed: 1, history: 7 })).toThrow(
+      "the war room has no role 'russia' (it has: west, ukraine)",
+    );
+  });
+
+  it("points at levers, params and outcomes that do not exist", async () => {
+    const { checkModelText } = await import("../src/analysis/check.js");
+    const model = [
+      "brink: 1",
+      "name: tiny",
+      "time: { start: 0, stop: 10, dt: 1 }",
+      "params: { k: 0.1 }",
+      "stocks: { x: { init: 1, inflows: [grow] } }",
+      "flows: { grow: k * x }",
+      "vars: { double: 2 * x }",
+      "outcomes: { big: { when: x > 2 } }",
+      "warroom:",
+      "  watch: [x, y]",
+      "  roles:",
+      "    me:",
+      "      label: me",
+      "      levers:",
+      "        push: { label: push, min: 0, max: 1, step: 0.1, value: 2, adds_to: double }",
+      "        both: { label: both, min: 0, max: 1, step: 0.1, value: 0 }",
+      "      set: { kk: 1 }",
+      "      risk: bigg",
+      "",
+    ].join("\n");
+    const messages = checkModelText("tiny.yaml", model).diagnostics.map(
+      (d) => `${d.line}:${d.col}: ${d.message}`,
+    );
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        "10:14: the war room needs a tracked variable; 'y' is not one — did you mean 'x'?",
+        "18:13: the war room needs an outcome; 'bigg' is not one — did you mean 'big'?",
+        "17:14: the war room needs a param; 'kk' is not one — did you mean 'k'?",
+        "15:76: the war room needs a stock; 'double' is not one",
+        "15:64: lever 'push' starts at 2, outside [0, 1]",
+        "16:15: lever 'both' needs exactly one of 'adds_to' (a stock) or 'scales' (a var)",
+      ]),
+    );
   });
 });

@@ -182,7 +182,7 @@ describe("the browser app", () => {
       await page.locator("#wr-deploy").focus();
       for (let k = 0; k < 5 * turn; k++) await page.keyboard.press("ArrowRight");
       await page.waitForSelector("#wr-risk", { timeout: 60_000 });
-      expect(await page.textContent("#wr-risk")).toMatch(/Nuclear risk this month: \d+\.\d%/);
+      expect(await page.textContent("#wr-risk")).toMatch(/Risk of nuclear use this month: \d+\.\d%/);
       await page.click("#wr-advance");
       await page.waitForFunction(
         (n) => {
@@ -200,8 +200,8 @@ describe("the browser app", () => {
     await page.waitForSelector("#wr-debrief-table", { timeout: 120_000 });
     const debrief = (await page.textContent("#wr-debrief-table")) ?? "";
     expect(debrief).toContain("your schedule");
-    expect(debrief).toContain("the model's calibrated increments");
-    expect(debrief).toContain("optimised increments");
+    expect(debrief).toContain("the model's own rules");
+    expect(debrief).toContain("optimised decisions");
     // Troops sent: 500 + 1000 + 1500 along the history.
     expect(await page.textContent("#wr-state")).toContain("3,000");
     await page.screenshot({ path: join(OUT, "app-warroom.png"), fullPage: true });

@@ -2,7 +2,7 @@ import { parseDocument, type YAMLMap } from "yaml";
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { BranchStreams, CountingStreams } from "../engine/rng.js";
 import { Runner } from "../engine/run.js";
-import { DiagnosticError } from "../lang/diagnostic.js";
+import type { ModelSpec } from "../model/schema.js";
 import { modelTimeToDate } from "../model/time.js";
 import { wilson } from "./stats.js";
 
@@ -48,42 +48,38 @@ export interface WarRoomConfig {
   optimise?: { decisions: string[]; objective: string };
 }
 
-/** The flagship's war room: the player is the Western coalition. */
-export const FLAGSHIP_WAR_ROOM: WarRoomConfig = {
-  role: "the Western coalition",
-  levers: [
-    {
-      id: "deploy",
-      label: "Troops sent this month",
-      unit: "soldiers",
-      min: 0,
-      max: 10000,
-      step: 100,
-      value: 0,
-      kind: "add-to-stock",
-      target: "western_troops",
-    },
-    {
-      id: "strikes",
-      label: "Deep-strike intensity",
-      unit: "× the current campaign",
-      min: 0,
-      max: 2,
-      step: 0.25,
-      value: 1,
-      kind: "scale-variable",
-      target: "strike_effectiveness",
-    },
-  ],
-  set: { deployment_policy: 0 },
-  riskOutcome: "nuclear_use",
-  watch: ["western_troops", "western_fear", "regime_stability", "logistics", "provocation"],
-  turns: 24,
-  optimise: {
-    decisions: ["max_increment_share", "min_review_interval", "threat_pause"],
-    objective: "western_troops",
-  },
-};
+/** One role of a model's `warroom` section, as the game uses it. */
+export function warRoomConfig(spec: ModelSpec, role: string): WarRoomConfig {
+  const room = spec.warroom;
+  if (!room) throw new WarRoomError("this model has no war room (a 'warroom' section declares one)");
+  const r = room.roles[role];
+  if (!r)
+    throw new WarRoomError(
+      `the war room has no role '${role}' (it has: ${Object.keys(room.roles).join(", ")})`,
+    );
+  return {
+    role: r.label,
+    levers: Object.entries(r.levers).map(([id, l]) => ({
+      id,
+      label: l.label,
+      unit: l.unit ?? "",
+      min: l.min,
+      max: l.max,
+      step: l.step,
+      value: l.value,
+      kind: l.adds_to !== undefined ? "add-to-stock" : "scale-variable",
+      target: (l.adds_to ?? l.scales)!,
+    })),
+    set: r.set ?? {},
+    riskOutcome: r.risk,
+    watch: room.watch,
+    turns: room.turns ?? 24,
+    ...(r.optimise ? { optimise: r.optimise } : {}),
+  };
+}
+
+/** A game that cannot start: no war room, an unknown role. */
+export class WarRoomError extends Error {}
 
 const DAYS_PER_MONTH = 365.25 / 12;
 const DAYS: Record<string, number> = { day: 1, week: 7, month: DAYS_PER_MONTH, year: 365.25 };
@@ -202,21 +198,24 @@ export class WarRoomGame {
   turn = 0;
   ended?: { outcome: string; date: string };
 
+  readonly config: WarRoomConfig;
+  readonly seed: number;
+  readonly historyRun: number;
+
+  /** A game of `role` (a role of the model's `warroom` section) along history run `history` of `seed`. */
   constructor(
     readonly file: string,
     readonly text: string,
-    readonly config: WarRoomConfig,
-    readonly seed: number,
-    readonly historyRun: number,
+    options: { role: string; seed: number; history: number; turns?: number },
   ) {
+    // Loading checks the section: its levers, params, outcomes and watched values name what they should.
     this.base = prepareModel(file, text);
+    const config = warRoomConfig(this.base.loaded.spec, options.role);
+    this.config = options.turns === undefined ? config : { ...config, turns: options.turns };
+    this.seed = options.seed;
+    this.historyRun = options.history;
     this.months = monthStarts(this.base);
-    this.times = this.months.slice(0, config.turns + 1);
-    for (const name of config.watch)
-      if (!this.base.program.tracked.some((t) => t.name === name))
-        throw new DiagnosticError([
-          { file, line: 1, col: 1, message: `war room: '${name}' is not tracked by this model` },
-        ]);
+    this.times = this.months.slice(0, this.config.turns + 1);
   }
 
   private prepare(choices: Record<string, number>[], pauseAt?: number): PreparedModel {

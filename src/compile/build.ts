@@ -227,6 +227,7 @@ class Builder {
     });
 
     this.checkGroups();
+    this.checkWarRoom(tracked.map((t) => t.name));
     if (this.diagnostics.length) throw new DiagnosticError(this.diagnostics);
 
     const allStocks = [...stocks, ...this.hiddenStocks.map(({ init: _init, ...s }) => s)];
@@ -277,6 +278,48 @@ class Builder {
             `${SECTION_KIND[section]} '${name}' joins group '${group}', which is not declared${declared}`,
           );
         }
+      }
+    }
+  }
+
+  /**
+   * The war room's levers, params, outcomes, decisions and watched values name what they should. The game plays
+   * the base model, so scenarios (which may remove what it names) are not held to it.
+   */
+  private checkWarRoom(tracked: string[]): void {
+    const spec = this.model.spec;
+    const room = spec.warroom;
+    if (!room || this.model.scenario !== undefined) return;
+    const need = (path: Path, name: string, what: string, names: string[], atKey = false) => {
+      if (names.includes(name)) return;
+      const message = `the war room needs ${what}; '${name}' is not one${didYouMean(name, names)}`;
+      this.diagnostics.push(atKey ? this.source.atKey(path, message) : this.source.at(path, message));
+    };
+    room.watch.forEach((name, i) => need(["warroom", "watch", i], name, "a tracked variable", tracked));
+    for (const [role, r] of Object.entries(room.roles)) {
+      const at = ["warroom", "roles", role];
+      need([...at, "risk"], r.risk, "an outcome", Object.keys(spec.outcomes ?? {}));
+      for (const name of Object.keys(r.set ?? {}))
+        need([...at, "set", name], name, "a param", Object.keys(spec.params ?? {}), true);
+      for (const [id, lever] of Object.entries(r.levers)) {
+        const path = [...at, "levers", id];
+        if ((lever.adds_to === undefined) === (lever.scales === undefined))
+          this.error(path, `lever '${id}' needs exactly one of 'adds_to' (a stock) or 'scales' (a var)`);
+        if (lever.adds_to !== undefined)
+          need([...path, "adds_to"], lever.adds_to, "a stock", Object.keys(spec.stocks ?? {}));
+        if (lever.scales !== undefined)
+          need([...path, "scales"], lever.scales, "a var", Object.keys(spec.vars ?? {}));
+        if (!(lever.min <= lever.value && lever.value <= lever.max))
+          this.error(
+            [...path, "value"],
+            `lever '${id}' starts at ${lever.value}, outside [${lever.min}, ${lever.max}]`,
+          );
+      }
+      if (r.optimise) {
+        r.optimise.decisions.forEach((name, i) =>
+          need([...at, "optimise", "decisions", i], name, "a decision", Object.keys(spec.decisions ?? {})),
+        );
+        need([...at, "optimise", "objective"], r.optimise.objective, "a tracked variable", tracked);
       }
     }
   }

@@ -110,7 +110,7 @@ export function exportXmile(model: LoadedModel): string {
     );
   }
   lines.push("    </variables>", "  </model>");
-  const kept = ["events", "outcomes", "claims", "track", "groups", "scenarios"].filter(
+  const kept = ["events", "outcomes", "claims", "track", "groups", "warroom", "scenarios"].filter(
     (k) => (spec as Record<string, unknown>)[k] !== undefined,
   );
   if (kept.length) {

@@ -95,6 +95,42 @@ export const ClaimObject = z.strictObject({
   source: z.string().optional(),
 });
 
+export const LeverObject = z.strictObject({
+  label: z.string().describe("what the player sets, in a few words"),
+  unit: z.string().optional(),
+  min: z.number(),
+  max: z.number(),
+  step: z.number().positive(),
+  value: z.number().describe("the setting before the player moves it"),
+  adds_to: z.string().optional().describe("a stock: the value is added to it at the start of each turn"),
+  scales: z.string().optional().describe("a var: it is multiplied by the value during the turn"),
+  doc: z.string().optional(),
+});
+
+export const WarRoomRoleObject = z.strictObject({
+  label: z.string().describe("who the player is"),
+  doc: z.string().optional(),
+  levers: z.record(z.string(), LeverObject),
+  set: z
+    .record(z.string(), z.number())
+    .optional()
+    .describe("params set for the game, e.g. the model's own rule for this actor switched off"),
+  risk: z.string().describe("the outcome whose risk over the coming turn is shown"),
+  optimise: z
+    .strictObject({
+      decisions: z.array(z.string()).describe("decisions the debrief's optimiser may vary"),
+      objective: z.string().describe("the tracked variable whose mean it maximises at the player's risk"),
+    })
+    .optional(),
+});
+
+export const WarRoomObject = z.strictObject({
+  doc: z.string().optional(),
+  turns: z.number().int().positive().max(600).optional().describe("months in a game (default 24)"),
+  watch: z.array(z.string()).describe("tracked variables shown each turn"),
+  roles: z.record(z.string(), WarRoomRoleObject),
+});
+
 const sections = {
   params: z.record(z.string(), ParamObject).optional(),
   stocks: z.record(z.string(), StockObject).optional(),
@@ -142,6 +178,7 @@ export const ModelObject = z.strictObject({
     .optional()
     .describe("named mechanisms: entries join one with `group`"),
   claims: z.array(ClaimObject).optional(),
+  warroom: WarRoomObject.optional().describe("a turn-by-turn game: the player sets levers month by month"),
   scenarios: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
 });
 
@@ -155,6 +192,7 @@ export type OutcomeSpec = z.infer<typeof OutcomeObject>;
 export type TimeSpec = z.infer<typeof TimeObject>;
 export type ClaimSpec = z.infer<typeof ClaimObject>;
 export type ModelSpec = z.infer<typeof ModelObject>;
+export type WarRoomSpec = z.infer<typeof WarRoomObject>;
 
 /** Shorthand forms, by section: which field a bare value stands for. */
 export const SHORTHAND_FIELD: Record<string, string> = {

@@ -418,7 +418,11 @@ function select(tab: HTMLButtonElement): void {
   }
   tab.focus();
   if (tab.id === "tab-warroom")
-    startWarRoom($("warroom"), () => ({ file: state.file, text: brinkText(state.file, text()) }));
+    startWarRoom($("warroom"), () => ({
+      file: state.file,
+      text: brinkText(state.file, text()),
+      ...(state.loaded ? { spec: state.loaded.spec } : {}),
+    }));
 }
 for (const [i, t] of tabs.entries()) {
   t.addEventListener("click", () => select(t));

@@ -1,12 +1,14 @@
 import { crossEntropyMaximize, type DecisionVariable } from "../analysis/optimize.js";
 import type { LogEntry, TurnForecast, TurnState, WarRoomConfig } from "../analysis/warroom.js";
 import { loadModel } from "../model/load.js";
+import type { ModelSpec } from "../model/schema.js";
 import { pool, simulateInBrowser } from "./engine.js";
 
 /**
  * The war room page: the player sets the levers each month along one sampled history, sees the model's estimate
  * from the current state (Monte Carlo continuations run in a Web Worker), advances, and gets a debrief that
- * sets the choices against the model's own calibrated policy and the optimised one at the same nuclear risk.
+ * sets the choices against the model's own rules and, where the role names decisions to optimise, the best
+ * decisions the optimiser finds at the player's level of risk.
  */
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -26,18 +28,44 @@ interface Game {
 }
 
 let started = false;
+/** Shows the war room of the model `model()` returns; a game in progress stays until a new one starts. */
+let showIntro: (() => void) | undefined;
 
-export function startWarRoom(root: HTMLElement, model: () => { file: string; text: string }): void {
-  if (started) return;
+export function startWarRoom(
+  root: HTMLElement,
+  model: () => { file: string; text: string; spec?: ModelSpec },
+): void {
+  if (started) {
+    showIntro?.();
+    return;
+  }
   started = true;
-  root.innerHTML = `<p>Play <strong>the Western coalition</strong> month by month along <em>one</em> sampled history of the flagship model.
-Each month, choose how many troops to send and how hard to strike; the model estimates the nuclear risk over the coming month and the end states from where you stand
-(Monte Carlo continuations that share this history's past and this world's parameters, assuming you keep this month's choices). Then advance one month.</p>
-<div class="runbar"><label>History <input id="wr-history" type="number" min="0" value="7"/></label>
+  let inGame = false;
+  showIntro = () => {
+    if (inGame) return;
+    const room = model().spec?.warroom;
+    if (!room) {
+      root.innerHTML = `<p role="note">This model declares no war room. A <code>warroom</code> section names the roles a player can take and the levers each sets (see docs/model-format.md); the flagship has one.</p>`;
+      return;
+    }
+    const roles = Object.entries(room.roles)
+      .map(([id, r]) => `<option value="${escapeHtml(id)}">${escapeHtml(r.label)}</option>`)
+      .join("");
+    const docs = Object.values(room.roles)
+      .map((r) => `<li><strong>${escapeHtml(r.label)}</strong>${r.doc ? `: ${escapeHtml(r.doc)}` : ""}</li>`)
+      .join("");
+    root.innerHTML = `<p>${escapeHtml(room.doc ?? "Play one actor month by month.")}</p>
+<p>You play month by month along <em>one</em> sampled history. Each month you set your levers; the model estimates the risk over the coming month and the end states from where you stand
+(Monte Carlo continuations that share this history's past and this world's parameters, assuming you keep this month's choices). Then you advance one month.</p>
+<ul>${docs}</ul>
+<div class="runbar"><label>Play as <select id="wr-role">${roles}</select></label>
+<label>History <input id="wr-history" type="number" min="0" value="7"/></label>
 <label>Seed <input id="wr-seed" type="number" min="0" value="1"/></label>
-<label>Months <input id="wr-months" type="number" min="1" max="60" value="24"/></label>
+<label>Months <input id="wr-months" type="number" min="1" max="60" value="${room.turns ?? 24}"/></label>
 <button id="wr-start" type="button" class="primary">Start the game</button></div>
 <div id="wr-game"></div>`;
+  };
+  showIntro();
   const worker = pool.worker("warroom");
   const $ = (id: string) => root.querySelector<HTMLElement>(`#${id}`)!;
   let game: Game | undefined;
@@ -53,7 +81,7 @@ Each month, choose how many troops to send and how hard to strike; the model est
 
   const renderLog = (log: LogEntry[]) =>
     log.length
-      ? `<table id="wr-log"><caption>Your decisions</caption><thead><tr><th scope="col">month</th>${game!.config.levers.map((l) => `<th scope="col">${escapeHtml(l.label)}</th>`).join("")}<th scope="col">nuclear risk that month (model)</th></tr></thead><tbody>${log
+      ? `<table id="wr-log"><caption>Your decisions</caption><thead><tr><th scope="col">month</th>${game!.config.levers.map((l) => `<th scope="col">${escapeHtml(l.label)}</th>`).join("")}<th scope="col">risk of ${escapeHtml(game!.config.riskOutcome.replace(/_/g, " "))} that month (model)</th></tr></thead><tbody>${log
           .map(
             (e) =>
               `<tr><td>${e.date}</td>${game!.config.levers.map((l) => `<td class="num">${e.choice[l.id] ?? l.value}</td>`).join("")}<td class="num">${e.risk ? `${pct(e.risk.p)} [${pct(e.risk.lo)}, ${pct(e.risk.hi)}]` : "–"}</td></tr>`,
@@ -110,7 +138,7 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
       .join("");
     const box = root.querySelector("#wr-forecast");
     if (box)
-      box.innerHTML = `<p class="risk" id="wr-risk">Nuclear risk this month: ${pct(f.risk.p)} <small>[${pct(f.risk.lo)}, ${pct(f.risk.hi)}]</small></p>
+      box.innerHTML = `<p class="risk" id="wr-risk">Risk of ${escapeHtml(game.config.riskOutcome.replace(/_/g, " "))} this month: ${pct(f.risk.p)} <small>[${pct(f.risk.lo)}, ${pct(f.risk.hi)}]</small></p>
 <table id="wr-outcomes"><caption>End states from here (${f.runs} continuations)</caption><tbody>${rows}</tbody></table>`;
   };
 
@@ -130,15 +158,18 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
       const seed = Number(($("wr-seed") as HTMLInputElement).value) || 0;
       const history = Number(($("wr-history") as HTMLInputElement).value) || 0;
       const turns = Math.min(60, Math.max(1, Number(($("wr-months") as HTMLInputElement).value) || 24));
+      const role = ($("wr-role") as HTMLSelectElement).value;
       try {
         const start = await worker.request<{ state: TurnState; times: number; config: WarRoomConfig }>({
           kind: "warroom-start",
           file,
           text,
+          role,
           seed,
           history,
           turns,
         });
+        inGame = true;
         game = {
           config: start.config,
           state: start.state,
@@ -170,13 +201,13 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
     }
   });
 
-  /** How the choices compare, from the start date over the same runs, with the calibrated and optimised policies. */
+  /** How the choices compare, from the start date over the same runs, with the model's rules and the optimum. */
   const debrief = async () => {
     const g = game!;
     const box = root.querySelector<HTMLElement>("#wr-debrief")!;
     const { file, text } = model();
     const end = g.state.date;
-    const objective = g.config.optimise?.objective ?? "western_troops";
+    const objective = g.config.optimise?.objective ?? g.config.watch[0]!;
     const checks = [
       { id: "troops", check: `E(${objective} at ${end}) > -1e300` },
       { id: "risk", check: `P(${g.config.riskOutcome} by ${end}) < 2` },
@@ -199,7 +230,7 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
       .map(([name, d]) => ({ name, min: d.min, max: d.max, integer: d.integer ?? false, start: d.value }));
     let optimised: { values: Record<string, number>; troops: number; risk: number } | undefined;
     if (decisions.length && yours.risk.p !== null) {
-      box.innerHTML = "<p>Debrief: optimising the calibrated schedule at your level of nuclear risk…</p>";
+      box.innerHTML = "<p>Debrief: optimising the model's decisions at your level of risk…</p>";
       const search = await crossEntropyMaximize({
         decisions,
         constraints: [{ op: "<=", bound: Math.max(yours.risk.p, 0.001) }],
@@ -227,16 +258,16 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
     const row = (name: string, troops: number | null, risk: number | null, note: string) =>
       `<tr><th scope="row">${name}</th><td class="num">${troops === null ? "–" : Math.round(troops).toLocaleString("en")}</td><td class="num">${risk === null ? "–" : pct(risk)}</td><td>${note}</td></tr>`;
     box.innerHTML = `<h2>Debrief</h2><p>Over ${runs.toLocaleString("en")} runs from ${g.log[0]?.date ?? "the start"} to ${end} (same seed, same runs for each policy):</p>
-<table id="wr-debrief-table"><thead><tr><th scope="col">policy</th><th scope="col">mean Western troops on ${end}</th><th scope="col">P(nuclear use by ${end})</th><th scope="col"></th></tr></thead><tbody>
+<table id="wr-debrief-table"><thead><tr><th scope="col">policy</th><th scope="col">mean ${escapeHtml(objective)} on ${end}</th><th scope="col">P(${escapeHtml(g.config.riskOutcome)} by ${end})</th><th scope="col"></th></tr></thead><tbody>
 ${row("your schedule", yours.troops.p, yours.risk.p, "your monthly choices, the last one held")}
-${row("the model's calibrated increments", automatic.troops.p, automatic.risk.p, "the model file's own deployment rule")}
+${row("the model's own rules", automatic.troops.p, automatic.risk.p, "no player: the file's rules and decisions")}
 ${
   optimised
     ? row(
-        "optimised increments",
+        "optimised decisions",
         optimised.troops,
         optimised.risk,
-        `best calibration found at your risk level: ${Object.entries(optimised.values)
+        `the best the optimiser found at your risk level: ${Object.entries(optimised.values)
           .map(([k, v]) => `${k} = ${v}`)
           .join(", ")} (500 runs per candidate)`,
       )

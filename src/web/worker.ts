@@ -1,6 +1,6 @@
 /// <reference lib="webworker" />
 import { sensitivityAnalysis } from "../analysis/sensitivity-job.js";
-import { FLAGSHIP_WAR_ROOM, WarRoomGame } from "../analysis/warroom.js";
+import { WarRoomGame } from "../analysis/warroom.js";
 import { type ChunkTask, runTask } from "../engine/chunk-task.js";
 import { DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
 
@@ -24,6 +24,7 @@ export type WorkerRequest =
       kind: "warroom-start";
       file: string;
       text: string;
+      role: string;
       seed: number;
       history: number;
       turns: number;
@@ -71,13 +72,12 @@ scope.onmessage = (event: MessageEvent<WorkerRequest>) => {
         return;
       }
       case "warroom-start":
-        game = new WarRoomGame(
-          request.file,
-          request.text,
-          { ...FLAGSHIP_WAR_ROOM, turns: request.turns },
-          request.seed,
-          request.history,
-        );
+        game = new WarRoomGame(request.file, request.text, {
+          role: request.role,
+          seed: request.seed,
+          history: request.history,
+          turns: request.turns,
+        });
         reply({ state: game.state(), times: game.times.length - 1, config: game.config });
         return;
       case "warroom-forecast":
