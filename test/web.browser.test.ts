@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { decompressFromEncodedURIComponent } from "lz-string";
@@ -130,6 +130,55 @@ describe("the browser app", () => {
 
     expect(problems).toEqual([]);
     expect(outside).toEqual([]);
+    await page.close();
+  });
+
+  it("opens an XMILE file, cancels a long run, and downloads the report and CSV", async () => {
+    const { page, problems } = await openPage(url);
+    await nextRun(page, 0);
+    // Open a file from disk: the teacup model of the public XMILE suite when present, else an exported example.
+    const suiteTeacup = join(ROOT, "..", "shared", "test-models", "samples", "teacup", "teacup.xmile");
+    let xmile = suiteTeacup;
+    if (!existsSync(suiteTeacup)) {
+      const { exportXmile } = await import("../src/io/xmile-export.js");
+      const { loadModel } = await import("../src/model/load.js");
+      const teacup = join(ROOT, "models", "examples", "teacup.yaml");
+      xmile = join(OUT, "teacup.xmile");
+      writeFileSync(xmile, exportXmile(loadModel(teacup, readFileSync(teacup, "utf8"))));
+    }
+    const done = await completed(page);
+    await page.setInputFiles("#file-input", xmile);
+    await page.waitForFunction((n) => Number(document.body.dataset.completed ?? 0) > n, done, {
+      timeout: 60_000,
+    });
+    expect(await page.textContent("#outcome-table caption")).toMatch(/runs, seed 1/);
+    expect(await page.locator("#chart-fan svg path").count()).toBeGreaterThan(0);
+
+    // The HTML report and the CSV of the current results.
+    const [html] = await Promise.all([page.waitForEvent("download"), page.click("#download-html")]);
+    const report = readFileSync((await html.path())!, "utf8");
+    expect(report).toMatch(/^<!doctype html>/i);
+    expect(report).toContain("<svg");
+    const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#download-csv")]);
+    expect(readFileSync((await csv.path())!, "utf8").split("\n")[0]).toBe(
+      "end state,runs,p,95% low,95% high,median time",
+    );
+
+    // A long run of the flagship, cancelled: the buttons come back and nothing more arrives.
+    await page.selectOption("#model-select", "models/flagship/flagship.yaml");
+    await nextRun(page, await completed(page));
+    const before = await completed(page);
+    await page.fill("#runs", "1000000");
+    await page.click("#run");
+    await page.waitForFunction(
+      () => Number((document.getElementById("progress") as HTMLProgressElement).value) > 0,
+    );
+    await page.click("#cancel");
+    expect(await page.textContent("#status")).toBe("Cancelled.");
+    expect(await page.isEnabled("#run")).toBe(true);
+    await page.waitForTimeout(1500);
+    expect(await completed(page)).toBe(before);
+    expect(problems).toEqual([]);
     await page.close();
   });
 
