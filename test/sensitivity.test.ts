@@ -50,3 +50,26 @@ describe("variance-based sensitivity", () => {
     expect(effects[2]!.muStar).toBe(0);
   });
 });
+
+describe("the sensitivity job on worker threads", () => {
+  it("gives the same indices on this thread and on a pool of two", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { sensitivityAnalysis } = await import("../src/analysis/sensitivity-job.js");
+    const { closeWorkers, designPool } = await import("../src/node/simulate.js");
+    const { ROOT } = await import("./helpers.js");
+    const file = join(ROOT, "models", "examples", "war-of-attrition.yaml");
+    const input = { file, text: readFileSync(file, "utf8") };
+    const options = { samples: 40, replicates: 2, seed: 3 };
+    const here = await sensitivityAnalysis(input, options);
+    const pooled = await sensitivityAnalysis(input, options, designPool(2));
+    await closeWorkers();
+    expect(pooled).toEqual(here);
+    expect(here.evaluations).toBe(40 * (here.inputs.length + 2));
+    const morris = { ...options, method: "morris" as const, samples: 6 };
+    expect(await sensitivityAnalysis(input, morris, designPool(2))).toEqual(
+      await sensitivityAnalysis(input, morris),
+    );
+    await closeWorkers();
+  });
+});

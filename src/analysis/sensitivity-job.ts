@@ -1,5 +1,5 @@
 import { quantile } from "../engine/distributions.js";
-import { prepareModel } from "../engine/prepare.js";
+import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { Runner } from "../engine/run.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import type { Distribution } from "../model/distribution.js";
@@ -56,84 +56,105 @@ export interface SensitivityReport {
   whatWouldHaveToBeTrue: WhatWouldHaveToBeTrue[];
 }
 
-/**
- * Which uncertain params carry each outcome probability, each claim's margin (claims made of P terms of the
- * model itself) and each requested E(var at T). Inputs are the params with distributions, varied on their
- * uniform scale and mapped through their own quantile functions. Each evaluation averages `replicates` runs.
- * The runs' own randomness acts as one more input: shared by A and the AB_i matrices, independent in B.
- */
-export function sensitivityAnalysis(
-  input: { file: string; text: string },
-  options: SensitivityOptions = {},
-): SensitivityReport {
-  const model = prepareModel(
-    input.file,
-    input.text,
-    options.scenario === undefined ? {} : { scenario: options.scenario },
-  );
-  const program = model.program;
-  const inputs = program.params.filter((p) => p.dist.kind !== "fixed").map((p) => p.name);
-  const inputIndex = program.params.map((p, i) => (p.dist.kind !== "fixed" ? i : -1)).filter((i) => i >= 0);
-  const k = inputs.length;
-  if (k === 0)
-    throw new UsageError("this model has no params with distributions, so there is nothing to vary");
-  const method = options.method ?? "sobol";
-  const samples = options.samples ?? (method === "sobol" ? 256 : 20);
-  const replicates = options.replicates ?? 2;
-  const seed = options.seed ?? 1;
-  const claims = compileClaims(model.loaded).filter((c) => !needsRecords(c));
-  const extra: CompiledClaim[] = (options.targets ?? []).map((text, i) => {
-    const c = compileClaim(
-      { id: `target-${i}`, check: `${text} > 0` },
-      {
-        outcomes: program.outcomes.map((o) => o.name),
-        time: model.loaded.time,
-        tracked: program.tracked.map((t) => t.name),
-      },
-      () => ({ line: 1, col: 1 }),
-      "--target",
-    );
-    if (Array.isArray(c))
-      throw new DiagnosticError(c.map((d) => ({ ...d, message: `${d.message} (in --target ${text})` })));
-    const e = c.atoms.length === 1 ? c.atoms[0] : undefined;
-    if (!e || e.kind !== "E" || e.scenario !== null || c.left.kind !== "atom")
-      throw new UsageError(`--target takes one E(var at TIME) term, not '${text}'`);
-    return c;
-  });
-  const targetNames = [
-    ...program.outcomes.map((o) => `P(${o.name})`),
-    ...claims.map((c) => `claim ${c.id}`),
-    ...(options.targets ?? []),
-  ];
-  const runner = new Runner(model, seed);
-  const nTracked = program.tracked.length;
-  const full = new Float64Array(program.params.length);
-  let runs = 0;
+/** What defines the outputs of a design point: the model, its scenario, the seed, replicates and extra targets. */
+export interface DesignSetup {
+  file: string;
+  text: string;
+  scenario: string | null;
+  seed: number;
+  replicates: number;
+  targets: string[];
+}
 
-  /** Outputs (one per target) of one evaluation: the means over its replicate runs. */
-  const evaluate = (row: number, u: ArrayLike<number>): Float64Array => {
-    inputIndex.forEach((p, j) => {
-      full[p] = u[j]!;
+/** A batch of design points for a worker: evaluation indices and their uniforms (rows × inputs, flattened). */
+export interface DesignRowsTask extends DesignSetup {
+  rows: number[];
+  points: Float64Array;
+}
+
+/**
+ * A model ready to evaluate design points: its uncertain inputs, the names of its outputs, and `evaluate`, a
+ * pure function of (evaluation index, uniforms) — so a design can be split over workers in any way and give the
+ * same numbers.
+ */
+export class DesignEvaluator {
+  readonly inputs: string[];
+  readonly targetNames: string[];
+  readonly claims: CompiledClaim[];
+  readonly model: PreparedModel;
+  private readonly inputIndex: number[];
+  private readonly extra: CompiledClaim[];
+  private readonly runner: Runner;
+  private readonly full: Float64Array;
+  runs = 0;
+
+  constructor(readonly setup: DesignSetup) {
+    const model = prepareModel(
+      setup.file,
+      setup.text,
+      setup.scenario === null ? {} : { scenario: setup.scenario },
+    );
+    this.model = model;
+    const program = model.program;
+    this.inputs = program.params.filter((p) => p.dist.kind !== "fixed").map((p) => p.name);
+    this.inputIndex = program.params.map((p, i) => (p.dist.kind !== "fixed" ? i : -1)).filter((i) => i >= 0);
+    if (this.inputs.length === 0)
+      throw new UsageError("this model has no params with distributions, so there is nothing to vary");
+    this.claims = compileClaims(model.loaded).filter((c) => !needsRecords(c));
+    this.extra = setup.targets.map((text, i) => {
+      const c = compileClaim(
+        { id: `target-${i}`, check: `${text} > 0` },
+        {
+          outcomes: program.outcomes.map((o) => o.name),
+          time: model.loaded.time,
+          tracked: program.tracked.map((t) => t.name),
+        },
+        () => ({ line: 1, col: 1 }),
+        "--target",
+      );
+      if (Array.isArray(c))
+        throw new DiagnosticError(c.map((d) => ({ ...d, message: `${d.message} (in --target ${text})` })));
+      const e = c.atoms.length === 1 ? c.atoms[0] : undefined;
+      if (!e || e.kind !== "E" || e.scenario !== null || c.left.kind !== "atom")
+        throw new UsageError(`--target takes one E(var at TIME) term, not '${text}'`);
+      return c;
+    });
+    this.targetNames = [
+      ...program.outcomes.map((o) => `P(${o.name})`),
+      ...this.claims.map((c) => `claim ${c.id}`),
+      ...setup.targets,
+    ];
+    this.runner = new Runner(model, setup.seed);
+    this.full = new Float64Array(program.params.length);
+  }
+
+  /** Outputs (one per target) of evaluation `row` at uniforms `u`: the means over its replicate runs. */
+  evaluate(row: number, u: ArrayLike<number>): Float64Array {
+    const { program } = this.model;
+    const { replicates } = this.setup;
+    const nTracked = program.tracked.length;
+    this.inputIndex.forEach((p, j) => {
+      this.full[p] = u[j]!;
     });
     const outcomeCounts = new Float64Array(program.outcomes.length);
     const ends: { outcome: number; step: number }[] = [];
-    const targetSums = new Float64Array(extra.length);
+    const targetSums = new Float64Array(this.extra.length);
     for (let r = 0; r < replicates; r++) {
-      const end = runner.runWithUniforms(row * replicates + r, full);
-      runs++;
+      const end = this.runner.runWithUniforms(row * replicates + r, this.full);
+      this.runs++;
       if (end.outcome >= 0) outcomeCounts[end.outcome]!++;
       ends.push({ outcome: end.outcome, step: end.timeIndex });
-      extra.forEach((c, t) => {
+      this.extra.forEach((c, t) => {
         const atom = c.atoms[0] as Extract<ClaimAtom, { kind: "E" }>;
         // A run that ended before T contributes its last saved state.
         const save = Math.min(atom.save, end.saves - 1);
-        targetSums[t]! += runner.saved[save * nTracked + atom.tracked]!;
+        targetSums[t]! += this.runner.saved[save * nTracked + atom.tracked]!;
       });
     }
-    const out = new Float64Array(targetNames.length);
+    const out = new Float64Array(this.targetNames.length);
     let j = 0;
     for (let o = 0; o < program.outcomes.length; o++) out[j++] = outcomeCounts[o]! / replicates;
-    for (const c of claims) {
+    for (const c of this.claims) {
       const values = c.atoms.map((a) => {
         const p = a as Extract<ClaimAtom, { kind: "P" }>;
         return (
@@ -143,31 +164,124 @@ export function sensitivityAnalysis(
       });
       out[j++] = claimMargin(c, values);
     }
-    for (let t = 0; t < extra.length; t++) out[j++] = targetSums[t]! / replicates;
+    for (let t = 0; t < this.extra.length; t++) out[j++] = targetSums[t]! / replicates;
     return out;
-  };
+  }
+}
 
+// A worker keeps the evaluator of its current design between batches.
+let cached: { key: string; evaluator: DesignEvaluator } | undefined;
+
+/** Evaluate a batch of design points (in a worker thread or Web Worker): outputs rows × targets, flattened. */
+export function evaluateDesignRows(task: DesignRowsTask): Float64Array {
+  const { rows, points, ...setup } = task;
+  const key = JSON.stringify({ ...setup, text: `${setup.text.length}:${hashText(setup.text)}` });
+  if (cached?.key !== key) cached = { key, evaluator: new DesignEvaluator(setup) };
+  const evaluator = cached.evaluator;
+  const k = evaluator.inputs.length;
+  const width = evaluator.targetNames.length;
+  const out = new Float64Array(rows.length * width);
+  rows.forEach((row, i) => out.set(evaluator.evaluate(row, points.subarray(i * k, (i + 1) * k)), i * width));
+  return out;
+}
+
+function hashText(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** Where batches of design points run: worker threads or Web Workers (absent: this thread). */
+export interface DesignPool {
+  evaluate(task: DesignRowsTask): Promise<Float64Array>;
+  /** Workers available, for sizing batches. */
+  size: number;
+}
+
+/**
+ * Which uncertain params carry each outcome probability, each claim's margin (claims made of P terms of the
+ * model itself) and each requested E(var at T). Inputs are the params with distributions, varied on their
+ * uniform scale and mapped through their own quantile functions. Each evaluation averages `replicates` runs.
+ * The runs' own randomness acts as one more input: shared by A and the AB_i matrices, independent in B.
+ * Design points are evaluated in batches on `pool` when given; the result does not depend on it.
+ */
+export async function sensitivityAnalysis(
+  input: { file: string; text: string },
+  options: SensitivityOptions = {},
+  pool?: DesignPool,
+): Promise<SensitivityReport> {
+  const method = options.method ?? "sobol";
+  const samples = options.samples ?? (method === "sobol" ? 256 : 20);
+  const replicates = options.replicates ?? 2;
+  const seed = options.seed ?? 1;
+  const setup: DesignSetup = {
+    ...input,
+    scenario: options.scenario ?? null,
+    seed,
+    replicates,
+    targets: options.targets ?? [],
+  };
+  const evaluator = new DesignEvaluator(setup);
+  const { inputs, claims, targetNames } = evaluator;
+  const program = evaluator.model.program;
+  const inputIndex = program.params.map((p, i) => (p.dist.kind !== "fixed" ? i : -1)).filter((i) => i >= 0);
+  const k = inputs.length;
+
+  /** Evaluate design points (evaluation index, uniforms), in order, here or in batches on the pool. */
+  const evaluateAll = async (points: { row: number; u: ArrayLike<number> }[]): Promise<Float64Array[]> => {
+    const total = points.length;
+    if (!pool) {
+      return points.map((p, i) => {
+        const out = evaluator.evaluate(p.row, p.u);
+        if ((i + 1) % 64 === 0 || i + 1 === total) options.onProgress?.(i + 1, total);
+        return out;
+      });
+    }
+    const batch = Math.max(8, Math.ceil(total / (pool.size * 8)));
+    const width = targetNames.length;
+    const results = new Array<Float64Array>(total);
+    let done = 0;
+    const batches: Promise<void>[] = [];
+    for (let a = 0; a < total; a += batch) {
+      const part = points.slice(a, a + batch);
+      const flat = new Float64Array(part.length * k);
+      part.forEach((p, i) => flat.set(Array.from(p.u), i * k));
+      batches.push(
+        pool.evaluate({ ...setup, rows: part.map((p) => p.row), points: flat }).then((out) => {
+          part.forEach((_, i) => {
+            results[a + i] = out.slice(i * width, (i + 1) * width);
+          });
+          done += part.length;
+          options.onProgress?.(done, total);
+        }),
+      );
+    }
+    await Promise.all(batches);
+    return results;
+  };
   const column = (rows: Float64Array[], t: number) => Float64Array.from(rows, (r) => r[t]!);
   const targets: TargetResult[] = [];
   const whatWouldHaveToBeTrue: WhatWouldHaveToBeTrue[] = [];
   if (method === "sobol") {
-    const total = samples * (k + 2);
     const { A, B } = saltelliDesign(samples, k, seed);
-    const fA = A.map((u, r) => evaluate(r, u));
-    options.onProgress?.(samples, total);
     // B's runs get their own random numbers, while A and every A-with-column-i-from-B share A's: the total
     // effect (A against AB_i) then holds the runs' own randomness fixed, and the first order (B against AB_i)
     // counts it with the inputs that differ — as Jansen's estimators assume of every input but i.
-    const fB = B.map((u, r) => evaluate(samples + r, u));
-    const fAB = inputs.map((_, i) => {
-      const outs = A.map((u, r) => {
-        const mixed = Float64Array.from(u);
-        mixed[i] = B[r]![i]!;
-        return evaluate(r, mixed);
-      });
-      options.onProgress?.(samples * (i + 3), total);
-      return outs;
-    });
+    const design = [
+      ...A.map((u, r) => ({ row: r, u })),
+      ...B.map((u, r) => ({ row: samples + r, u })),
+      ...inputs.flatMap((_, i) =>
+        A.map((u, r) => {
+          const mixed = Float64Array.from(u);
+          mixed[i] = B[r]![i]!;
+          return { row: r, u: mixed };
+        }),
+      ),
+    ];
+    const outputs = await evaluateAll(design);
+    const fA = outputs.slice(0, samples);
+    const fB = outputs.slice(samples, 2 * samples);
+    const fAB = inputs.map((_, i) => outputs.slice((2 + i) * samples, (3 + i) * samples));
     targetNames.forEach((target, t) => {
       const sobol = sobolIndices(
         inputs,
@@ -208,16 +322,15 @@ export function sensitivityAnalysis(
     });
   } else {
     const trajectories = morrisDesign(k, samples, seed);
-    const outputs = trajectories.map((tr, ti) => {
-      const outs = tr.points.map((p, pi) =>
-        evaluate(
-          ti * (k + 1) + pi,
-          p.map((x) => Math.min(1 - 1e-9, Math.max(1e-9, x))),
-        ),
-      );
-      options.onProgress?.((ti + 1) * (k + 1), samples * (k + 1));
-      return outs;
-    });
+    const flat = await evaluateAll(
+      trajectories.flatMap((tr, ti) =>
+        tr.points.map((p, pi) => ({
+          row: ti * (k + 1) + pi,
+          u: p.map((x) => Math.min(1 - 1e-9, Math.max(1e-9, x))),
+        })),
+      ),
+    );
+    const outputs = trajectories.map((_, ti) => flat.slice(ti * (k + 1), (ti + 1) * (k + 1)));
     targetNames.forEach((target, t) => {
       const morris = morrisEffects(
         inputs,
@@ -228,15 +341,20 @@ export function sensitivityAnalysis(
     });
   }
   return {
-    model: model.loaded.spec.name,
+    model: evaluator.model.loaded.spec.name,
     scenario: options.scenario ?? null,
     method,
     inputs,
-    evaluations: runs / replicates,
-    runs,
+    evaluations: evaluatedRuns(method, samples, k),
+    runs: evaluatedRuns(method, samples, k) * replicates,
     targets,
     whatWouldHaveToBeTrue,
   };
+}
+
+/** Evaluations a design makes: Sobol N·(k + 2), Morris r·(k + 1). */
+function evaluatedRuns(method: "sobol" | "morris", samples: number, k: number): number {
+  return method === "sobol" ? samples * (k + 2) : samples * (k + 1);
 }
 
 function quantileOf(dist: Distribution, u: number): number {

@@ -19,7 +19,7 @@ import { optimize } from "./optimize.js";
 import { progressBar } from "./progress.js";
 import { htmlReport, optimizationReport } from "./report.js";
 import { serveApp } from "./serve.js";
-import { closeWorkers, simulate, UsageError } from "./simulate.js";
+import { closeWorkers, designPool, simulate, UsageError } from "./simulate.js";
 
 export const EXIT_OK = 0;
 export const EXIT_BAD_MODEL = 1;
@@ -293,11 +293,16 @@ export async function main(
     )
     .option("--replicates <r>", "runs averaged per evaluation", wholeNumber("--replicates", 1, 1e6))
     .option("--seed <s>", "seed", seedArg, 1)
+    .option(
+      "--workers <w>",
+      "worker threads (default: the cores; results do not depend on it)",
+      wholeNumber("--workers", 1, 64),
+    )
     .option("--target <term...>", "also analyse E(var at TIME)")
     .option("--top <n>", "params shown per target", wholeNumber("--top", 1, 1000), 8)
     .option("--json", "print one JSON object instead of tables")
     .action(
-      (
+      async (
         file: string | undefined,
         opts: {
           scenario?: string;
@@ -305,6 +310,7 @@ export async function main(
           samples?: number;
           replicates?: number;
           seed: number;
+          workers?: number;
           target?: string[];
           top: number;
           json?: boolean;
@@ -314,7 +320,7 @@ export async function main(
         try {
           const bar = progressBar();
           const started = performance.now();
-          const result = sensitivityAnalysis(
+          const result = await sensitivityAnalysis(
             { file: path, text: readModel(path) },
             {
               method: opts.method,
@@ -333,6 +339,7 @@ export async function main(
                 });
               },
             },
+            designPool(opts.workers),
           );
           bar.stop();
           io.out(opts.json ? `${JSON.stringify(result)}\n` : `${formatSensitivity(result, opts.top)}\n`);

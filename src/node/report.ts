@@ -20,7 +20,7 @@ import {
 import { renderSvg } from "../report/render.js";
 import { compareScenarios } from "./compare.js";
 import { VERSION } from "./files.js";
-import { simulate } from "./simulate.js";
+import { designPool, simulate } from "./simulate.js";
 
 export interface HtmlReportOptions {
   runs?: number;
@@ -152,7 +152,11 @@ export async function htmlReport(
   const samples = options.samples ?? 128;
   if (samples > 0 && model.program.params.some((p) => p.dist.kind !== "fixed")) {
     options.onStage?.("sensitivity analysis");
-    const sens = sensitivityAnalysis(input, { samples, replicates: options.replicates ?? 2, seed });
+    const sens = await sensitivityAnalysis(
+      input,
+      { samples, replicates: options.replicates ?? 2, seed },
+      designPool(options.workers),
+    );
     const charts = [];
     const tables = [];
     for (const t of sens.targets) {

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Piscina } from "piscina";
+import type { DesignPool, DesignRowsTask } from "../analysis/sensitivity-job.js";
 import {
   type ChunkPool,
   runSimulation,
@@ -25,12 +26,14 @@ const WORKER = join(PACKAGE_ROOT, "dist", "node", "worker.js");
  * Worker pools are kept between jobs (sensitivity analysis and optimisation run many), one per thread count.
  * Idle threads exit after a second, so a finished program is not held open.
  */
-const pools = new Map<number, Piscina<ChunkTask, ChunkResult | ChunkFailure>>();
+type WorkerTask = ChunkTask | DesignRowsTask;
+type WorkerResult = ChunkResult | ChunkFailure | Float64Array;
+const pools = new Map<number, Piscina<WorkerTask, WorkerResult>>();
 
 function poolOf(threads: number): ChunkPool {
   let pool = pools.get(threads);
   if (!pool) {
-    pool = new Piscina<ChunkTask, ChunkResult | ChunkFailure>({
+    pool = new Piscina<WorkerTask, WorkerResult>({
       filename: WORKER,
       minThreads: 0,
       maxThreads: threads,
@@ -39,7 +42,22 @@ function poolOf(threads: number): ChunkPool {
     pools.set(threads, pool);
   }
   const piscina = pool;
-  return { run: (task) => piscina.run(task), sharedMemory: true };
+  // The default export answers chunk tasks (see worker.ts).
+  return { run: (task) => piscina.run(task) as Promise<ChunkResult | ChunkFailure>, sharedMemory: true };
+}
+
+/** The worker threads as a pool for sensitivity designs; none for one worker (the design then runs here). */
+export function designPool(workers?: number): DesignPool | undefined {
+  const threads = Math.max(1, Math.min(workers ?? availableParallelism(), 64));
+  if (threads === 1) return undefined;
+  poolOf(threads);
+  const piscina = pools.get(threads)!;
+  return {
+    size: threads,
+    // The named export answers design batches (see worker.ts).
+    evaluate: (task: DesignRowsTask) =>
+      piscina.run(task, { name: "evaluateDesignRows" }) as Promise<Float64Array>,
+  };
 }
 
 /** Stop every worker thread now (they also stop by themselves after a second idle). */

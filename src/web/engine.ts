@@ -1,4 +1,8 @@
-import type { SensitivityReport } from "../analysis/sensitivity-job.js";
+import {
+  type DesignRowsTask,
+  type SensitivityReport,
+  sensitivityAnalysis,
+} from "../analysis/sensitivity-job.js";
 import {
   type ChunkPool,
   type Progress,
@@ -77,6 +81,10 @@ export class BrowserPool implements ChunkPool {
     return this.least().request<ChunkResult | ChunkFailure>({ kind: "chunk", task });
   }
 
+  evaluateDesign(task: DesignRowsTask): Promise<Float64Array> {
+    return this.least().request<Float64Array>({ kind: "design-rows", task });
+  }
+
   /** A request to one worker of its own (sensitivity, the war room). */
   dedicated = new Map<string, EngineWorker>();
   worker(role: string): EngineWorker {
@@ -124,12 +132,21 @@ export async function benchmarkOneWorker(file: string, text: string, runs: numbe
   return runs / seconds;
 }
 
+/** A Sobol analysis with its design points evaluated on every Web Worker. */
 export function sensitivityInBrowser(
   input: { file: string; text: string },
   options: { scenario: string | null; samples: number; seed: number },
   onProgress: (done: number, total: number) => void,
 ): Promise<SensitivityReport> {
-  return pool
-    .worker("sensitivity")
-    .request<SensitivityReport>({ kind: "sensitivity", ...input, ...options }, onProgress);
+  return sensitivityAnalysis(
+    input,
+    {
+      samples: options.samples,
+      replicates: 1,
+      seed: options.seed,
+      onProgress,
+      ...(options.scenario ? { scenario: options.scenario } : {}),
+    },
+    { size: pool.size, evaluate: (task) => pool.evaluateDesign(task) },
+  );
 }

@@ -1,24 +1,16 @@
 /// <reference lib="webworker" />
-import { sensitivityAnalysis } from "../analysis/sensitivity-job.js";
+import { type DesignRowsTask, evaluateDesignRows } from "../analysis/sensitivity-job.js";
 import { WarRoomGame } from "../analysis/warroom.js";
 import { type ChunkTask, runTask } from "../engine/chunk-task.js";
 import { DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
 
 /**
- * A Web Worker of the browser app: it runs Monte Carlo chunks (the same function as Node's worker threads),
- * sensitivity analyses, and hosts a war-room game. Requests carry an id; each answer echoes it.
+ * A Web Worker of the browser app: it runs Monte Carlo chunks and batches of sensitivity-design points (the
+ * same functions as Node's worker threads), and hosts a war-room game. Requests carry an id; each answer echoes it.
  */
 export type WorkerRequest =
   | { id: number; kind: "chunk"; task: ChunkTask }
-  | {
-      id: number;
-      kind: "sensitivity";
-      file: string;
-      text: string;
-      scenario: string | null;
-      samples: number;
-      seed: number;
-    }
+  | { id: number; kind: "design-rows"; task: DesignRowsTask }
   | {
       id: number;
       kind: "warroom-start";
@@ -56,19 +48,9 @@ scope.onmessage = (event: MessageEvent<WorkerRequest>) => {
         reply(result, "summary" in result ? [result.summary.buffer] : []);
         return;
       }
-      case "sensitivity": {
-        const report = sensitivityAnalysis(
-          { file: request.file, text: request.text },
-          {
-            samples: request.samples,
-            replicates: 1,
-            seed: request.seed,
-            ...(request.scenario ? { scenario: request.scenario } : {}),
-            onProgress: (done, total) =>
-              scope.postMessage({ id: request.id, progress: done, total } satisfies WorkerAnswer),
-          },
-        );
-        reply(report);
+      case "design-rows": {
+        const out = evaluateDesignRows(request.task);
+        reply(out, [out.buffer]);
         return;
       }
       case "warroom-start":
