@@ -133,7 +133,7 @@ describe("the browser app", () => {
     await page.close();
   });
 
-  it("opens an XMILE file, cancels a long run, and downloads the report and CSV", async () => {
+  it("opens an XMILE file and a dropped one, downloads the report and CSV, cancels a long run", async () => {
     const { page, problems } = await openPage(url);
     await nextRun(page, 0);
     // Open a file from disk: the teacup model of the public XMILE suite when present, else an exported example.
@@ -163,6 +163,22 @@ describe("the browser app", () => {
     expect(readFileSync((await csv.path())!, "utf8").split("\n")[0]).toBe(
       "end state,runs,p,95% low,95% high,median time",
     );
+
+    // Drop a model file on the editor: it opens and runs.
+    const sir = readFileSync(join(ROOT, "models", "examples", "sir.yaml"), "utf8");
+    const dropped = await completed(page);
+    await page.evaluate((text) => {
+      const data = new DataTransfer();
+      data.items.add(new File([text], "sir.yaml", { type: "text/yaml" }));
+      document
+        .getElementById("editor")!
+        .dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true }));
+    }, sir);
+    await page.waitForFunction((n) => Number(document.body.dataset.completed ?? 0) > n, dropped, {
+      timeout: 60_000,
+    });
+    expect(await page.inputValue("#fan-variable")).not.toBe("");
+    expect((await sharedState(page)).text).toBe(sir);
 
     // A long run of the flagship, cancelled: the buttons come back and nothing more arrives.
     await page.selectOption("#model-select", "models/flagship/flagship.yaml");
