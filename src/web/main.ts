@@ -1,4 +1,4 @@
-import { autocompletion, type CompletionContext } from "@codemirror/autocomplete";
+import { autocompletion } from "@codemirror/autocomplete";
 import { yaml as yamlLanguage } from "@codemirror/lang-yaml";
 import { type Diagnostic as CmDiagnostic, linter } from "@codemirror/lint";
 import { EditorView } from "@codemirror/view";
@@ -9,13 +9,12 @@ import type { RunReport } from "../analysis/results.js";
 import type { SensitivityReport } from "../analysis/sensitivity-job.js";
 import type { Progress } from "../analysis/simulate.js";
 import { importXmile } from "../io/xmile.js";
-import { BUILTINS } from "../lang/builtins.js";
 import { type Diagnostic, DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
 import { type LoadedModel, loadModel } from "../model/load.js";
-import { modelFileJsonSchema } from "../model/schema.js";
 import { fanChart, incidenceChart, scenarioChart, tornadoChart } from "../report/charts.js";
 import { outcomeRows, type ReportSection, renderHtml } from "../report/html.js";
 import { renderSvg } from "../report/render.js";
+import { completeModel } from "./completion.js";
 import { benchmarkOneWorker, pool, sensitivityInBrowser, simulateInBrowser } from "./engine.js";
 import { readShareLink, shareLink } from "./share.js";
 import { startWarRoom } from "./warroom-ui.js";
@@ -86,42 +85,13 @@ const lint = linter(
   { delay: 300 },
 );
 
-/** Completion: the format's keys (from the JSON Schema), builtin functions, and the model's own names. */
-const schemaKeys = (() => {
-  const keys = new Set<string>();
-  const walk = (node: unknown, depth: number) => {
-    if (!node || typeof node !== "object" || depth > 6) return;
-    const o = node as Record<string, unknown>;
-    if (o.properties && typeof o.properties === "object")
-      for (const k of Object.keys(o.properties as object)) keys.add(k);
-    for (const v of Object.values(o)) walk(v, depth + 1);
-  };
-  walk(modelFileJsonSchema(), 0);
-  return [...keys];
-})();
-
-function complete(context: CompletionContext) {
-  const word = context.matchBefore(/[\p{L}_][\p{L}\p{N}_]*/u);
-  if (!word || (word.from === word.to && !context.explicit)) return null;
-  const names = state.loaded
+/** The model's own names, for completion in expressions. */
+const modelNames = () =>
+  state.loaded
     ? ["params", "stocks", "flows", "vars", "tables", "outcomes", "decisions"].flatMap((s) =>
         Object.keys((state.loaded!.spec as unknown as Record<string, object | undefined>)[s] ?? {}),
       )
     : [];
-  return {
-    from: word.from,
-    options: [
-      ...schemaKeys.map((label) => ({ label, type: "property" })),
-      ...[...BUILTINS.values()].map((b) => ({
-        label: b.name,
-        type: "function",
-        detail: b.signature,
-        info: b.doc,
-      })),
-      ...names.map((label) => ({ label, type: "variable" })),
-    ],
-  };
-}
 
 let rerunTimer: ReturnType<typeof setTimeout> | undefined;
 const editor = new EditorView({
@@ -130,7 +100,7 @@ const editor = new EditorView({
     basicSetup,
     yamlLanguage(),
     lint,
-    autocompletion({ override: [complete] }),
+    autocompletion({ override: [(context) => completeModel(context, modelNames)] }),
     EditorView.contentAttributes.of({ "aria-label": "Model text" }),
     EditorView.updateListener.of((update) => {
       if (!update.docChanged) return;
