@@ -74,6 +74,24 @@ async function sharedState(page: Page): Promise<{ link: string; text: string; se
   return { link, ...JSON.parse(decompressFromEncodedURIComponent(packed)) };
 }
 
+/** axe-core's WCAG 2 A and AA violations on the page as it is now. */
+async function axeViolations(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => "axe" in window)))
+    await page.addScriptTag({ path: join(ROOT, "node_modules", "axe-core", "axe.min.js") });
+  return page.evaluate(async () => {
+    type Result = { violations: { id: string; impact: string; nodes: { target: string[] }[] }[] };
+    const axe = (window as unknown as { axe: { run: (c: Document, o: object) => Promise<Result> } }).axe;
+    const r = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
+    return r.violations.map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.nodes
+          .map((n) => n.target.join(" "))
+          .slice(0, 3)
+          .join(", ")}`,
+    );
+  });
+}
+
 async function downloadedReport(page: Page): Promise<RunReport> {
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-json")]);
   return JSON.parse(readFileSync((await download.path())!, "utf8")) as RunReport;
@@ -231,6 +249,7 @@ describe("the browser app", () => {
     await page.waitForSelector("#chart-tornado svg", { timeout: 90_000 });
     expect(await page.locator("#chart-tornado svg path").count()).toBeGreaterThan(2);
     await page.screenshot({ path: join(OUT, "app-sensitivity.png"), fullPage: true });
+    expect(await axeViolations(page)).toEqual([]);
     await page.close();
   });
 
@@ -267,6 +286,7 @@ describe("the browser app", () => {
     expect(debrief).toContain("your schedule");
     expect(debrief).toContain("the model's own rules");
     expect(debrief).toContain("optimised decisions");
+    expect(await axeViolations(page)).toEqual([]);
     // Troops sent: 500 + 1000 + 1500 along the history.
     expect(await page.textContent("#wr-state")).toContain("3,000");
     await page.screenshot({ path: join(OUT, "app-warroom.png"), fullPage: true });
@@ -324,6 +344,12 @@ describe("the browser app", () => {
       });
     });
     for (const r of ratios) expect(r.ratio, r.sel).toBeGreaterThanOrEqual(4.5);
+    // And axe-core's WCAG 2 A/AA rules over the whole page (results, and the war room's start form).
+    await page.click("#tab-results");
+    expect(await axeViolations(page)).toEqual([]);
+    await page.click("#tab-warroom");
+    await page.waitForSelector("#wr-start");
+    expect(await axeViolations(page)).toEqual([]);
     await page.close();
   });
 });

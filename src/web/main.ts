@@ -113,6 +113,10 @@ const editor = new EditorView({
   ],
 });
 
+// The scroller can take focus, so the model text scrolls from the keyboard too (WCAG: scrollable regions).
+editor.scrollDOM.tabIndex = 0;
+editor.scrollDOM.setAttribute("aria-label", "Model text (scrollable)");
+
 const text = () => editor.state.doc.toString();
 function setText(next: string): void {
   editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: next } });
