@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { decompressFromEncodedURIComponent } from "lz-string";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import type { RunReport } from "../src/analysis/results.js";
 import { serveApp, WEB_ROOT } from "../src/node/serve.js";
 import { closeWorkers, simulate } from "../src/node/simulate.js";
@@ -130,6 +131,22 @@ describe("the browser app", () => {
     expect((await sharedState(page)).text).toMatch(/regime_tied_to_war: \{ value: 0/);
     expect(edited).not.toBe(first);
     expect(await page.textContent("#outcome-table")).toMatch(/[+−]\d+\.\d pt/);
+
+    // Pin an uncertain param with its slider, then restore its distribution.
+    const pinnedAt = await completed(page);
+    await page.locator("#p-params-regime_base_hazard").focus();
+    await page.keyboard.press("ArrowRight");
+    await nextRun(page, pinnedAt);
+    const hazard = async () => parse((await sharedState(page)).text).params.regime_base_hazard;
+    const pinnedParam = await hazard();
+    expect(pinnedParam.value).toBeGreaterThan(0.012);
+    expect(pinnedParam.dist).toBeUndefined();
+    const restoredAt = await completed(page);
+    await page.click('[data-restore="regime_base_hazard"]');
+    await nextRun(page, restoredAt);
+    const restoredParam = await hazard();
+    expect(restoredParam.dist).toBe("0.012 to 0.04");
+    expect(restoredParam.value).toBeUndefined();
 
     // Switch scenario.
     const before = await completed(page);

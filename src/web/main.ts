@@ -3,13 +3,15 @@ import { yaml as yamlLanguage } from "@codemirror/lang-yaml";
 import { type Diagnostic as CmDiagnostic, linter } from "@codemirror/lint";
 import { EditorView } from "@codemirror/view";
 import { basicSetup } from "codemirror";
-import { parseDocument } from "yaml";
+import { isMap, parseDocument } from "yaml";
 import { checkModelText } from "../analysis/check.js";
 import type { RunReport } from "../analysis/results.js";
 import type { SensitivityReport } from "../analysis/sensitivity-job.js";
 import type { Progress } from "../analysis/simulate.js";
+import { quantile } from "../engine/distributions.js";
 import { importXmile } from "../io/xmile.js";
 import { type Diagnostic, DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
+import { parseDistribution } from "../model/distribution.js";
 import { type LoadedModel, loadModel } from "../model/load.js";
 import { fanChart, incidenceChart, scenarioChart, tornadoChart } from "../report/charts.js";
 import { outcomeRows, type ReportSection, renderHtml } from "../report/html.js";
@@ -142,11 +144,19 @@ function refreshModel(): boolean {
 
 // --- parameter panel -----------------------------------------------------------------------------------------
 
+/** Distributions the user pinned to one value with a slider (by param), so they can be restored. */
+const pinned = new Map<string, string>();
+
 function renderParams(model: LoadedModel): void {
   const spec = model.spec;
-  const switches = new Set(Object.values(spec.groups ?? {}).flatMap((g) => (g.switch ? [g.switch] : [])));
-  const rows: string[] = [];
-  const add = (
+  const groupOf = (entry: { group?: string }) => entry.group ?? "";
+  const switches = new Map(
+    Object.entries(spec.groups ?? {}).flatMap(([g, def]) => (def.switch ? [[def.switch, g] as const] : [])),
+  );
+  const rows = new Map<string, string[]>();
+  const push = (group: string, html: string) => rows.set(group, [...(rows.get(group) ?? []), html]);
+  const slider = (
+    group: string,
     section: "params" | "decisions",
     name: string,
     value: number,
@@ -154,29 +164,90 @@ function renderParams(model: LoadedModel): void {
     max: number,
     unit: string,
     doc: string,
+    extra = "",
   ) => {
     const id = `p-${section}-${name}`;
-    if (switches.has(name) && (value === 0 || value === 1)) {
-      rows.push(
-        `<div class="param"><label for="${id}">${escapeHtml(name)} <small>(mechanism)</small></label><input id="${id}" type="checkbox" data-section="${section}" data-name="${name}" ${value ? "checked" : ""} title="${escapeHtml(doc)}"/><span>${value ? "on" : "off"}</span></div>`,
-      );
-      return;
-    }
-    const step = (max - min) / 100;
-    rows.push(
-      `<div class="param"><label for="${id}" title="${escapeHtml(doc)}">${escapeHtml(name)} <small>${escapeHtml(unit)}</small></label><input id="${id}" type="range" min="${min}" max="${max}" step="${step}" value="${value}" data-section="${section}" data-name="${name}"/><output for="${id}">${value}</output></div>`,
+    const step = Number(((max - min) / 100).toPrecision(2)) || 0.01;
+    push(
+      group,
+      `<div class="param"><label for="${id}" title="${escapeHtml(doc)}">${escapeHtml(name)} <small>${escapeHtml(unit)}</small></label><input id="${id}" type="range" min="${min}" max="${max}" step="${step}" value="${value}" data-section="${section}" data-name="${name}"/><output for="${id}">${extra || value}</output></div>`,
     );
   };
   for (const [name, d] of Object.entries(spec.decisions ?? {}))
-    add("decisions", name, d.value, d.min, d.max, d.unit ?? "", d.doc ?? "");
+    slider(groupOf(d), "decisions", name, d.value, d.min, d.max, d.unit ?? "", d.doc ?? "");
   for (const [name, p] of Object.entries(spec.params ?? {})) {
-    if (typeof p.value !== "number" || p.dist) continue;
-    const v = p.value;
-    const span = v === 0 ? 1 : Math.abs(v);
-    add("params", name, v, Math.min(0, v - span), v + span, p.unit ?? "", p.doc ?? "");
+    const group = switches.get(name) ?? groupOf(p);
+    const doc = p.doc ?? "";
+    if (switches.has(name) && (p.value === 0 || p.value === 1) && !p.dist) {
+      const id = `p-params-${name}`;
+      push(
+        group,
+        `<div class="param switch"><label for="${id}">mechanism on <small>(${escapeHtml(name)})</small></label><input id="${id}" type="checkbox" data-section="params" data-name="${name}" ${p.value ? "checked" : ""} title="${escapeHtml(doc)}"/><span>${p.value ? "on" : "off"}</span></div>`,
+      );
+    } else if (p.dist) {
+      // An uncertain param: the slider spans its 1–99% range and pins it to one value when moved.
+      const d = parseDistribution(p.dist);
+      const lo = Number(quantile(d, 0.01).toPrecision(3));
+      const hi = Number(quantile(d, 0.99).toPrecision(3));
+      const median = Number(quantile(d, 0.5).toPrecision(3));
+      slider(
+        group,
+        "params",
+        name,
+        median,
+        lo,
+        hi,
+        p.unit ?? "",
+        doc,
+        `uncertain: ${escapeHtml(String(p.dist))}`,
+      );
+    } else if (typeof p.value === "number") {
+      const v = p.value;
+      const restore = pinned.has(name)
+        ? `<button type="button" class="restore" data-restore="${name}" aria-label="restore the distribution of ${name}" title="restore ${escapeHtml(pinned.get(name)!)}">↺</button>`
+        : "";
+      const original = pinned.get(name);
+      const range = original ? parseDistribution(original) : undefined;
+      const span = v === 0 ? 1 : Math.abs(v);
+      const min = range ? Number(quantile(range, 0.01).toPrecision(3)) : Math.min(0, v - span);
+      const max = range ? Number(quantile(range, 0.99).toPrecision(3)) : v + span;
+      slider(
+        group,
+        "params",
+        name,
+        v,
+        Math.min(min, v),
+        Math.max(max, v),
+        p.unit ?? "",
+        doc,
+        restore ? `${v} ${restore}` : "",
+      );
+    }
   }
-  $("params").innerHTML = rows.join("") || "<p>No fixed parameters or decisions.</p>";
+  const order = [...Object.keys(spec.groups ?? {}), ""];
+  const html = order
+    .filter((g) => rows.has(g))
+    .map((g) => {
+      const doc = spec.groups?.[g]?.doc ?? "";
+      const legend = g ? `${escapeHtml(g)}${doc ? ` <small>— ${escapeHtml(doc)}</small>` : ""}` : "other";
+      return `<fieldset><legend>${legend}</legend>${rows.get(g)!.join("")}</fieldset>`;
+    })
+    .join("");
+  $("params").innerHTML = html || "<p>No parameters or decisions.</p>";
 }
+
+$("params").addEventListener("click", (e) => {
+  const name = (e.target as HTMLElement).dataset.restore;
+  const dist = name ? pinned.get(name) : undefined;
+  if (!name || dist === undefined) return;
+  const doc = parseDocument(text());
+  if (isMap(doc.getIn(["params", name], true))) {
+    doc.deleteIn(["params", name, "value"]);
+    doc.setIn(["params", name, "dist"], dist);
+  } else doc.setIn(["params", name], dist);
+  pinned.delete(name);
+  setText(doc.toString({ lineWidth: 0 }));
+});
 
 $("params").addEventListener("input", (e) => {
   const input = e.target as HTMLInputElement;
@@ -188,10 +259,14 @@ $("params").addEventListener("input", (e) => {
   if (out) out.textContent = input.type === "checkbox" ? (value ? "on" : "off") : String(value);
   // The slider edits the model text, so what runs, what is shared and what the editor shows stay one thing.
   const doc = parseDocument(text());
+  // Moving an uncertain param's slider pins it to that value; its distribution is kept for ↺.
+  const dist = section === "params" ? state.loaded?.spec.params?.[name]?.dist : undefined;
   const node = doc.getIn([section, name], true);
-  if (node && typeof node === "object" && "items" in (node as object))
-    doc.setIn([section, name, "value"], value);
-  else doc.setIn([section, name], value);
+  if (dist !== undefined) pinned.set(name, String(dist));
+  if (isMap(node)) {
+    if (dist !== undefined) node.delete("dist");
+    node.set("value", value);
+  } else doc.setIn([section, name], value);
   setText(doc.toString({ lineWidth: 0 }));
 });
 
@@ -416,6 +491,7 @@ modelSelect.innerHTML = Object.keys(MODELS)
 
 function open(file: string, content: string): void {
   state.file = file;
+  pinned.clear();
   state.report = undefined;
   state.previous = undefined;
   setText(content);
