@@ -227,8 +227,10 @@ describe("the browser app", () => {
     await page.click("#cancel");
     expect(await page.textContent("#status")).toBe("Cancelled.");
     expect(await page.isEnabled("#run")).toBe(true);
+    // Nothing of the cancelled job arrives later: no result, and the status stays.
     await page.waitForTimeout(1500);
     expect(await completed(page)).toBe(before);
+    expect(await page.textContent("#status")).toBe("Cancelled.");
     expect(problems).toEqual([]);
     await page.close();
   });

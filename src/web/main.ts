@@ -303,7 +303,16 @@ async function run(): Promise<void> {
   try {
     const result = await simulateInBrowser(
       { file: state.file, text: brinkText(state.file, text()) },
-      { runs, seed, ...(scenario ? { scenario } : {}), signal: controller.signal, onProgress },
+      {
+        runs,
+        seed,
+        ...(scenario ? { scenario } : {}),
+        signal: controller.signal,
+        // A cancelled job's last ticks must not overwrite "Cancelled.".
+        onProgress: (p) => {
+          if (!controller.signal.aborted) onProgress(p);
+        },
+      },
     );
     if (controller.signal.aborted) return;
     const same =
