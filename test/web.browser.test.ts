@@ -98,7 +98,8 @@ async function downloadedReport(page: Page): Promise<RunReport> {
   return JSON.parse(readFileSync((await download.path())!, "utf8")) as RunReport;
 }
 
-describe("the browser app", () => {
+// Whole user journeys on a shared 2-core CI machine: generous limits, since a slow run is not a failure here.
+describe("the browser app", { timeout: 300_000 }, () => {
   it("opens the flagship, runs it on Web Workers with Node's numbers, edits, switches scenario, shares", async () => {
     const { page, problems, outside } = await openPage(url);
     const first = await nextRun(page, 0);
