@@ -128,3 +128,32 @@ describe("the warroom section of a model file", () => {
     );
   });
 });
+
+describe("a war room on another model", () => {
+  it("plays the teaching example's defender: the player's reserves arrive in the stock", () => {
+    const file = join(ROOT, "models", "examples", "war-of-attrition.yaml");
+    const game = new WarRoomGame(file, readFileSync(file, "utf8"), { role: "defender", seed: 2, history: 4 });
+    expect(game.config.turns).toBe(12);
+    expect(game.config.riskOutcome).toBe("defender_breaks");
+    const start = game.state();
+    const forecast = game.forecast({ reinforce: 20 }, 200);
+    expect(forecast.outcomes.map((o) => o.name)).toEqual([
+      "attacker_breaks",
+      "defender_breaks",
+      "negotiated_ceasefire",
+      "still at war",
+    ]);
+    // Reserves raised now: more than the history alone would have had a month later.
+    const alone = new WarRoomGame(file, readFileSync(file, "utf8"), {
+      role: "defender",
+      seed: 2,
+      history: 4,
+    });
+    const without = alone.advance({ reinforce: 0 }, null);
+    const withReserves = game.advance({ reinforce: 20 }, forecast.risk);
+    expect(start.turn).toBe(0);
+    expect(withReserves.turn).toBe(1);
+    // The 20 raised are in the defender's reserves a month later (regeneration draws the same from either).
+    expect(withReserves.values.defender_reserves! - without.values.defender_reserves!).toBeCloseTo(20, 6);
+  });
+});
