@@ -306,6 +306,7 @@ describe("the browser app", { timeout: 300_000 }, () => {
     expect(debrief).toContain("your schedule");
     expect(debrief).toContain("the model's own rules");
     expect(debrief).toContain("optimised decisions");
+    expect(await page.locator("#wr-paths svg path").count()).toBeGreaterThan(2);
     expect(await axeViolations(page)).toEqual([]);
     // Troops sent: 500 + 1000 + 1500 along the history.
     expect(await page.textContent("#wr-state")).toContain("3,000");

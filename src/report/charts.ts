@@ -185,3 +185,26 @@ export function frontierChart(
     ],
   };
 }
+
+/** The mean of one tracked variable over time under several policies or scenarios (runs still going). */
+export function meanPathsChart(reports: Record<string, RunReport>, variable: string, untilT?: number): Spec {
+  const values = Object.entries(reports).flatMap(([policy, r]) =>
+    (r.tracked[variable] ?? [])
+      .filter((p) => p.n > 0 && p.mean !== null && (untilT === undefined || p.t <= untilT))
+      .map((p) => ({ policy, t: p.t, date: p.date, mean: p.mean })),
+  );
+  const first = Object.values(reports)[0];
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: `Mean ${variable} (runs still going)`,
+    width: WIDTH,
+    height: 200,
+    data: { values },
+    mark: { type: "line", point: true },
+    encoding: {
+      x: first ? timeField(first) : { field: "t", type: "quantitative" },
+      y: { field: "mean", type: "quantitative", title: variable },
+      color: { field: "policy", type: "nominal", sort: null, title: null },
+    },
+  };
+}

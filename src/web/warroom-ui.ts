@@ -1,7 +1,10 @@
 import { crossEntropyMaximize, type DecisionVariable } from "../analysis/optimize.js";
+import type { RunReport } from "../analysis/results.js";
 import type { LogEntry, TurnForecast, TurnState, WarRoomConfig } from "../analysis/warroom.js";
 import { loadModel } from "../model/load.js";
 import type { ModelSpec } from "../model/schema.js";
+import { meanPathsChart } from "../report/charts.js";
+import { renderSvg } from "../report/render.js";
 import { pool, simulateInBrowser } from "./engine.js";
 
 /**
@@ -220,7 +223,7 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
         { runs: n, seed: g.seed, ownClaims: false, extraClaims: checks, ...(decisions ? { decisions } : {}) },
       );
       const [troops, risk] = r.report.claims;
-      return { troops: troops!, risk: risk! };
+      return { troops: troops!, risk: risk!, report: r.report };
     };
     const yours = await measure(g.playedText ?? text);
     const automatic = await measure(text);
@@ -228,7 +231,11 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
     const decisions: DecisionVariable[] = Object.entries(spec.decisions ?? {})
       .filter(([name]) => g.config.optimise?.decisions.includes(name))
       .map(([name, d]) => ({ name, min: d.min, max: d.max, integer: d.integer ?? false, start: d.value }));
-    let optimised: { values: Record<string, number>; troops: number; risk: number } | undefined;
+    let optimised: { values: Record<string, number>; troops: number | null; risk: number | null } | undefined;
+    const paths: Record<string, RunReport> = {
+      "your schedule": yours.report,
+      "the model's own rules": automatic.report,
+    };
     if (decisions.length && yours.risk.p !== null) {
       box.innerHTML = "<p>Debrief: optimising the model's decisions at your level of risk…</p>";
       const search = await crossEntropyMaximize({
@@ -249,11 +256,10 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
         },
       });
       const pick = search.best ?? search.closest;
-      optimised = {
-        values: pick.values,
-        troops: pick.result.objective,
-        risk: pick.result.constraints[0]!.estimate,
-      };
+      // The chosen decisions, measured on the same runs as the other two policies.
+      const best = await measure(text, pick.values);
+      optimised = { values: pick.values, troops: best.troops.p, risk: best.risk.p };
+      paths["optimised decisions"] = best.report;
     }
     const row = (name: string, troops: number | null, risk: number | null, note: string) =>
       `<tr><th scope="row">${name}</th><td class="num">${troops === null ? "–" : Math.round(troops).toLocaleString("en")}</td><td class="num">${risk === null ? "–" : pct(risk)}</td><td>${note}</td></tr>`;
@@ -273,6 +279,8 @@ ${
       )
     : ""
 }
-</tbody></table>`;
+</tbody></table><div class="chart" id="wr-paths"></div>`;
+    const chart = root.querySelector("#wr-paths");
+    if (chart) chart.innerHTML = await renderSvg(meanPathsChart(paths, objective, g.state.time));
   };
 }
