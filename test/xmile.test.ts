@@ -144,6 +144,58 @@ describe.skipIf(!hasSuite)("the XMILE conformance suite", () => {
   });
 });
 
+describe("XMILE macros", () => {
+  const withMacros = (macros: string, vars: string) => wrap(vars).replace("<model>", `${macros}\n<model>`);
+
+  it("expands expression macros where they are called, nested and with spaced names", async () => {
+    const { prepareModel } = await import("../src/engine/prepare.js");
+    const { Runner } = await import("../src/engine/run.js");
+    const text = withMacros(
+      `<macro name="LOG BASE"><parm>x</parm><parm>base</parm><eqn>LN(x) / LN(base)</eqn></macro>
+<macro name="TWICE"><parm>x</parm><eqn>2 * x</eqn></macro>`,
+      `<aux name="a"><eqn>LOG BASE(8, 2)</eqn></aux>
+<aux name="b"><eqn>TWICE(LOG_BASE(a + 1 - 1, 2)) + TWICE(1)</eqn></aux>`,
+    );
+    const prepared = prepareModel("m.yaml", importXmile("m.xmile", text).yaml);
+    const runner = new Runner(prepared, 1);
+    runner.run(0);
+    const names = prepared.program.tracked.map((t) => t.name);
+    expect(runner.saved[names.indexOf("a")]).toBeCloseTo(3, 12);
+    expect(runner.saved[names.indexOf("b")]).toBeCloseTo((2 * Math.log(3)) / Math.log(2) + 2, 12);
+  });
+
+  it("refuses macros it cannot expand, with the element and line", () => {
+    expect(
+      diagnostics(
+        withMacros(
+          '<macro name="m"><parm>x</parm><eqn>x</eqn></macro>',
+          '<aux name="a"><eqn>m(1, 2)</eqn></aux>',
+        ),
+      ),
+    ).toEqual(['m.xmile:6:19: error: <aux name="a">: the macro m takes 1 argument, not 2']);
+    expect(
+      diagnostics(
+        withMacros(
+          '<macro name="loop"><parm>x</parm><eqn>loop(x)</eqn></macro>',
+          '<aux name="a"><eqn>loop(1)</eqn></aux>',
+        ),
+      ),
+    ).toEqual([
+      'm.xmile:6:19: error: <aux name="a">: macros call each other too deeply (a macro calls itself?)',
+    ]);
+    expect(
+      diagnostics(
+        withMacros(
+          '<macro name="s"><parm>x</parm><eqn>x</eqn><variables><stock name="k"><eqn>0</eqn></stock></variables></macro>',
+          '<aux name="a"><eqn>1</eqn></aux>',
+        ),
+      ),
+    ).toEqual([
+      'm.xmile:4:16: error: <macro name="s">: macros with their own variables are not supported yet',
+    ]);
+  });
+});
+
 describe("XMILE arrays", () => {
   const arrayed = (vars: string) =>
     wrap(vars, "").replace(

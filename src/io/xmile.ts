@@ -250,6 +250,17 @@ function expandReductions(out: string[]): string[] {
 
 export class XmileExpressionError extends Error {}
 
+/** A function name as written, with the words before it when the name has spaces ("EXPRESSION MACRO"). */
+function spacedName(s: string, end: number, ident: string): string {
+  const words = s.slice(0, end - ident.length).match(/(?:[\p{L}_][\p{L}\p{N}_]*[ \t]+)+$/u)?.[0] ?? "";
+  const kept: string[] = [];
+  for (const w of words.trim().split(/\s+/).reverse()) {
+    if (!w || /^(and|or|not|if|then|else|mod)$/i.test(w)) break;
+    kept.unshift(w);
+  }
+  return [...kept, ident].join(" ");
+}
+
 /** Rewrite one XMILE equation into Brink expression text. */
 export function translateEquation(
   eqn: string,
@@ -321,7 +332,7 @@ export function translateEquation(
           i = s.indexOf(")", j) + 1;
         } else
           throw new XmileExpressionError(
-            `the function ${ident.toUpperCase()} is not supported yet (a macro, or a builtin Brink lacks)`,
+            `the function ${spacedName(s, i, ident).toUpperCase()} is not supported yet: not an XMILE builtin Brink knows, nor a macro defined in this file`,
           );
       } else if (c !== '"' && ["time", "dt", "starttime", "stoptime"].includes(lower)) out.push(lower);
       else if (c !== '"' && lower === "pi") out.push(String(Math.PI));
@@ -374,6 +385,77 @@ export function translateEquation(
     .replace(/ \)/g, ")")
     .replace(/ ,/g, ",")
     .replace(/([\p{L}\p{N}_]) \(/gu, "$1(");
+}
+
+/** An XMILE expression macro: `<macro name="F"><parm>x</parm><eqn>…x…</eqn></macro>`. */
+interface Macro {
+  name: string;
+  params: string[];
+  body: string;
+}
+
+/** The arguments of a call whose "(" is at `open`: top-level comma-separated texts, and the index after ")". */
+function callArguments(s: string, open: number): { args: string[]; end: number } {
+  const args: string[] = [];
+  let depth = 0;
+  let start = open + 1;
+  for (let i = open; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '"') {
+      i = s.indexOf('"', i + 1);
+      if (i < 0) break;
+    } else if (c === "(" || c === "[") depth++;
+    else if (c === ")" || c === "]") {
+      depth--;
+      if (depth === 0) {
+        args.push(s.slice(start, i));
+        return { args: args.length === 1 && args[0]!.trim() === "" ? [] : args, end: i + 1 };
+      }
+    } else if (c === "," && depth === 1) {
+      args.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  throw new XmileExpressionError(`unclosed call in '${s.trim()}'`);
+}
+
+/** Replace every call of a macro by its body, with each parameter replaced by the (parenthesised) argument. */
+export function expandMacros(eqn: string, macros: Map<string, Macro>, depth = 0): string {
+  if (depth > 20) throw new XmileExpressionError("macros call each other too deeply (a macro calls itself?)");
+  const name = /"([^"]*)"|([\p{L}_$][\p{L}\p{N}_$ ]*[\p{L}\p{N}_$]|[\p{L}_$])/gu;
+  let out = "";
+  let last = 0;
+  let changed = false;
+  for (let m = name.exec(eqn); m; m = name.exec(eqn)) {
+    // A name may have spaces inside (as Vensim writes macro names); the longest known macro wins.
+    const text = m[1] ?? m[2]!;
+    let j = m.index + m[0].length;
+    while (j < eqn.length && /\s/.test(eqn[j]!)) j++;
+    const macro = macros.get(canonicalName(text));
+    if (!macro || eqn[j] !== "(") {
+      // Not a call of a macro: only its first word was consumed if it had spaces.
+      if (m[2]?.includes(" ")) name.lastIndex = m.index + m[2].indexOf(" ");
+      continue;
+    }
+    const { args, end } = callArguments(eqn, j);
+    if (args.length !== macro.params.length)
+      throw new XmileExpressionError(
+        `the macro ${macro.name} takes ${macro.params.length} argument${macro.params.length === 1 ? "" : "s"}, not ${args.length}`,
+      );
+    const body = macro.body.replace(
+      /"([^"]*)"|[\p{L}_$][\p{L}\p{N}_$]*/gu,
+      (word, quoted: string | undefined) => {
+        const k = macro.params.indexOf(canonicalName(quoted ?? word));
+        return k < 0 ? word : `(${args[k]})`;
+      },
+    );
+    out += `${eqn.slice(last, m.index)}(${body})`;
+    last = end;
+    name.lastIndex = end;
+    changed = true;
+  }
+  out += eqn.slice(last);
+  return changed ? expandMacros(out, macros, depth + 1) : out;
 }
 
 interface Gf {
@@ -438,7 +520,21 @@ export function importXmile(file: string, text: string): XmileImport {
         );
     }
   }
-  for (const m of children(xmile, "macro")) problems.push(at(m, "<macro> is not supported yet (macros)"));
+  // Expression macros are expanded where they are called; macros with their own stocks and flows are not read.
+  const macros = new Map<string, Macro>();
+  for (const m of children(xmile, "macro")) {
+    const name = m.attrs.name ?? "";
+    const body = child(m, "eqn");
+    if (child(m, "variables") || child(m, "sim_specs"))
+      problems.push(at(m, `<macro name="${name}">: macros with their own variables are not supported yet`));
+    else if (!body) problems.push(at(m, `<macro name="${name}"> has no <eqn>`));
+    else
+      macros.set(canonicalName(name), {
+        name,
+        params: children(m, "parm").map((p) => canonicalName(p.text)),
+        body: body.text,
+      });
+  }
   // Dimensions: named lists of elements (1-D and more; subranges and mappings are not read yet).
   const dimensionNodes = children(child(xmile, "dimensions") ?? xmile, "dim");
   const dimElements = new Map<string, string[]>();
@@ -563,7 +659,14 @@ export function importXmile(file: string, text: string): XmileImport {
         throw new XmileExpressionError(
           "the equation is a placeholder '???' (the definition was lost when the model was converted to XMILE)",
         );
-      eqn = eqnNode ? translateEquation(eqnNode.text, ids, tables, context) : undefined;
+      eqn = eqnNode
+        ? translateEquation(
+            macros.size ? expandMacros(eqnNode.text, macros) : eqnNode.text,
+            ids,
+            tables,
+            context,
+          )
+        : undefined;
     } catch (e) {
       if (!(e instanceof XmileExpressionError)) throw e;
       problems.push(at(eqnNode ?? v, `<${v.name} name="${label}">: ${e.message}`));
