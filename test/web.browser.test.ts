@@ -269,6 +269,18 @@ describe("the browser app", { timeout: 300_000 }, () => {
     await page.waitForSelector("#chart-tornado svg", { timeout: 90_000 });
     expect(await page.locator("#chart-tornado svg path").count()).toBeGreaterThan(2);
     await page.screenshot({ path: join(OUT, "app-sensitivity.png"), fullPage: true });
+    // The downloaded report carries what the page computed: the same sections as `brink report`.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-html")]);
+    const html = readFileSync((await download.path())!, "utf8");
+    for (const title of [
+      "End states",
+      "Claims",
+      "Tracked variables",
+      "Scenarios",
+      "Sensitivity",
+      "Assumptions and sources",
+    ])
+      expect(html, title).toContain(`<h2>${title}</h2>`);
     expect(await axeViolations(page)).toEqual([]);
     await page.close();
   });

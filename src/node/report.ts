@@ -2,22 +2,17 @@ import type { RunReport } from "../analysis/results.js";
 import { sensitivityAnalysis } from "../analysis/sensitivity-job.js";
 import { jobMeta } from "../engine/montecarlo.js";
 import { prepareModel } from "../engine/prepare.js";
-import {
-  fanChart,
-  frontierChart,
-  incidenceChart,
-  outcomesChart,
-  scenarioChart,
-  tornadoChart,
-} from "../report/charts.js";
-import {
-  outcomeRows,
-  type ReportDocument,
-  type ReportSection,
-  renderHtml,
-  sobolRows,
-} from "../report/html.js";
+import { frontierChart, scenarioChart } from "../report/charts.js";
+import { type ReportDocument, type ReportSection, renderHtml } from "../report/html.js";
 import { renderSvg } from "../report/render.js";
+import {
+  assumptionsSection,
+  claimsSection,
+  endStatesSection,
+  scenariosSection,
+  sensitivitySection,
+  trackedSection,
+} from "../report/sections.js";
 import { compareScenarios } from "./compare.js";
 import { VERSION } from "./files.js";
 import { designPool, simulate } from "./simulate.js";
@@ -50,105 +45,18 @@ export async function htmlReport(
   const spec = model.loaded.spec;
   // Scenarios that share the base model's clock (a history window is a different experiment).
   const comparable = model.loaded.scenarios.filter(
-    (s) => !/"time"/.test(JSON.stringify((spec.scenarios ?? {})[s] ?? {})),
+    (s) => !/"time"/.test(JSON.stringify(spec.scenarios?.[s] ?? {})),
   );
   options.onStage?.(`running the base model and ${comparable.length} scenarios`);
   const comparison = await compareScenarios(input, ["base", ...comparable], common);
   const report = comparison.reports.base!;
-  const sections: ReportSection[] = [];
-
-  sections.push({
-    title: "End states",
-    intro: `Probability of each end state over the horizon, from ${runs.toLocaleString("en")} runs (95% Wilson intervals); median time among the runs that ended that way.`,
-    charts: [
-      { id: "chart-outcomes", svg: await renderSvg(outcomesChart(report)) },
-      { id: "chart-incidence", svg: await renderSvg(incidenceChart(report)) },
-    ],
-    tables: [
-      {
-        id: "outcomes",
-        title: "End states",
-        columns: ["end state", "runs", "p", "95% low", "95% high", "median time"],
-        rows: outcomeRows(report),
-      },
-    ],
-  });
-
-  sections.push({
-    title: "Claims",
-    intro:
-      "Each claim's verdict comes from the 95% interval of its margin: holds if the whole interval is on its side, fails if the whole interval is against it, undecided otherwise.",
-    charts: [],
-    tables: [
-      {
-        id: "claims",
-        title: "Claims and verdicts",
-        columns: ["claim", "text", "check", "verdict", "estimate", "95% low", "95% high"],
-        rows: report.claims.map((c) => [c.id, c.text ?? "", c.check, c.verdict, c.p, c.lo, c.hi]),
-      },
-    ],
-  });
-
-  const fans = await Promise.all(
-    Object.keys(report.tracked).map(async (v) => ({
-      id: `chart-fan-${v}`,
-      svg: await renderSvg(fanChart(report, v)),
-    })),
-  );
-  sections.push({
-    title: "Tracked variables",
-    intro: "Fan charts over the runs still going at each time.",
-    charts: fans,
-    tables: [],
-  });
-
-  if (comparable.length) {
-    sections.push({
-      title: "Scenarios",
-      intro:
-        "Rival theses and variants on the same structure, run on the same random numbers; differences from the base are paired.",
-      charts: [{ id: "chart-scenarios", svg: await renderSvg(scenarioChart(comparison.reports)) }],
-      tables: [
-        {
-          id: "scenarios",
-          title: "End-state probabilities by scenario (%)",
-          columns: ["end state", ...comparison.scenarios],
-          rows: [...Object.keys(report.outcomes), "censored"].map((o) => [
-            o,
-            ...comparison.scenarios.map((s) =>
-              pct(
-                o === "censored"
-                  ? comparison.reports[s]!.censored.p
-                  : (comparison.reports[s]!.outcomes[o]?.p ?? null),
-              ),
-            ),
-          ]),
-        },
-        {
-          id: "scenario-differences",
-          title: "Paired differences from the base (percentage points)",
-          columns: ["end state", "scenario", "difference", "95% low", "95% high"],
-          rows: comparison.differences.map((d) => [
-            d.outcome,
-            d.scenario,
-            pct(d.difference),
-            pct(d.lo),
-            pct(d.hi),
-          ]),
-        },
-        {
-          id: "scenario-docs",
-          title: "What each scenario assumes",
-          columns: ["scenario", "doc", "source"],
-          rows: comparable.map((s) => {
-            const sc = (spec.scenarios ?? {})[s] as { doc?: string; source?: string };
-            return [s, sc.doc ?? "", sc.source ?? ""];
-          }),
-        },
-      ],
-    });
-  }
-
+  const sections: ReportSection[] = [
+    await endStatesSection(report),
+    claimsSection(report),
+    await trackedSection(report),
+  ];
+  if (comparable.length)
+    sections.push(await scenariosSection(comparison.reports, spec, comparison.differences));
   const samples = options.samples ?? 128;
   if (samples > 0 && model.program.params.some((p) => p.dist.kind !== "fixed")) {
     options.onStage?.("sensitivity analysis");
@@ -157,80 +65,9 @@ export async function htmlReport(
       { samples, replicates: options.replicates ?? 2, seed },
       designPool(options.workers),
     );
-    const charts = [];
-    const tables = [];
-    for (const t of sens.targets) {
-      if (!t.sobol) continue;
-      const slug = t.target.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "");
-      charts.push({ id: `chart-tornado-${slug}`, svg: await renderSvg(tornadoChart(t.target, t.sobol)) });
-      tables.push({
-        id: `sobol-${slug}`,
-        title: `Sobol indices for ${t.target}`,
-        columns: [
-          "param",
-          "total",
-          "total 95% low",
-          "total 95% high",
-          "first order",
-          "first 95% low",
-          "first 95% high",
-        ],
-        rows: sobolRows(t.sobol.slice(0, 12)),
-      });
-    }
-    tables.push({
-      id: "what-would-have-to-be-true",
-      title:
-        "What would have to be true: mean claim margin by fifths of each claim's most influential params",
-      columns: ["claim", "param", "from", "to", "mean margin", "claim side"],
-      rows: sens.whatWouldHaveToBeTrue.flatMap((w) =>
-        w.params.flatMap((p) =>
-          p.bins.map((b) => [
-            w.claim,
-            p.param,
-            Number(b.from.toPrecision(4)),
-            Number(b.to.toPrecision(4)),
-            Number(b.margin.toPrecision(4)),
-            b.holds ? "holds" : "fails",
-          ]),
-        ),
-      ),
-    });
-    sections.push({
-      title: "Sensitivity",
-      intro: `Variance-based (Sobol) indices of each outcome probability and claim margin over the ${sens.inputs.length} uncertain params: Saltelli design with ${samples} rows, Jansen estimators, ${sens.runs.toLocaleString("en")} runs, 95% bootstrap intervals. Small designs give wide intervals; rare outcomes give little to apportion.`,
-      charts,
-      tables,
-    });
+    sections.push(await sensitivitySection(sens, samples));
   }
-
-  sections.push({
-    title: "Assumptions and sources",
-    intro:
-      "Every param with its distribution or value, unit, meaning and source; mechanisms with the claim they encode and the switch that turns it off.",
-    charts: [],
-    tables: [
-      {
-        id: "mechanisms",
-        title: "Mechanisms",
-        columns: ["group", "claim encoded", "source", "switch"],
-        rows: Object.entries(spec.groups ?? {}).map(([g, d]) => [g, d.doc, d.source ?? "", d.switch ?? ""]),
-      },
-      {
-        id: "params",
-        title: "Params",
-        columns: ["param", "group", "value or distribution", "unit", "meaning", "source"],
-        rows: Object.entries(spec.params ?? {}).map(([n, p]) => [
-          n,
-          p.group ?? "",
-          String(p.dist ?? p.value ?? ""),
-          p.unit ?? "",
-          p.doc ?? "",
-          p.source ?? "",
-        ]),
-      },
-    ],
-  });
+  sections.push(assumptionsSection(spec));
 
   const doc: ReportDocument = {
     title: spec.name,

@@ -13,9 +13,18 @@ import { importXmile } from "../io/xmile.js";
 import { type Diagnostic, DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
 import { parseDistribution } from "../model/distribution.js";
 import { type LoadedModel, loadModel } from "../model/load.js";
+import type { ModelSpec } from "../model/schema.js";
 import { fanChart, incidenceChart, scenarioChart, tornadoChart } from "../report/charts.js";
-import { outcomeRows, type ReportSection, renderHtml } from "../report/html.js";
+import { outcomeRows, renderHtml } from "../report/html.js";
 import { renderSvg } from "../report/render.js";
+import {
+  assumptionsSection,
+  claimsSection,
+  endStatesSection,
+  scenariosSection,
+  sensitivitySection,
+  trackedSection,
+} from "../report/sections.js";
 import { completeModel } from "./completion.js";
 import { benchmarkOneWorker, pool, sensitivityInBrowser, simulateInBrowser } from "./engine.js";
 import { readShareLink, shareLink } from "./share.js";
@@ -43,6 +52,7 @@ interface AppState {
   previous?: RunReport;
   compare?: Record<string, RunReport>;
   sensitivity?: SensitivityReport;
+  sensitivitySamples?: number;
   controller?: AbortController;
   loaded?: LoadedModel;
 }
@@ -443,6 +453,7 @@ $("sens-run").addEventListener("click", async () => {
   const samples = Math.max(16, Number($<HTMLInputElement>("sens-samples").value) || 64);
   setStatus("Sensitivity analysis…", true);
   try {
+    state.sensitivitySamples = samples;
     state.sensitivity = await sensitivityInBrowser(
       { file: state.file, text: brinkText(state.file, text()) },
       { scenario: scenarioOf() ?? null, samples, seed: Number($<HTMLInputElement>("seed").value) || 0 },
@@ -569,40 +580,13 @@ $("download-csv").addEventListener("click", () => {
 $("download-html").addEventListener("click", async () => {
   const r = state.report;
   if (!r) return;
-  const sections: ReportSection[] = [
-    {
-      title: "End states",
-      intro: `From ${r.runs.toLocaleString("en")} runs (95% Wilson intervals), run in the browser.`,
-      charts: [{ id: "chart-incidence", svg: await renderSvg(incidenceChart(r)) }],
-      tables: [
-        {
-          id: "outcomes",
-          title: "End states",
-          columns: ["end state", "runs", "p", "95% low", "95% high", "median time"],
-          rows: outcomeRows(r),
-        },
-      ],
-    },
-    {
-      title: "Tracked values",
-      charts: await Promise.all(
-        Object.keys(r.tracked).map(async (v) => ({ id: `fan-${v}`, svg: await renderSvg(fanChart(r, v)) })),
-      ),
-      tables: [],
-    },
-    {
-      title: "Claims",
-      charts: [],
-      tables: [
-        {
-          id: "claims",
-          title: "Claims",
-          columns: ["claim", "check", "estimate", "95% low", "95% high", "verdict"],
-          rows: r.claims.map((c) => [c.text ?? c.id, c.check, c.p, c.lo, c.hi, c.verdict]),
-        },
-      ],
-    },
-  ];
+  // The same sections as `brink report`, from what this page has computed.
+  const sections = [await endStatesSection(r), claimsSection(r), await trackedSection(r)];
+  if (state.compare)
+    sections.push(await scenariosSection(state.compare, state.loaded?.spec ?? ({} as ModelSpec)));
+  if (state.sensitivity)
+    sections.push(await sensitivitySection(state.sensitivity, state.sensitivitySamples ?? 0));
+  if (state.loaded) sections.push(assumptionsSection(state.loaded.spec));
   const html = renderHtml({
     title: r.model,
     subtitle: `Brink report from the browser app${r.scenario ? `, scenario ${r.scenario}` : ""}`,
