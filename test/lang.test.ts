@@ -91,3 +91,20 @@ describe("did you mean", () => {
     expect(closest("zzz", ["temperature"])).toBeUndefined();
   });
 });
+
+describe("units of measure", () => {
+  it("parses plain unit products and leaves prose alone", async () => {
+    const { formatUnit, parseUnit, sameDimensions, divide } = await import("../src/compile/units.js");
+    const u = (s: string) => parseUnit(s);
+    expect(formatUnit(u("people/day")!)).toBe("people/day");
+    expect(formatUnit(u("kg*m/s^2")!)).toBe("kg*m/s^2");
+    expect(formatUnit(u("1/weeks")!)).toBe("1/week");
+    expect(formatUnit(u("index/week")!)).toBe("1/week");
+    expect(u("fraction")!.size).toBe(0);
+    expect(u("index 0-1")).toBeUndefined();
+    expect(u("0 none, 1 incremental, 2 single")).toBeUndefined();
+    expect(u("fraction of capacity")).toBeUndefined();
+    expect(sameDimensions(divide(u("people")!, u("day")!), u("people/day")!)).toBe(true);
+    expect(sameDimensions(u("people/week")!, u("people/day")!)).toBe(false);
+  });
+});

@@ -21,6 +21,7 @@ import type {
   StockPlan,
 } from "./ir.js";
 import { orderAssignments } from "./order.js";
+import { divide, formatUnit, parseUnit, sameDimensions } from "./units.js";
 
 const NAME = /^[\p{L}_][\p{L}\p{N}_]*$/u;
 /** Sections whose entries are named, in declaration order; all share one namespace. */
@@ -227,6 +228,7 @@ class Builder {
     });
 
     this.checkGroups();
+    this.checkUnits();
     this.checkWarRoom(tracked.map((t) => t.name));
     if (this.diagnostics.length) throw new DiagnosticError(this.diagnostics);
 
@@ -278,6 +280,36 @@ class Builder {
             `${SECTION_KIND[section]} '${name}' joins group '${group}', which is not declared${declared}`,
           );
         }
+      }
+    }
+  }
+
+  /**
+   * Units where both sides state them plainly: a stock's flows must be in the stock's unit per time unit. Prose
+   * units are documentation and are not checked.
+   */
+  private checkUnits(): void {
+    const spec = this.model.spec;
+    const timeUnit = this.model.time.unit ?? "time";
+    const perTime = parseUnit(timeUnit) ?? new Map([["time", 1]]);
+    const reported = new Set<string>();
+    for (const [stock, s] of Object.entries(spec.stocks ?? {})) {
+      const stockUnit = s.unit === undefined ? undefined : parseUnit(s.unit);
+      if (!stockUnit) continue;
+      const needed = divide(stockUnit, perTime);
+      for (const flow of [...(s.inflows ?? []), ...(s.outflows ?? [])]) {
+        const declared = spec.flows?.[flow]?.unit;
+        const flowUnit = declared === undefined ? undefined : parseUnit(declared);
+        if (!flowUnit || sameDimensions(flowUnit, needed) || reported.has(flow)) continue;
+        reported.add(flow);
+        const fix =
+          this.model.time.unit === undefined
+            ? `; or declare the model's time unit in 'time'`
+            : ` (the model's time unit is ${timeUnit})`;
+        this.error(
+          ["flows", flow, "unit"],
+          `unit clash: flow '${flow}' is in ${declared}, but it feeds stock '${stock}', which is in ${s.unit} — its flows must be in ${formatUnit(needed)}${fix}`,
+        );
       }
     }
   }
