@@ -108,3 +108,35 @@ describe("units of measure", () => {
     expect(sameDimensions(u("people/week")!, u("people/day")!)).toBe(false);
   });
 });
+
+describe("unit inference over expressions", () => {
+  it("combines stated units, lets numbers adapt, and reports only clashes between stated units", async () => {
+    const { formatUnit, inferUnits, parseUnit } = await import("../src/compile/units.js");
+    const units: Record<string, string> = { n: "people", d: "day", r: "1/day", k: "km2", f: "fraction" };
+    const infer = (text: string) => {
+      const problems: string[] = [];
+      const u = inferUnits(parseExpr(text), {
+        unitOf: (name) => (units[name] ? parseUnit(units[name]!) : undefined),
+        time: parseUnit("day"),
+        report: (pos, message) => problems.push(`${pos}: ${message}`),
+      });
+      return { unit: u ? formatUnit(u) : "unknown", problems };
+    };
+    expect(infer("n * r")).toEqual({ unit: "people/day", problems: [] });
+    expect(infer("2 * n / d")).toEqual({ unit: "people/day", problems: [] });
+    expect(infer("n + 5")).toEqual({ unit: "people", problems: [] });
+    expect(infer("smth1(n, 3) + n")).toEqual({ unit: "people", problems: [] });
+    expect(infer("(n / d) ^ 2")).toEqual({ unit: "people^2/day^2", problems: [] });
+    expect(infer("f * n + n")).toEqual({ unit: "people", problems: [] });
+    expect(infer("time + d")).toEqual({ unit: "day", problems: [] });
+    expect(infer("unknown_name + n")).toEqual({ unit: "people", problems: [] });
+    expect(infer("exp(n) + k")).toEqual({ unit: "km2", problems: [] });
+    expect(infer("n + k").problems).toEqual([
+      "4: unit clash: people against km2 across '+' — both must be in the same unit",
+    ]);
+    expect(infer("max(n, k, 1)").problems).toEqual([
+      "7: unit clash: people against km2 among the arguments of max — both must be in the same unit",
+    ]);
+    expect(infer("if n > d then n else k").problems).toHaveLength(2);
+  });
+});

@@ -21,7 +21,15 @@ import type {
   StockPlan,
 } from "./ir.js";
 import { orderAssignments } from "./order.js";
-import { divide, formatUnit, parseUnit, sameDimensions } from "./units.js";
+import {
+  type Dimensions,
+  describeUnit,
+  divide,
+  formatUnit,
+  inferUnits,
+  parseUnit,
+  sameDimensions,
+} from "./units.js";
 
 const NAME = /^[\p{L}_][\p{L}\p{N}_]*$/u;
 /** Sections whose entries are named, in declaration order; all share one namespace. */
@@ -314,6 +322,38 @@ class Builder {
     }
   }
 
+  /** Where an expression's parts must agree in unit, they do; and an equation gives its entry's declared unit. */
+  private checkExpressionUnits(path: Path, ast: Expr, at: (pos: number, message: string) => void): void {
+    const timeUnit = this.model.time.unit === undefined ? undefined : parseUnit(this.model.time.unit);
+    const declared = (name: string): string | undefined => {
+      const spec = this.model.spec;
+      for (const section of ["params", "stocks", "flows", "vars", "decisions"] as const) {
+        const entry = (spec[section] as Record<string, { unit?: string }> | undefined)?.[name];
+        if (entry) return entry.unit;
+      }
+      return undefined;
+    };
+    const unitOf = (name: string): Dimensions | undefined => {
+      if (TIME_NAMES.has(name)) return name === "dt" || name === "time" ? timeUnit : timeUnit;
+      const unit = declared(name);
+      return unit === undefined ? undefined : parseUnit(unit);
+    };
+    const inferred = inferUnits(ast, { unitOf, time: timeUnit, report: at });
+    // An equation (a flow's or var's `eq`, a stock's `init`) gives the unit its entry states.
+    const [section, name, field] = path;
+    const isEquation =
+      ((section === "flows" || section === "vars") && (field === "eq" || field === undefined)) ||
+      (section === "stocks" && field === "init");
+    if (!isEquation || typeof name !== "string" || !inferred) return;
+    const own = declared(name);
+    const stated = own === undefined ? undefined : parseUnit(own);
+    if (stated && !sameDimensions(stated, inferred))
+      at(
+        0,
+        `unit clash: '${name}' is in ${own}, but its ${field === "init" ? "initial value" : "equation"} gives ${describeUnit(inferred)} — fix the ${field === "init" ? "initial value" : "equation"} or the unit`,
+      );
+  }
+
   /**
    * The war room's levers, params, outcomes, decisions and watched values name what they should. The game plays
    * the base model, so scenarios (which may remove what it names) are not held to it.
@@ -424,7 +464,9 @@ class Builder {
     }
     const before = this.diagnostics.length;
     const node = new Resolver(this, at, path, owner, opts.initial ?? false).resolve(ast);
-    return this.diagnostics.length === before ? node : undefined;
+    if (this.diagnostics.length !== before) return undefined;
+    this.checkExpressionUnits(path, ast, at);
+    return node;
   }
 
   // ---- used by Resolver ----

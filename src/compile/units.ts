@@ -1,3 +1,5 @@
+import type { Expr } from "../lang/ast.js";
+
 /**
  * Units of measure, as far as Brink checks them: a unit text that is a product of names with integer powers
  * ("people/day", "km2/week", "1/year", "kg*m/s^2") parses to a map of name → exponent; prose ("index 0-1",
@@ -70,10 +72,117 @@ export function sameDimensions(a: Dimensions, b: Dimensions): boolean {
   return true;
 }
 
+/** A unit for a message: its text, or "a pure number". */
+export function describeUnit(d: Dimensions): string {
+  return d.size === 0 ? "a pure number" : formatUnit(d);
+}
+
 /** A unit written back as text: "people/day", "1/week", "km2". */
 export function formatUnit(d: Dimensions): string {
   const up = [...d].filter(([, p]) => p > 0).map(([n, p]) => (p === 1 ? n : `${n}^${p}`));
   const down = [...d].filter(([, p]) => p < 0).map(([n, p]) => (p === -1 ? n : `${n}^${-p}`));
   const top = up.length ? up.join("*") : "1";
   return down.length ? `${top}/${down.join("/")}` : top;
+}
+
+/** What an expression's unit inference needs: the declared units of names, and the model's time unit. */
+export interface UnitContext {
+  /** A name's dimensions, or undefined when unknown (undeclared, prose, a table, a duration word). */
+  unitOf: (name: string) => Dimensions | undefined;
+  time: Dimensions | undefined;
+  report: (pos: number, message: string) => void;
+}
+
+const SAME_AS_FIRST = new Set([
+  "abs",
+  "round",
+  "floor",
+  "ceil",
+  "trunc",
+  "int",
+  "smooth",
+  "smth1",
+  "smth3",
+  "delay1",
+  "delay3",
+  "init",
+  "previous",
+]);
+
+/**
+ * The dimensions of an expression, reporting where two sides that must agree do not (`+`, `-`, comparisons,
+ * min/max, the branches of `if`). Numbers adapt to anything; what cannot be known stays unknown and is never
+ * reported, so only clashes between stated units are.
+ */
+export function inferUnits(e: Expr, ctx: UnitContext): Dimensions | undefined {
+  const agree = (a: Dimensions | undefined, b: Dimensions | undefined, pos: number, what: string) => {
+    if (a && b && !sameDimensions(a, b))
+      ctx.report(
+        pos,
+        `unit clash: ${describeUnit(a)} against ${describeUnit(b)} ${what} — both must be in the same unit`,
+      );
+    return a ?? b;
+  };
+  switch (e.kind) {
+    case "number":
+      return undefined;
+    case "date":
+      return ctx.time;
+    case "name":
+      return ctx.unitOf(e.name);
+    case "unary":
+      return e.op === "not" ? undefined : inferUnits(e.arg, ctx);
+    case "if": {
+      inferUnits(e.cond, ctx);
+      return agree(inferUnits(e.then, ctx), inferUnits(e.else, ctx), e.else.pos, "in the branches of 'if'");
+    }
+    case "binary": {
+      // A number adapts to the other side of + - and comparisons, but scales as a pure number in * and /.
+      const scaling = e.op === "*" || e.op === "/";
+      const a = scaling && e.left.kind === "number" ? new Map<string, number>() : inferUnits(e.left, ctx);
+      const b = scaling && e.right.kind === "number" ? new Map<string, number>() : inferUnits(e.right, ctx);
+      switch (e.op) {
+        case "+":
+        case "-":
+          return agree(a, b, e.right.pos, `across '${e.op}'`);
+        case "<":
+        case "<=":
+        case ">":
+        case ">=":
+        case "==":
+        case "!=":
+          agree(a, b, e.right.pos, `across '${e.op}'`);
+          return undefined;
+        case "*":
+          return a && b ? divide(a, divide(new Map(), b)) : undefined;
+        case "/":
+          return a && b ? divide(a, b) : undefined;
+        case "%":
+          return a;
+        case "^": {
+          if (!a) return undefined;
+          if (a.size === 0) return a;
+          if (e.right.kind !== "number" || !Number.isInteger(e.right.value)) return undefined;
+          const power = e.right.value;
+          return new Map([...a].map(([n, p]) => [n, p * power] as [string, number]));
+        }
+        default:
+          return undefined;
+      }
+    }
+    case "call": {
+      const units = e.args.map((arg) => inferUnits(arg, ctx));
+      if (e.callee === "min" || e.callee === "max") {
+        let unit: Dimensions | undefined;
+        e.args.forEach((arg, i) => {
+          unit = agree(unit, units[i], arg.pos, `among the arguments of ${e.callee}`);
+        });
+        return unit;
+      }
+      if (SAME_AS_FIRST.has(e.callee)) return units[0];
+      if (["xidz", "zidz", "safediv"].includes(e.callee))
+        return units[0] && units[1] ? divide(units[0], units[1]) : undefined;
+      return undefined;
+    }
+  }
 }
