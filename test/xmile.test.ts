@@ -321,6 +321,10 @@ describe.skipIf(!hasSuite)("XMILE export", () => {
     const original = loadModel(war, readFileSync(war, "utf8"));
     const xml = exportXmile(original);
     expect(xml).toContain("<brink:dist>0.04 to 0.12</brink:dist>");
+    // Units and docs go into XMILE's own elements.
+    expect(xml).toMatch(
+      /<stock name="attacker_reserves">.*<doc>trained reserves not yet committed<\/doc><units>index<\/units><\/stock>/,
+    );
     expect(xml).toMatch(/<brink:extensions><!\[CDATA\[\{"events"/);
     const back = loadModel("back.yaml", importXmile("war.xmile", xml).yaml);
     expect(Object.keys(back.spec.outcomes ?? {})).toEqual(Object.keys(original.spec.outcomes ?? {}));

@@ -75,16 +75,17 @@ export function exportXmile(model: LoadedModel): string {
     `  <sim_specs method="${spec.method === "rk4" ? "RK4" : "Euler"}"${time.unit ? ` time_units="${escapeXml(time.unit)}"` : ""}${time.origin ? ` brink:origin="${time.origin}"` : ""}><start>${time.start}</start><stop>${time.stop}</stop><dt>${time.dt}</dt></sim_specs>`,
   );
   lines.push("  <model>", "    <variables>");
+  // Each entry's unit and doc travel in XMILE's own <units> and <doc>, for Stella and Vensim users to see.
+  const about = (e: { unit?: string; doc?: string }) =>
+    `${e.doc ? `<doc>${escapeXml(e.doc)}</doc>` : ""}${e.unit ? `<units>${escapeXml(e.unit)}</units>` : ""}`;
   for (const [name, p] of Object.entries(spec.params ?? {})) {
     // XMILE has no priors: the equation holds the median, and the distribution travels in brink:dist.
     const dist = p.dist !== undefined ? `<brink:dist>${escapeXml(String(p.dist))}</brink:dist>` : "";
     const value = p.dist !== undefined ? quantile(parseDistribution(p.dist), 0.5) : (p.value ?? 0);
-    lines.push(
-      `      <aux name="${name}"><eqn>${value}</eqn>${dist}${p.unit ? `<units>${escapeXml(p.unit)}</units>` : ""}</aux>`,
-    );
+    lines.push(`      <aux name="${name}"><eqn>${value}</eqn>${dist}${about(p)}</aux>`);
   }
   for (const [name, d] of Object.entries(spec.decisions ?? {}))
-    lines.push(`      <aux name="${name}"><eqn>${d.value}</eqn></aux>`);
+    lines.push(`      <aux name="${name}"><eqn>${d.value}</eqn>${about(d)}</aux>`);
   for (const [name, s] of Object.entries(spec.stocks ?? {})) {
     if (s.max !== undefined || (s.min !== undefined && s.min !== 0)) {
       problems.push(
@@ -97,13 +98,13 @@ export function exportXmile(model: LoadedModel): string {
     const ins = (s.inflows ?? []).map((f) => `<inflow>${f}</inflow>`).join("");
     const outs = (s.outflows ?? []).map((f) => `<outflow>${f}</outflow>`).join("");
     lines.push(
-      `      <stock name="${name}"><eqn>${eqn(["stocks", name, "init"], s.init)}</eqn>${ins}${outs}${s.min === 0 ? "<non_negative/>" : ""}</stock>`,
+      `      <stock name="${name}"><eqn>${eqn(["stocks", name, "init"], s.init)}</eqn>${ins}${outs}${s.min === 0 ? "<non_negative/>" : ""}${about(s)}</stock>`,
     );
   }
   for (const [name, f] of Object.entries(spec.flows ?? {}))
-    lines.push(`      <flow name="${name}"><eqn>${eqn(["flows", name, "eq"], f.eq)}</eqn></flow>`);
+    lines.push(`      <flow name="${name}"><eqn>${eqn(["flows", name, "eq"], f.eq)}</eqn>${about(f)}</flow>`);
   for (const [name, v] of Object.entries(spec.vars ?? {}))
-    lines.push(`      <aux name="${name}"><eqn>${eqn(["vars", name, "eq"], v.eq)}</eqn></aux>`);
+    lines.push(`      <aux name="${name}"><eqn>${eqn(["vars", name, "eq"], v.eq)}</eqn>${about(v)}</aux>`);
   for (const [name, t] of Object.entries(spec.tables ?? {})) {
     lines.push(
       `      <gf name="${name}" type="${t.type ?? "continuous"}"><xpts>${t.points.map((p) => p[0]).join(",")}</xpts><ypts>${t.points.map((p) => p[1]).join(",")}</ypts></gf>`,
