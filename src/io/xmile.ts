@@ -1,5 +1,7 @@
 import { SaxesParser } from "saxes";
+import { TIME_NAMES } from "../lang/builtins.js";
 import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
+import { KEYWORDS } from "../lang/lexer.js";
 
 /**
  * XMILE (and Stella .stmx) import: the XML is read with positions, each variable becomes a Brink entry, names
@@ -63,21 +65,8 @@ function parseXml(file: string, text: string): XmlNode {
 const child = (n: XmlNode, name: string) => n.children.find((c) => c.name === name);
 const children = (n: XmlNode, name: string) => n.children.filter((c) => c.name === name);
 
-const RESERVED = new Set([
-  "and",
-  "or",
-  "not",
-  "if",
-  "then",
-  "else",
-  "by",
-  "before",
-  "at",
-  "time",
-  "dt",
-  "starttime",
-  "stoptime",
-]);
+/** Words an imported name cannot be: the expression language's keywords and clock names. */
+const RESERVED = new Set([...KEYWORDS, ...TIME_NAMES]);
 
 /**
  * An XMILE name as a Brink identifier: case-insensitive, spaces and punctuation become `_`. A doubled underscore
