@@ -1,7 +1,7 @@
 import { parseDocument, type YAMLMap } from "yaml";
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { BranchStreams, CountingStreams } from "../engine/rng.js";
-import { Runner } from "../engine/run.js";
+import { type RunEnd, Runner } from "../engine/run.js";
 import type { ModelSpec } from "../model/schema.js";
 import { modelTimeToDate } from "../model/time.js";
 import { wilson } from "./stats.js";
@@ -227,12 +227,22 @@ export class WarRoomGame {
     return origin && unit ? modelTimeToDate(t, origin, unit) : String(t);
   }
 
+  /** The history replayed with the choices made so far. */
+  private replay(): { model: PreparedModel; runner: Runner; end: RunEnd } {
+    const model = this.prepare(this.choices);
+    const runner = new Runner(model, this.seed);
+    return { model, runner, end: runner.run(this.historyRun) };
+  }
+
   /** Where the history stands at the start of the current turn (given the choices made so far). */
   state(): TurnState {
+    const { model, runner } = this.replay();
+    return this.stateOf(model, runner);
+  }
+
+  /** The turn's state read from a replay of the history. */
+  private stateOf(model: PreparedModel, runner: Runner): TurnState {
     const time = this.times[this.turn]!;
-    const model = this.prepare(this.choices.length ? this.choices : [{}]);
-    const runner = new Runner(model, this.seed);
-    runner.run(this.historyRun);
     const tracked = model.program.tracked.map((t) => t.name);
     const { start, dt, saveEvery } = model.loaded.time;
     // The last save at or before the turn's start.
@@ -295,14 +305,13 @@ export class WarRoomGame {
     if (this.ended || this.turn >= this.config.turns) throw new Error("the game is over");
     this.log.push({ turn: this.turn, date: this.dateOf(this.times[this.turn]!), choice, risk });
     this.choices.push(choice);
-    const model = this.prepare(this.choices);
-    const runner = new Runner(model, this.seed);
-    const end = runner.run(this.historyRun);
+    const { model, runner, end } = this.replay();
     const next = this.times[this.turn + 1]!;
     if (end.outcome >= 0 && end.time <= next)
       this.ended = { outcome: model.program.outcomes[end.outcome]!.name, date: this.dateOf(end.time) };
     this.turn++;
-    return this.state();
+    // The same replay holds the next turn's state: the choices up to it are all made.
+    return this.stateOf(model, runner);
   }
 
   get over(): boolean {
