@@ -1,5 +1,6 @@
 import { quantile } from "../engine/distributions.js";
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
+import { hashName } from "../engine/rng.js";
 import { Runner } from "../engine/run.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import type { Distribution } from "../model/distribution.js";
@@ -82,7 +83,8 @@ export class DesignEvaluator {
   readonly targetNames: string[];
   readonly claims: CompiledClaim[];
   readonly model: PreparedModel;
-  private readonly inputIndex: number[];
+  /** The index in the model's params of each input. */
+  readonly inputIndex: number[];
   private readonly extra: CompiledClaim[];
   private readonly runner: Runner;
   private readonly full: Float64Array;
@@ -175,7 +177,7 @@ let cached: { key: string; evaluator: DesignEvaluator } | undefined;
 /** Evaluate a batch of design points (in a worker thread or Web Worker): outputs rows × targets, flattened. */
 export function evaluateDesignRows(task: DesignRowsTask): Float64Array {
   const { rows, points, ...setup } = task;
-  const key = JSON.stringify({ ...setup, text: `${setup.text.length}:${hashText(setup.text)}` });
+  const key = JSON.stringify({ ...setup, text: `${setup.text.length}:${hashName(setup.text)}` });
   if (cached?.key !== key) cached = { key, evaluator: new DesignEvaluator(setup) };
   const evaluator = cached.evaluator;
   const k = evaluator.inputs.length;
@@ -183,12 +185,6 @@ export function evaluateDesignRows(task: DesignRowsTask): Float64Array {
   const out = new Float64Array(rows.length * width);
   rows.forEach((row, i) => out.set(evaluator.evaluate(row, points.subarray(i * k, (i + 1) * k)), i * width));
   return out;
-}
-
-function hashText(text: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return h >>> 0;
 }
 
 /** Where batches of design points run: worker threads or Web Workers (absent: this thread). */
@@ -222,9 +218,8 @@ export async function sensitivityAnalysis(
     targets: options.targets ?? [],
   };
   const evaluator = new DesignEvaluator(setup);
-  const { inputs, claims, targetNames } = evaluator;
+  const { inputs, claims, targetNames, inputIndex } = evaluator;
   const program = evaluator.model.program;
-  const inputIndex = program.params.map((p, i) => (p.dist.kind !== "fixed" ? i : -1)).filter((i) => i >= 0);
   const k = inputs.length;
 
   /** Evaluate design points (evaluation index, uniforms), in order, here or in batches on the pool. */

@@ -334,7 +334,7 @@ class Builder {
       return undefined;
     };
     const unitOf = (name: string): Dimensions | undefined => {
-      if (TIME_NAMES.has(name)) return name === "dt" || name === "time" ? timeUnit : timeUnit;
+      if (TIME_NAMES.has(name)) return timeUnit;
       const unit = declared(name);
       return unit === undefined ? undefined : parseUnit(unit);
     };

@@ -56,15 +56,19 @@ export function parseUnit(text: string): Dimensions | undefined {
   return dims;
 }
 
-export function divide(a: Dimensions, b: Dimensions): Dimensions {
+/** a · b^sign: powers added (or subtracted), names whose power cancels dropped. */
+function combine(a: Dimensions, b: Dimensions, sign: 1 | -1): Dimensions {
   const out = new Map(a);
   for (const [name, power] of b) {
-    const next = (out.get(name) ?? 0) - power;
+    const next = (out.get(name) ?? 0) + sign * power;
     if (next === 0) out.delete(name);
     else out.set(name, next);
   }
   return out;
 }
+
+export const multiply = (a: Dimensions, b: Dimensions): Dimensions => combine(a, b, 1);
+export const divide = (a: Dimensions, b: Dimensions): Dimensions => combine(a, b, -1);
 
 export function sameDimensions(a: Dimensions, b: Dimensions): boolean {
   if (a.size !== b.size) return false;
@@ -154,7 +158,7 @@ export function inferUnits(e: Expr, ctx: UnitContext): Dimensions | undefined {
           agree(a, b, e.right.pos, `across '${e.op}'`);
           return undefined;
         case "*":
-          return a && b ? divide(a, divide(new Map(), b)) : undefined;
+          return a && b ? multiply(a, b) : undefined;
         case "/":
           return a && b ? divide(a, b) : undefined;
         case "%":
