@@ -2,7 +2,7 @@ import type { RunReport } from "../analysis/results.js";
 import type { SensitivityReport } from "../analysis/sensitivity-job.js";
 import type { ModelSpec } from "../model/schema.js";
 import { fanChart, incidenceChart, outcomesChart, scenarioChart, tornadoChart } from "./charts.js";
-import { outcomeRows, type ReportSection, sobolRows } from "./html.js";
+import { outcomeRows, type ReportSection, type ReportTable, sobolRows } from "./html.js";
 import { renderSvg } from "./render.js";
 
 /**
@@ -10,6 +10,16 @@ import { renderSvg } from "./render.js";
  * the browser app's download, so both say the same things the same way.
  */
 const pct = (x: number | null) => (x === null ? null : Number((100 * x).toFixed(2)));
+
+/** The end-state table: each outcome's runs, probability with its interval, and median time. */
+export function outcomesTable(report: RunReport): ReportTable {
+  return {
+    id: "outcomes",
+    title: "End states",
+    columns: ["end state", "runs", "p", "95% low", "95% high", "median time"],
+    rows: outcomeRows(report),
+  };
+}
 
 export async function endStatesSection(report: RunReport): Promise<ReportSection> {
   return {
@@ -19,14 +29,7 @@ export async function endStatesSection(report: RunReport): Promise<ReportSection
       { id: "chart-outcomes", svg: await renderSvg(outcomesChart(report)) },
       { id: "chart-incidence", svg: await renderSvg(incidenceChart(report)) },
     ],
-    tables: [
-      {
-        id: "outcomes",
-        title: "End states",
-        columns: ["end state", "runs", "p", "95% low", "95% high", "median time"],
-        rows: outcomeRows(report),
-      },
-    ],
+    tables: [outcomesTable(report)],
   };
 }
 

@@ -15,18 +15,20 @@ import { parseDistribution } from "../model/distribution.js";
 import { type LoadedModel, loadModel } from "../model/load.js";
 import type { ModelSpec } from "../model/schema.js";
 import { fanChart, incidenceChart, scenarioChart, tornadoChart } from "../report/charts.js";
-import { outcomeRows, renderHtml } from "../report/html.js";
+import { renderHtml, tableCsv } from "../report/html.js";
 import { renderSvg } from "../report/render.js";
 import {
   assumptionsSection,
   claimsSection,
   endStatesSection,
+  outcomesTable,
   scenariosSection,
   sensitivitySection,
   trackedSection,
 } from "../report/sections.js";
 import { completeModel } from "./completion.js";
 import { benchmarkOneWorker, pool, sensitivityInBrowser, simulateInBrowser } from "./engine.js";
+import { escapeHtml, pct } from "./format.js";
 import { readShareLink, shareLink } from "./share.js";
 import { startWarRoom } from "./warroom-ui.js";
 
@@ -42,9 +44,6 @@ const MODELS = Object.fromEntries(
 const FLAGSHIP = "models/flagship/flagship.yaml";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 interface AppState {
   file: string;
@@ -567,15 +566,8 @@ $("download-json").addEventListener("click", () => {
 });
 $("download-csv").addEventListener("click", () => {
   if (!state.report) return;
-  const rows = [
-    ["end state", "runs", "p", "95% low", "95% high", "median time"],
-    ...outcomeRows(state.report),
-  ];
-  download(
-    "brink-outcomes.csv",
-    "text/csv",
-    `${rows.map((r) => r.map((c) => (c === null ? "" : String(c))).join(",")).join("\n")}\n`,
-  );
+  // The same CSV as the report's export link (quoted where a cell needs it).
+  download("brink-outcomes.csv", "text/csv", `${tableCsv(outcomesTable(state.report))}\n`);
 });
 $("download-html").addEventListener("click", async () => {
   const r = state.report;

@@ -6,6 +6,7 @@ import type { ModelSpec } from "../model/schema.js";
 import { meanPathsChart } from "../report/charts.js";
 import { renderSvg } from "../report/render.js";
 import { pool, simulateInBrowser } from "./engine.js";
+import { escapeHtml, pct } from "./format.js";
 
 /**
  * The war room page: the player sets the levers each month along one sampled history, sees the model's estimate
@@ -13,9 +14,6 @@ import { pool, simulateInBrowser } from "./engine.js";
  * sets the choices against the model's own rules and, where the role names decisions to optimise, the best
  * decisions the optimiser finds at the player's level of risk.
  */
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const FORECAST_RUNS = 400;
 
 interface Game {
