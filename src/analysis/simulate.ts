@@ -63,7 +63,8 @@ export interface ChunkPool {
 
 /** What the host supplies: its workers, its core count, and how to let events through between steps. */
 export interface SimulationHost {
-  pool?: ChunkPool;
+  /** The pool for a job on `workers` workers; asked only when the job uses workers at all. */
+  pool?: (workers: number) => ChunkPool;
   cores: number;
   yieldToEvents: () => Promise<void>;
 }
@@ -138,7 +139,7 @@ export async function runSimulation(
       runsPerSecond: elapsedSeconds > 0 ? done / elapsedSeconds : 0,
     });
   };
-  const pool = workers > 1 || options.threads === true ? host.pool : undefined;
+  const pool = workers > 1 || options.threads === true ? host.pool?.(workers) : undefined;
   const aborted = () => options.signal?.aborted === true;
 
   /** Run the runs [from, to) of one scenario's job into `summary` (and `records`, when given). */

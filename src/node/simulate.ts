@@ -30,7 +30,7 @@ type WorkerTask = ChunkTask | DesignRowsTask;
 type WorkerResult = ChunkResult | ChunkFailure | Float64Array;
 const pools = new Map<number, Piscina<WorkerTask, WorkerResult>>();
 
-function poolOf(threads: number): ChunkPool {
+function piscinaOf(threads: number): Piscina<WorkerTask, WorkerResult> {
   let pool = pools.get(threads);
   if (!pool) {
     pool = new Piscina<WorkerTask, WorkerResult>({
@@ -41,7 +41,12 @@ function poolOf(threads: number): ChunkPool {
     });
     pools.set(threads, pool);
   }
-  const piscina = pool;
+  return pool;
+}
+
+/** The worker threads as a pool for Monte Carlo chunks. */
+function poolOf(threads: number): ChunkPool {
+  const piscina = piscinaOf(threads);
   // The default export answers chunk tasks (see worker.ts).
   return { run: (task) => piscina.run(task) as Promise<ChunkResult | ChunkFailure>, sharedMemory: true };
 }
@@ -50,8 +55,7 @@ function poolOf(threads: number): ChunkPool {
 export function designPool(workers?: number): DesignPool | undefined {
   const threads = Math.max(1, Math.min(workers ?? availableParallelism(), 64));
   if (threads === 1) return undefined;
-  poolOf(threads);
-  const piscina = pools.get(threads)!;
+  const piscina = piscinaOf(threads);
   return {
     size: threads,
     // The named export answers design batches (see worker.ts).
@@ -76,11 +80,9 @@ export function simulate(
   input: { file: string; text: string },
   options: SimulateOptions = {},
 ): Promise<SimulationResult> {
-  const cores = availableParallelism();
-  const workers = Math.max(1, Math.min(options.workers ?? cores, 64));
   return runSimulation(input, options, {
-    cores,
-    pool: poolOf(workers),
+    cores: availableParallelism(),
+    pool: poolOf,
     yieldToEvents: () => new Promise((resolve) => setImmediate(resolve)),
   });
 }

@@ -114,7 +114,7 @@ export function simulateInBrowser(
   return runSimulation(
     input,
     { ...options, threads: true, workers: options.workers ?? on.size },
-    { pool: on, cores: on.size, yieldToEvents: () => new Promise((r) => setTimeout(r, 0)) },
+    { pool: () => on, cores: on.size, yieldToEvents: () => new Promise((r) => setTimeout(r, 0)) },
   );
 }
 
