@@ -56,8 +56,9 @@ function renderTable(t: ReportTable): string {
         `<tr>${r.map((v) => `<td${typeof v === "number" ? ' class="num"' : ""}>${escapeHtml(v === null ? "–" : String(v))}</td>`).join("")}</tr>`,
     )
     .join("\n");
-  const links = `<a download="${t.id}.csv" href="data:text/csv;base64,${base64(tableCsv(t))}">CSV</a> · <a download="${t.id}.json" href="data:application/json;base64,${base64(tableJson(t))}">JSON</a>`;
-  return `<figure class="table" id="${t.id}"><figcaption>${escapeHtml(t.title)} <span class="export">${links}</span></figcaption>
+  const id = escapeHtml(t.id);
+  const links = `<a download="${id}.csv" href="data:text/csv;base64,${base64(tableCsv(t))}">CSV</a> · <a download="${id}.json" href="data:application/json;base64,${base64(tableJson(t))}">JSON</a>`;
+  return `<figure class="table" id="${id}"><figcaption>${escapeHtml(t.title)} <span class="export">${links}</span></figcaption>
 <table><thead><tr>${head}</tr></thead><tbody>
 ${body}
 </tbody></table>${t.note ? `<p class="note">${escapeHtml(t.note)}</p>` : ""}</figure>`;
@@ -70,7 +71,7 @@ export function renderHtml(doc: ReportDocument): string {
       (s) => `<section>
 <h2>${escapeHtml(s.title)}</h2>
 ${s.intro ? `<p>${escapeHtml(s.intro)}</p>` : ""}
-${s.charts.map((c) => `<figure class="chart" id="${c.id}" role="img" aria-label="${c.id}">${c.svg}</figure>`).join("\n")}
+${s.charts.map((c) => `<figure class="chart" id="${escapeHtml(c.id)}" role="img" aria-label="${escapeHtml(c.id)}">${c.svg}</figure>`).join("\n")}
 ${s.tables.map(renderTable).join("\n")}
 </section>`,
     )

@@ -9,6 +9,17 @@ export interface Shared {
   scenario: string;
 }
 
+/** Bounds a link must keep: the page's own limits on runs, and a model text far larger than any bundled one. */
+export const SHARE_LIMITS = {
+  /** Characters of the compressed fragment (browsers cut URLs near 2 MB anyway). */
+  fragment: 1_000_000,
+  /** Characters of the model text once decompressed. */
+  text: 2_000_000,
+  /** Characters of a file or scenario name. */
+  name: 200,
+  maxRuns: 1_000_000,
+} as const;
+
 /** The page's address with the model and settings compressed into its fragment (never sent to a server). */
 export function shareLink(href: string, shared: Shared): string {
   const url = new URL(href);
@@ -16,20 +27,42 @@ export function shareLink(href: string, shared: Shared): string {
   return url.toString();
 }
 
+/** A name as a link may carry it: a string of printable characters, short enough to show. */
+const nameOk = (s: unknown): s is string =>
+  typeof s === "string" && s.length > 0 && s.length <= SHARE_LIMITS.name && !/[\u0000-\u001f\u007f]/.test(s);
+
+/**
+ * The model and settings of a share link, or undefined when the address has none or it is malformed (not
+ * lz-string, not JSON, a field of the wrong type, runs or seed out of range, an oversized text). Absent
+ * settings take the page's defaults. What comes back is still untrusted text: the page escapes every name
+ * it shows (html.ts) and the model is checked like any file.
+ */
 export function readShareLink(href: string): Shared | undefined {
   const m = /#share=([^&]+)/.exec(new URL(href).hash);
-  if (!m) return undefined;
+  if (!m || m[1]!.length > SHARE_LIMITS.fragment) return undefined;
+  let value: unknown;
   try {
-    const value = JSON.parse(decompressFromEncodedURIComponent(m[1]!) ?? "null") as Partial<Shared> | null;
-    if (!value || typeof value.text !== "string") return undefined;
-    return {
-      file: typeof value.file === "string" ? value.file : "shared.yaml",
-      text: value.text,
-      runs: Number(value.runs) || 2000,
-      seed: Number(value.seed) || 0,
-      scenario: typeof value.scenario === "string" ? value.scenario : "base",
-    };
+    const json = decompressFromEncodedURIComponent(m[1]!);
+    if (!json) return undefined;
+    value = JSON.parse(json);
   } catch {
     return undefined;
   }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.text !== "string" || v.text.length > SHARE_LIMITS.text) return undefined;
+  if (v.file !== undefined && !nameOk(v.file)) return undefined;
+  if (v.scenario !== undefined && !nameOk(v.scenario)) return undefined;
+  const runs = v.runs ?? 2000;
+  const seed = v.seed ?? 0;
+  if (!Number.isInteger(runs) || (runs as number) < 1 || (runs as number) > SHARE_LIMITS.maxRuns)
+    return undefined;
+  if (!Number.isSafeInteger(seed) || (seed as number) < 0) return undefined;
+  return {
+    file: (v.file as string | undefined) ?? "shared.yaml",
+    text: v.text,
+    runs: runs as number,
+    seed: seed as number,
+    scenario: (v.scenario as string | undefined) ?? "base",
+  };
 }

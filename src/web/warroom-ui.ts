@@ -5,8 +5,10 @@ import { loadModel } from "../model/load.js";
 import type { ModelSpec } from "../model/schema.js";
 import { meanPathsChart } from "../report/charts.js";
 import { renderSvg } from "../report/render.js";
+import { setHtml } from "./dom.js";
 import { pool, simulateInBrowser } from "./engine.js";
-import { escapeHtml, pct } from "./format.js";
+import { count, pct, spaced } from "./format.js";
+import { html, type SafeHtml, trustedSvg } from "./html.js";
 
 /**
  * The war room page: the player sets the levers each month along one sampled history, sees the model's estimate
@@ -46,16 +48,21 @@ export function startWarRoom(
     if (inGame) return;
     const room = model().spec?.warroom;
     if (!room) {
-      root.innerHTML = `<p role="note">This model declares no war room. A <code>warroom</code> section names the roles a player can take and the levers each sets (see docs/model-format.md); the flagship has one.</p>`;
+      setHtml(
+        root,
+        html`<p role="note">This model declares no war room. A <code>warroom</code> section names the roles a player can take and the levers each sets (see docs/model-format.md); the flagship has one.</p>`,
+      );
       return;
     }
-    const roles = Object.entries(room.roles)
-      .map(([id, r]) => `<option value="${escapeHtml(id)}">${escapeHtml(r.label)}</option>`)
-      .join("");
-    const docs = Object.values(room.roles)
-      .map((r) => `<li><strong>${escapeHtml(r.label)}</strong>${r.doc ? `: ${escapeHtml(r.doc)}` : ""}</li>`)
-      .join("");
-    root.innerHTML = `<p>${escapeHtml(room.doc ?? "Play one actor month by month.")}</p>
+    const roles = Object.entries(room.roles).map(
+      ([id, r]) => html`<option value="${id}">${r.label}</option>`,
+    );
+    const docs = Object.values(room.roles).map(
+      (r) => html`<li><strong>${r.label}</strong>${r.doc ? `: ${r.doc}` : ""}</li>`,
+    );
+    setHtml(
+      root,
+      html`<p>${room.doc ?? "Play one actor month by month."}</p>
 <p>You play month by month along <em>one</em> sampled history. Each month you set your levers; the model estimates the risk over the coming month and the end states from where you stand
 (Monte Carlo continuations that share this history's past and this world's parameters, assuming you keep this month's choices). Then you advance one month.</p>
 <ul>${docs}</ul>
@@ -64,11 +71,12 @@ export function startWarRoom(
 <label>Seed <input id="wr-seed" type="number" min="0" value="1"/></label>
 <label>Months <input id="wr-months" type="number" min="1" max="60" value="${room.turns ?? 24}"/></label>
 <button id="wr-start" type="button" class="primary">Start the game</button></div>
-<div id="wr-game"></div>`;
+<div id="wr-game"></div>`,
+    );
   };
   showIntro();
   const worker = pool.worker("warroom");
-  const $ = (id: string) => root.querySelector<HTMLElement>(`#${id}`)!;
+  const $ = (id: string) => root.querySelector<HTMLElement>(`#${CSS.escape(id)}`)!;
   let game: Game | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -80,45 +88,41 @@ export function startWarRoom(
       ]),
     );
 
-  const renderLog = (log: LogEntry[]) =>
+  const renderLog = (log: LogEntry[]): SafeHtml | string =>
     log.length
-      ? `<table id="wr-log"><caption>Your decisions</caption><thead><tr><th scope="col">month</th>${game!.config.levers.map((l) => `<th scope="col">${escapeHtml(l.label)}</th>`).join("")}<th scope="col">risk of ${escapeHtml(game!.config.riskOutcome.replace(/_/g, " "))} that month (model)</th></tr></thead><tbody>${log
-          .map(
-            (e) =>
-              `<tr><td>${e.date}</td>${game!.config.levers.map((l) => `<td class="num">${e.choice[l.id] ?? l.value}</td>`).join("")}<td class="num">${e.risk ? `${pct(e.risk.p)} [${pct(e.risk.lo)}, ${pct(e.risk.hi)}]` : "–"}</td></tr>`,
-          )
-          .join("")}</tbody></table>`
+      ? html`<table id="wr-log"><caption>Your decisions</caption><thead><tr><th scope="col">month</th>${game!.config.levers.map((l) => html`<th scope="col">${l.label}</th>`)}<th scope="col">risk of ${spaced(game!.config.riskOutcome)} that month (model)</th></tr></thead><tbody>${log.map(
+          (e) =>
+            html`<tr><td>${e.date}</td>${game!.config.levers.map((l) => html`<td class="num">${e.choice[l.id] ?? l.value}</td>`)}<td class="num">${e.risk ? `${pct(e.risk.p)} [${pct(e.risk.lo)}, ${pct(e.risk.hi)}]` : "–"}</td></tr>`,
+        )}</tbody></table>`
       : "";
 
   const render = () => {
     if (!game) return;
     const g = game;
-    const values = Object.entries(g.state.values)
-      .map(
-        ([k, v]) =>
-          `<tr><th scope="row">${escapeHtml(k)}</th><td class="num">${Number(v.toPrecision(4)).toLocaleString("en")}</td></tr>`,
-      )
-      .join("");
-    const levers = g.config.levers
-      .map((l) => {
-        const last = g.log[g.log.length - 1]?.choice[l.id];
-        const value = l.kind === "add-to-stock" ? l.value : (last ?? l.value);
-        return `<label for="wr-${l.id}">${escapeHtml(l.label)} <small>(${escapeHtml(l.unit)})</small></label><input id="wr-${l.id}" data-lever="${l.id}" type="range" min="${l.min}" max="${l.max}" step="${l.step}" value="${value}"/><output id="wr-${l.id}-out">${value}</output>`;
-      })
-      .join("");
+    const values = Object.entries(g.state.values).map(
+      ([k, v]) =>
+        html`<tr><th scope="row">${k}</th><td class="num">${count(Number(v.toPrecision(4)))}</td></tr>`,
+    );
+    const levers = g.config.levers.map((l) => {
+      const last = g.log[g.log.length - 1]?.choice[l.id];
+      const value = l.kind === "add-to-stock" ? l.value : (last ?? l.value);
+      return html`<label for="wr-${l.id}">${l.label} <small>(${l.unit})</small></label><input id="wr-${l.id}" data-lever="${l.id}" type="range" min="${l.min}" max="${l.max}" step="${l.step}" value="${value}"/><output id="wr-${l.id}-out">${value}</output>`;
+    });
     const ended = g.state.ended
-      ? `<p class="risk" id="wr-ended">The war ended: ${escapeHtml(g.state.ended.outcome.replace(/_/g, " "))} on ${g.state.ended.date}.</p>`
+      ? html`<p class="risk" id="wr-ended">The war ended: ${spaced(g.state.ended.outcome)} on ${g.state.ended.date}.</p>`
       : "";
-    $("wr-game").innerHTML =
-      `<h2 id="wr-turn">${g.over ? "Game over" : `Month ${g.state.turn + 1} of ${g.turns}`} — ${g.state.date}</h2>${ended}
+    setHtml(
+      $("wr-game"),
+      html`<h2 id="wr-turn">${g.over ? "Game over" : `Month ${g.state.turn + 1} of ${g.turns}`} — ${g.state.date}</h2>${ended}
 <table id="wr-state"><caption>Where this history stands</caption><tbody>${values}</tbody></table>
 ${
   g.over
     ? ""
-    : `<div class="levers">${levers}</div><div id="wr-forecast" aria-live="polite"><p>Estimating…</p></div>
+    : html`<div class="levers">${levers}</div><div id="wr-forecast" aria-live="polite"><p>Estimating…</p></div>
 <button id="wr-advance" type="button" class="primary">Advance one month</button>`
 }
-${renderLog(g.log)}<div id="wr-debrief"></div>`;
+${renderLog(g.log)}<div id="wr-debrief"></div>`,
+    );
     if (g.over) void debrief();
     else void forecast();
   };
@@ -131,22 +135,23 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
       runs: FORECAST_RUNS,
     });
     game.forecast = f;
-    const rows = f.outcomes
-      .map(
-        (o) =>
-          `<tr><th scope="row">${escapeHtml(o.name.replace(/_/g, " "))}</th><td class="num">${pct(o.p)}</td><td class="num">${pct(o.lo)} – ${pct(o.hi)}</td></tr>`,
-      )
-      .join("");
+    const rows = f.outcomes.map(
+      (o) =>
+        html`<tr><th scope="row">${spaced(o.name)}</th><td class="num">${pct(o.p)}</td><td class="num">${pct(o.lo)} – ${pct(o.hi)}</td></tr>`,
+    );
     const box = root.querySelector("#wr-forecast");
     if (box)
-      box.innerHTML = `<p class="risk" id="wr-risk">Risk of ${escapeHtml(game.config.riskOutcome.replace(/_/g, " "))} this month: ${pct(f.risk.p)} <small>[${pct(f.risk.lo)}, ${pct(f.risk.hi)}]</small></p>
-<table id="wr-outcomes"><caption>End states from here (${f.runs} continuations)</caption><tbody>${rows}</tbody></table>`;
+      setHtml(
+        box,
+        html`<p class="risk" id="wr-risk">Risk of ${spaced(game.config.riskOutcome)} this month: ${pct(f.risk.p)} <small>[${pct(f.risk.lo)}, ${pct(f.risk.hi)}]</small></p>
+<table id="wr-outcomes"><caption>End states from here (${f.runs} continuations)</caption><tbody>${rows}</tbody></table>`,
+      );
   };
 
   root.addEventListener("input", (e) => {
     const input = e.target as HTMLInputElement;
     if (!input.dataset.lever) return;
-    const out = root.querySelector(`#wr-${input.dataset.lever}-out`);
+    const out = root.querySelector(`#${CSS.escape(`wr-${input.dataset.lever}-out`)}`);
     if (out) out.textContent = input.value;
     clearTimeout(timer);
     timer = setTimeout(() => void forecast(), 250);
@@ -182,8 +187,10 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
         };
         render();
       } catch (error) {
-        $("wr-game").innerHTML =
-          `<p role="alert">The war room cannot play this model: ${escapeHtml(String(error))}</p>`;
+        setHtml(
+          $("wr-game"),
+          html`<p role="alert">The war room cannot play this model: ${String(error)}</p>`,
+        );
       }
     }
     if (target.id === "wr-advance" && game) {
@@ -214,7 +221,7 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
       { id: "risk", check: `P(${g.config.riskOutcome} by ${end}) < 2` },
     ];
     const runs = 1000;
-    box.innerHTML = "<p>Debrief: running your schedule and the policies to compare…</p>";
+    setHtml(box, html`<p>Debrief: running your schedule and the policies to compare…</p>`);
     const measure = async (modelText: string, decisions?: Record<string, number>, n = runs) => {
       const r = await simulateInBrowser(
         { file, text: modelText },
@@ -235,7 +242,7 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
       "the model's own rules": automatic.report,
     };
     if (decisions.length && yours.risk.p !== null) {
-      box.innerHTML = "<p>Debrief: optimising the model's decisions at your level of risk…</p>";
+      setHtml(box, html`<p>Debrief: optimising the model's decisions at your level of risk…</p>`);
       const search = await crossEntropyMaximize({
         decisions,
         constraints: [{ op: "<=", bound: Math.max(yours.risk.p, 0.001) }],
@@ -260,9 +267,11 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`;
       paths["optimised decisions"] = best.report;
     }
     const row = (name: string, troops: number | null, risk: number | null, note: string) =>
-      `<tr><th scope="row">${name}</th><td class="num">${troops === null ? "–" : Math.round(troops).toLocaleString("en")}</td><td class="num">${risk === null ? "–" : pct(risk)}</td><td>${note}</td></tr>`;
-    box.innerHTML = `<h2>Debrief</h2><p>Over ${runs.toLocaleString("en")} runs from ${g.log[0]?.date ?? "the start"} to ${end} (same seed, same runs for each policy):</p>
-<table id="wr-debrief-table"><thead><tr><th scope="col">policy</th><th scope="col">mean ${escapeHtml(objective)} on ${end}</th><th scope="col">P(${escapeHtml(g.config.riskOutcome)} by ${end})</th><th scope="col"></th></tr></thead><tbody>
+      html`<tr><th scope="row">${name}</th><td class="num">${troops === null ? "–" : count(Math.round(troops))}</td><td class="num">${risk === null ? "–" : pct(risk)}</td><td>${note}</td></tr>`;
+    setHtml(
+      box,
+      html`<h2>Debrief</h2><p>Over ${count(runs)} runs from ${g.log[0]?.date ?? "the start"} to ${end} (same seed, same runs for each policy):</p>
+<table id="wr-debrief-table"><thead><tr><th scope="col">policy</th><th scope="col">mean ${objective} on ${end}</th><th scope="col">P(${g.config.riskOutcome} by ${end})</th><th scope="col"></th></tr></thead><tbody>
 ${row("your schedule", yours.troops.p, yours.risk.p, "your monthly choices, the last one held")}
 ${row("the model's own rules", automatic.troops.p, automatic.risk.p, "no player: the file's rules and decisions")}
 ${
@@ -277,8 +286,9 @@ ${
       )
     : ""
 }
-</tbody></table><div class="chart" id="wr-paths"></div>`;
+</tbody></table><div class="chart" id="wr-paths"></div>`,
+    );
     const chart = root.querySelector("#wr-paths");
-    if (chart) chart.innerHTML = await renderSvg(meanPathsChart(paths, objective, g.state.time));
+    if (chart) setHtml(chart, trustedSvg(await renderSvg(meanPathsChart(paths, objective, g.state.time))));
   };
 }

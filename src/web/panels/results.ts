@@ -1,0 +1,30 @@
+import type { RunReport } from "../../analysis/results.js";
+import { count, moved, pct } from "../format.js";
+import { html, type SafeHtml } from "../html.js";
+
+/** The results panel's tables, as markup from a run report (and the previous run's, to show what moved). */
+
+export function outcomesPanel(r: RunReport, before: RunReport | undefined): SafeHtml {
+  const rows = Object.entries(r.outcomes).map(
+    ([name, o]) =>
+      html`<tr><th scope="row">${name}</th><td class="num">${pct(o.p)}</td><td class="num">${pct(o.lo)} – ${pct(o.hi)}</td><td class="num">${o.median_date ?? o.median_time ?? "–"}</td><td class="num">${moved(o.p, before?.outcomes[name]?.p, o.lo, o.hi)}</td></tr>`,
+  );
+  const c = r.censored;
+  rows.push(
+    html`<tr><th scope="row">none by the horizon</th><td class="num">${pct(c.p)}</td><td class="num">${pct(c.lo)} – ${pct(c.hi)}</td><td class="num">–</td><td class="num">${moved(c.p, before?.censored.p, c.lo, c.hi)}</td></tr>`,
+  );
+  const scenario = r.scenario ? `, scenario ${r.scenario}` : "";
+  const note = before
+    ? html`<p class="note">● the previous estimate lies outside this run's 95% interval.</p>`
+    : "";
+  return html`<table id="outcome-table"><caption>${count(r.runs)} runs, seed ${r.seed}${scenario}</caption><thead><tr><th scope="col">end state</th><th scope="col">p</th><th scope="col">95% interval</th><th scope="col">median time</th><th scope="col">moved since last run</th></tr></thead><tbody>${rows}</tbody></table>${note}`;
+}
+
+export function claimsPanel(r: RunReport): SafeHtml {
+  if (!r.claims.length) return html`<p>This model states no claims.</p>`;
+  const rows = r.claims.map(
+    (c) =>
+      html`<tr><td>${c.text ?? c.id}</td><td><code>${c.check}</code></td><td class="num">${c.p === null ? "–" : `${c.p.toPrecision(3)} [${c.lo?.toPrecision(3)}, ${c.hi?.toPrecision(3)}]`}</td><td class="verdict-${c.verdict}">${c.verdict}</td></tr>`,
+  );
+  return html`<table id="claims-table"><thead><tr><th scope="col">claim</th><th scope="col">check</th><th scope="col">estimate [95%]</th><th scope="col">verdict</th></tr></thead><tbody>${rows}</tbody></table>`;
+}

@@ -1,0 +1,301 @@
+import { compressToEncodedURIComponent } from "lz-string";
+import { describe, expect, it } from "vitest";
+import type { RunReport } from "../src/analysis/results.js";
+import type { SimulateOptions, SimulationResult } from "../src/analysis/simulate.js";
+import { loadModel } from "../src/model/load.js";
+import { renderHtml } from "../src/report/html.js";
+import { compareScenarios, compareTable } from "../src/web/compare.js";
+import { outcomesCsv, reportHtml } from "../src/web/downloads.js";
+import { moved, pct, sliderStep } from "../src/web/format.js";
+import { html, SafeHtml } from "../src/web/html.js";
+import { controlValue, paramsPanel, restoreDist, setValue } from "../src/web/panels/params.js";
+import { claimsPanel, outcomesPanel } from "../src/web/panels/results.js";
+import { Runs } from "../src/web/run.js";
+import { readShareLink, SHARE_LIMITS, type Shared, shareLink } from "../src/web/share.js";
+import { newState, openFile, recordRun, runSettings } from "../src/web/state.js";
+import { hostile, hostileNamesModel, hostileRunnableModel, markupTags } from "./hostile-names.js";
+
+/** The browser app's DOM-free parts, in Node: markup, share links, panels, state, run orchestration. */
+
+const HOSTILE = hostile("unit");
+
+/** A run report with the given outcome names, claim texts and scenario; numbers are placeholders. */
+function fakeReport(outcomes: string[], claims: string[], scenario: string | null = null): RunReport {
+  const o = { count: 1, p: 0.25, lo: 0.2, hi: 0.3, median_time: 3 };
+  return {
+    model: HOSTILE[0]!,
+    scenario,
+    runs: 100,
+    seed: 1,
+    sampling: "random",
+    partial: false,
+    time: { start: 0, stop: 10, unit: "year" },
+    outcomes: Object.fromEntries(outcomes.map((n) => [n, o])),
+    censored: { count: 1, p: 0.5, lo: 0.4, hi: 0.6 },
+    tracked: {},
+    claims: claims.map((text, i) => ({
+      id: `c${i}`,
+      text,
+      check: `P(${text}) > 0`,
+      verdict: "holds",
+      p: 0.5,
+      lo: 0.4,
+      hi: 0.6,
+    })),
+    incidence: [],
+  } as unknown as RunReport;
+}
+
+describe("html template", () => {
+  it("escapes every interpolated value, in text and in attributes", () => {
+    for (const name of HOSTILE) {
+      const out = html`<td title="${name}">${name}</td>`.value;
+      expect(markupTags(out)).toEqual(["td", "td"]);
+      expect(out).not.toContain("<img");
+      expect(out).not.toContain("<script");
+    }
+    expect(html`${`a "b" & 'c' <d>`}`.value).toBe("a &quot;b&quot; &amp; &#39;c&#39; &lt;d&gt;");
+  });
+
+  it("keeps nested markup and lists as markup, and drops null and undefined", () => {
+    const inner = html`<b>${"<i>"}</b>`;
+    expect(html`<p>${inner}${[html`<br>`, "<x>"]}${null}${undefined}${0}</p>`.value).toBe(
+      "<p><b>&lt;i&gt;</b><br>&lt;x&gt;0</p>",
+    );
+    expect(String(inner)).toBe("<b>&lt;i&gt;</b>");
+    expect(inner).toBeInstanceOf(SafeHtml);
+  });
+});
+
+describe("share links", () => {
+  const shared: Shared = {
+    file: "models/examples/sir.yaml",
+    text: "brink: 1\nname: ünïcode ✓ & <tags>\n",
+    runs: 3000,
+    seed: 42,
+    scenario: HOSTILE[0]!,
+  };
+  const withPayload = (value: unknown) =>
+    `http://localhost/#share=${compressToEncodedURIComponent(JSON.stringify(value))}`;
+
+  it("round-trips the model text and settings through the fragment only", () => {
+    const link = shareLink("http://127.0.0.1:8080/?x=1#old", shared);
+    const url = new URL(link);
+    expect(url.search).toBe("?x=1");
+    expect(url.hash.startsWith("#share=")).toBe(true);
+    expect(readShareLink(link)).toEqual(shared);
+  });
+
+  it("fills absent settings with the page's defaults", () => {
+    expect(readShareLink(withPayload({ text: "t" }))).toEqual({
+      file: "shared.yaml",
+      text: "t",
+      runs: 2000,
+      seed: 0,
+      scenario: "base",
+    });
+  });
+
+  it("rejects malformed links instead of guessing", () => {
+    const bad: unknown[] = [
+      null,
+      [],
+      "text",
+      {},
+      { text: 5 },
+      { text: "t", runs: -1 },
+      { text: "t", runs: 2.5 },
+      { text: "t", runs: "1000" },
+      { text: "t", runs: SHARE_LIMITS.maxRuns + 1 },
+      { text: "t", seed: -1 },
+      { text: "t", seed: Number.MAX_VALUE },
+      { text: "t", file: "" },
+      { text: "t", file: 7 },
+      { text: "t", file: "a\u001b[31m.yaml" },
+      { text: "t", file: "x".repeat(SHARE_LIMITS.name + 1) },
+      { text: "t", scenario: ["a"] },
+      { text: "t", scenario: "line\nbreak" },
+    ];
+    for (const value of bad) expect(readShareLink(withPayload(value)), JSON.stringify(value)).toBeUndefined();
+    expect(readShareLink("http://localhost/")).toBeUndefined();
+    expect(readShareLink("http://localhost/#share=%%%not-lz")).toBeUndefined();
+    expect(
+      readShareLink(`http://localhost/#share=${compressToEncodedURIComponent("{not json")}`),
+    ).toBeUndefined();
+    expect(readShareLink(`http://localhost/#share=${"A".repeat(SHARE_LIMITS.fragment + 1)}`)).toBeUndefined();
+    expect(readShareLink(withPayload({ text: "x".repeat(SHARE_LIMITS.text + 1) }))).toBeUndefined();
+  });
+});
+
+describe("panels", () => {
+  it("the parameter panel shows hostile names, docs and groups as text", () => {
+    for (const text of [hostileRunnableModel(), hostileNamesModel()]) {
+      const spec = loadModel("hostile.yaml", text).spec;
+      const pinned = new Map(Object.keys(spec.params ?? {}).map((name) => [name, "1 to 2"] as const));
+      const markup = paramsPanel(spec, pinned).value;
+      const tags = markupTags(markup);
+      expect(tags).toContain("input");
+      expect(tags).not.toContain("img");
+      expect(tags).not.toContain("script");
+      expect(tags).not.toContain("svg");
+    }
+  });
+
+  it("a pinned param's ↺ button carries the name in data-restore, escaped", () => {
+    const spec = loadModel("m.yaml", hostileNamesModel()).spec;
+    const markup = paramsPanel(spec, new Map([[`pinned ${hostile("names")[0]}`, "1 to 2"]])).value;
+    expect(markupTags(markup)).toContain("button");
+    expect(markup).toContain('data-restore="pinned &lt;img src=x onerror=&quot;');
+  });
+
+  it("the outcome, claim and comparison tables show hostile names as text", () => {
+    const r = fakeReport(HOSTILE, HOSTILE, HOSTILE[2]!);
+    for (const markup of [
+      outcomesPanel(r, r).value,
+      claimsPanel(r).value,
+      compareTable({ base: r, [HOSTILE[3]!]: r }).value,
+    ]) {
+      const tags = markupTags(markup);
+      expect(tags).toContain("table");
+      expect(tags).not.toContain("img");
+      expect(tags).not.toContain("script");
+      expect(tags).not.toContain("svg");
+    }
+  });
+
+  it("the downloaded HTML report escapes the title, scenario, outcomes, claims and file name", async () => {
+    const r = fakeReport(HOSTILE, HOSTILE, HOSTILE[0]!);
+    const state = newState(HOSTILE[1]!);
+    state.loaded = loadModel("h.yaml", hostileRunnableModel());
+    const page = await reportHtml(state, r);
+    expect(page).not.toMatch(/<img|<script|<svg onload/i);
+    // Chart and table ids made from names are attributes too.
+    const direct = renderHtml({
+      title: "t",
+      subtitle: "s",
+      sections: [
+        {
+          title: HOSTILE[0]!,
+          charts: [{ id: `chart-${HOSTILE[1]}`, svg: "<svg></svg>" }],
+          tables: [{ id: `table-${HOSTILE[1]}`, title: "x", columns: [HOSTILE[2]!], rows: [[HOSTILE[3]!]] }],
+        },
+      ],
+      metadata: { [HOSTILE[0]!]: HOSTILE[1]! },
+    });
+    expect(direct).not.toMatch(/<img|<script|<svg onload|id="chart-'"/i);
+  });
+
+  it("neutralises nothing it need not: the CSV of outcomes keeps names as data", () => {
+    const csv = outcomesCsv(fakeReport(["a,b"], []));
+    expect(csv.split("\n")[1]).toMatch(/^"a,b",/);
+  });
+});
+
+describe("formatting and state", () => {
+  it("formats percentages, moves and slider steps", () => {
+    expect(pct(0.1234)).toBe("12.3%");
+    expect(moved(0.5, undefined, 0.4, 0.6)).toBe("");
+    expect(moved(0.5, 0.5, 0.4, 0.6)).toBe("±0");
+    expect(String(moved(0.55, 0.5, 0.45, 0.65))).toBe('<span class="up">+5.0 pt</span>');
+    expect(String(moved(0.3, 0.5, 0.25, 0.35))).toBe('<span class="down">−20.0 pt ●</span>');
+    expect(sliderStep(0, 1)).toBe(0.01);
+    expect(sliderStep(5, 5)).toBe(0.01);
+    expect(controlValue(true, false, "1")).toBe(0);
+    expect(controlValue(false, false, "0.123456")).toBe(0.1235);
+  });
+
+  it("reads the run bar's fields within the page's limits", () => {
+    expect(runSettings("2000", "7")).toEqual({ runs: 2000, seed: 7 });
+    expect(runSettings("", "")).toEqual({ runs: 1000, seed: 0 });
+    expect(runSettings("5", "-3")).toEqual({ runs: 100, seed: 0 });
+    expect(runSettings("1e12", "2.6")).toEqual({ runs: 1_000_000, seed: 3 });
+  });
+
+  it("keeps the previous report only for the same model and scenario; a new file clears results", () => {
+    const state = newState("a.yaml");
+    const a = fakeReport(["x"], []);
+    const b = fakeReport(["x"], [], "other");
+    recordRun(state, a);
+    expect(state.previous).toBeUndefined();
+    recordRun(state, a);
+    expect(state.previous).toBe(a);
+    recordRun(state, b);
+    expect(state.previous).toBeUndefined();
+    state.pinned.set("p", "1 to 2");
+    state.compare = { base: a };
+    openFile(state, "b.yaml");
+    expect(state).toEqual({ file: "b.yaml", pinned: new Map() });
+  });
+
+  it("sliders edit the model text: pin a distribution, restore it, keep comments", () => {
+    const text = "# note\nparams:\n  k: { dist: 1 to 2, unit: year } # kept\n  j: 3\n";
+    const pinned = setValue(text, "params", "k", 1.5, true);
+    expect(
+      loadModel("m.yaml", `brink: 1\nname: m\ntime: {start: 0, stop: 1, dt: 1}\n${pinned}`).spec.params?.k,
+    ).toEqual({ value: 1.5, unit: "year" });
+    expect(pinned).toContain("# note");
+    const restored = restoreDist(pinned, "k", "1 to 2");
+    expect(restored).toMatch(/k: \{ unit: year, dist: 1 to 2 \}/);
+    expect(setValue(text, "params", "j", 4, false)).toContain("j: 4");
+  });
+});
+
+describe("run orchestration", () => {
+  const report = fakeReport(["x"], []);
+  const result = { report } as unknown as SimulationResult;
+
+  it("a new run supersedes the one in flight: the old result and its late ticks are dropped", async () => {
+    const pending: { options: SimulateOptions & { onProgress?: (p: never) => void }; done: () => void }[] =
+      [];
+    const runs = new Runs(
+      (_input, options) => new Promise((resolve) => pending.push({ options, done: () => resolve(result) })),
+    );
+    const ticks: number[] = [];
+    const first = runs.start({ file: "m", text: "t" }, { runs: 100, seed: 1 }, (p) => ticks.push(p.done));
+    const second = runs.start({ file: "m", text: "t" }, { runs: 200, seed: 2, scenario: "s" }, (p) =>
+      ticks.push(p.done),
+    );
+    expect(pending[0]!.options.signal?.aborted).toBe(true);
+    expect(pending[1]!.options).toMatchObject({ runs: 200, seed: 2, scenario: "s" });
+    pending[0]!.options.onProgress?.({ done: 1 } as never);
+    pending[1]!.options.onProgress?.({ done: 2 } as never);
+    pending[0]!.done();
+    pending[1]!.done();
+    expect(await first).toBeUndefined();
+    expect(await second).toBe(result);
+    expect(ticks).toEqual([2]);
+  });
+
+  it("a cancelled run's failure is not an error; a live run's failure is", async () => {
+    const runs = new Runs(
+      (_input, options) =>
+        new Promise((_resolve, reject) => {
+          options.signal?.addEventListener("abort", () => reject(new Error("stopped")));
+          if (options.seed === 9) reject(new Error("bad model"));
+        }),
+    );
+    const cancelled = runs.start({ file: "m", text: "t" }, { runs: 100, seed: 1 });
+    runs.cancel();
+    expect(await cancelled).toBeUndefined();
+    await expect(runs.start({ file: "m", text: "t" }, { runs: 100, seed: 9 })).rejects.toThrow("bad model");
+  });
+
+  it("compares every scenario over the same runs and seed, without the model's own claims", async () => {
+    const calls: SimulateOptions[] = [];
+    const reports = await compareScenarios(
+      { file: "m", text: "t" },
+      ["a", "b"],
+      { runs: 300, seed: 5 },
+      async (_input, options) => {
+        calls.push(options);
+        return { report: fakeReport(["x"], [], options.scenario ?? null) } as unknown as SimulationResult;
+      },
+    );
+    expect(Object.keys(reports)).toEqual(["base", "a", "b"]);
+    expect(calls.map((c) => [c.scenario, c.runs, c.seed, c.ownClaims])).toEqual([
+      [undefined, 300, 5, false],
+      ["a", 300, 5, false],
+      ["b", 300, 5, false],
+    ]);
+  });
+});
