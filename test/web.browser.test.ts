@@ -1,9 +1,9 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import type { Server } from "node:http";
+import { createServer, request, type Server } from "node:http";
 import { join } from "node:path";
-import { decompressFromEncodedURIComponent } from "lz-string";
+import { compressToEncodedURIComponent, decompressFromEncodedURIComponent } from "lz-string";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -11,6 +11,7 @@ import type { RunReport } from "../src/analysis/results.js";
 import { serveApp, WEB_ROOT } from "../src/node/serve.js";
 import { closeWorkers, simulate } from "../src/node/simulate.js";
 import { ROOT } from "./helpers.js";
+import { hostile, hostileNamesModel, hostileRunnableModel } from "./hostile-names.js";
 
 /**
  * End-to-end: the built app (npm run build) served by `brink serve`'s server, driven in Debian's Chromium.
@@ -77,8 +78,10 @@ async function sharedState(page: Page): Promise<{ link: string; text: string; se
 
 /** axe-core's WCAG 2 A and AA violations on the page as it is now. */
 async function axeViolations(page: Page): Promise<string[]> {
+  // Evaluated through the debugging protocol rather than added as an inline <script>, which a
+  // Content-Security-Policy without inline script (as `brink serve` sends) would block.
   if (!(await page.evaluate(() => "axe" in window)))
-    await page.addScriptTag({ path: join(ROOT, "node_modules", "axe-core", "axe.min.js") });
+    await page.evaluate(readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8"));
   return page.evaluate(async () => {
     type Result = { violations: { id: string; impact: string; nodes: { target: string[] }[] }[] };
     const axe = (window as unknown as { axe: { run: (c: Document, o: object) => Promise<Result> } }).axe;
@@ -384,5 +387,182 @@ describe("the browser app", { timeout: 300_000 }, () => {
     await page.waitForSelector("#wr-start");
     expect(await axeViolations(page)).toEqual([]);
     await page.close();
+  });
+});
+
+/**
+ * The Content-Security-Policy the app is built to run under (docs/security.md). The page evaluates no code:
+ * no inline script, no inline handler, no eval (Vega's expressions are interpreted, zod runs jitless, the kernel
+ * is compiled only where it runs). The Web Workers compile each model's kernel with `new Function`, so the worker
+ * scripts — every JavaScript response, since a response's policy applies only when it is a worker's own script —
+ * allow 'unsafe-eval' and nothing else more.
+ */
+const PAGE_POLICY =
+  "default-src 'self'; script-src 'self'; worker-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const WORKER_POLICY =
+  "default-src 'self'; script-src 'self' 'unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/**
+ * The app's server behind a proxy that sets the Content-Security-Policy of each answer by its type (or removes
+ * it: undefined), whatever `brink serve` itself sends.
+ */
+async function withPolicy(
+  policy: (contentType: string) => string | undefined,
+): Promise<{ proxy: Server; at: string }> {
+  const proxy = createServer((req, res) => {
+    const upstream = request(
+      new URL(req.url ?? "/", url),
+      { method: req.method, headers: req.headers },
+      (r) => {
+        const headers = { ...r.headers };
+        delete headers["content-security-policy"];
+        const chosen = policy(String(r.headers["content-type"] ?? ""));
+        if (chosen) headers["content-security-policy"] = chosen;
+        res.writeHead(r.statusCode ?? 502, headers);
+        r.pipe(res);
+      },
+    );
+    req.pipe(upstream);
+  });
+  await new Promise<void>((done) => proxy.listen(0, "127.0.0.1", done));
+  const address = proxy.address();
+  return { proxy, at: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/` };
+}
+
+const appPolicy = (type: string) => (type.startsWith("text/javascript") ? WORKER_POLICY : PAGE_POLICY);
+
+/** Violations of the page's policy, as the page reports them (recorded from before its first script). */
+async function recordViolations(page: Page): Promise<() => Promise<string[]>> {
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { violations: string[] }).violations = seen;
+    document.addEventListener("securitypolicyviolation", (e) =>
+      seen.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`),
+    );
+  });
+  return () => page.evaluate(() => (window as unknown as { violations: string[] }).violations);
+}
+
+/** Anything in the DOM that markup from a name could have made: handlers, images, frames, scripts not the app's. */
+function injected(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const found: string[] = [];
+    for (const el of document.querySelectorAll("*")) {
+      for (const a of el.attributes)
+        if (/^on/i.test(a.name) || /^\s*javascript:/i.test(a.value)) found.push(`${el.tagName} ${a.name}`);
+      if (/^(IMG|IFRAME|OBJECT|EMBED)$/.test(el.tagName)) found.push(el.tagName);
+      if (el.tagName === "SCRIPT" && !(el as HTMLScriptElement).src) found.push("inline SCRIPT");
+    }
+    if (document.body.dataset.xss) found.push(`ran: ${document.body.dataset.xss}`);
+    return found;
+  });
+}
+
+describe("the browser app's security", { timeout: 300_000 }, () => {
+  it("runs under its Content-Security-Policy with no violation: no eval, inline script or handler in the page", async () => {
+    const { proxy, at } = await withPolicy(appPolicy);
+    try {
+      const page = await browser.newPage({ acceptDownloads: true });
+      const violations = await recordViolations(page);
+      const problems: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error" || m.type() === "warning") problems.push(m.text());
+      });
+      page.on("pageerror", (e) => problems.push(String(e)));
+      await page.goto(at);
+      await nextRun(page, 0);
+      expect(await page.locator("#chart-fan svg path").count()).toBeGreaterThan(3);
+      // A scenario, the comparison (charts again) and the HTML report (the report's own charts).
+      const before = await completed(page);
+      await page.selectOption("#scenario", "genuine_talks");
+      expect(await nextRun(page, before)).toContain("scenario genuine_talks");
+      await page.fill("#runs", "100");
+      await page.click("#tab-compare");
+      await page.click("#compare-run");
+      await page.waitForSelector("#chart-compare svg", { timeout: 90_000 });
+      const [html] = await Promise.all([page.waitForEvent("download"), page.click("#download-html")]);
+      expect(readFileSync((await html.path())!, "utf8")).toContain("<svg");
+      expect(await violations()).toEqual([]);
+      expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it("the model kernel is what needs 'unsafe-eval', and only in the Web Workers", async () => {
+    // The page's policy on the worker scripts too: Chromium gives a worker its own script's policy, so the
+    // workers cannot compile a kernel and the run fails with the policy's own message.
+    const { proxy, at } = await withPolicy(() => PAGE_POLICY);
+    try {
+      const page = await browser.newPage();
+      await page.goto(at);
+      await page.waitForFunction(
+        () => /unsafe-eval/.test(document.getElementById("status")?.textContent ?? ""),
+        null,
+        {
+          timeout: 60_000,
+        },
+      );
+      expect(await completed(page)).toBe(0);
+      await page.close();
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it("hostile names in a share link (params, scenarios, outcomes, mechanisms, claims, title) stay text", async () => {
+    // No policy at all: the escaping must hold by itself, not only because a policy blocks handlers.
+    const { proxy, at } = await withPolicy(() => undefined);
+    const dialogs: string[] = [];
+    const link = (text: string, scenario: string) =>
+      `${at}#share=${compressToEncodedURIComponent(JSON.stringify({ file: hostile("file")[1], text, runs: 200, seed: 3, scenario }))}`;
+    try {
+      // A model that runs: hostile title, mechanism (group) name and doc, param docs, claim text, scenario names.
+      const runnable = hostileRunnableModel();
+      const scenario = `scenario ${hostile("runnable")[0]}`;
+      const page = await browser.newPage({ acceptDownloads: true });
+      page.on("dialog", (d) => {
+        dialogs.push(d.message());
+        void d.dismiss();
+      });
+      await page.goto(link(runnable, scenario));
+      await nextRun(page, 0);
+      expect(await page.textContent("#outcome-table caption")).toContain(scenario);
+      expect(await page.inputValue("#scenario")).toBe(scenario);
+      expect(await page.textContent("#claims-table")).toContain(`claim ${hostile("runnable")[0]}`);
+      expect(await page.textContent("#params legend")).toContain("mechanism ");
+      await page.fill("#runs", "100");
+      await page.click("#tab-compare");
+      await page.click("#compare-run");
+      await page.waitForSelector("#compare tbody tr", { timeout: 90_000 });
+      expect(await page.textContent("#compare thead")).toContain(scenario);
+      const [html] = await Promise.all([page.waitForEvent("download"), page.click("#download-html")]);
+      expect(readFileSync((await html.path())!, "utf8")).not.toMatch(/<img|<script>|<svg onload/i);
+      expect(await injected(page)).toEqual([]);
+      await page.close();
+
+      // Names the checker rejects (a param, an outcome, a decision): no run, but the panel and diagnostics show them.
+      const names = await browser.newPage();
+      names.on("dialog", (d) => {
+        dialogs.push(d.message());
+        void d.dismiss();
+      });
+      await names.goto(link(hostileNamesModel(), `scenario ${hostile("names")[1]}`));
+      await names.waitForFunction(() =>
+        (document.getElementById("diagnostics")?.textContent ?? "").includes("error"),
+      );
+      expect(await names.textContent("#diagnostics")).toContain("<img src=x");
+      expect(await names.locator("#params input").count()).toBe(3);
+      // Moving a hostile-named slider edits the model text like any other.
+      await names.locator("#params input").first().focus();
+      await names.keyboard.press("ArrowRight");
+      await names.waitForTimeout(1500);
+      expect(await injected(names)).toEqual([]);
+      await names.close();
+      expect(dialogs).toEqual([]);
+    } finally {
+      proxy.close();
+    }
   });
 });

@@ -11,9 +11,21 @@ export interface PreparedModel {
   kernel: RunFunction;
 }
 
-/** Load, check and compile a model file's text. Throws DiagnosticError on any problem. */
+/**
+ * Load, check and compile a model file's text. Throws DiagnosticError on any problem. The kernel is generated
+ * when first used, so a host that only plans a job (the browser page, whose workers run it) never evaluates code
+ * and can run under a Content-Security-Policy without 'unsafe-eval' (docs/security.md).
+ */
 export function prepareModel(file: string, text: string, options: LoadOptions = {}): PreparedModel {
   const loaded = loadModel(file, text, options);
   const program = compileModel(loaded);
-  return { loaded, program, kernel: makeKernel(program) };
+  let kernel: RunFunction | undefined;
+  return {
+    loaded,
+    program,
+    get kernel() {
+      kernel ??= makeKernel(program);
+      return kernel;
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import "./jitless.js";
 import { autocompletion } from "@codemirror/autocomplete";
 import { yaml as yamlLanguage } from "@codemirror/lang-yaml";
 import { type Diagnostic as CmDiagnostic, linter } from "@codemirror/lint";
