@@ -480,8 +480,17 @@ describe("the browser app's security", { timeout: 300_000 }, () => {
       await page.click("#tab-compare");
       await page.click("#compare-run");
       await page.waitForSelector("#chart-compare svg", { timeout: 90_000 });
+      // Sensitivity plans its design in the page and evaluates it in the workers.
+      await page.click("#tab-sensitivity");
+      await page.fill("#sens-samples", "16");
+      await page.click("#sens-run");
+      await page.waitForSelector("#chart-tornado svg", { timeout: 90_000 });
       const [html] = await Promise.all([page.waitForEvent("download"), page.click("#download-html")]);
       expect(readFileSync((await html.path())!, "utf8")).toContain("<svg");
+      // The war room: its game runs in a worker, its forecast comes back to the page.
+      await page.click("#tab-warroom");
+      await page.click("#wr-start");
+      await page.waitForSelector("#wr-risk", { timeout: 60_000 });
       expect(await violations()).toEqual([]);
       expect(problems).toEqual([]);
       await page.close();

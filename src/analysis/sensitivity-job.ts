@@ -86,7 +86,12 @@ export class DesignEvaluator {
   /** The index in the model's params of each input. */
   readonly inputIndex: number[];
   private readonly extra: CompiledClaim[];
-  private readonly runner: Runner;
+  /** Made on first evaluation: a host that only plans the design (the browser page) compiles no kernel. */
+  private runnerOnce: Runner | undefined;
+  private get runner(): Runner {
+    this.runnerOnce ??= new Runner(this.model, this.setup.seed);
+    return this.runnerOnce;
+  }
   private readonly full: Float64Array;
   runs = 0;
 
@@ -126,7 +131,6 @@ export class DesignEvaluator {
       ...this.claims.map((c) => `claim ${c.id}`),
       ...setup.targets,
     ];
-    this.runner = new Runner(model, setup.seed);
     this.full = new Float64Array(program.params.length);
   }
 
