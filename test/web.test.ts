@@ -1,4 +1,5 @@
-import { compressToEncodedURIComponent } from "lz-string";
+import fc from "fast-check";
+import { compressToEncodedURIComponent, decompressFromEncodedURIComponent } from "lz-string";
 import { describe, expect, it } from "vitest";
 import type { RunReport } from "../src/analysis/results.js";
 import type { SimulateOptions, SimulationResult } from "../src/analysis/simulate.js";
@@ -8,6 +9,7 @@ import { compareScenarios, compareTable } from "../src/web/compare.js";
 import { outcomesCsv, reportHtml } from "../src/web/downloads.js";
 import { moved, pct, sliderStep } from "../src/web/format.js";
 import { html, SafeHtml } from "../src/web/html.js";
+import { decompressLinkText } from "../src/web/lz.js";
 import { controlValue, paramsPanel, restoreDist, setValue } from "../src/web/panels/params.js";
 import { claimsPanel, outcomesPanel } from "../src/web/panels/results.js";
 import { Runs } from "../src/web/run.js";
@@ -122,8 +124,10 @@ describe("share links", () => {
     expect(
       readShareLink(`http://localhost/#share=${compressToEncodedURIComponent("{not json")}`),
     ).toBeUndefined();
-    expect(readShareLink(`http://localhost/#share=${"A".repeat(SHARE_LIMITS.fragment + 1)}`)).toBeUndefined();
-    expect(readShareLink(withPayload({ text: "x".repeat(SHARE_LIMITS.text + 1) }))).toBeUndefined();
+    const small = { ...SHARE_LIMITS, fragment: 400, text: 100 };
+    expect(readShareLink(`http://localhost/#share=${"A".repeat(401)}`, small)).toBeUndefined();
+    expect(readShareLink(withPayload({ text: "x".repeat(101) }), small)).toBeUndefined();
+    expect(readShareLink(withPayload({ text: "x".repeat(100) }), small)?.text).toHaveLength(100);
   });
 });
 
@@ -297,5 +301,29 @@ describe("run orchestration", () => {
       ["a", 300, 5, false],
       ["b", 300, 5, false],
     ]);
+  });
+});
+
+describe("share-link decompression", () => {
+  it("gives lz-string's own results on any text, and on corrupt input", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 400 }), (text) => {
+        const packed = compressToEncodedURIComponent(text);
+        expect(decompressLinkText(packed, 10_000)).toBe(decompressFromEncodedURIComponent(packed));
+        const corrupt = packed.slice(0, Math.floor(packed.length / 2)) + packed.slice(-3);
+        expect(decompressLinkText(corrupt, 10_000)).toBe(decompressFromEncodedURIComponent(corrupt));
+      }),
+    );
+    expect(decompressLinkText("", 10)).toBe(decompressFromEncodedURIComponent(""));
+  });
+
+  it("stops at the cap: a short fragment that expands quadratically is refused, not decoded", () => {
+    // 300,000 repeated characters pack into about a thousand: each code repeats one more than the last.
+    const bomb = compressToEncodedURIComponent("a".repeat(300_000));
+    expect(bomb.length).toBeLessThan(3_000);
+    expect(decompressLinkText(bomb, 100_000)).toBeUndefined();
+    expect(decompressLinkText(bomb, 300_000)).toHaveLength(300_000);
+    const small = { ...SHARE_LIMITS, text: 1000 };
+    expect(readShareLink(`http://localhost/#share=${bomb}`, small)).toBeUndefined();
   });
 });
