@@ -5,7 +5,7 @@ import type { RunReport } from "../src/analysis/results.js";
 import type { SimulateOptions, SimulationResult } from "../src/analysis/simulate.js";
 import { loadModel } from "../src/model/load.js";
 import { renderHtml } from "../src/report/html.js";
-import { compareScenarios, compareTable } from "../src/web/compare.js";
+import { compareTable, runComparison } from "../src/web/compare.js";
 import { outcomesCsv, reportHtml } from "../src/web/downloads.js";
 import { moved, pct, sliderStep } from "../src/web/format.js";
 import { html, SafeHtml } from "../src/web/html.js";
@@ -286,7 +286,7 @@ describe("run orchestration", () => {
 
   it("compares every scenario over the same runs and seed, without the model's own claims", async () => {
     const calls: SimulateOptions[] = [];
-    const reports = await compareScenarios(
+    const reports = await runComparison(
       { file: "m", text: "t" },
       ["a", "b"],
       { runs: 300, seed: 5 },

@@ -8,7 +8,7 @@ import { html, type SafeHtml } from "./html.js";
  * table of end states by scenario. The simulation is passed in (the page's Web Workers), so this file has no
  * DOM or worker of its own and Node tests can drive it.
  */
-export async function compareScenarios(
+export async function runComparison(
   input: { file: string; text: string },
   scenarios: readonly string[],
   settings: { runs: number; seed: number },

@@ -8,7 +8,7 @@ import type { Progress } from "../analysis/simulate.js";
 import { type Diagnostic, DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
 import { fanChart, incidenceChart, scenarioChart, tornadoChart } from "../report/charts.js";
 import { renderSvg } from "../report/render.js";
-import { compareScenarios, compareTable } from "./compare.js";
+import { compareTable, runComparison } from "./compare.js";
 import { completeModel } from "./completion.js";
 import { $, download, setHtml, setOptions } from "./dom.js";
 import { outcomesCsv, reportHtml, runJson } from "./downloads.js";
@@ -230,7 +230,7 @@ $("compare-run").addEventListener("click", async () => {
   const { runs: n, seed } = settings();
   setStatus("Comparing scenarios…", true);
   try {
-    const reports = await compareScenarios(
+    const reports = await runComparison(
       input(),
       model.scenarios,
       { runs: n, seed },
