@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { normalCdf, RANDOM_FUNCTIONS } from "../src/compile/functions.js";
+import { BUILTINS } from "../src/compile/builtins.js";
+import { normalCdf } from "../src/compile/functions.js";
 import { betaCdf, quantile } from "../src/engine/distributions.js";
 import { ExactSum } from "../src/engine/exactsum.js";
 import { hashName, hashUniform, SiteStreams } from "../src/engine/rng.js";
@@ -60,7 +61,9 @@ describe("per-step random draws over 10⁶ draws", () => {
   const draw = (fn: string, args: number[], seed = 3) => {
     const streams = new SiteStreams(["site"]);
     streams.reset(seed, 0);
-    const f = RANDOM_FUNCTIONS[fn]!.fn;
+    const b = BUILTINS.get(fn);
+    if (b?.kind !== "random") throw new Error(`${fn} is not a random builtin`);
+    const f = b.fn;
     const out = new Float64Array(N);
     for (let i = 0; i < N; i++) out[i] = f(streams, 0, ...args);
     return out;

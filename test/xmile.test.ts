@@ -49,8 +49,10 @@ describe("XMILE import", () => {
       ),
     ).toBe("if stock_a == 0 and not rate != 1 then min(stock_a, 2) else 3 % 2");
     expect(translateEquation("SMTH1(rate, 3) + PI() + INT(TIME) { a comment }", ids, new Set())).toBe(
-      `smth1(rate, 3) + ${Math.PI} + trunc(time)`,
+      `smth1(rate, 3) + ${Math.PI} + int(time)`,
     );
+    // Vensim writes its INTEGER, which rounds toward zero, as INT.
+    expect(translateEquation("INT(rate)", ids, new Set(), undefined, { vensim: true })).toBe("trunc(rate)");
     expect(translateEquation("effect(rate)", ids, new Set(["effect"]))).toBe("effect(rate)");
   });
 
@@ -78,8 +80,8 @@ describe("XMILE import", () => {
     ).toEqual([
       "m.xmile:2:47: error: <uses_conveyor> is not supported yet (Brink imports models without conveyor)",
     ]);
-    expect(diagnostics(wrap('<aux name="a"><eqn>DELAYN(1, 2, 3)</eqn></aux>'))).toEqual([
-      'm.xmile:5:19: error: <aux name="a">: the XMILE function DELAYN is not supported yet',
+    expect(diagnostics(wrap('<aux name="a"><eqn>NPV(1, 2)</eqn></aux>'))).toEqual([
+      'm.xmile:5:19: error: <aux name="a">: the XMILE function NPV is not supported yet',
     ]);
     expect(diagnostics(wrap('<aux name="a"><eqn>FROB(1)</eqn></aux>'))[0]).toMatch(
       /the function FROB is not supported yet/,

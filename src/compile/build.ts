@@ -1,5 +1,5 @@
 import type { Expr } from "../lang/ast.js";
-import { BUILTINS, TIME_NAMES } from "../lang/builtins.js";
+import { TIME_NAMES } from "../lang/builtins.js";
 import { type Diagnostic, DiagnosticError, didYouMean } from "../lang/diagnostic.js";
 import { ExprSyntaxError, KEYWORDS } from "../lang/lexer.js";
 import { parseExpr } from "../lang/parser.js";
@@ -7,6 +7,7 @@ import { parseDistribution } from "../model/distribution.js";
 import type { LoadedModel } from "../model/load.js";
 import type { ModelSource, Path } from "../model/source.js";
 import { dateToDays, UNIT_DAYS } from "../model/time.js";
+import { BUILTINS, domainError, type StatefulBuiltin } from "./builtins.js";
 import type { Table } from "./functions.js";
 import type {
   Assignment,
@@ -20,6 +21,7 @@ import type {
   SlotKind,
   StockPlan,
 } from "./ir.js";
+import { constantValue, type LowerContext } from "./lower.js";
 import { orderAssignments } from "./order.js";
 import {
   type Dimensions,
@@ -682,77 +684,51 @@ class Resolver {
     const args = e.args.map((a) => this.resolve(a));
     switch (fn.kind) {
       case "pure":
-        return { op: "call", fn: fn.name === "int" ? "floor" : fn.name, args };
+        return { op: "call", fn: fn.name, args };
       case "time":
-        return { op: "timefn", fn: fn.name as "step" | "pulse" | "ramp", args };
-      case "random":
+        return { op: "timefn", fn: fn.name, args };
+      case "random": {
         if ((this.b.spec.method ?? "euler") === "rk4") {
           return this.fail(
             e.pos,
             `${e.callee}(…) draws a random number each step, which rk4 cannot integrate (its stages would redraw): use method: euler, or make it a param`,
           );
         }
+        // Constant arguments outside the draw's domain are an error now; others fail the run where they happen.
+        const values = args.map((a) => constant(a));
+        if (values.every((v) => v !== undefined)) {
+          const broken = domainError(fn, values as number[]);
+          if (broken) return this.fail(e.pos, broken);
+        }
         return { op: "random", fn: fn.name, site: this.b.randomSite(this.owner, fn.name), args };
+      }
       case "stateful":
         if (this.initial)
           return this.fail(e.pos, `${e.callee}(…) keeps state over time, so it cannot set an initial value`);
-        return this.stateful(fn.name, args);
+        return this.stateful(fn, e, args);
     }
   }
 
-  private stateful(fn: string, args: Node[]): Node {
-    const [input, time, init] = args as [Node, Node, Node | undefined];
+  private stateful(fn: StatefulBuiltin, e: Extract<Expr, { kind: "call" }>, args: Node[]): Node {
     const b = this.b;
-    const slot = (s: number): Node => ({ op: "slot", slot: s });
-    const div = (a: Node, c: Node): Node => ({ op: "bin", fn: "/", a, b: c });
-    const sub = (a: Node, c: Node): Node => ({ op: "bin", fn: "-", a, b: c });
-    const mul = (a: Node, c: Node): Node => ({ op: "bin", fn: "*", a, b: c });
-    switch (fn) {
-      case "smth1":
-      case "smooth": {
-        const stock = b.hiddenStock(this.owner, "smth1", this.path, init ?? input);
-        stock.setRate(div(sub(input, slot(stock.slot)), time));
-        return slot(stock.slot);
-      }
-      case "smth3": {
-        const stage = div(time, { op: "const", value: 3 });
-        let upstream = input;
-        for (let i = 0; i < 3; i++) {
-          const stock = b.hiddenStock(this.owner, "smth3", this.path, init ?? input);
-          stock.setRate(div(sub(upstream, slot(stock.slot)), stage));
-          upstream = slot(stock.slot);
-        }
-        return upstream;
-      }
-      case "delay1": {
-        const stock = b.hiddenStock(this.owner, "delay1", this.path, mul(init ?? input, time));
-        const out = b.hiddenAux(this.owner, "delay1 out", this.path, div(slot(stock.slot), time));
-        stock.setRate(sub(input, slot(out)));
-        return slot(out);
-      }
-      case "delay3": {
-        const stage = div(time, { op: "const", value: 3 });
-        let upstream = input;
-        for (let i = 0; i < 3; i++) {
-          const stock = b.hiddenStock(this.owner, "delay3", this.path, mul(init ?? input, stage));
-          const out = b.hiddenAux(this.owner, "delay3 out", this.path, div(slot(stock.slot), stage));
-          stock.setRate(sub(upstream, slot(out)));
-          upstream = slot(out);
-        }
-        return upstream;
-      }
-      case "previous": {
-        const source =
-          input.op === "slot" ? input.slot : b.hiddenAux(this.owner, "previous input", this.path, input);
-        return slot(b.hiddenPrevious(this.owner, this.path, source, args[1] ?? { op: "const", value: 0 }));
-      }
-      case "init": {
-        const source =
-          input.op === "slot" ? input.slot : b.hiddenAux(this.owner, "init input", this.path, input);
-        return slot(b.hiddenInit(this.owner, this.path, source));
-      }
-      default:
-        throw new Error(`unhandled stateful builtin ${fn}`);
-    }
+    const { owner, path } = this;
+    const ctx: LowerContext = {
+      stock: (what, init) => b.hiddenStock(owner, what, path, init),
+      aux: (what, expr) => b.hiddenAux(owner, what, path, expr),
+      previous: (source, init) => b.hiddenPrevious(owner, path, source, init),
+      init: (source) => b.hiddenInit(owner, path, source),
+      dt: b.time.dt,
+      constant,
+      fail: (index, message) => this.fail((e.args[index] ?? e).pos, message),
+    };
+    return fn.lower(ctx, args);
   }
+}
+
+/** The value of a resolved argument made of numbers and pure builtins only; else undefined. */
+function constant(n: Node): number | undefined {
+  return constantValue(n, (name, values) => {
+    const f = BUILTINS.get(name);
+    return f?.kind === "pure" ? f.fn(...values) : Number.NaN;
+  });
 }

@@ -1,3 +1,4 @@
+import { BUILTINS } from "./builtins.js";
 import * as F from "./functions.js";
 import { type Assignment, type Node, type Program, slotsRead } from "./ir.js";
 import type { RunFunction } from "./kernel.js";
@@ -75,19 +76,20 @@ class Emitter {
       case "if":
         return `(${this.expr(n.c)} !== 0 ? ${this.expr(n.a)} : ${this.expr(n.b)})`;
       case "call": {
-        const f = F.PURE_FUNCTIONS[n.fn];
-        if (!f) throw new Error(`no pure function '${n.fn}'`);
+        const f = BUILTINS.get(n.fn);
+        if (f?.kind !== "pure") throw new Error(`no pure function '${n.fn}'`);
         return `${f.js}(${n.args.map((a) => this.expr(a)).join(", ")})`;
       }
       case "timefn": {
-        const name = { step: "stepFn", pulse: "pulseFn", ramp: "rampFn" }[n.fn];
-        return `F.${name}(t, DT, ${n.args.map((a) => this.expr(a)).join(", ")})`;
+        const f = BUILTINS.get(n.fn);
+        if (f?.kind !== "time") throw new Error(`no time function '${n.fn}'`);
+        return `F.${f.js}(t, DT, ${n.args.map((a) => this.expr(a)).join(", ")})`;
       }
       case "lookup":
         return `F.lookupFn(T${n.table}, ${this.expr(n.x)})`;
       case "random": {
-        const fn = F.RANDOM_FUNCTIONS[n.fn];
-        if (!fn) throw new Error(`no random function '${n.fn}'`);
+        const fn = BUILTINS.get(n.fn);
+        if (fn?.kind !== "random") throw new Error(`no random function '${n.fn}'`);
         return `F.${fn.js}(rs, ${n.site}, ${n.args.map((a) => this.expr(a)).join(", ")})`;
       }
     }

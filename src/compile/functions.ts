@@ -141,30 +141,19 @@ export function poissonDraw(mean: number, rs: RandomStreams, site: number): numb
   }
 }
 
-// Per-step draws, one function per builtin so the kernel calls them without allocating argument arrays.
+// Per-step draws, one function per random builtin so the kernel calls them without allocating argument arrays.
+// Arguments outside a draw's domain (the registry's rules in builtins.ts) give NaN, which fails the run.
 export const randomUniform = (rs: RandomStreams, s: number, a: number, b: number): number =>
-  a + (b - a) * rs.uniform(s);
+  a <= b ? a + (b - a) * rs.uniform(s) : Number.NaN;
 export const randomNormal = (rs: RandomStreams, s: number, m: number, sd: number): number =>
-  m + sd * normalQuantile(rs.uniform(s));
+  sd >= 0 ? m + sd * normalQuantile(rs.uniform(s)) : Number.NaN;
 export const randomLognormal = (rs: RandomStreams, s: number, mu: number, sigma: number): number =>
-  Math.exp(mu + sigma * normalQuantile(rs.uniform(s)));
+  sigma >= 0 ? Math.exp(mu + sigma * normalQuantile(rs.uniform(s))) : Number.NaN;
 export const randomExponential = (rs: RandomStreams, s: number, mean: number): number =>
-  -mean * Math.log(rs.uniform(s));
+  mean >= 0 ? -mean * Math.log(rs.uniform(s)) : Number.NaN;
 export const randomBernoulli = (rs: RandomStreams, s: number, p: number): number =>
-  rs.uniform(s) < p ? 1 : 0;
+  p >= 0 && p <= 1 ? (rs.uniform(s) < p ? 1 : 0) : Number.NaN;
 export const randomPoisson = (rs: RandomStreams, s: number, mean: number): number => poissonDraw(mean, rs, s);
-
-type RandomDraw = (rs: RandomStreams, site: number, ...args: number[]) => number;
-
-/** Per-step random builtins: the kernel calls F.<js>, the interpreter calls fn. */
-export const RANDOM_FUNCTIONS: Record<string, { js: string; fn: RandomDraw }> = {
-  uniform: { js: "randomUniform", fn: (rs, s, a, b) => randomUniform(rs, s, a!, b!) },
-  normal: { js: "randomNormal", fn: (rs, s, m, sd) => randomNormal(rs, s, m!, sd!) },
-  lognormal: { js: "randomLognormal", fn: (rs, s, mu, sigma) => randomLognormal(rs, s, mu!, sigma!) },
-  exponential: { js: "randomExponential", fn: (rs, s, mean) => randomExponential(rs, s, mean!) },
-  bernoulli: { js: "randomBernoulli", fn: (rs, s, p) => randomBernoulli(rs, s, p!) },
-  poisson: { js: "randomPoisson", fn: (rs, s, mean) => randomPoisson(rs, s, mean!) },
-};
 
 export const xidz = (a: number, b: number, x: number): number => (b === 0 ? x : a / b);
 export const zidz = (a: number, b: number): number => (b === 0 ? 0 : a / b);
@@ -235,34 +224,5 @@ export function lookupFn(table: Table, x: number): number {
 export function roundHalfAway(x: number): number {
   return x < 0 ? -Math.round(-x) : Math.round(x);
 }
-
-/** The pure builtins: the interpreter calls these; the kernel inlines the same Math functions by name. */
-export const PURE_FUNCTIONS: Record<string, { js: string; fn: (...a: number[]) => number }> = {
-  min: { js: "Math.min", fn: Math.min },
-  max: { js: "Math.max", fn: Math.max },
-  abs: { js: "Math.abs", fn: Math.abs },
-  exp: { js: "Math.exp", fn: Math.exp },
-  ln: { js: "Math.log", fn: Math.log },
-  log10: { js: "Math.log10", fn: Math.log10 },
-  sqrt: { js: "Math.sqrt", fn: Math.sqrt },
-  floor: { js: "Math.floor", fn: Math.floor },
-  ceil: { js: "Math.ceil", fn: Math.ceil },
-  round: { js: "F.roundHalfAway", fn: roundHalfAway },
-  sign: { js: "Math.sign", fn: Math.sign },
-  sin: { js: "Math.sin", fn: Math.sin },
-  cos: { js: "Math.cos", fn: Math.cos },
-  tan: { js: "Math.tan", fn: Math.tan },
-  arctan: { js: "Math.atan", fn: Math.atan },
-  arcsin: { js: "Math.asin", fn: Math.asin },
-  arccos: { js: "Math.acos", fn: Math.acos },
-  sinh: { js: "Math.sinh", fn: Math.sinh },
-  cosh: { js: "Math.cosh", fn: Math.cosh },
-  tanh: { js: "Math.tanh", fn: Math.tanh },
-  trunc: { js: "Math.trunc", fn: Math.trunc },
-  safediv: { js: "F.safediv", fn: (a, b, x) => safediv(a!, b!, x) },
-  clamp: { js: "F.clamp", fn: (x, lo, hi) => Math.min(Math.max(x!, lo!), hi!) },
-  xidz: { js: "F.xidz", fn: (a, b, x) => xidz(a!, b!, x!) },
-  zidz: { js: "F.zidz", fn: (a, b) => zidz(a!, b!) },
-};
 
 export const clamp = (x: number, lo: number, hi: number): number => Math.min(Math.max(x, lo), hi);

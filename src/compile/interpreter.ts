@@ -1,3 +1,4 @@
+import { BUILTINS, domainError } from "./builtins.js";
 import * as F from "./functions.js";
 import { type Assignment, type Node, type Program, slotsRead } from "./ir.js";
 import { CENSORED, NUMERIC_FAILURE } from "./kernel.js";
@@ -12,6 +13,8 @@ export interface NumericFault {
   step: number;
   /** The values this definition read at that moment. */
   inputs: { slot: number; value: number }[];
+  /** Why, when a builtin was called outside its domain: "normal(mean, sd): sd must be ≥ 0 (here …)". */
+  reason?: string;
 }
 
 class Fault extends Error {
@@ -30,6 +33,8 @@ export class Interpreter {
   private t = 0;
   private first = 1;
   private k = 0;
+  /** The first out-of-domain random call of the expression being evaluated. */
+  private domainError: string | undefined;
 
   constructor(
     private readonly p: Program,
@@ -127,9 +132,18 @@ export class Interpreter {
   }
 
   private hazard(expr: Node, trigger: NumericFault["trigger"]): number {
+    this.domainError = undefined;
     const r = this.eval(expr);
     if (!(r >= 0) || r === Number.POSITIVE_INFINITY) {
-      throw new Fault({ trigger, value: r, time: this.t, step: this.k, inputs: this.inputsOf(expr) });
+      const reason = this.domainError;
+      throw new Fault({
+        trigger,
+        value: r,
+        time: this.t,
+        step: this.k,
+        inputs: this.inputsOf(expr),
+        ...(reason ? { reason } : {}),
+      });
     }
     return r;
   }
@@ -191,6 +205,7 @@ export class Interpreter {
 
   private assign(list: Assignment[]): void {
     for (const a of list) {
+      this.domainError = undefined;
       this.v[a.slot] = this.eval(a.expr);
       this.checkSlot(a.slot, a.expr);
     }
@@ -199,12 +214,14 @@ export class Interpreter {
   private checkSlot(slot: number, expr: Node | undefined): void {
     const x = this.v[slot]!;
     if (x - x !== 0) {
+      const reason = expr ? this.domainError : undefined;
       throw new Fault({
         slot,
         value: x,
         time: this.t,
         step: this.k,
         inputs: expr ? this.inputsOf(expr) : [],
+        ...(reason ? { reason } : {}),
       });
     }
   }
@@ -262,20 +279,25 @@ export class Interpreter {
       }
       case "if":
         return this.eval(n.c) !== 0 ? this.eval(n.a) : this.eval(n.b);
-      case "call":
-        return F.PURE_FUNCTIONS[n.fn]!.fn(...n.args.map((a) => this.eval(a)));
+      case "call": {
+        const f = BUILTINS.get(n.fn);
+        if (f?.kind !== "pure") throw new Error(`no pure function '${n.fn}'`);
+        return f.fn(...n.args.map((a) => this.eval(a)));
+      }
       case "timefn": {
-        const args = n.args.map((a) => this.eval(a));
-        const dt = this.p.time.dt;
-        if (n.fn === "step") return F.stepFn(this.t, dt, args[0]!, args[1]!);
-        if (n.fn === "ramp") return F.rampFn(this.t, dt, args[0]!, args[1]!, args[2]);
-        return F.pulseFn(this.t, dt, args[0]!, args[1]!, args[2]);
+        const f = BUILTINS.get(n.fn);
+        if (f?.kind !== "time") throw new Error(`no time function '${n.fn}'`);
+        return f.fn(this.t, this.p.time.dt, ...n.args.map((a) => this.eval(a)));
       }
       case "lookup":
         return F.lookupFn(this.p.tables[n.table]!, this.eval(n.x));
       case "random": {
+        const f = BUILTINS.get(n.fn);
+        if (f?.kind !== "random") throw new Error(`no random function '${n.fn}'`);
         const args = n.args.map((a) => this.eval(a));
-        return F.RANDOM_FUNCTIONS[n.fn]!.fn(this.rs, n.site, ...args);
+        // Bad arguments make the draw NaN; say why, for the fault of the slot that reads it.
+        this.domainError ??= domainError(f, args);
+        return f.fn(this.rs, n.site, ...args);
       }
     }
     throw new Error("unreachable");

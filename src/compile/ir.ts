@@ -16,9 +16,12 @@ export type Node =
   | { op: "not"; a: Node }
   | { op: "bin"; fn: BinFn; a: Node; b: Node }
   | { op: "if"; c: Node; a: Node; b: Node }
+  /** A pure builtin of the registry (builtins.ts), by name. */
   | { op: "call"; fn: string; args: Node[] }
-  | { op: "timefn"; fn: "step" | "pulse" | "ramp"; args: Node[] }
+  /** A time builtin of the registry (step, pulse, ramp), by name. */
+  | { op: "timefn"; fn: string; args: Node[] }
   | { op: "lookup"; table: number; x: Node }
+  /** A random builtin of the registry, by name, drawing from its own stream `site`. */
   | { op: "random"; fn: string; site: number; args: Node[] };
 
 export type BinFn = "+" | "-" | "*" | "/" | "%" | "^" | "<" | "<=" | ">" | ">=" | "==" | "!=" | "and" | "or";

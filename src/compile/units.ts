@@ -1,4 +1,5 @@
 import type { Expr } from "../lang/ast.js";
+import { BUILTINS } from "./builtins.js";
 
 /**
  * Units of measure, as far as Brink checks them: a unit text that is a product of names with integer powers
@@ -97,22 +98,6 @@ export interface UnitContext {
   report: (pos: number, message: string) => void;
 }
 
-const SAME_AS_FIRST = new Set([
-  "abs",
-  "round",
-  "floor",
-  "ceil",
-  "trunc",
-  "int",
-  "smooth",
-  "smth1",
-  "smth3",
-  "delay1",
-  "delay3",
-  "init",
-  "previous",
-]);
-
 /**
  * The dimensions of an expression, reporting where two sides that must agree do not (`+`, `-`, comparisons,
  * min/max, the branches of `if`). Numbers adapt to anything; what cannot be known stays unknown and is never
@@ -176,17 +161,23 @@ export function inferUnits(e: Expr, ctx: UnitContext): Dimensions | undefined {
     }
     case "call": {
       const units = e.args.map((arg) => inferUnits(arg, ctx));
-      if (e.callee === "min" || e.callee === "max") {
-        let unit: Dimensions | undefined;
-        e.args.forEach((arg, i) => {
-          unit = agree(unit, units[i], arg.pos, `among the arguments of ${e.callee}`);
-        });
-        return unit;
+      // A table call, or a name that is not a builtin, has no unit rule.
+      const rule = BUILTINS.get(e.callee)?.units ?? "unknown";
+      switch (rule) {
+        case "agree": {
+          let unit: Dimensions | undefined;
+          e.args.forEach((arg, i) => {
+            unit = agree(unit, units[i], arg.pos, `among the arguments of ${e.callee}`);
+          });
+          return unit;
+        }
+        case "same-as-first":
+          return units[0];
+        case "ratio":
+          return units[0] && units[1] ? divide(units[0], units[1]) : undefined;
+        case "unknown":
+          return undefined;
       }
-      if (SAME_AS_FIRST.has(e.callee)) return units[0];
-      if (["xidz", "zidz", "safediv"].includes(e.callee))
-        return units[0] && units[1] ? divide(units[0], units[1]) : undefined;
-      return undefined;
     }
   }
 }

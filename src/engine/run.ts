@@ -179,7 +179,7 @@ function faultDiagnostic(source: ModelSource, p: Program, fault: NumericFault, w
     .filter((i) => p.slots[i.slot]!.kind !== "hidden")
     .map((i) => `${p.slots[i.slot]!.name} = ${shown(i.value)}`)
     .join(", ");
-  const withInputs = inputs ? `; it read ${inputs}` : "";
+  const withInputs = `${inputs ? `; it read ${inputs}` : ""}${fault.reason ? ` — ${fault.reason}` : ""}`;
   if (fault.trigger) {
     const kind = fault.trigger.section === "events" ? "event" : "outcome";
     return source.at(

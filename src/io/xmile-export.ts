@@ -1,3 +1,4 @@
+import { BUILTINS } from "../compile/builtins.js";
 import { quantile } from "../engine/distributions.js";
 import type { Expr } from "../lang/ast.js";
 import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
@@ -11,13 +12,6 @@ import type { LoadedModel } from "../model/load.js";
  * the equation and keep the distribution in a `brink:dist` element; events, outcomes and claims, which XMILE has
  * no words for, are kept verbatim in a `brink:extensions` element so nothing is silently lost.
  */
-const FUNCTION_NAMES: Record<string, string> = {
-  trunc: "INT",
-  smooth: "SMTH1",
-  uniform: "RANDOM",
-  exponential: "EXPRND",
-};
-
 function printXmile(e: Expr): string {
   switch (e.kind) {
     case "number":
@@ -42,8 +36,12 @@ function printXmile(e: Expr): string {
     }
     case "if":
       return `(IF ${printXmile(e.cond)} THEN ${printXmile(e.then)} ELSE ${printXmile(e.else)})`;
-    case "call":
-      return `${FUNCTION_NAMES[e.callee] ?? e.callee.toUpperCase()}(${e.args.map(printXmile).join(", ")})`;
+    case "call": {
+      const args = e.args.map(printXmile);
+      // A table call, or a builtin XMILE lacks, is written by name.
+      const write = BUILTINS.get(e.callee)?.xmile.write ?? e.callee.toUpperCase();
+      return typeof write === "string" ? `${write}(${args.join(", ")})` : write(args);
+    }
   }
 }
 

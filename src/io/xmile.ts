@@ -1,4 +1,5 @@
 import { SaxesParser } from "saxes";
+import { XMILE_FUNCTIONS } from "../compile/builtins.js";
 import { TIME_NAMES } from "../lang/builtins.js";
 import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
 import { KEYWORDS } from "../lang/lexer.js";
@@ -90,58 +91,8 @@ export function canonicalName(name: string): string {
   return id;
 }
 
-/** XMILE builtins and their Brink spelling. */
-const FUNCTIONS: Record<string, string> = {
-  abs: "abs",
-  exp: "exp",
-  ln: "ln",
-  log10: "log10",
-  sqrt: "sqrt",
-  int: "trunc",
-  sin: "sin",
-  cos: "cos",
-  tan: "tan",
-  arctan: "arctan",
-  arcsin: "arcsin",
-  arccos: "arccos",
-  sinh: "sinh",
-  cosh: "cosh",
-  tanh: "tanh",
-  min: "min",
-  max: "max",
-  smth1: "smth1",
-  smth3: "smth3",
-  smooth: "smooth",
-  delay1: "delay1",
-  delay3: "delay3",
-  pulse: "pulse",
-  step: "step",
-  ramp: "ramp",
-  init: "init",
-  previous: "previous",
-  xidz: "xidz",
-  zidz: "zidz",
-  safediv: "safediv",
-  lookup: "lookup",
-  round: "round",
-  sign: "sign",
-  normal: "normal",
-  exprnd: "exponential",
-  lognormal: "lognormal",
-  poisson: "poisson",
-  random: "uniform",
-};
-const UNSUPPORTED_FUNCTIONS = new Set([
-  "delay",
-  "delayn",
-  "smthn",
-  "trend",
-  "forcst",
-  "npv",
-  "if_then_else",
-  "rank",
-  "self",
-]);
+/** XMILE functions Brink does not have yet (XMILE's own names, which the registry does not list). */
+const UNSUPPORTED_FUNCTIONS = new Set(["npv", "if_then_else", "rank", "self"]);
 /** Array reductions: their one argument is a whole array (or a slice of one). */
 const REDUCTIONS = new Set(["sum", "mean", "prod", "size", "stddev", "min", "max"]);
 
@@ -250,12 +201,21 @@ function spacedName(s: string, end: number, ident: string): string {
   return [...kept, ident].join(" ");
 }
 
+/**
+ * Who wrote the file, where that changes what a name means: Vensim writes its INTEGER (toward zero) as INT,
+ * which XMILE defines as rounding down.
+ */
+export interface Dialect {
+  vensim?: boolean;
+}
+
 /** Rewrite one XMILE equation into Brink expression text. */
 export function translateEquation(
   eqn: string,
   names: Map<string, string>,
   tables: Set<string>,
   arrays?: ArrayContext,
+  dialect: Dialect = {},
 ): string {
   const out: string[] = [];
   let i = 0;
@@ -312,7 +272,8 @@ export function translateEquation(
         const canon = canonicalName(ident);
         if (tables.has(canon)) out.push(canon);
         else if (REDUCTIONS.has(lower) && arrays) out.push(lower);
-        else if (FUNCTIONS[lower]) out.push(FUNCTIONS[lower]!);
+        else if (lower === "int" && dialect.vensim) out.push("trunc");
+        else if (XMILE_FUNCTIONS.has(lower)) out.push(XMILE_FUNCTIONS.get(lower)!.name);
         else if (UNSUPPORTED_FUNCTIONS.has(lower))
           throw new XmileExpressionError(`the XMILE function ${ident.toUpperCase()} is not supported yet`);
         else if (lower === "pi") {
@@ -497,7 +458,9 @@ export function importXmile(file: string, text: string): XmileImport {
       { file, line: 1, col: 1, message: "not an XMILE file: no <xmile> root element" },
     ]);
   const problems: Diagnostic[] = [];
-  const options = child(child(xmile, "header") ?? xmile, "options");
+  const header = child(xmile, "header") ?? xmile;
+  const options = child(header, "options");
+  const dialect: Dialect = { vensim: /vensim/i.test(child(header, "product")?.text ?? "") };
   for (const o of options?.children ?? []) {
     if (
       /^uses_(arrays|macros|conveyor|queue|submodels|event_posters)$/.test(o.name) ||
@@ -654,6 +617,7 @@ export function importXmile(file: string, text: string): XmileImport {
             ids,
             tables,
             context,
+            dialect,
           )
         : undefined;
     } catch (e) {

@@ -1,5 +1,5 @@
 import type { CompletionContext, CompletionResult } from "@codemirror/autocomplete";
-import { BUILTINS } from "../lang/builtins.js";
+import { BUILTINS } from "../compile/builtins.js";
 import { modelFileJsonSchema } from "../model/schema.js";
 
 /**
