@@ -79,6 +79,8 @@ class Builder {
   private readonly hiddenStocks: (StockPlan & { init: Node })[] = [];
   private readonly previous: Program["previous"] = [];
   private hiddenCount = 0;
+  /** Lowering finished once every equation is resolved (a pipeline delay's length). */
+  readonly deferred: (() => void)[] = [];
 
   constructor(private readonly model: LoadedModel) {
     this.source = model.source;
@@ -237,6 +239,7 @@ class Builder {
       tracked.push({ slot, name });
     });
 
+    for (const work of this.deferred.splice(0)) work();
     this.checkGroups();
     this.checkUnits();
     this.checkWarRoom(tracked.map((t) => t.name));
@@ -501,6 +504,41 @@ class Builder {
     return this.site(`${owner}:${fn}#${this.randomSites.filter((s) => s.startsWith(`${owner}:`)).length}`);
   }
 
+  /** The value of a node that is the same in every run and step: numbers, fixed params, constant definitions. */
+  constantOf(node: Node): number | undefined {
+    const bySlot = new Map(this.aux.map((a) => [a.slot, a.expr]));
+    const memo = new Map<number, number | undefined>();
+    const slotValue = (s: number): number | undefined => {
+      if (memo.has(s)) return memo.get(s);
+      memo.set(s, undefined); // a loop is not constant
+      let value: number | undefined;
+      const info = this.slots[s]!;
+      if (info.kind === "param") {
+        const p = this.model.spec.params?.[info.name];
+        if (p && p.dist === undefined) {
+          try {
+            const dist = parseDistribution(p.value ?? 0);
+            if (dist.kind === "fixed") value = dist.value;
+          } catch {
+            // A bad value is reported where the params are read.
+          }
+        }
+      } else {
+        const expr = bySlot.get(s);
+        if (expr) value = constantValue(expr, callPure, slotValue);
+      }
+      memo.set(s, value);
+      return value;
+    };
+    return constantValue(node, callPure, slotValue);
+  }
+
+  /** Replace the expression of a hidden slot made by hiddenAux. */
+  setAux(slot: number, expr: Node): void {
+    const a = this.aux.find((x) => x.slot === slot);
+    if (a) a.expr = expr;
+  }
+
   /** Hidden slot computed every step from `expr`. */
   hiddenAux(owner: string, what: string, path: Path, expr: Node): number {
     const slot = this.newSlot(`${what}#${++this.hiddenCount} in ${owner}`, "hidden", path);
@@ -718,17 +756,22 @@ class Resolver {
       previous: (source, init) => b.hiddenPrevious(owner, path, source, init),
       init: (source) => b.hiddenInit(owner, path, source),
       dt: b.time.dt,
-      constant,
+      constant: (n) => b.constantOf(n),
+      defer: (work) => b.deferred.push(work),
+      setAux: (slot, expr) => b.setAux(slot, expr),
       fail: (index, message) => this.fail((e.args[index] ?? e).pos, message),
     };
     return fn.lower(ctx, args);
   }
 }
 
+/** A pure builtin of the registry applied to constant arguments. */
+function callPure(name: string, values: number[]): number {
+  const f = BUILTINS.get(name);
+  return f?.kind === "pure" ? f.fn(...values) : Number.NaN;
+}
+
 /** The value of a resolved argument made of numbers and pure builtins only; else undefined. */
 function constant(n: Node): number | undefined {
-  return constantValue(n, (name, values) => {
-    const f = BUILTINS.get(name);
-    return f?.kind === "pure" ? f.fn(...values) : Number.NaN;
-  });
+  return constantValue(n, callPure);
 }

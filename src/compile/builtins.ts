@@ -300,7 +300,7 @@ const list: Builtin[] = [
     "delay",
     [2, 3],
     "delay(input, delay_time[, initial])",
-    "pipeline delay: input as it was delay_time ago (a constant, rounded to whole steps); before that, initial (default: the input's initial value)",
+    "pipeline delay: input as it was delay_time ago; before that, initial (default: the input's initial value). delay_time is fixed for the run (numbers, dt, fixed params and vars made of them) and rounded to whole steps",
   ),
   stateful(
     "trend",
@@ -376,7 +376,7 @@ const list: Builtin[] = [
     "randomBernoulli",
     (rs, s, p) => F.randomBernoulli(rs, s, p!),
     [{ holds: ([p]) => p! >= 0 && p! <= 1, message: "p must be in [0, 1]", counterexample: [2] }],
-    // A uniform draw below p: the same draw from the same stream, so a round trip keeps the numbers.
+    // XMILE has no Bernoulli draw: a uniform draw below p.
     { read: [], write: (a) => `(IF RANDOM(0, 1) < ${a[0]} THEN 1 ELSE 0)` },
   ),
   random(
@@ -420,10 +420,22 @@ export function builtinTable(): string {
   for (const group of Object.keys(GROUP_TITLES) as DocGroup[]) {
     for (const b of list.filter((x) => x.group === group)) {
       const xmile = b.xmile.read.length ? b.xmile.read.map((n) => n.toUpperCase()).join(", ") : "—";
-      rows.push(
-        `| \`${b.signature}\` | ${GROUP_TITLES[group]} | ${b.doc.replace(/\|/g, "\\|")} | ${xmile} |`,
-      );
+      const domain = b.kind === "random" ? b.domain.map((r) => `; ${r.message}`).join("") : "";
+      const what = `${b.doc}${domain}`.replace(/\|/g, "\\|");
+      rows.push(`| \`${b.signature}\` | ${GROUP_TITLES[group]} | ${what} | ${xmile} |`);
     }
   }
   return rows.join("\n");
+}
+
+const TABLE_START = /<!-- builtins:start[^>]*-->\n/;
+const TABLE_END = "<!-- builtins:end -->";
+
+/** A document with the text between its builtins markers replaced by the current table. */
+export function withBuiltinTable(doc: string): string {
+  const start = TABLE_START.exec(doc);
+  const end = doc.indexOf(TABLE_END);
+  if (!start || end < start.index) throw new Error("the builtin table markers are missing");
+  const from = start.index + start[0].length;
+  return `${doc.slice(0, from)}${builtinTable()}\n${doc.slice(end)}`;
 }

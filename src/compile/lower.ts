@@ -16,8 +16,15 @@ export interface LowerContext {
   init(source: number): number;
   /** The model's step. */
   dt: number;
-  /** The value of an argument made of numbers only (see constantValue); else undefined. */
+  /**
+   * The value of an argument made of numbers, arithmetic, pure calls and names defined that way (fixed params,
+   * constant vars); else undefined. Call it from `defer`red work to see definitions written after the call.
+   */
   constant(n: Node): number | undefined;
+  /** Run `work` once every equation of the model is resolved. */
+  defer(work: () => void): void;
+  /** Set the expression of a slot made by `aux` (for lowering finished in deferred work). */
+  setAux(slot: number, expr: Node): void;
   /** Report a problem with argument `index` of the call; the lowering then returns a placeholder. */
   fail(index: number, message: string): Node;
 }
@@ -35,17 +42,23 @@ const add = (a: Node, b: Node): Node => ({ op: "bin", fn: "+", a, b });
  * The value of a node made of numbers, arithmetic and pure calls only (no slots, time or draws); else undefined.
  * `call` evaluates a pure builtin (the registry's), so this module need not import the registry that imports it.
  */
-export function constantValue(n: Node, call: (fn: string, args: number[]) => number): number | undefined {
+export function constantValue(
+  n: Node,
+  call: (fn: string, args: number[]) => number,
+  slot: (s: number) => number | undefined = () => undefined,
+): number | undefined {
   switch (n.op) {
     case "const":
       return n.value;
+    case "slot":
+      return slot(n.slot);
     case "neg": {
-      const a = constantValue(n.a, call);
+      const a = constantValue(n.a, call, slot);
       return a === undefined ? undefined : -a;
     }
     case "bin": {
-      const a = constantValue(n.a, call);
-      const b = constantValue(n.b, call);
+      const a = constantValue(n.a, call, slot);
+      const b = constantValue(n.b, call, slot);
       if (a === undefined || b === undefined) return undefined;
       switch (n.fn) {
         case "+":
@@ -63,7 +76,7 @@ export function constantValue(n: Node, call: (fn: string, args: number[]) => num
       }
     }
     case "call": {
-      const args = n.args.map((a) => constantValue(a, call));
+      const args = n.args.map((a) => constantValue(a, call, slot));
       if (args.some((a) => a === undefined)) return undefined;
       return call(n.fn, args as number[]);
     }
@@ -146,26 +159,34 @@ export const LOWERINGS = {
     return k === undefined ? num(0) : materialDelay(ctx, "delayn", input!, time!, k, init);
   },
   delay: (ctx, [input, time, init]) => {
-    // A pipeline delay: the input of `time` ago, held in one previous() slot per step of the delay.
-    const t = ctx.constant(time!);
-    if (t === undefined || !(t >= 0))
-      return ctx.fail(
-        1,
-        "the delay time of delay(…) must be a constant ≥ 0 (numbers and dt); for a delay time that varies, use delay3 or delayn",
-      );
-    const steps = Math.round(t / ctx.dt);
-    if (steps > MAX_PIPELINE_STEPS)
-      return ctx.fail(
-        1,
-        `delay(…) of ${t} time units is ${steps} steps, more than the ${MAX_PIPELINE_STEPS} a pipeline delay may hold — use delayn for long delays`,
-      );
-    if (steps === 0) return input!;
+    // A pipeline delay: the input of `time` ago, held in one previous() slot per step of the delay. The delay
+    // time is fixed for the run, so it is read once every definition is known.
     const source = input!.op === "slot" ? input!.slot : ctx.aux("delay input", input!);
-    // Before the first input has come through, the output is the initial value: by default the input's own.
-    const start = init ?? slot(source);
-    let upstream = source;
-    for (let i = 0; i < steps; i++) upstream = ctx.previous(upstream, start);
-    return slot(upstream);
+    const out = ctx.aux("delay out", slot(source));
+    ctx.defer(() => {
+      const t = ctx.constant(time!);
+      if (t === undefined || !(t >= 0)) {
+        ctx.fail(
+          1,
+          "the delay time of delay(…) must be a constant ≥ 0 (numbers, dt, fixed params and vars defined by them); for a delay time that varies, use delay3 or delayn",
+        );
+        return;
+      }
+      const steps = Math.round(t / ctx.dt);
+      if (steps > MAX_PIPELINE_STEPS) {
+        ctx.fail(
+          1,
+          `delay(…) of ${t} time units is ${steps} steps, more than the ${MAX_PIPELINE_STEPS} a pipeline delay may hold — use delayn for long delays`,
+        );
+        return;
+      }
+      // Before the first input has come through, the output is the initial value: by default the input's own.
+      const start = init ?? slot(source);
+      let upstream = source;
+      for (let i = 0; i < steps; i++) upstream = ctx.previous(upstream, start);
+      ctx.setAux(out, slot(upstream));
+    });
+    return slot(out);
   },
   trend: (ctx, [input, time, initialTrend]) => trend(ctx, input!, time!, initialTrend),
   forcst: (ctx, [input, time, horizon, initialTrend]) => {
