@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { canonicalName, columnId, importXmile, translateEquation } from "../src/io/xmile.js";
+import { exportXmile } from "../src/io/xmile-export.js";
 import { DiagnosticError, formatDiagnostic } from "../src/lang/diagnostic.js";
+import { loadModel } from "../src/model/load.js";
 import { runConformance } from "../src/node/conformance.js";
 import { applyEdits, ROOT } from "./helpers.js";
 
@@ -86,6 +88,50 @@ describe("XMILE import", () => {
     expect(diagnostics(wrap('<aux name="a"><eqn>FROB(1)</eqn></aux>'))[0]).toMatch(
       /the function FROB is not supported yet/,
     );
+  });
+});
+
+describe("XMILE export and import", () => {
+  it("keeps save, units, docs, sources and groups", () => {
+    const text = `brink: 1
+name: kept
+doc: what the model is about
+source: where its structure comes from
+time: { start: 0, stop: 10, dt: 0.5, unit: week, save: 2 }
+groups: { growth: { doc: the growth mechanism } }
+params:
+  rate: { dist: "0.1 to 0.3", unit: 1/week, doc: growth per week, source: "judgement: a guess", group: growth }
+stocks:
+  pop: { init: 10, inflows: [births], unit: people, doc: everyone, source: census 2020 }
+flows:
+  births: { eq: pop * rate, unit: people/week, doc: "born: each week", source: registry, group: growth }
+vars:
+  double: { eq: 2 * pop, unit: people, doc: twice as many }
+tables:
+  curve: { points: [[0, 1], [1, 2]], doc: a curve, source: a paper }
+`;
+    const original = loadModel("m.yaml", text);
+    const back = loadModel("m.yaml", importXmile("m.xmile", exportXmile(original)).yaml);
+    expect(back.spec.time.save).toBe(2);
+    expect(back.time.saveEvery).toBe(original.time.saveEvery);
+    expect(back.spec.doc).toBe(original.spec.doc);
+    expect(back.spec.source).toBe(original.spec.source);
+    for (const section of ["params", "stocks", "flows", "vars", "tables"] as const)
+      for (const [name, entry] of Object.entries(original.spec[section] ?? {})) {
+        const again = (back.spec[section] as Record<string, typeof entry>)[name]!;
+        for (const key of ["unit", "doc", "source", "group"] as const)
+          expect(again[key as keyof typeof again], `${section}.${name}.${key}`).toEqual(
+            entry[key as keyof typeof entry],
+          );
+      }
+  });
+
+  it("reads XMILE docs from any tool, but units only from Brink's own files", () => {
+    const v = '<aux name="a"><eqn>1</eqn><units>widgets/Month</units><doc>about a</doc></aux>';
+    const { yaml } = importXmile("m.xmile", wrap(v));
+    expect(yaml).toContain('a: { eq: "1", doc: "about a" }');
+    const brink = importXmile("m.xmile", wrap(v, '<product version="1">brink</product>')).yaml;
+    expect(brink).toContain('a: { eq: "1", unit: "widgets/Month", doc: "about a" }');
   });
 });
 
@@ -327,7 +373,7 @@ describe.skipIf(!hasSuite)("XMILE export", () => {
     expect(xml).toMatch(
       /<stock name="attacker_reserves">.*<doc>trained reserves not yet committed<\/doc><units>index<\/units><\/stock>/,
     );
-    expect(xml).toMatch(/<brink:extensions><!\[CDATA\[\{"events"/);
+    expect(xml).toMatch(/<brink:extensions><!\[CDATA\[\{("doc"|"source"|"events")/);
     const back = loadModel("back.yaml", importXmile("war.xmile", xml).yaml);
     expect(Object.keys(back.spec.outcomes ?? {})).toEqual(Object.keys(original.spec.outcomes ?? {}));
     expect(back.spec.claims?.map((c) => c.id)).toEqual(original.spec.claims?.map((c) => c.id));

@@ -70,12 +70,13 @@ export function exportXmile(model: LoadedModel): string {
     `  <header><name>${escapeXml(spec.name)}</name><vendor>Brink</vendor><product version="1">brink</product></header>`,
   );
   lines.push(
-    `  <sim_specs method="${spec.method === "rk4" ? "RK4" : "Euler"}"${time.unit ? ` time_units="${escapeXml(time.unit)}"` : ""}${time.origin ? ` brink:origin="${time.origin}"` : ""}><start>${time.start}</start><stop>${time.stop}</stop><dt>${time.dt}</dt></sim_specs>`,
+    `  <sim_specs method="${spec.method === "rk4" ? "RK4" : "Euler"}"${time.unit ? ` time_units="${escapeXml(time.unit)}"` : ""}${time.origin ? ` brink:origin="${time.origin}"` : ""}${spec.time.save !== undefined ? ` brink:save="${escapeXml(String(spec.time.save))}"` : ""}><start>${time.start}</start><stop>${time.stop}</stop><dt>${time.dt}</dt></sim_specs>`,
   );
   lines.push("  <model>", "    <variables>");
   // Each entry's unit and doc travel in XMILE's own <units> and <doc>, for Stella and Vensim users to see.
-  const about = (e: { unit?: string; doc?: string }) =>
-    `${e.doc ? `<doc>${escapeXml(e.doc)}</doc>` : ""}${e.unit ? `<units>${escapeXml(e.unit)}</units>` : ""}`;
+  // Where a number comes from and the mechanism it belongs to travel in Brink's own elements.
+  const about = (e: { unit?: string; doc?: string; source?: string; group?: string }) =>
+    `${e.doc ? `<doc>${escapeXml(e.doc)}</doc>` : ""}${e.unit ? `<units>${escapeXml(e.unit)}</units>` : ""}${e.source ? `<brink:source>${escapeXml(e.source)}</brink:source>` : ""}${e.group ? `<brink:group>${escapeXml(e.group)}</brink:group>` : ""}`;
   for (const [name, p] of Object.entries(spec.params ?? {})) {
     // XMILE has no priors: the equation holds the median, and the distribution travels in brink:dist.
     const dist = p.dist !== undefined ? `<brink:dist>${escapeXml(String(p.dist))}</brink:dist>` : "";
@@ -105,13 +106,21 @@ export function exportXmile(model: LoadedModel): string {
     lines.push(`      <aux name="${name}"><eqn>${eqn(["vars", name, "eq"], v.eq)}</eqn>${about(v)}</aux>`);
   for (const [name, t] of Object.entries(spec.tables ?? {})) {
     lines.push(
-      `      <gf name="${name}" type="${t.type ?? "continuous"}"><xpts>${t.points.map((p) => p[0]).join(",")}</xpts><ypts>${t.points.map((p) => p[1]).join(",")}</ypts></gf>`,
+      `      <gf name="${name}" type="${t.type ?? "continuous"}"><xpts>${t.points.map((p) => p[0]).join(",")}</xpts><ypts>${t.points.map((p) => p[1]).join(",")}</ypts>${about(t)}</gf>`,
     );
   }
   lines.push("    </variables>", "  </model>");
-  const kept = ["events", "outcomes", "claims", "track", "groups", "warroom", "scenarios"].filter(
-    (k) => (spec as Record<string, unknown>)[k] !== undefined,
-  );
+  const kept = [
+    "doc",
+    "source",
+    "events",
+    "outcomes",
+    "claims",
+    "track",
+    "groups",
+    "warroom",
+    "scenarios",
+  ].filter((k) => (spec as Record<string, unknown>)[k] !== undefined);
   if (kept.length) {
     const extension = Object.fromEntries(kept.map((k) => [k, (spec as Record<string, unknown>)[k]]));
     lines.push(

@@ -460,7 +460,9 @@ export function importXmile(file: string, text: string): XmileImport {
   const problems: Diagnostic[] = [];
   const header = child(xmile, "header") ?? xmile;
   const options = child(header, "options");
-  const dialect: Dialect = { vensim: /vensim/i.test(child(header, "product")?.text ?? "") };
+  const product = child(header, "product")?.text ?? "";
+  const dialect: Dialect = { vensim: /vensim/i.test(product) };
+  const fromBrink = /^\s*brink\s*$/i.test(product);
   for (const o of options?.children ?? []) {
     if (
       /^uses_(arrays|macros|conveyor|queue|submodels|event_posters)$/.test(o.name) ||
@@ -584,10 +586,16 @@ export function importXmile(file: string, text: string): XmileImport {
   const origin = /^\d{4}-\d{2}-\d{2}$/.test(specs!.attrs["brink:origin"] ?? "")
     ? specs!.attrs["brink:origin"]
     : undefined;
+  // A Brink export keeps how often tracked values are saved (a number or a duration) in its own attribute.
+  const save = specs!.attrs["brink:save"]?.trim();
+  const savePart =
+    save === undefined || save === ""
+      ? ""
+      : `, save: ${/^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(save) ? Number(save) : q(save)}`;
   lines.push(
     origin && unitPart
-      ? `time: { start: ${origin}, stop: "${num(child(specs!, "stop"), 10) - num(child(specs!, "start"), 0)} ${unit.toLowerCase().replace(/s$/, "")}"${unitPart.replace(", unit:", ", dt: " + dt + ", unit:")} }`
-      : `time: { start: ${num(child(specs!, "start"), 0)}, stop: ${num(child(specs!, "stop"), 10)}, dt: ${dt}${unitPart} }`,
+      ? `time: { start: ${origin}, stop: "${num(child(specs!, "stop"), 10) - num(child(specs!, "start"), 0)} ${unit.toLowerCase().replace(/s$/, "")}"${unitPart.replace(", unit:", `, dt: ${dt}, unit:`)}${savePart} }`
+      : `time: { start: ${num(child(specs!, "start"), 0)}, stop: ${num(child(specs!, "stop"), 10)}, dt: ${dt}${unitPart}${savePart} }`,
   );
 
   const stocks: string[] = [];
@@ -595,6 +603,23 @@ export function importXmile(file: string, text: string): XmileImport {
   const aux: string[] = [];
   const tableLines: string[] = [];
   const params: string[] = [];
+  // What a Brink export keeps about an entry: XMILE's <units> and <doc>, and Brink's own source and group.
+  // Units are read from Brink's files only: other tools' units are often prose or unchecked, and Brink checks them.
+  const about = (v: XmlNode): string => {
+    const text = (name: string) => child(v, name)?.text.trim() || undefined;
+    const fields: [string, string | undefined][] = [
+      ["unit", fromBrink ? text("units") : undefined],
+      ["doc", text("doc")],
+      ["source", text("brink:source")],
+      ["group", text("brink:group")],
+    ];
+    return fields.map(([k, value]) => (value === undefined ? "" : `, ${k}: ${q(value)}`)).join("");
+  };
+  /** A var or flow: the bare equation, or with what the export kept about it. */
+  const entry = (id: string, eqn: string, v: XmlNode): string => {
+    const more = about(v);
+    return more ? `  ${id}: { eq: ${q(eqn)}${more} }` : `  ${id}: ${q(eqn)}`;
+  };
   /** One scalar Brink entry: a whole variable, or one element of an arrayed one. */
   const define = (
     v: XmlNode,
@@ -628,7 +653,9 @@ export function importXmile(file: string, text: string): XmileImport {
     if (gf) {
       const t = readGf(gf);
       const tableId = v.name === "gf" ? id : `${id}_lookup`;
-      tableLines.push(`  ${tableId}: { points: ${JSON.stringify(t.points)}, type: ${t.type} }`);
+      tableLines.push(
+        `  ${tableId}: { points: ${JSON.stringify(t.points)}, type: ${t.type}${v.name === "gf" ? about(v) : ""} }`,
+      );
       if (v.name === "gf") return true;
       eqn = `${tableId}(${eqn ?? "time"})`;
     }
@@ -645,14 +672,14 @@ export function importXmile(file: string, text: string): XmileImport {
         });
       const nonNeg = nonNegative(v, "stock") ? ", min: 0" : "";
       stocks.push(
-        `  ${id}: { init: ${q(eqn)}, inflows: [${flowsOf("inflow").join(", ")}], outflows: [${flowsOf("outflow").join(", ")}]${nonNeg} }`,
+        `  ${id}: { init: ${q(eqn)}, inflows: [${flowsOf("inflow").join(", ")}], outflows: [${flowsOf("outflow").join(", ")}]${nonNeg}${about(v)} }`,
       );
     } else if (v.name === "flow" || flowIds.has(canonicalName(v.attrs.name!))) {
       // A uniflow (non-negative flow) never runs backwards.
-      flows.push(`  ${id}: ${q(v.name === "flow" && nonNegative(v, "flow") ? `max(0, ${eqn})` : eqn)}`);
+      flows.push(entry(id, v.name === "flow" && nonNegative(v, "flow") ? `max(0, ${eqn})` : eqn, v));
     } else if (child(v, "brink:dist"))
-      params.push(`  ${id}: { dist: ${q(child(v, "brink:dist")!.text.trim())} }`);
-    else aux.push(`  ${id}: ${q(eqn)}`);
+      params.push(`  ${id}: { dist: ${q(child(v, "brink:dist")!.text.trim())}${about(v)} }`);
+    else aux.push(entry(id, eqn, v));
     return true;
   };
 
