@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { canonicalName, columnId, importXmile, translateEquation } from "../src/io/xmile.js";
+import { canonicalName, columnId, importXmile, MAX_ELEMENTS, translateEquation } from "../src/io/xmile.js";
 import { exportXmile } from "../src/io/xmile-export.js";
 import { DiagnosticError, formatDiagnostic } from "../src/lang/diagnostic.js";
 import { loadModel } from "../src/model/load.js";
@@ -132,6 +132,61 @@ tables:
     expect(yaml).toContain('a: { eq: "1", doc: "about a" }');
     const brink = importXmile("m.xmile", wrap(v, '<product version="1">brink</product>')).yaml;
     expect(brink).toContain('a: { eq: "1", unit: "widgets/Month", doc: "about a" }');
+  });
+});
+
+describe("XMILE resource bounds (hostile files end in a positioned diagnostic)", () => {
+  const withDims = (dims: string, vars: string) =>
+    wrap(vars).replace("<model>", `<dimensions>${dims}</dimensions>\n<model>`);
+
+  it("refuses a dimension of a billion elements before making any", () => {
+    const out = diagnostics(withDims('<dim name="Big" size="1e9"/>', '<aux name="a"><eqn>1</eqn></aux>'));
+    expect(out).toEqual([
+      `m.xmile:4:40: error: <dim name="Big">: 1000000000 elements, more than the ${MAX_ELEMENTS} Brink expands`,
+    ]);
+    expect(diagnostics(withDims('<dim name="Odd" size="-2"/>', ""))[0]).toMatch(
+      /size must be a whole number/,
+    );
+  });
+
+  it("refuses two dimensions of 3000 before expanding them", () => {
+    const out = diagnostics(
+      withDims(
+        '<dim name="A" size="3000"/><dim name="B" size="3000"/>',
+        '<aux name="grid"><dimensions><dim name="A"/><dim name="B"/></dimensions><eqn>1</eqn></aux>',
+      ),
+    );
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(/^m\.xmile:6:\d+: error: <aux name="grid">: 9000000 elements \(a × b\)/);
+  });
+
+  it("caps macro expansion that grows exponentially", () => {
+    // Each macro calls the one below twice: 2^20 copies of the innermost body.
+    const macros = Array.from(
+      { length: 20 },
+      (_, i) =>
+        `<macro name="M${i}"><parm>x</parm><eqn>${i === 19 ? "x + 1" : `M${i + 1}(x) + M${i + 1}(x)`}</eqn></macro>`,
+    ).join("");
+    const out = diagnostics(
+      wrap('<aux name="a"><eqn>M0(1)</eqn></aux>').replace("<model>", `${macros}\n<model>`),
+    );
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(
+      /^m\.xmile:6:\d+: error: <aux name="a">: expanding the macros makes this equation longer than/,
+    );
+  });
+
+  it("reports malformed JSON in brink:extensions at the element", () => {
+    const bad = wrap('<aux name="a"><eqn>1</eqn></aux>').replace(
+      "</xmile>",
+      '<brink:extensions><![CDATA[{"events": ]]></brink:extensions>\n</xmile>',
+    );
+    expect(diagnostics(bad)[0]).toMatch(/^m\.xmile:7:\d+: error: <brink:extensions> is not valid JSON: /);
+    const notObject = wrap('<aux name="a"><eqn>1</eqn></aux>').replace(
+      "</xmile>",
+      "<brink:extensions>[1, 2]</brink:extensions>\n</xmile>",
+    );
+    expect(diagnostics(notObject)[0]).toMatch(/<brink:extensions> must hold one JSON object/);
   });
 });
 

@@ -93,6 +93,11 @@ export function canonicalName(name: string): string {
 
 /** XMILE functions Brink does not have yet (XMILE's own names, which the registry does not list). */
 const UNSUPPORTED_FUNCTIONS = new Set(["npv", "if_then_else", "rank", "self"]);
+/** Most scalar variables arrays may expand into, counted before any is made (a `<dim size="1e9"/>` is refused). */
+export const MAX_ELEMENTS = 100_000;
+/** Longest equation macro expansion may produce. */
+export const MAX_MACRO_EXPANSION = 1_000_000;
+
 /** Array reductions: their one argument is a whole array (or a slice of one). */
 const REDUCTIONS = new Set(["sum", "mean", "prod", "size", "stddev", "min", "max"]);
 
@@ -400,6 +405,10 @@ export function expandMacros(eqn: string, macros: Map<string, Macro>, depth = 0)
       },
     );
     out += `${eqn.slice(last, m.index)}(${body})`;
+    if (out.length > MAX_MACRO_EXPANSION)
+      throw new XmileExpressionError(
+        `expanding the macros makes this equation longer than ${MAX_MACRO_EXPANSION} characters (macros that call each other several times grow exponentially)`,
+      );
     last = end;
     name.lastIndex = end;
     changed = true;
@@ -496,10 +505,24 @@ export function importXmile(file: string, text: string): XmileImport {
   for (const d of dimensionNodes) {
     const dimId = canonicalName(d.attrs.name ?? "");
     const elems = children(d, "elem").map((e) => e.attrs.name ?? "");
-    // <dim size="3"/> numbers its elements 1…n.
-    if (elems.length === 0 && d.attrs.size)
-      for (let k = 1; k <= Number(d.attrs.size); k++) elems.push(String(k));
-    if (elems.length === 0) problems.push(at(d, `<dim name="${d.attrs.name}"> has no elements`));
+    // <dim size="3"/> numbers its elements 1…n; the size is checked against the budget before any is made.
+    if (elems.length === 0 && d.attrs.size) {
+      const size = Number(d.attrs.size);
+      if (!Number.isInteger(size) || size < 1)
+        problems.push(
+          at(d, `<dim name="${d.attrs.name}" size="${d.attrs.size}">: the size must be a whole number ≥ 1`),
+        );
+      else if (size > MAX_ELEMENTS)
+        problems.push(
+          at(
+            d,
+            `<dim name="${d.attrs.name}">: ${size} elements, more than the ${MAX_ELEMENTS} Brink expands`,
+          ),
+        );
+      else for (let k = 1; k <= size; k++) elems.push(String(k));
+    }
+    if (elems.length === 0 && !d.attrs.size)
+      problems.push(at(d, `<dim name="${d.attrs.name}"> has no elements`));
     dimElements.set(
       dimId,
       elems.map((e) => canonicalName(e)),
@@ -547,6 +570,8 @@ export function importXmile(file: string, text: string): XmileImport {
   const ids = new Map<string, string>();
   const tables = new Set<string>();
   const varDims = new Map<string, string[]>();
+  let expanded = 0;
+  let overBudget = false;
   for (const v of vars) {
     if (v.attrs.name === undefined) continue;
     const id = canonicalName(v.attrs.name);
@@ -559,7 +584,21 @@ export function importXmile(file: string, text: string): XmileImport {
     const unknown = dimList.find((d) => !dimElements.has(d));
     if (unknown !== undefined)
       problems.push(at(v, `<${v.name} name="${v.attrs.name}">: unknown dimension ${unknown}`));
-    else if (dimList.length) varDims.set(id, dimList);
+    else if (dimList.length) {
+      varDims.set(id, dimList);
+      // Every element becomes a variable: count them before expanding any.
+      const count = dimList.reduce((n, d) => n * dimElements.get(d)!.length, 1);
+      expanded += count;
+      if (expanded > MAX_ELEMENTS && !overBudget) {
+        overBudget = true;
+        problems.push(
+          at(
+            v,
+            `<${v.name} name="${v.attrs.name}">: ${count} elements (${dimList.join(" × ")}) bring the model to ${expanded} variables, more than the ${MAX_ELEMENTS} Brink expands arrays into`,
+          ),
+        );
+      }
+    }
   }
   if (problems.length) throw new DiagnosticError(problems);
   const arrays: ArrayContext | undefined = dimElements.size
@@ -767,7 +806,18 @@ export function importXmile(file: string, text: string): XmileImport {
   if (tableLines.length) lines.push("tables:", ...tableLines);
   // What a Brink export kept in its own namespace comes back as it was (JSON is YAML).
   const extensions = child(xmile, "brink:extensions");
-  const extra = extensions ? (JSON.parse(extensions.text) as Record<string, unknown>) : {};
+  let extra: Record<string, unknown> = {};
+  if (extensions) {
+    try {
+      extra = JSON.parse(extensions.text) as Record<string, unknown>;
+    } catch (e) {
+      throw new DiagnosticError([
+        at(extensions, `<brink:extensions> is not valid JSON: ${(e as Error).message}`),
+      ]);
+    }
+    if (typeof extra !== "object" || extra === null || Array.isArray(extra))
+      throw new DiagnosticError([at(extensions, "<brink:extensions> must hold one JSON object")]);
+  }
   for (const [key, value] of Object.entries(extra))
     if (key !== "track") lines.push(`${key}: ${JSON.stringify(value)}`);
   const trackList = Array.isArray(extra.track)
