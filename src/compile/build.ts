@@ -6,12 +6,11 @@ import { parseExpr } from "../lang/parser.js";
 import { parseDistribution } from "../model/distribution.js";
 import type { LoadedModel } from "../model/load.js";
 import type { ModelSource, Path } from "../model/source.js";
-import { dateToDays, UNIT_DAYS } from "../model/time.js";
-import { BUILTINS, domainError, type StatefulBuiltin } from "./builtins.js";
+import { BUILTINS } from "./builtins.js";
+import { type CheckContext, checkExpressionUnits, checkGroups, checkUnits, checkWarRoom } from "./checks.js";
 import type { Table } from "./functions.js";
 import type {
   Assignment,
-  BinFn,
   EventPlan,
   Node,
   OutcomePlan,
@@ -21,41 +20,17 @@ import type {
   SlotKind,
   StockPlan,
 } from "./ir.js";
-import { constantValue, type LowerContext } from "./lower.js";
+import { constantValue } from "./lower.js";
 import { orderAssignments } from "./order.js";
-import {
-  type Dimensions,
-  describeUnit,
-  divide,
-  formatUnit,
-  inferUnits,
-  parseUnit,
-  sameDimensions,
-} from "./units.js";
+import { callPure, type ResolveHost, Resolver } from "./resolve.js";
+import { NAME, NAMED_SECTIONS, SECTION_KIND } from "./sections.js";
 
-const NAME = /^[\p{L}_][\p{L}\p{N}_]*$/u;
-/** Sections whose entries are named, in declaration order; all share one namespace. */
-const NAMED_SECTIONS = [
-  "params",
-  "decisions",
-  "stocks",
-  "flows",
-  "vars",
-  "tables",
-  "events",
-  "outcomes",
-] as const;
-const SECTION_KIND: Record<string, string> = {
-  params: "param",
-  stocks: "stock",
-  flows: "flow",
-  vars: "var",
-  tables: "table",
-  events: "event",
-  outcomes: "outcome",
-  decisions: "decision",
-};
-
+/**
+ * Compilation, one job per file: this file declares names and slots, builds the Program and owns the hidden slots
+ * that lowering makes; resolve.ts turns expressions into Node trees (and lowers stateful builtins through the
+ * registry, builtins.ts and lower.ts); checks.ts holds the whole-model checks (groups, units, the war room);
+ * order.ts the dependency order.
+ */
 /** Compile a loaded model to a Program, or throw DiagnosticError with every problem found. */
 export function compileModel(model: LoadedModel): Program {
   return new Builder(model).build();
@@ -66,7 +41,7 @@ interface Definition {
   name: string;
 }
 
-class Builder {
+class Builder implements ResolveHost {
   private readonly diagnostics: Diagnostic[] = [];
   private readonly source: ModelSource;
   private readonly slots: SlotInfo[] = [];
@@ -240,9 +215,17 @@ class Builder {
     });
 
     for (const work of this.deferred.splice(0)) work();
-    this.checkGroups();
-    this.checkUnits();
-    this.checkWarRoom(tracked.map((t) => t.name));
+    const checks: CheckContext = {
+      model: this.model,
+      error: (path, message) => this.error(path, message),
+      report: (d) => this.diagnostics.push(d),
+    };
+    checkGroups(checks);
+    checkUnits(checks);
+    checkWarRoom(
+      checks,
+      tracked.map((t) => t.name),
+    );
     if (this.diagnostics.length) throw new DiagnosticError(this.diagnostics);
 
     const allStocks = [...stocks, ...this.hiddenStocks.map(({ init: _init, ...s }) => s)];
@@ -269,136 +252,6 @@ class Builder {
       time: this.model.time,
       method: this.model.spec.method ?? "euler",
     };
-  }
-
-  /** Every entry's `group` names a declared group, and every group's switch names a param. */
-  private checkGroups(): void {
-    const spec = this.model.spec;
-    const groups = Object.keys(spec.groups ?? {});
-    for (const [name, g] of Object.entries(spec.groups ?? {})) {
-      if (g.switch !== undefined && spec.params?.[g.switch] === undefined) {
-        this.error(
-          ["groups", name, "switch"],
-          `the switch of group '${name}' must be a param; '${g.switch}' is not${didYouMean(g.switch, Object.keys(spec.params ?? {}))}`,
-        );
-      }
-    }
-    for (const section of NAMED_SECTIONS) {
-      for (const [name, entry] of Object.entries(spec[section] ?? {})) {
-        const group = (entry as { group?: string }).group;
-        if (group !== undefined && !groups.includes(group)) {
-          const declared = groups.length ? didYouMean(group, groups) : " — declare it under 'groups'";
-          this.error(
-            [section, name, "group"],
-            `${SECTION_KIND[section]} '${name}' joins group '${group}', which is not declared${declared}`,
-          );
-        }
-      }
-    }
-  }
-
-  /**
-   * Units where both sides state them plainly: a stock's flows must be in the stock's unit per time unit. Prose
-   * units are documentation and are not checked.
-   */
-  private checkUnits(): void {
-    const spec = this.model.spec;
-    const timeUnit = this.model.time.unit ?? "time";
-    const perTime = parseUnit(timeUnit) ?? new Map([["time", 1]]);
-    const reported = new Set<string>();
-    for (const [stock, s] of Object.entries(spec.stocks ?? {})) {
-      const stockUnit = s.unit === undefined ? undefined : parseUnit(s.unit);
-      if (!stockUnit) continue;
-      const needed = divide(stockUnit, perTime);
-      for (const flow of [...(s.inflows ?? []), ...(s.outflows ?? [])]) {
-        const declared = spec.flows?.[flow]?.unit;
-        const flowUnit = declared === undefined ? undefined : parseUnit(declared);
-        if (!flowUnit || sameDimensions(flowUnit, needed) || reported.has(flow)) continue;
-        reported.add(flow);
-        const fix =
-          this.model.time.unit === undefined
-            ? `; or declare the model's time unit in 'time'`
-            : ` (the model's time unit is ${timeUnit})`;
-        this.error(
-          ["flows", flow, "unit"],
-          `unit clash: flow '${flow}' is in ${declared}, but it feeds stock '${stock}', which is in ${s.unit} — its flows must be in ${formatUnit(needed)}${fix}`,
-        );
-      }
-    }
-  }
-
-  /** Where an expression's parts must agree in unit, they do; and an equation gives its entry's declared unit. */
-  private checkExpressionUnits(path: Path, ast: Expr, at: (pos: number, message: string) => void): void {
-    const timeUnit = this.model.time.unit === undefined ? undefined : parseUnit(this.model.time.unit);
-    const declared = (name: string): string | undefined => {
-      const spec = this.model.spec;
-      for (const section of ["params", "stocks", "flows", "vars", "decisions"] as const) {
-        const entry = (spec[section] as Record<string, { unit?: string }> | undefined)?.[name];
-        if (entry) return entry.unit;
-      }
-      return undefined;
-    };
-    const unitOf = (name: string): Dimensions | undefined => {
-      if (TIME_NAMES.has(name)) return timeUnit;
-      const unit = declared(name);
-      return unit === undefined ? undefined : parseUnit(unit);
-    };
-    const inferred = inferUnits(ast, { unitOf, time: timeUnit, report: at });
-    // An equation (a flow's or var's `eq`, a stock's `init`) gives the unit its entry states.
-    const [section, name, field] = path;
-    const isEquation =
-      ((section === "flows" || section === "vars") && (field === "eq" || field === undefined)) ||
-      (section === "stocks" && field === "init");
-    if (!isEquation || typeof name !== "string" || !inferred) return;
-    const own = declared(name);
-    const stated = own === undefined ? undefined : parseUnit(own);
-    if (stated && !sameDimensions(stated, inferred))
-      at(
-        0,
-        `unit clash: '${name}' is in ${own}, but its ${field === "init" ? "initial value" : "equation"} gives ${describeUnit(inferred)} — fix the ${field === "init" ? "initial value" : "equation"} or the unit`,
-      );
-  }
-
-  /**
-   * The war room's levers, params, outcomes, decisions and watched values name what they should. The game plays
-   * the base model, so scenarios (which may remove what it names) are not held to it.
-   */
-  private checkWarRoom(tracked: string[]): void {
-    const spec = this.model.spec;
-    const room = spec.warroom;
-    if (!room || this.model.scenario !== undefined) return;
-    const need = (path: Path, name: string, what: string, names: string[], atKey = false) => {
-      if (names.includes(name)) return;
-      const message = `the war room needs ${what}; '${name}' is not one${didYouMean(name, names)}`;
-      this.diagnostics.push(atKey ? this.source.atKey(path, message) : this.source.at(path, message));
-    };
-    room.watch.forEach((name, i) => need(["warroom", "watch", i], name, "a tracked variable", tracked));
-    for (const [role, r] of Object.entries(room.roles)) {
-      const at = ["warroom", "roles", role];
-      need([...at, "risk"], r.risk, "an outcome", Object.keys(spec.outcomes ?? {}));
-      for (const name of Object.keys(r.set ?? {}))
-        need([...at, "set", name], name, "a param", Object.keys(spec.params ?? {}), true);
-      for (const [id, lever] of Object.entries(r.levers)) {
-        const path = [...at, "levers", id];
-        if ((lever.adds_to === undefined) === (lever.scales === undefined))
-          this.error(path, `lever '${id}' needs exactly one of 'adds_to' (a stock) or 'scales' (a var)`);
-        if (lever.adds_to !== undefined)
-          need([...path, "adds_to"], lever.adds_to, "a stock", Object.keys(spec.stocks ?? {}));
-        if (lever.scales !== undefined)
-          need([...path, "scales"], lever.scales, "a var", Object.keys(spec.vars ?? {}));
-        if (!(lever.min <= lever.value && lever.value <= lever.max))
-          this.error(
-            [...path, "value"],
-            `lever '${id}' starts at ${lever.value}, outside [${lever.min}, ${lever.max}]`,
-          );
-      }
-      if (r.optimise) {
-        r.optimise.decisions.forEach((name, i) =>
-          need([...at, "optimise", "decisions", i], name, "a decision", Object.keys(spec.decisions ?? {})),
-        );
-        need([...at, "optimise", "objective"], r.optimise.objective, "a tracked variable", tracked);
-      }
-    }
   }
 
   /** Give every name a slot (or a table index), refusing bad and duplicate names. */
@@ -470,7 +323,7 @@ class Builder {
     const before = this.diagnostics.length;
     const node = new Resolver(this, at, path, owner, opts.initial ?? false).resolve(ast);
     if (this.diagnostics.length !== before) return undefined;
-    this.checkExpressionUnits(path, ast, at);
+    checkExpressionUnits(this.model, path, ast, at);
     return node;
   }
 
@@ -575,203 +428,4 @@ class Builder {
     this.aux.push({ slot, expr: { op: "if", c: { op: "first" }, a: { op: "slot", slot: source }, b: self } });
     return slot;
   }
-}
-
-const BIN: Record<string, BinFn> = {
-  "+": "+",
-  "-": "-",
-  "*": "*",
-  "/": "/",
-  "%": "%",
-  "^": "^",
-  "<": "<",
-  "<=": "<=",
-  ">": ">",
-  ">=": ">=",
-  "==": "==",
-  "!=": "!=",
-  and: "and",
-  or: "or",
-};
-
-const CLAIM_FUNCTIONS = new Set(["P", "E", "Q"]);
-
-class Resolver {
-  constructor(
-    private readonly b: Builder,
-    private readonly at: (pos: number, message: string) => void,
-    private readonly path: Path,
-    private readonly owner: string,
-    private readonly initial: boolean,
-  ) {}
-
-  private fail(pos: number, message: string): Node {
-    this.at(pos, message);
-    return { op: "const", value: 0 };
-  }
-
-  resolve(e: Expr): Node {
-    switch (e.kind) {
-      case "number":
-        return { op: "const", value: e.value };
-      case "date": {
-        const { origin, unit } = this.b.time;
-        if (origin === undefined || unit === undefined) {
-          return this.fail(e.pos, `the date ${e.iso} needs a model whose time.start is a date`);
-        }
-        return { op: "const", value: (dateToDays(e.iso) - dateToDays(origin)) / UNIT_DAYS[unit]! };
-      }
-      case "name":
-        return this.name(e.name, e.pos);
-      case "unary": {
-        const a = this.resolve(e.arg);
-        if (e.op === "+") return a;
-        return e.op === "-" ? { op: "neg", a } : { op: "not", a };
-      }
-      case "binary": {
-        const fn = BIN[e.op];
-        if (!fn)
-          return this.fail(
-            e.pos,
-            `'${e.op === "given" ? "|" : e.op}' only appears inside claims such as P(outcome ${e.op === "given" ? "|" : e.op} …)`,
-          );
-        return { op: "bin", fn, a: this.resolve(e.left), b: this.resolve(e.right) };
-      }
-      case "if":
-        return { op: "if", c: this.resolve(e.cond), a: this.resolve(e.then), b: this.resolve(e.else) };
-      case "call":
-        return this.call(e);
-    }
-  }
-
-  private name(name: string, pos: number): Node {
-    const { slot, section } = this.b.lookupName(name);
-    if (slot !== undefined) return { op: "slot", slot };
-    if (section === "tables")
-      return this.fail(pos, `'${name}' is a table: call it with a value, as ${name}(x)`);
-    if (section === "events" || section === "outcomes") {
-      return this.fail(
-        pos,
-        `'${name}' is an ${SECTION_KIND[section]}; equations cannot read it (claims can)`,
-      );
-    }
-    const t = this.b.time;
-    if (name === "time") return { op: "time" };
-    if (name === "dt") return { op: "const", value: t.dt };
-    if (name === "starttime") return { op: "const", value: t.start };
-    if (name === "stoptime") return { op: "const", value: t.stop };
-    if (name in UNIT_DAYS) {
-      if (t.unit === undefined || UNIT_DAYS[t.unit] === undefined) {
-        return this.fail(
-          pos,
-          `'${name}' is a time unit, which needs a calendar time.unit (day, week, month, year, …)`,
-        );
-      }
-      // `0.5/year` reads as 0.5 per year, whatever the model's unit.
-      return { op: "const", value: UNIT_DAYS[name]! / UNIT_DAYS[t.unit]! };
-    }
-    const fn = BUILTINS.get(name);
-    if (fn) return this.fail(pos, `'${name}' is a function: call it as ${fn.signature}`);
-    return this.fail(pos, `unknown name '${name}'${didYouMean(name, this.b.knownNames())}`);
-  }
-
-  private call(e: Extract<Expr, { kind: "call" }>): Node {
-    const tableIdx = this.b.tableOf(e.callee);
-    if (tableIdx !== undefined) {
-      if (e.args.length !== 1)
-        return this.fail(e.pos, `table '${e.callee}' takes one argument, found ${e.args.length}`);
-      return { op: "lookup", table: tableIdx, x: this.resolve(e.args[0]!) };
-    }
-    const fn = BUILTINS.get(e.callee);
-    if (!fn) {
-      const { section } = this.b.lookupName(e.callee);
-      if (section) return this.fail(e.pos, `'${e.callee}' is a ${SECTION_KIND[section]}, not a function`);
-      if (CLAIM_FUNCTIONS.has(e.callee)) return this.fail(e.pos, `${e.callee}(…) can be used only in claims`);
-      return this.fail(
-        e.pos,
-        `unknown function '${e.callee}'${didYouMean(e.callee, this.b.functionNames())}`,
-      );
-    }
-    if (e.args.length < fn.minArgs || e.args.length > fn.maxArgs) {
-      const n =
-        fn.minArgs === fn.maxArgs
-          ? `${fn.minArgs}`
-          : fn.maxArgs > 10
-            ? `at least ${fn.minArgs}`
-            : `${fn.minArgs} to ${fn.maxArgs}`;
-      return this.fail(
-        e.pos,
-        `${e.callee} takes ${n} argument${n === "1" ? "" : "s"}, found ${e.args.length}: ${fn.signature}`,
-      );
-    }
-    if (fn.kind === "lookup") {
-      const [table, x] = e.args as [Expr, Expr];
-      const idx = table.kind === "name" ? this.b.tableOf(table.name) : undefined;
-      if (idx === undefined) {
-        const named =
-          table.kind === "name"
-            ? ` '${table.name}'${didYouMean(table.name, Object.keys(this.b.spec.tables ?? {}))}`
-            : "";
-        return this.fail(
-          table.pos,
-          `the first argument of lookup must be a table name; found${named || " an expression"}`,
-        );
-      }
-      return { op: "lookup", table: idx, x: this.resolve(x) };
-    }
-    const args = e.args.map((a) => this.resolve(a));
-    switch (fn.kind) {
-      case "pure":
-        return { op: "call", fn: fn.name, args };
-      case "time":
-        return { op: "timefn", fn: fn.name, args };
-      case "random": {
-        if ((this.b.spec.method ?? "euler") === "rk4") {
-          return this.fail(
-            e.pos,
-            `${e.callee}(…) draws a random number each step, which rk4 cannot integrate (its stages would redraw): use method: euler, or make it a param`,
-          );
-        }
-        // Constant arguments outside the draw's domain are an error now; others fail the run where they happen.
-        const values = args.map((a) => constant(a));
-        if (values.every((v) => v !== undefined)) {
-          const broken = domainError(fn, values as number[]);
-          if (broken) return this.fail(e.pos, broken);
-        }
-        return { op: "random", fn: fn.name, site: this.b.randomSite(this.owner, fn.name), args };
-      }
-      case "stateful":
-        if (this.initial)
-          return this.fail(e.pos, `${e.callee}(…) keeps state over time, so it cannot set an initial value`);
-        return this.stateful(fn, e, args);
-    }
-  }
-
-  private stateful(fn: StatefulBuiltin, e: Extract<Expr, { kind: "call" }>, args: Node[]): Node {
-    const b = this.b;
-    const { owner, path } = this;
-    const ctx: LowerContext = {
-      stock: (what, init) => b.hiddenStock(owner, what, path, init),
-      aux: (what, expr) => b.hiddenAux(owner, what, path, expr),
-      previous: (source, init) => b.hiddenPrevious(owner, path, source, init),
-      init: (source) => b.hiddenInit(owner, path, source),
-      dt: b.time.dt,
-      constant: (n) => b.constantOf(n),
-      defer: (work) => b.deferred.push(work),
-      setAux: (slot, expr) => b.setAux(slot, expr),
-      fail: (index, message) => this.fail((e.args[index] ?? e).pos, message),
-    };
-    return fn.lower(ctx, args);
-  }
-}
-
-/** A pure builtin of the registry applied to constant arguments. */
-function callPure(name: string, values: number[]): number {
-  const f = BUILTINS.get(name);
-  return f?.kind === "pure" ? f.fn(...values) : Number.NaN;
-}
-
-/** The value of a resolved argument made of numbers and pure builtins only; else undefined. */
-function constant(n: Node): number | undefined {
-  return constantValue(n, callPure);
 }
