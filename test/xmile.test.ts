@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { canonicalName, columnId, importXmile, MAX_ELEMENTS, translateEquation } from "../src/io/xmile.js";
 import { exportXmile } from "../src/io/xmile-export.js";
 import { DiagnosticError, formatDiagnostic } from "../src/lang/diagnostic.js";
@@ -66,10 +67,28 @@ describe("XMILE import", () => {
 <gf name="effect"><xscale min="0" max="20"/><ypts>1,0,-1</ypts></gf>
 <aux name="Twice"><eqn>2 * Level</eqn></aux>`),
     );
-    expect(yaml).toContain('level: { init: "10", inflows: [in_flow], outflows: [], min: 0 }');
-    expect(yaml).toContain('in_flow: "max(0, effect(level))"');
-    expect(yaml).toContain("effect: { points: [[0,1],[10,0],[20,-1]], type: continuous }");
-    expect(yaml).toContain('twice: "2 * level"');
+    const model = parseYaml(yaml);
+    expect(model.stocks.level).toEqual({ init: "10", inflows: ["in_flow"], outflows: [], min: 0 });
+    expect(model.flows.in_flow).toBe("max(0, effect(level))");
+    expect(model.tables.effect).toEqual({
+      points: [
+        [0, 1],
+        [10, 0],
+        [20, -1],
+      ],
+      type: "continuous",
+    });
+    expect(model.vars.twice).toBe("2 * level");
+    // Each entry is one line of the file.
+    expect(yaml).toContain('  level: { init: "10", inflows: [ in_flow ], outflows: [], min: 0 }\n');
+  });
+
+  it("refuses two variables that import as one id", () => {
+    expect(
+      diagnostics(wrap('<aux name="Stock A"><eqn>1</eqn></aux>\n<aux name="stock_a"><eqn>2</eqn></aux>')),
+    ).toEqual([
+      'm.xmile:6:20: error: <aux name="stock_a"> imports as \'stock_a\', as <aux name="Stock A"> does: rename one of them',
+    ]);
   });
 
   it("refuses what it cannot import with the element and its line", () => {
@@ -129,9 +148,9 @@ tables:
   it("reads XMILE docs from any tool, but units only from Brink's own files", () => {
     const v = '<aux name="a"><eqn>1</eqn><units>widgets/Month</units><doc>about a</doc></aux>';
     const { yaml } = importXmile("m.xmile", wrap(v));
-    expect(yaml).toContain('a: { eq: "1", doc: "about a" }');
+    expect(parseYaml(yaml).vars.a).toEqual({ eq: "1", doc: "about a" });
     const brink = importXmile("m.xmile", wrap(v, '<product version="1">brink</product>')).yaml;
-    expect(brink).toContain('a: { eq: "1", unit: "widgets/Month", doc: "about a" }');
+    expect(parseYaml(brink).vars.a).toEqual({ eq: "1", unit: "widgets/Month", doc: "about a" });
   });
 });
 

@@ -1,0 +1,279 @@
+import { XMILE_FUNCTIONS } from "../compile/builtins.js";
+import { TIME_NAMES } from "../lang/builtins.js";
+import { KEYWORDS } from "../lang/lexer.js";
+
+/** Words an imported name cannot be: the expression language's keywords and clock names. */
+const RESERVED = new Set([...KEYWORDS, ...TIME_NAMES]);
+
+/**
+ * An XMILE name as a Brink identifier: case-insensitive, spaces and punctuation become `_`. A doubled underscore
+ * is kept: it is how Brink names the elements of an imported array (`pop__north`), so exports come back whole.
+ */
+export function canonicalName(name: string): string {
+  if (name.includes("__"))
+    return name
+      .split("__")
+      .map((part) => canonicalName(part))
+      .join("__");
+  let id = name
+    .replace(/\\n|\n|\r/g, " ")
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}_]+/gu, "_")
+    .replace(/_+/g, "_")
+    .replace(/^_|_$/g, "");
+  if (id === "" || /^\p{N}/u.test(id)) id = `v_${id}`;
+  if (RESERVED.has(id)) id = `${id}_var`;
+  return id;
+}
+
+/** XMILE functions Brink does not have yet (XMILE's own names, which the registry does not list). */
+const UNSUPPORTED_FUNCTIONS = new Set(["npv", "if_then_else", "rank", "self"]);
+
+/** Array reductions: their one argument is a whole array (or a slice of one). */
+const REDUCTIONS = new Set(["sum", "mean", "prod", "size", "stddev", "min", "max"]);
+
+/**
+ * Arrays are expanded at import: each element of an arrayed variable becomes its own Brink variable, named
+ * `variable__element` (`__` joins the elements of several dimensions), so the engine runs them like any other.
+ */
+export interface ArrayContext {
+  /** Element ids of each dimension, in order. */
+  dims: Map<string, string[]>;
+  /** The dimensions of each arrayed variable. */
+  varDims: Map<string, string[]>;
+  /** The element each dimension stands for in the equation being translated (apply-to-all). */
+  binding: Map<string, string>;
+}
+
+export const elementId = (variable: string, elements: string[]) => [variable, ...elements].join("__");
+
+/** The Brink id of an XMILE output column such as `Stock A[Entry 1]` or `Two Dims[A,D]`. */
+export function columnId(header: string): string {
+  const m = /^(.*)\[(.*)\]$/s.exec(header.trim());
+  return m ? elementId(canonicalName(m[1]!), m[2]!.split(",").map(canonicalName)) : canonicalName(header);
+}
+
+export function cartesian(lists: string[][]): string[][] {
+  return lists.reduce<string[][]>((acc, list) => acc.flatMap((a) => list.map((x) => [...a, x])), [[]]);
+}
+
+/** The element ids one subscripted (or bare) reference stands for. */
+export function resolveReference(
+  id: string,
+  subscripts: string[] | undefined,
+  arrays: ArrayContext,
+): string[] {
+  const dims = arrays.varDims.get(id);
+  if (!dims) {
+    if (subscripts) throw new XmileExpressionError(`${id} is not an array, but has a subscript`);
+    return [id];
+  }
+  const subs = subscripts ?? dims;
+  if (subs.length !== dims.length)
+    throw new XmileExpressionError(
+      `${id} has ${dims.length} dimension${dims.length === 1 ? "" : "s"}, but ${subs.length} subscript${subs.length === 1 ? "" : "s"}`,
+    );
+  const lists = subs.map((sub, p) => {
+    const dim = dims[p]!;
+    const elements = arrays.dims.get(dim)!;
+    if (sub === "*") return elements;
+    if (elements.includes(sub)) return [sub];
+    const other = arrays.dims.get(sub);
+    if (!other)
+      throw new XmileExpressionError(
+        `${sub} is neither a dimension nor an element of ${dim} (subranges are not supported yet)`,
+      );
+    const bound = arrays.binding.get(sub);
+    if (bound === undefined) return sub === dim ? elements : elements.slice(0, other.length);
+    // A dimension of the same size maps element by element, by position.
+    const k = other.indexOf(bound);
+    if (k >= elements.length) throw new XmileExpressionError(`${sub} has more elements than ${dim}`);
+    return [elements[k]!];
+  });
+  return cartesian(lists).map((e) => elementId(id, e));
+}
+
+/** Replace `f(⟦a,b,…⟧)` by the reduction written out over the elements; any array left over is an error. */
+function expandReductions(out: string[]): string[] {
+  const result: string[] = [];
+  for (let i = 0; i < out.length; i++) {
+    const t = out[i]!;
+    if (REDUCTIONS.has(t) && out[i + 1] === "(" && out[i + 2]?.startsWith("⟦") && out[i + 3] === ")") {
+      const xs = out[i + 2]!.slice(1, -1).split(",");
+      const n = xs.length;
+      const sum = `(${xs.join(" + ")})`;
+      const mean = `(${sum} / ${n})`;
+      const expansion: Record<string, string> = {
+        sum,
+        mean,
+        prod: `(${xs.join(" * ")})`,
+        size: String(n),
+        // XMILE's STDDEV is the population standard deviation.
+        stddev: `sqrt((${xs.map((x) => `(${x} - ${mean}) ^ 2`).join(" + ")}) / ${n})`,
+        min: n === 1 ? xs[0]! : `min(${xs.join(", ")})`,
+        max: n === 1 ? xs[0]! : `max(${xs.join(", ")})`,
+      };
+      result.push(expansion[t]!);
+      i += 3;
+      continue;
+    }
+    if (t.startsWith("⟦"))
+      throw new XmileExpressionError(
+        "a whole array is used where one number is expected (only SUM, MEAN, PROD, SIZE, STDDEV, MIN and MAX take arrays)",
+      );
+    if (REDUCTIONS.has(t) && t !== "min" && t !== "max")
+      throw new XmileExpressionError(`${t.toUpperCase()} takes one array, such as ${t.toUpperCase()}(x[*])`);
+    result.push(t);
+  }
+  return result;
+}
+
+export class XmileExpressionError extends Error {}
+
+/** A function name as written, with the words before it when the name has spaces ("EXPRESSION MACRO"). */
+function spacedName(s: string, end: number, ident: string): string {
+  const words = s.slice(0, end - ident.length).match(/(?:[\p{L}_][\p{L}\p{N}_]*[ \t]+)+$/u)?.[0] ?? "";
+  const kept: string[] = [];
+  for (const w of words.trim().split(/\s+/).reverse()) {
+    if (!w || /^(and|or|not|if|then|else|mod)$/i.test(w)) break;
+    kept.unshift(w);
+  }
+  return [...kept, ident].join(" ");
+}
+
+/**
+ * Who wrote the file, where that changes what a name means: Vensim writes its INTEGER (toward zero) as INT,
+ * which XMILE defines as rounding down.
+ */
+export interface Dialect {
+  vensim?: boolean;
+}
+
+/** Rewrite one XMILE equation into Brink expression text. */
+export function translateEquation(
+  eqn: string,
+  names: Map<string, string>,
+  tables: Set<string>,
+  arrays?: ArrayContext,
+  dialect: Dialect = {},
+): string {
+  const out: string[] = [];
+  let i = 0;
+  const s = eqn.replace(/\r\n?/g, "\n");
+  let lastSignificant = "";
+  while (i < s.length) {
+    const c = s[i]!;
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (c === "{") {
+      // A comment.
+      const end = s.indexOf("}", i);
+      i = end < 0 ? s.length : end + 1;
+      continue;
+    }
+    const num = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/.exec(s.slice(i));
+    if (num) {
+      out.push(num[0]);
+      i += num[0].length;
+      lastSignificant = "value";
+      continue;
+    }
+    let ident: string | undefined;
+    if (c === '"') {
+      const end = s.indexOf('"', i + 1);
+      if (end < 0) throw new XmileExpressionError(`unclosed quoted name in '${eqn.trim()}'`);
+      ident = s.slice(i + 1, end);
+      i = end + 1;
+    } else {
+      const m = /^[\p{L}_$][\p{L}\p{N}_$.]*/u.exec(s.slice(i));
+      if (m) {
+        ident = m[0];
+        i += m[0].length;
+      }
+    }
+    if (ident !== undefined) {
+      const lower = ident.toLowerCase();
+      let j = i;
+      while (j < s.length && /\s/.test(s[j]!)) j++;
+      const isCall = s[j] === "(";
+      const keyword: Record<string, string> = {
+        and: "and",
+        or: "or",
+        not: "not",
+        if: "if",
+        then: "then",
+        else: "else",
+        mod: "%",
+      };
+      if (c !== '"' && keyword[lower]) out.push(keyword[lower]);
+      else if (isCall && c !== '"') {
+        const canon = canonicalName(ident);
+        if (tables.has(canon)) out.push(canon);
+        else if (REDUCTIONS.has(lower) && arrays) out.push(lower);
+        else if (lower === "int" && dialect.vensim) out.push("trunc");
+        else if (XMILE_FUNCTIONS.has(lower)) out.push(XMILE_FUNCTIONS.get(lower)!.name);
+        else if (UNSUPPORTED_FUNCTIONS.has(lower))
+          throw new XmileExpressionError(`the XMILE function ${ident.toUpperCase()} is not supported yet`);
+        else if (lower === "pi") {
+          // PI() as a call: the constant, and skip its empty argument list.
+          out.push(String(Math.PI));
+          i = s.indexOf(")", j) + 1;
+        } else
+          throw new XmileExpressionError(
+            `the function ${spacedName(s, i, ident).toUpperCase()} is not supported yet: not an XMILE builtin Brink knows, nor a macro defined in this file`,
+          );
+      } else if (c !== '"' && ["time", "dt", "starttime", "stoptime"].includes(lower)) out.push(lower);
+      else if (c !== '"' && lower === "pi") out.push(String(Math.PI));
+      else {
+        const canon = names.get(canonicalName(ident)) ?? canonicalName(ident);
+        let subscripts: string[] | undefined;
+        let k = i;
+        while (k < s.length && /\s/.test(s[k]!)) k++;
+        if (s[k] === "[") {
+          const close = s.indexOf("]", k);
+          if (close < 0) throw new XmileExpressionError(`unclosed subscript in '${eqn.trim()}'`);
+          subscripts = s
+            .slice(k + 1, close)
+            .split(",")
+            .map((x) => x.trim().replace(/^"|"$/g, ""))
+            .map((x) => (x === "*" ? x : canonicalName(x)));
+          i = close + 1;
+        }
+        if (!arrays) {
+          if (subscripts) throw new XmileExpressionError("array subscripts are not supported here");
+          out.push(canon);
+        } else {
+          const elements = resolveReference(canon, subscripts, arrays);
+          out.push(
+            elements.length === 1 && !subscripts?.includes("*") ? elements[0]! : `⟦${elements.join(",")}⟧`,
+          );
+        }
+      }
+      lastSignificant = "value";
+      continue;
+    }
+    const two = s.slice(i, i + 2);
+    if (two === "<>" || two === "<=" || two === ">=") {
+      out.push(two === "<>" ? "!=" : two);
+      i += 2;
+    } else if (c === "=") {
+      out.push("==");
+      i++;
+    } else if ("+-*/^()<>,".includes(c)) {
+      out.push(c);
+      i++;
+    } else if (c === "[") throw new XmileExpressionError("array subscripts are not supported yet");
+    else throw new XmileExpressionError(`unexpected character '${c}' in '${eqn.trim()}'`);
+    lastSignificant = c;
+  }
+  void lastSignificant;
+  return expandReductions(out)
+    .join(" ")
+    .replace(/\( /g, "(")
+    .replace(/ \)/g, ")")
+    .replace(/ ,/g, ",")
+    .replace(/([\p{L}\p{N}_]) \(/gu, "$1(");
+}
