@@ -1,6 +1,8 @@
 import { XMILE_FUNCTIONS } from "../compile/builtins.js";
+import type { BinaryOp, Expr } from "../lang/ast.js";
 import { TIME_NAMES } from "../lang/builtins.js";
-import { KEYWORDS } from "../lang/lexer.js";
+import { ExprSyntaxError, KEYWORDS } from "../lang/lexer.js";
+import { parseExpr } from "../lang/parser.js";
 
 /** Words an imported name cannot be: the expression language's keywords and clock names. */
 const RESERVED = new Set([...KEYWORDS, ...TIME_NAMES]);
@@ -94,39 +96,166 @@ export function resolveReference(
   return cartesian(lists).map((e) => elementId(id, e));
 }
 
-/** Replace `f(⟦a,b,…⟧)` by the reduction written out over the elements; any array left over is an error. */
-function expandReductions(out: string[]): string[] {
-  const result: string[] = [];
-  for (let i = 0; i < out.length; i++) {
-    const t = out[i]!;
-    if (REDUCTIONS.has(t) && out[i + 1] === "(" && out[i + 2]?.startsWith("⟦") && out[i + 3] === ")") {
-      const xs = out[i + 2]!.slice(1, -1).split(",");
-      const n = xs.length;
-      const sum = `(${xs.join(" + ")})`;
-      const mean = `(${sum} / ${n})`;
-      const expansion: Record<string, string> = {
-        sum,
-        mean,
-        prod: `(${xs.join(" * ")})`,
-        size: String(n),
-        // XMILE's STDDEV is the population standard deviation.
-        stddev: `sqrt((${xs.map((x) => `(${x} - ${mean}) ^ 2`).join(" + ")}) / ${n})`,
-        min: n === 1 ? xs[0]! : `min(${xs.join(", ")})`,
-        max: n === 1 ? xs[0]! : `max(${xs.join(", ")})`,
-      };
-      result.push(expansion[t]!);
-      i += 3;
-      continue;
+/** How a whole array stands in the token text until the tree replaces it by its elements. */
+const ARRAY_PLACEHOLDER = "__array_";
+
+const num = (value: number): Expr => ({ kind: "number", value, pos: 0, end: 0 });
+const name = (n: string): Expr => ({ kind: "name", name: n, pos: 0, end: 0 });
+const bin = (op: BinaryOp, left: Expr, right: Expr): Expr => ({
+  kind: "binary",
+  op,
+  left,
+  right,
+  pos: 0,
+  end: 0,
+});
+const call = (callee: string, args: Expr[]): Expr => ({
+  kind: "call",
+  callee,
+  calleeEnd: 0,
+  args,
+  pos: 0,
+  end: 0,
+});
+/** a op b op c …, grouped from the left as the parser reads it. */
+const chain = (op: BinaryOp, xs: Expr[]): Expr => xs.reduce((acc, x) => bin(op, acc, x));
+
+/** Replace each reduction over a whole array (`SUM(x[*])`) by its expression over the elements; any other use of
+ * a whole array is an error. */
+function expandArrays(e: Expr, arrays: string[][]): Expr {
+  const elements = (x: Expr): string[] | undefined =>
+    x.kind === "name" && x.name.startsWith(ARRAY_PLACEHOLDER)
+      ? arrays[Number(x.name.slice(ARRAY_PLACEHOLDER.length))]
+      : undefined;
+  const walk = (x: Expr): Expr => {
+    switch (x.kind) {
+      case "number":
+      case "date":
+        return x;
+      case "name":
+        if (elements(x))
+          throw new XmileExpressionError(
+            "a whole array is used where one number is expected (only SUM, MEAN, PROD, SIZE, STDDEV, MIN and MAX take arrays)",
+          );
+        return x;
+      case "unary":
+        return { ...x, arg: walk(x.arg) };
+      case "binary":
+        return { ...x, left: walk(x.left), right: walk(x.right) };
+      case "if":
+        return { ...x, cond: walk(x.cond), then: walk(x.then), else: walk(x.else) };
+      case "call": {
+        const xs = x.args.length === 1 ? elements(x.args[0]!) : undefined;
+        if (REDUCTIONS.has(x.callee) && xs) return reduction(x.callee, xs.map(name));
+        if (REDUCTIONS.has(x.callee) && x.callee !== "min" && x.callee !== "max") {
+          const f = x.callee.toUpperCase();
+          throw new XmileExpressionError(`${f} takes one array, such as ${f}(x[*])`);
+        }
+        return { ...x, args: x.args.map(walk) };
+      }
     }
-    if (t.startsWith("⟦"))
-      throw new XmileExpressionError(
-        "a whole array is used where one number is expected (only SUM, MEAN, PROD, SIZE, STDDEV, MIN and MAX take arrays)",
-      );
-    if (REDUCTIONS.has(t) && t !== "min" && t !== "max")
-      throw new XmileExpressionError(`${t.toUpperCase()} takes one array, such as ${t.toUpperCase()}(x[*])`);
-    result.push(t);
+  };
+  return walk(e);
+}
+
+/** A reduction written out over the elements of an array. */
+function reduction(fn: string, xs: Expr[]): Expr {
+  const n = num(xs.length);
+  const sum = chain("+", xs);
+  const mean = bin("/", sum, n);
+  switch (fn) {
+    case "sum":
+      return sum;
+    case "mean":
+      return mean;
+    case "prod":
+      return chain("*", xs);
+    case "size":
+      return n;
+    // XMILE's STDDEV is the population standard deviation.
+    case "stddev":
+      return call("sqrt", [
+        bin(
+          "/",
+          chain(
+            "+",
+            xs.map((x) => bin("^", bin("-", x, mean), num(2))),
+          ),
+          n,
+        ),
+      ]);
+    default:
+      // min and max
+      return xs.length === 1 ? xs[0]! : call(fn, xs);
   }
-  return result;
+}
+
+/** How tightly each kind of node binds, loosest first, as Brink's parser reads them. */
+function level(e: Expr): number {
+  switch (e.kind) {
+    case "if":
+      return 0;
+    case "binary":
+      return BINARY_LEVEL[e.op];
+    case "unary":
+      return e.op === "not" ? 3 : 7;
+    case "number":
+      return e.value < 0 || Object.is(e.value, -0) ? 7 : 9;
+    default:
+      return 9;
+  }
+}
+
+const BINARY_LEVEL: Record<BinaryOp, number> = {
+  or: 1,
+  and: 2,
+  "<": 4,
+  "<=": 4,
+  ">": 4,
+  ">=": 4,
+  "==": 4,
+  "!=": 4,
+  "+": 5,
+  "-": 5,
+  "*": 6,
+  "/": 6,
+  "%": 6,
+  "^": 8,
+  by: 0,
+  before: 0,
+  at: 0,
+  given: 0,
+};
+
+/** Print a tree as Brink text with only the parentheses its grouping needs. */
+export function printBrink(e: Expr, min = 0): string {
+  const text = printNode(e);
+  return level(e) < min ? `(${text})` : text;
+}
+
+function printNode(e: Expr): string {
+  switch (e.kind) {
+    case "number":
+      return String(e.value);
+    case "date":
+      return e.iso;
+    case "name":
+      return e.name;
+    case "unary":
+      return e.op === "not" ? `not ${printBrink(e.arg, 3)}` : `${e.op}${printBrink(e.arg, 7)}`;
+    case "if":
+      return `if ${printBrink(e.cond)} then ${printBrink(e.then)} else ${printBrink(e.else)}`;
+    case "call":
+      return `${e.callee}(${e.args.map((a) => printBrink(a)).join(", ")})`;
+    case "binary": {
+      const p = BINARY_LEVEL[e.op];
+      // Left-associative operators need a tighter right side; comparisons do not chain; ^ groups from the
+      // right, over a primary base and a unary exponent.
+      if (e.op === "^") return `${printBrink(e.left, 9)} ^ ${printBrink(e.right, 7)}`;
+      if (p === 4) return `${printBrink(e.left, 5)} ${e.op} ${printBrink(e.right, 5)}`;
+      return `${printBrink(e.left, p)} ${e.op} ${printBrink(e.right, p + 1)}`;
+    }
+  }
 }
 
 export class XmileExpressionError extends Error {}
@@ -150,7 +279,11 @@ export interface Dialect {
   vensim?: boolean;
 }
 
-/** Rewrite one XMILE equation into Brink expression text. */
+/**
+ * Rewrite one XMILE equation into Brink expression text: XMILE's tokens become Brink's (names resolved, builtins
+ * through the registry, arrays to their elements), Brink's parser reads them into a tree, reductions over arrays
+ * are expanded in the tree, and the tree is printed.
+ */
 export function translateEquation(
   eqn: string,
   names: Map<string, string>,
@@ -161,7 +294,7 @@ export function translateEquation(
   const out: string[] = [];
   let i = 0;
   const s = eqn.replace(/\r\n?/g, "\n");
-  let lastSignificant = "";
+  const wholeArrays: string[][] = [];
   while (i < s.length) {
     const c = s[i]!;
     if (/\s/.test(c)) {
@@ -178,7 +311,6 @@ export function translateEquation(
     if (num) {
       out.push(num[0]);
       i += num[0].length;
-      lastSignificant = "value";
       continue;
     }
     let ident: string | undefined;
@@ -247,12 +379,14 @@ export function translateEquation(
           out.push(canon);
         } else {
           const elements = resolveReference(canon, subscripts, arrays);
-          out.push(
-            elements.length === 1 && !subscripts?.includes("*") ? elements[0]! : `⟦${elements.join(",")}⟧`,
-          );
+          if (elements.length === 1 && !subscripts?.includes("*")) out.push(elements[0]!);
+          else {
+            // A whole array: a placeholder name in the text, replaced by its elements in the AST.
+            out.push(`${ARRAY_PLACEHOLDER}${wholeArrays.length}`);
+            wholeArrays.push(elements);
+          }
         }
       }
-      lastSignificant = "value";
       continue;
     }
     const two = s.slice(i, i + 2);
@@ -267,13 +401,15 @@ export function translateEquation(
       i++;
     } else if (c === "[") throw new XmileExpressionError("array subscripts are not supported yet");
     else throw new XmileExpressionError(`unexpected character '${c}' in '${eqn.trim()}'`);
-    lastSignificant = c;
   }
-  void lastSignificant;
-  return expandReductions(out)
-    .join(" ")
-    .replace(/\( /g, "(")
-    .replace(/ \)/g, ")")
-    .replace(/ ,/g, ",")
-    .replace(/([\p{L}\p{N}_]) \(/gu, "$1(");
+  // The tokens are Brink's: parse them with Brink's parser, expand the reductions over arrays in the tree, and
+  // print the tree back (so what is written is exactly what Brink will read).
+  let ast: Expr;
+  try {
+    ast = parseExpr(out.join(" "));
+  } catch (e) {
+    if (!(e instanceof ExprSyntaxError)) throw e;
+    throw new XmileExpressionError(`cannot read '${eqn.trim()}': ${e.message}`);
+  }
+  return printBrink(expandArrays(ast, wholeArrays));
 }

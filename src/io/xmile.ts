@@ -24,8 +24,8 @@ export { expandMacros, MAX_MACRO_EXPANSION } from "./xmile-macros.js";
 
 /**
  * XMILE (and Stella .stmx) import: the XML is read with positions, each variable becomes a Brink entry, names
- * become identifiers (case-insensitive, spaces and punctuation to `_`), and equations are rewritten token by
- * token into Brink's expression syntax; arrays are expanded into one variable per element. What Brink cannot
+ * become identifiers (case-insensitive, spaces and punctuation to `_`), and equations are read into Brink's
+ * expression tree (xmile-equation.ts) and printed back; arrays are expanded into one variable per element. What Brink cannot
  * express yet — subranges, macros, modules, conveyors and queues — is refused with a diagnostic naming the
  * element and its line.
  */
