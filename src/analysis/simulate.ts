@@ -28,8 +28,9 @@ export interface SimulateOptions {
   threads?: boolean;
   /** Values for the model's decision variables (default: the file's). */
   decisions?: Record<string, number>;
-  /** More claims to evaluate besides the model's own (the optimiser's objective and constraints). */
-  extraClaims?: { id: string; check: string }[];
+  /** More claims to evaluate besides the model's own (the optimiser's objective and constraints), as text or
+   * already compiled (claims built as data, e.g. about scenarios whose names cannot be written in a check). */
+  extraClaims?: ({ id: string; check: string } | CompiledClaim)[];
   /** Evaluate the model's own claims (default true; the optimiser turns them off). */
   ownClaims?: boolean;
 }
@@ -320,7 +321,10 @@ interface Job {
 }
 
 /** Compile claims given as text (objectives and constraints); their errors name the option, not a file line. */
-function compileExtraClaims(model: PreparedModel, extra: { id: string; check: string }[]): CompiledClaim[] {
+function compileExtraClaims(
+  model: PreparedModel,
+  extra: ({ id: string; check: string } | CompiledClaim)[],
+): CompiledClaim[] {
   const ctx = {
     outcomes: model.program.outcomes.map((o) => o.name),
     time: model.loaded.time,
@@ -328,6 +332,7 @@ function compileExtraClaims(model: PreparedModel, extra: { id: string; check: st
     scenarios: model.loaded.scenarios,
   };
   return extra.map((c) => {
+    if ("atoms" in c) return c;
     const compiled = compileClaim(c, ctx, (offset) => ({ line: 1, col: offset + 1 }), c.id);
     if (Array.isArray(compiled)) throw new DiagnosticError(compiled);
     return compiled;
