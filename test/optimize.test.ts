@@ -76,8 +76,9 @@ describe("brink optimize", () => {
     expect(r.feasible).toBe(false);
     expect(r.best).toBeNull();
     expect(r.message).toMatch(
-      /no candidate met every constraint with 95% confidence; the closest \(growth_rate = [\d.e-]+\) missed by [\d.e-]+: P\(failure by 10\) is [\d.e-]+ \[[\d.e-]+, [\d.e-]+\] against <= 0.0001/,
+      /no candidate met every constraint with 95% confidence among \d+ tried, including the model's own values \(growth_rate = [\d.e-]+: missed by [\d.e-]+\) and every decision at its minimum \(growth_rate = 0: missed by [\d.e-]+\); the closest \(growth_rate = [\d.e-]+\) missed by [\d.e-]+: P\(failure by 10\) is [\d.e-]+ \[[\d.e-]+, [\d.e-]+\] against <= 0.0001/,
     );
+    expect(r.anchors.lowerBounds.values).toEqual({ growth_rate: 0 });
     // Even growth_rate = 0 has a Wilson upper limit of 0.0038 at 1000 runs: about that far from the bound.
     expect(r.closest.violation).toBeGreaterThan(0.003);
     expect(r.closest.violation).toBeLessThan(0.01);
@@ -94,6 +95,80 @@ describe("brink optimize", () => {
     await expect(
       optimize(input, { maximize: "E(size at 10)", subjectTo: ["P(failure) small"] }),
     ).rejects.toThrow(/must end in <= NUMBER/);
+  });
+});
+
+/**
+ * Levers that add to growth one for one but carry different failure hazards per unit. With the risk budget
+ * P(failure by 10) <= 0.05, the optimum takes all of every safe lever (a corner) and only a sliver of the risky
+ * one. Defaults at the upper bounds make the model's own plan infeasible.
+ */
+function levers(rates: Record<string, number>): { file: string; text: string } {
+  const names = Object.keys(rates);
+  const text = `brink: 1
+name: levers
+time: { start: 0, stop: 10, dt: 1 }
+decisions:
+${names.map((n) => `  ${n}: { value: 1, min: 0, max: 1 }`).join("\n")}
+stocks:
+  size: { init: 0, inflows: [growth] }
+flows:
+  growth: ${names.join(" + ")}
+outcomes:
+  failure: { rate: ${names.map((n) => `${rates[n]} * ${n}`).join(" + ")} }
+track: [size]
+`;
+  return { file: "levers.yaml", text };
+}
+
+/**
+ * The best plan with the safe levers at 1: the risky lever's largest value whose expected Wilson upper limit
+ * (1,000 runs) is at the bound. P(failure by 10) = 1 − exp(−10 · hazard), one step per time unit.
+ */
+function riskyAllowance(safeHazard: number, riskyRate: number): number {
+  let lo = 0;
+  let hi = 1;
+  for (let i = 0; i < 60; i++) {
+    const r = (lo + hi) / 2;
+    const p = 1 - Math.exp(-10 * (safeHazard + riskyRate * r));
+    if (wilson(p * 1000, 1000).hi > 0.05) hi = r;
+    else lo = r;
+  }
+  return lo;
+}
+
+describe("brink optimize finds corner optima with the default settings", () => {
+  const options = { maximize: "E(size at 10)", subjectTo: ["P(failure by 10) <= 0.05"], workers: 1 };
+
+  it("two levers: all of the safe one, a little of the risky one", async () => {
+    const r = await optimize(levers({ safe: 0.001, risky: 0.02 }), options);
+    expect(r.feasible).toBe(true);
+    expect(r.best!.values.safe).toBe(1);
+    const optimum = 10 * (1 + riskyAllowance(0.001, 0.02));
+    expect(r.best!.result.objective).toBeGreaterThan(0.97 * optimum);
+    expect(r.best!.result.constraints[0]!.hi).toBeLessThanOrEqual(0.05);
+    // The model's own plan (everything at 1) is not feasible; the search says so and starts elsewhere too.
+    expect(r.anchors.defaults.feasible).toBe(false);
+    expect(r.anchors.lowerBounds.feasible).toBe(true);
+  });
+
+  it("three levers: two safe ones at their maximum", async () => {
+    const r = await optimize(levers({ safe: 0.001, steady: 0.002, risky: 0.05 }), options);
+    expect(r.feasible).toBe(true);
+    expect(r.best!.values.safe).toBe(1);
+    expect(r.best!.values.steady).toBe(1);
+    const optimum = 10 * (2 + riskyAllowance(0.003, 0.05));
+    expect(r.best!.result.objective).toBeGreaterThan(0.97 * optimum);
+    expect(r.best!.result.constraints[0]!.hi).toBeLessThanOrEqual(0.05);
+  });
+
+  it("keeps the search's own claims out of what the user sees", async () => {
+    const input2 = levers({ safe: 0.001, risky: 0.02 });
+    const text = `${input2.text}claims:\n  - { id: rare-failure, check: P(failure) < 0.5 }\n`;
+    const r = await optimize({ ...input2, text }, { ...options, iterations: 2, candidates: 4 });
+    expect(r.report.claims.map((c) => c.id)).toEqual(["rare-failure"]);
+    expect(JSON.stringify(r.report)).not.toMatch(/-1e300|constraint-0/);
+    expect(r.message).toMatch(/P\(failure by 10\) is [\d.]+ \[[\d.]+, [\d.]+\] against <= 0.05/);
   });
 });
 

@@ -59,9 +59,22 @@ export function judge(
   return { feasible: violation <= 0, violation: Math.max(0, violation) };
 }
 
+/** Known points every search evaluates first: the model's own decision values and every lever at its lower bound. */
+export interface Anchors {
+  defaults: Evaluated;
+  lowerBounds: Evaluated;
+}
+
 /**
  * Maximise the objective subject to the constraints. `evaluate` runs one candidate (a value per decision);
  * results are cached by candidate, so rerunning with other bounds (a frontier) reuses every evaluation.
+ *
+ * The search starts from points that are often feasible — the model's own values, every lever at its lower
+ * bound (for a chance constraint on harm, usually the safest plan), and every lever at its upper bound — and
+ * ranks candidates feasibility-first. Cross-entropy iterations then move a sampling distribution toward the
+ * best; candidates are clipped to the bounds, so corners are reachable. A final pattern search polishes the
+ * best feasible plan lever by lever with halving steps, and when a step crosses a chance constraint it bisects
+ * back toward the feasible side, so the answer sits at the constraint's edge rather than somewhere inside it.
  */
 export async function crossEntropyMaximize(args: {
   decisions: DecisionVariable[];
@@ -73,7 +86,7 @@ export async function crossEntropyMaximize(args: {
   eliteFraction?: number;
   seed?: number;
   onProgress?: (p: OptimizeProgress) => void;
-}): Promise<{ best?: Evaluated; closest: Evaluated; evaluations: Evaluated[] }> {
+}): Promise<{ best?: Evaluated; closest: Evaluated; evaluations: Evaluated[]; anchors: Anchors }> {
   const { decisions, constraints } = args;
   const k = decisions.length;
   const iterations = args.iterations ?? 8;
@@ -81,15 +94,16 @@ export async function crossEntropyMaximize(args: {
   const elite = Math.max(2, Math.ceil(m * (args.eliteFraction ?? 0.3)));
   const seed = args.seed ?? 1;
   const cache = args.cache ?? new Map<string, CandidateResult>();
-  const toValues = (z: Float64Array) =>
+  const clip = (x: number) => Math.min(1, Math.max(0, x));
+  const toValues = (z: ArrayLike<number>) =>
     Object.fromEntries(
       decisions.map((d, i) => {
-        const x = d.min + Math.min(1, Math.max(0, z[i]!)) * (d.max - d.min);
+        const x = d.min + clip(z[i]!) * (d.max - d.min);
         return [d.name, d.integer ? Math.round(x) : Number(x.toPrecision(6))];
       }),
     );
-  let mean = Float64Array.from(decisions, (d) => (d.max > d.min ? (d.start - d.min) / (d.max - d.min) : 0.5));
-  let sd = new Float64Array(k).fill(0.3);
+  const toZ = (values: Record<string, number>) =>
+    Float64Array.from(decisions, (d) => (d.max > d.min ? (values[d.name]! - d.min) / (d.max - d.min) : 0.5));
   const all: Evaluated[] = [];
   let best: Evaluated | undefined;
   let closest: Evaluated | undefined;
@@ -101,35 +115,48 @@ export async function crossEntropyMaximize(args: {
       : a.feasible
         ? b.result.objective - a.result.objective
         : a.violation - b.violation;
+  const evaluate = async (values: Record<string, number>): Promise<Evaluated> => {
+    const key = JSON.stringify(values);
+    let result = cache.get(key);
+    if (!result) {
+      result = await args.evaluate(values);
+      cache.set(key, result);
+    }
+    const e: Evaluated = { values, result, ...judge(result, constraints) };
+    all.push(e);
+    if (e.feasible && (!best || result.objective > best.result.objective)) best = e;
+    if (!closest || rank(e, closest) < 0) closest = e;
+    return e;
+  };
+  const progress = (iteration: number, total: number) =>
+    args.onProgress?.({ iteration, iterations: total, evaluations: all.length, ...(best ? { best } : {}) });
+
+  const starts = [
+    toValues(
+      Float64Array.from(decisions, (d) => (d.max > d.min ? (d.start - d.min) / (d.max - d.min) : 0.5)),
+    ),
+    toValues(new Float64Array(k)),
+    toValues(new Float64Array(k).fill(1)),
+  ];
+  const [defaults, lowerBounds] = [await evaluate(starts[0]!), await evaluate(starts[1]!)];
+  const firstBatch: Evaluated[] = [defaults, lowerBounds];
+  if (JSON.stringify(starts[2]) !== JSON.stringify(starts[1])) firstBatch.push(await evaluate(starts[2]!));
+  let mean = toZ(defaults.values);
+  let sd = new Float64Array(k).fill(0.3);
+  const polishRounds = 1;
   for (let it = 0; it < iterations; it++) {
-    const batch: Evaluated[] = [];
-    for (let c = 0; c < m; c++) {
-      // Candidate 0 is the current mean, so the search never loses its centre.
+    const batch: Evaluated[] = it === 0 ? [...firstBatch] : [];
+    for (let c = batch.length; c < m; c++) {
+      // Candidate 0 of later iterations is the current mean, so the search never loses its centre.
       const z = Float64Array.from({ length: k }, (_, i) =>
         c === 0
           ? mean[i]!
           : mean[i]! + sd[i]! * normalQuantile(hashUniform(seed, it * 1009 + c, mix32(i + 17))),
       );
-      const values = toValues(z);
-      const key = JSON.stringify(values);
-      let result = cache.get(key);
-      if (!result) {
-        result = await args.evaluate(values);
-        cache.set(key, result);
-      }
-      const j = judge(result, constraints);
-      const e: Evaluated = { values, result, ...j };
-      batch.push(e);
-      all.push(e);
-      if (j.feasible && (!best || result.objective > best.result.objective)) best = e;
-      if (!closest || rank(e, closest) < 0) closest = e;
+      batch.push(await evaluate(toValues(z)));
     }
     const top = [...batch].sort(rank).slice(0, elite);
-    const zs = top.map((e) =>
-      Float64Array.from(decisions, (d) =>
-        d.max > d.min ? (e.values[d.name]! - d.min) / (d.max - d.min) : 0.5,
-      ),
-    );
+    const zs = top.map((e) => toZ(e.values));
     const newMean = Float64Array.from({ length: k }, (_, i) => zs.reduce((s, z) => s + z[i]!, 0) / zs.length);
     const newSd = Float64Array.from({ length: k }, (_, i) =>
       Math.sqrt(zs.reduce((s, z) => s + (z[i]! - newMean[i]!) ** 2, 0) / zs.length),
@@ -137,7 +164,64 @@ export async function crossEntropyMaximize(args: {
     // Smoothed updates keep the search from collapsing on one lucky batch.
     mean = Float64Array.from(mean, (x, i) => 0.3 * x + 0.7 * newMean[i]!);
     sd = Float64Array.from(sd, (x, i) => Math.max(0.02, 0.3 * x + 0.7 * newSd[i]!));
-    args.onProgress?.({ iteration: it + 1, iterations, evaluations: all.length, ...(best ? { best } : {}) });
+    progress(it + 1, iterations + polishRounds);
   }
-  return { ...(best ? { best } : {}), closest: closest!, evaluations: all };
+
+  // Pattern search from the best feasible plan: lever by lever, up and down by `step` (in units of the lever's
+  // range), keeping a move only when it stays feasible and improves the objective. A move that improves the
+  // objective but crosses a constraint is shrunk back toward the feasible side — either the moved lever itself
+  // (bisected back) or another lever lowered just enough to pay for it (an exchange: more of a safe lever, less
+  // of a risky one) — so the answer ends at the constraint's edge, corners included. At most as many
+  // evaluations as the cross-entropy phase made.
+  const budget = all.length + Math.max(8 * k, 2 * iterations * m);
+  const key = (v: Record<string, number>) => JSON.stringify(v);
+  /** Bisect lever j of `z` between a feasible value and an infeasible one; the feasible end found, if any. */
+  const bisect = async (z: Float64Array, j: number, inside: number, outside: number) => {
+    let found: Evaluated | undefined;
+    for (let b = 0; b < 3 && all.length < budget; b++) {
+      const mid = Float64Array.from(z);
+      mid[j] = (inside + outside) / 2;
+      const e = await evaluate(toValues(mid));
+      if (e.feasible) {
+        inside = mid[j]!;
+        found = e;
+      } else outside = mid[j]!;
+    }
+    return found;
+  };
+  for (let step = 0.25; best && step >= 1 / 64 && all.length < budget; ) {
+    let improved = false;
+    for (let i = 0; i < k && all.length < budget; i++) {
+      for (const dir of [1, -1]) {
+        const from: Evaluated = best;
+        const z = toZ(from.values);
+        const before = z[i]!;
+        z[i] = clip(before + dir * step);
+        if (key(toValues(z)) === key(from.values)) continue;
+        const trial = await evaluate(toValues(z));
+        if (!trial.feasible && trial.result.objective > from.result.objective) {
+          await bisect(z, i, before, z[i]!);
+          for (let j = 0; j < k && all.length < budget; j++) {
+            if (j === i || z[j]! <= 0) continue;
+            const lowered = Float64Array.from(z);
+            lowered[j] = 0;
+            if (!(await evaluate(toValues(lowered))).feasible) continue;
+            await bisect(z, j, 0, z[j]!);
+          }
+        }
+        if (best !== from) {
+          improved = true;
+          break;
+        }
+      }
+    }
+    if (!improved) step /= 2;
+  }
+  progress(iterations + polishRounds, iterations + polishRounds);
+  return {
+    ...(best ? { best } : {}),
+    closest: closest!,
+    evaluations: all,
+    anchors: { defaults, lowerBounds },
+  };
 }
