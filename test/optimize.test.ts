@@ -173,28 +173,44 @@ describe("brink optimize finds corner optima with the default settings", () => {
 });
 
 describe("the optimisation report", () => {
-  it("shows the frontier and compares incremental, single and no deployment on the flagship", async () => {
+  it("compares the optimised plan with the model's own values, the minimum and named scenarios, on any model", async () => {
     const { optimizationReport } = await import("../src/node/report.js");
-    const flagship = example("../flagship/flagship.yaml");
-    const flagshipInput = { file: flagship, text: readFileSync(flagship, "utf8") };
-    const result = await optimize(flagshipInput, {
-      maximize: "E(western_troops at 2027-08-21)",
-      subjectTo: ["P(nuclear_use by 2030-08-21) <= 0.05"],
-      runs: 200,
-      iterations: 1,
-      candidates: 2,
+    // A model that knows nothing of deployments: a scenario replaces the levers by one fixed growth `target`.
+    const base = levers({ safe: 0.001, risky: 0.02 });
+    const text = base.text
+      .replace("decisions:\n", "decisions:\n  target: { value: 5, min: 0, max: 8 }\n")
+      .concat("scenarios:\n  fixed: { flows: { growth: target / 10 } }\n  idle: { flows: { growth: 0 } }\n");
+    const input2 = { file: "levers.yaml", text };
+    const result = await optimize(input2, {
+      maximize: "E(size at 10)",
+      subjectTo: ["P(failure by 10) <= 0.05"],
+      vary: ["safe", "risky"],
+      runs: 300,
+      iterations: 2,
+      candidates: 4,
       frontier: [0.05],
+      workers: 1,
     });
-    const html = await optimizationReport(flagshipInput, result, {
-      singleScenario: "single_deployment",
-      noneScenario: "no_deployment",
-      sizeDecision: "single_deployment_size",
-      sizeVariable: "western_troops",
+    const html = await optimizationReport(input2, result, {
+      scenarios: ["fixed", "idle"],
+      matchObjective: "target",
+      workers: 1,
     });
     expect(html).toContain('id="chart-frontier"');
     expect(html).toContain('id="chart-policies"');
-    expect(html).toMatch(/one deployment of [\d,]+/);
-    expect(html).toContain("no deployment");
-    expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(2);
+    expect(html).toContain("optimised decisions");
+    expect(html).toMatch(/the model&#39;s own decisions \(safe = 1, risky = 1\)/);
+    expect(html).toMatch(/every decision at its minimum \(safe = 0, risky = 0\)/);
+    // The matched decision is the objective's estimate, kept within the decision's bounds [0, 8].
+    const matched = Math.min(8, Number(result.best!.result.objective.toPrecision(4)));
+    expect(html).toContain(`scenario fixed, target = ${matched.toLocaleString("en")}`);
+    expect(html).toContain("scenario idle, target = ");
+    expect(html).not.toMatch(/deployment|western_troops/);
+    await expect(optimizationReport(input2, result, { scenarios: ["fixd"], workers: 1 })).rejects.toThrow(
+      /unknown scenario 'fixd' — did you mean 'fixed'\?/,
+    );
+    await expect(optimizationReport(input2, result, { matchObjective: "size", workers: 1 })).rejects.toThrow(
+      /no decision 'size'/,
+    );
   });
 });

@@ -41,6 +41,8 @@ export interface FrontierPoint {
 
 export interface OptimizeResult {
   model: string;
+  /** The scenario optimised within (null: the base model). */
+  scenario: string | null;
   maximize: string;
   subjectTo: string[];
   runs: number;
@@ -178,6 +180,7 @@ export async function optimize(
     : `no candidate met every constraint with 95% confidence among ${new Set(main.evaluations.map((e) => JSON.stringify(e.values))).size} tried, including the model's own values (${describe(defaults.values)}: missed by ${defaults.violation.toPrecision(3)}) and every decision at its minimum (${describe(lowerBounds.values)}: missed by ${lowerBounds.violation.toPrecision(3)}); the closest (${describe(main.closest.values)}) missed by ${main.closest.violation.toPrecision(3)}: ${constraintsOf(main.closest)}`;
   return {
     model: model.loaded.spec.name,
+    scenario: options.scenario ?? null,
     maximize: options.maximize,
     subjectTo: constraints.map((c) => c.check),
     runs,

@@ -452,10 +452,13 @@ export async function main(
     .option("--workers <w>", "worker threads", wholeNumber("--workers", 1, 64))
     .option(
       "--report <file>",
-      "also write an HTML report: frontier, decisions, and incremental vs single vs no deployment",
+      "also write an HTML report: frontier, decisions, and the optimised plan against the model's own values, the minimum and --compare-scenarios",
     )
-    .option("--single-scenario <name>", "the scenario with one deployment, for --report", "single_deployment")
-    .option("--none-scenario <name>", "the scenario with no deployment, for --report", "no_deployment")
+    .option("--compare-scenarios <list>", "for --report: scenarios to run with the optimised decisions")
+    .option(
+      "--match-objective <decision>",
+      "for --report: in those scenarios, set this decision to the objective's estimate (an E(…) objective)",
+    )
     .option("--json", "print one JSON object instead of tables")
     .action(
       async (
@@ -472,8 +475,8 @@ export async function main(
           seed: number;
           workers?: number;
           report?: string;
-          singleScenario: string;
-          noneScenario: string;
+          compareScenarios?: string;
+          matchObjective?: string;
           json?: boolean;
         },
       ) => {
@@ -514,10 +517,10 @@ export async function main(
           bar.stop();
           if (opts.report) {
             const html = await optimizationReport({ file: path, text: readModel(path) }, result, {
-              singleScenario: opts.singleScenario,
-              noneScenario: opts.noneScenario,
-              sizeDecision: "single_deployment_size",
-              sizeVariable: "western_troops",
+              ...(opts.compareScenarios !== undefined
+                ? { scenarios: opts.compareScenarios.split(",").map((s) => s.trim()) }
+                : {}),
+              ...(opts.matchObjective !== undefined ? { matchObjective: opts.matchObjective } : {}),
               ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
             });
             writeFileAtomic(opts.report, html);

@@ -2,6 +2,7 @@ import type { RunReport } from "../analysis/results.js";
 import { sensitivityAnalysis } from "../analysis/sensitivity-job.js";
 import { jobMeta } from "../engine/montecarlo.js";
 import { prepareModel } from "../engine/prepare.js";
+import { didYouMean } from "../lang/diagnostic.js";
 import { frontierChart, scenarioChart } from "../report/charts.js";
 import { type ReportDocument, type ReportSection, renderHtml } from "../report/html.js";
 import { renderSvg } from "../report/render.js";
@@ -9,13 +10,15 @@ import {
   assumptionsSection,
   claimsSection,
   endStatesSection,
+  outcomesByColumnTable,
   scenariosSection,
   sensitivitySection,
   trackedSection,
 } from "../report/sections.js";
 import { compareScenarios } from "./compare.js";
 import { VERSION } from "./files.js";
-import { designPool, simulate } from "./simulate.js";
+import type { OptimizeResult } from "./optimize.js";
+import { designPool, simulate, UsageError } from "./simulate.js";
 
 export interface HtmlReportOptions {
   runs?: number;
@@ -26,8 +29,6 @@ export interface HtmlReportOptions {
   replicates?: number;
   onStage?: (stage: string) => void;
 }
-
-const pct = (x: number | null) => (x === null ? null : Number((100 * x).toFixed(2)));
 
 /**
  * The whole story of a model in one self-contained HTML page: end states, incidence curves, fan charts,
@@ -86,46 +87,90 @@ export async function htmlReport(
   return renderHtml(doc);
 }
 
+/** What the optimised plan is compared with in the report, besides the model's own values and the minimum. */
+export interface PlanComparisonOptions {
+  /** Scenarios to run with the optimised decisions (e.g. other policies the model declares). */
+  scenarios?: string[];
+  /**
+   * A decision to set, in those scenarios, to the objective's estimate (within its bounds) — e.g. the size of
+   * one deployment matched to the troops the optimised increments reach. Needs an E(…) objective.
+   */
+  matchObjective?: string;
+  workers?: number;
+}
+
 /**
- * The optimisation as a report: the frontier, the chosen decisions, and the comparison the article implies —
- * the optimised incremental schedule against one deployment of the same final size and against none.
+ * The optimisation as a report: the frontier, the chosen decisions, and the chosen plan against the model's own
+ * decision values, every decision at its minimum, and any scenarios asked for — all on the same random numbers.
+ * Nothing here knows a model's names: what to compare comes from the model's decisions and the options.
  */
 export async function optimizationReport(
   input: { file: string; text: string },
-  result: import("./optimize.js").OptimizeResult,
-  comparison: {
-    singleScenario: string;
-    noneScenario: string;
-    sizeDecision: string;
-    sizeVariable: string;
-    workers?: number;
-  },
+  result: OptimizeResult,
+  comparison: PlanComparisonOptions = {},
 ): Promise<string> {
   const chosen = (result.best ?? result.closest).values;
   const common = {
     runs: Math.max(result.runs, 2000),
     seed: result.seed,
+    ownClaims: false,
     ...(comparison.workers !== undefined ? { workers: comparison.workers } : {}),
   };
-  const incremental = (await simulate(input, { ...common, decisions: chosen })).report;
-  // "The same final size": the mean troops the optimised schedule reaches by the horizon, among runs still at war
-  // (the median is often 0: in many runs fear never falls far enough for any increment).
-  const troops = incremental.tracked[comparison.sizeVariable] ?? [];
-  const finalSize = Math.max(100, Math.round([...troops].reverse().find((p) => p.n > 0)?.mean ?? 0));
-  const single = (
-    await simulate(input, {
-      ...common,
-      scenario: comparison.singleScenario,
-      decisions: { ...chosen, [comparison.sizeDecision]: Math.min(30000, finalSize) },
-    })
-  ).report;
-  const none = (await simulate(input, { ...common, scenario: comparison.noneScenario, decisions: chosen }))
-    .report;
-  const reports: Record<string, RunReport> = {
-    "optimised increments": incremental,
-    [`one deployment of ${finalSize.toLocaleString("en")}`]: single,
-    "no deployment": none,
-  };
+  const describe = (v: Record<string, number>) =>
+    Object.entries(v)
+      .map(([k, x]) => `${k} = ${x.toLocaleString("en")}`)
+      .join(", ");
+  const plans: { label: string; decisions: Record<string, number>; scenario?: string }[] = [
+    { label: "optimised decisions", decisions: chosen },
+  ];
+  const seen = new Set([JSON.stringify(chosen)]);
+  for (const [label, values] of [
+    ["the model's own decisions", result.anchors.defaults.values],
+    ["every decision at its minimum", result.anchors.lowerBounds.values],
+  ] as const) {
+    if (seen.has(JSON.stringify(values))) continue;
+    seen.add(JSON.stringify(values));
+    plans.push({ label: `${label} (${describe(values)})`, decisions: values });
+  }
+  const model = prepareModel(input.file, input.text);
+  const bounds = model.loaded.spec.decisions ?? {};
+  const match = comparison.matchObjective;
+  if (match !== undefined) {
+    if (!bounds[match])
+      throw new UsageError(
+        `--match-objective: no decision '${match}'${didYouMean(match, Object.keys(bounds))} (this model has: ${Object.keys(bounds).join(", ") || "none"})`,
+      );
+    if (!/^\s*E\(/.test(result.maximize))
+      throw new UsageError(`--match-objective needs an E(var at TIME) objective, not '${result.maximize}'`);
+  }
+  for (const scenario of comparison.scenarios ?? []) {
+    if (scenario !== "base" && !model.loaded.scenarios.includes(scenario))
+      throw new UsageError(
+        `unknown scenario '${scenario}'${didYouMean(scenario, model.loaded.scenarios)} (this model has: ${model.loaded.scenarios.join(", ") || "none"})`,
+      );
+    const decisions = { ...chosen };
+    let label = `scenario ${scenario}`;
+    if (match !== undefined) {
+      // The objective's estimate for the chosen plan, kept within the decision's own bounds.
+      const d = bounds[match]!;
+      const target = Math.min(d.max, Math.max(d.min, (result.best ?? result.closest).result.objective));
+      decisions[match] = d.integer ? Math.round(target) : Number(target.toPrecision(4));
+      label = `${label}, ${match} = ${decisions[match]!.toLocaleString("en")}`;
+    }
+    plans.push({ label, decisions, scenario });
+  }
+  const reports: Record<string, RunReport> = {};
+  for (const plan of plans) {
+    // Plans without a scenario run in the one optimised within.
+    const scenario = plan.scenario ?? result.scenario ?? "base";
+    reports[plan.label] = (
+      await simulate(input, {
+        ...common,
+        decisions: plan.decisions,
+        ...(scenario === "base" ? {} : { scenario }),
+      })
+    ).report;
+  }
   const sections: ReportSection[] = [
     {
       title: "Optimisation",
@@ -172,23 +217,11 @@ export async function optimizationReport(
       ],
     },
     {
-      title: "Incremental, single or no deployment",
+      title: "The optimised plan against others",
       intro:
-        "The comparison the article implies, on the same random numbers: the optimised incremental schedule, one deployment of the size it reaches on average by the horizon, and no deployment.",
+        "On the same random numbers: the optimised decisions, the model's own values, every decision at its minimum, and the scenarios asked for (with the optimised decisions).",
       charts: [{ id: "chart-policies", svg: await renderSvg(scenarioChart(reports)) }],
-      tables: [
-        {
-          id: "policies",
-          title: "End-state probabilities by policy (%)",
-          columns: ["end state", ...Object.keys(reports)],
-          rows: [...Object.keys(incremental.outcomes), "censored"].map((o) => [
-            o,
-            ...Object.values(reports).map((r) =>
-              pct(o === "censored" ? r.censored.p : (r.outcomes[o]?.p ?? null)),
-            ),
-          ]),
-        },
-      ],
+      tables: [outcomesByColumnTable("policies", "End-state probabilities by plan (%)", reports)],
     },
   ];
   return renderHtml({

@@ -1,3 +1,4 @@
+import type { ScenarioDifference } from "../analysis/compare.js";
 import type { RunReport } from "../analysis/results.js";
 import type { SensitivityReport } from "../analysis/sensitivity-job.js";
 import type { ModelSpec } from "../model/schema.js";
@@ -9,7 +10,30 @@ import { renderSvg } from "./render.js";
  * The sections of a model's HTML report, each from results already computed — shared by `brink report` (Node) and
  * the browser app's download, so both say the same things the same way.
  */
-const pct = (x: number | null) => (x === null ? null : Number((100 * x).toFixed(2)));
+/** Report tables write probabilities as percentages with two decimals (numbers, so CSV and JSON exports stay numeric). */
+export const percent = (x: number | null): number | null =>
+  x === null ? null : Number((100 * x).toFixed(2));
+
+/** End-state probabilities (%) side by side, one column per report (scenarios, or policies compared). */
+export function outcomesByColumnTable(
+  id: string,
+  title: string,
+  reports: Record<string, RunReport>,
+): ReportTable {
+  const names = Object.keys(reports);
+  const first = reports[names[0]!]!;
+  return {
+    id,
+    title,
+    columns: ["end state", ...names],
+    rows: [...Object.keys(first.outcomes), "censored"].map((o) => [
+      o,
+      ...names.map((s) =>
+        percent(o === "censored" ? reports[s]!.censored.p : (reports[s]!.outcomes[o]?.p ?? null)),
+      ),
+    ]),
+  };
+}
 
 /** The end-state table: each outcome's runs, probability with its interval, and median time. */
 export function outcomesTable(report: RunReport): ReportTable {
@@ -65,13 +89,7 @@ export async function trackedSection(report: RunReport): Promise<ReportSection> 
   };
 }
 
-export interface ScenarioDifference {
-  outcome: string;
-  scenario: string;
-  difference: number | null;
-  lo: number | null;
-  hi: number | null;
-}
+export type { ScenarioDifference } from "../analysis/compare.js";
 
 /** Scenarios side by side; paired differences from the base when they were computed (`brink compare`). */
 export async function scenariosSection(
@@ -80,26 +98,21 @@ export async function scenariosSection(
   differences?: ScenarioDifference[],
 ): Promise<ReportSection> {
   const scenarios = Object.keys(reports);
-  const base = reports[scenarios[0]!]!;
   const tables: ReportSection["tables"] = [
-    {
-      id: "scenarios",
-      title: "End-state probabilities by scenario (%)",
-      columns: ["end state", ...scenarios],
-      rows: [...Object.keys(base.outcomes), "censored"].map((o) => [
-        o,
-        ...scenarios.map((s) =>
-          pct(o === "censored" ? reports[s]!.censored.p : (reports[s]!.outcomes[o]?.p ?? null)),
-        ),
-      ]),
-    },
+    outcomesByColumnTable("scenarios", "End-state probabilities by scenario (%)", reports),
   ];
   if (differences)
     tables.push({
       id: "scenario-differences",
       title: "Paired differences from the base (percentage points)",
       columns: ["end state", "scenario", "difference", "95% low", "95% high"],
-      rows: differences.map((d) => [d.outcome, d.scenario, pct(d.difference), pct(d.lo), pct(d.hi)]),
+      rows: differences.map((d) => [
+        d.outcome,
+        d.scenario,
+        percent(d.difference),
+        percent(d.lo),
+        percent(d.hi),
+      ]),
     });
   tables.push({
     id: "scenario-docs",
