@@ -8,6 +8,8 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { RunReport } from "../src/analysis/results.js";
+import { loadModel } from "../src/model/load.js";
+import { compareScenarios } from "../src/node/compare.js";
 import { serveApp, WEB_ROOT } from "../src/node/serve.js";
 import { closeWorkers, simulate } from "../src/node/simulate.js";
 import { ROOT } from "./helpers.js";
@@ -266,6 +268,19 @@ describe("the browser app", { timeout: 300_000 }, () => {
     await page.click("#compare-run");
     await page.waitForSelector("#compare tbody tr", { timeout: 90_000 });
     expect(await page.locator("#compare thead th").count()).toBeGreaterThanOrEqual(5);
+    // The page's paired differences are the CLI's: the same comparison job, run on Web Workers.
+    const flagship = join(ROOT, "models/flagship/flagship.yaml");
+    const text = readFileSync(flagship, "utf8");
+    const cli = await compareScenarios(
+      { file: "models/flagship/flagship.yaml", text },
+      ["base", ...loadModel(flagship, text).scenarios],
+      { runs: 300, seed: 1, workers: 2 },
+    );
+    const points = (x: number | null) =>
+      x === null ? "–" : `${x >= 0 ? "+" : "−"}${(100 * Math.abs(x)).toFixed(1)}`;
+    expect(await page.locator("#compare-differences tbody tr td:nth-child(3)").allTextContents()).toEqual(
+      cli.differences.map((d) => `${points(d.difference)} pt`),
+    );
     await page.click("#tab-sensitivity");
     await page.fill("#sens-samples", "16");
     await page.click("#sens-run");
