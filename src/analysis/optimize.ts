@@ -85,6 +85,8 @@ export async function crossEntropyMaximize(args: {
   candidates?: number;
   eliteFraction?: number;
   seed?: number;
+  /** Most evaluations for the final pattern search (default: twice the cross-entropy phase's). */
+  polishEvaluations?: number;
   onProgress?: (p: OptimizeProgress) => void;
 }): Promise<{ best?: Evaluated; closest: Evaluated; evaluations: Evaluated[]; anchors: Anchors }> {
   const { decisions, constraints } = args;
@@ -171,9 +173,8 @@ export async function crossEntropyMaximize(args: {
   // range), keeping a move only when it stays feasible and improves the objective. A move that improves the
   // objective but crosses a constraint is shrunk back toward the feasible side — either the moved lever itself
   // (bisected back) or another lever lowered just enough to pay for it (an exchange: more of a safe lever, less
-  // of a risky one) — so the answer ends at the constraint's edge, corners included. At most as many
-  // evaluations as the cross-entropy phase made.
-  const budget = all.length + Math.max(8 * k, 2 * iterations * m);
+  // of a risky one) — so the answer ends at the constraint's edge, corners included.
+  const budget = all.length + (args.polishEvaluations ?? Math.max(8 * k, 2 * iterations * m));
   const key = (v: Record<string, number>) => JSON.stringify(v);
   /** Bisect lever j of `z` between a feasible value and an infeasible one; the feasible end found, if any. */
   const bisect = async (z: Float64Array, j: number, inside: number, outside: number) => {
