@@ -315,8 +315,12 @@ function compares(x: number, op: LevelOp, threshold: number): boolean {
         : x <= threshold;
 }
 
-/** Bootstrap resamples for claims that combine quantiles with other terms. */
-const BOOTSTRAP_RESAMPLES = 1000;
+/**
+ * Bootstrap resamples for claims that combine quantiles with other terms: 1,000, fewer (down to 200) when the job
+ * is so large that 1,000 would take long — a function of the job's size only, so results stay reproducible.
+ */
+const bootstrapResamples = (runs: number, terms: number) =>
+  Math.max(200, Math.min(1000, Math.floor(5e7 / Math.max(1, runs * (terms + 1)))));
 /** The bootstrap's own stream (a constant: the claim's interval must not depend on anything but the runs). */
 const BOOTSTRAP_SEED = 0x5eed_b007;
 
@@ -377,14 +381,15 @@ function bootstrapClaim(claim: CompiledClaim, runs: number, terms: BootstrapTerm
   const shift = rightConstant ? evaluate(claim.right, full) : 0;
   const counts = new Float64Array(runs);
   const replicates: number[] = [];
-  for (let b = 0; b < BOOTSTRAP_RESAMPLES; b++) {
+  const resamples = bootstrapResamples(runs, terms.length);
+  for (let b = 0; b < resamples; b++) {
     counts.fill(0);
     for (let j = 0; j < runs; j++)
       counts[Math.min(runs - 1, Math.floor(hashUniform(BOOTSTRAP_SEED, b, j) * runs))]! += 1;
     const m = margin(atomValues((i) => counts[i]!));
     if (Number.isFinite(m)) replicates.push(m);
   }
-  if (replicates.length < BOOTSTRAP_RESAMPLES / 2)
+  if (replicates.length < resamples / 2)
     return undecided(claim, "too few runs still going at that time to bootstrap an interval");
   replicates.sort((x, y) => x - y);
   const lo = sortedQuantile(replicates, 0.025);
