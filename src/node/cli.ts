@@ -17,7 +17,7 @@ import { DEFAULT_MODEL, readModel, readModelFile, VERSION, writeFileAtomic } fro
 import { formatComparison, formatOptimization, formatReport, formatSensitivity, table } from "./format.js";
 import { optimize } from "./optimize.js";
 import { progressBar } from "./progress.js";
-import { htmlReport, optimizationReport } from "./report.js";
+import { checkPlanComparison, htmlReport, optimizationReport } from "./report.js";
 import { serveApp } from "./serve.js";
 import { closeWorkers, designPool, simulate, UsageError } from "./simulate.js";
 
@@ -485,6 +485,16 @@ export async function main(
           const frontier = opts.frontier?.split(",").map((x) => Number(x.trim()));
           if (frontier?.some((x) => !Number.isFinite(x)))
             throw new UsageError(`--frontier takes numbers separated by commas, not '${opts.frontier}'`);
+          const comparison = {
+            ...(opts.compareScenarios !== undefined
+              ? { scenarios: opts.compareScenarios.split(",").map((s) => s.trim()) }
+              : {}),
+            ...(opts.matchObjective !== undefined ? { matchObjective: opts.matchObjective } : {}),
+            ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+          };
+          // A typo in what the report compares is found before the search, not after it.
+          if (opts.report)
+            checkPlanComparison({ file: path, text: readModel(path) }, comparison, opts.maximize);
           const bar = progressBar();
           const started = performance.now();
           const result = await optimize(
@@ -516,13 +526,7 @@ export async function main(
           );
           bar.stop();
           if (opts.report) {
-            const html = await optimizationReport({ file: path, text: readModel(path) }, result, {
-              ...(opts.compareScenarios !== undefined
-                ? { scenarios: opts.compareScenarios.split(",").map((s) => s.trim()) }
-                : {}),
-              ...(opts.matchObjective !== undefined ? { matchObjective: opts.matchObjective } : {}),
-              ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-            });
+            const html = await optimizationReport({ file: path, text: readModel(path) }, result, comparison);
             writeFileAtomic(opts.report, html);
           }
           io.out(opts.json ? `${JSON.stringify(result)}\n` : `${formatOptimization(result)}\n`);

@@ -3,6 +3,7 @@ import { sensitivityAnalysis } from "../analysis/sensitivity-job.js";
 import { jobMeta } from "../engine/montecarlo.js";
 import { prepareModel } from "../engine/prepare.js";
 import { didYouMean } from "../lang/diagnostic.js";
+import type { ModelSpec } from "../model/schema.js";
 import { frontierChart, scenarioChart } from "../report/charts.js";
 import { type ReportDocument, type ReportSection, renderHtml } from "../report/html.js";
 import { renderSvg } from "../report/render.js";
@@ -100,6 +101,35 @@ export interface PlanComparisonOptions {
 }
 
 /**
+ * Check what the report is asked to compare (scenarios, the decision to match) before anything runs; returns
+ * the model's decisions. Throws a UsageError naming what is wrong.
+ */
+export function checkPlanComparison(
+  input: { file: string; text: string },
+  comparison: PlanComparisonOptions,
+  maximize: string,
+): NonNullable<ModelSpec["decisions"]> {
+  const model = prepareModel(input.file, input.text);
+  const bounds = model.loaded.spec.decisions ?? {};
+  const match = comparison.matchObjective;
+  if (match !== undefined) {
+    if (!bounds[match])
+      throw new UsageError(
+        `--match-objective: no decision '${match}'${didYouMean(match, Object.keys(bounds))} (this model has: ${Object.keys(bounds).join(", ") || "none"})`,
+      );
+    if (!/^\s*E\(/.test(maximize))
+      throw new UsageError(`--match-objective needs an E(var at TIME) objective, not '${maximize}'`);
+  }
+  for (const scenario of comparison.scenarios ?? []) {
+    if (scenario !== "base" && !model.loaded.scenarios.includes(scenario))
+      throw new UsageError(
+        `--compare-scenarios: unknown scenario '${scenario}'${didYouMean(scenario, model.loaded.scenarios)} (this model has: ${model.loaded.scenarios.join(", ") || "none"})`,
+      );
+  }
+  return bounds;
+}
+
+/**
  * The optimisation as a report: the frontier, the chosen decisions, and the chosen plan against the model's own
  * decision values, every decision at its minimum, and any scenarios asked for — all on the same random numbers.
  * Nothing here knows a model's names: what to compare comes from the model's decisions and the options.
@@ -132,22 +162,9 @@ export async function optimizationReport(
     seen.add(JSON.stringify(values));
     plans.push({ label: `${label} (${describe(values)})`, decisions: values });
   }
-  const model = prepareModel(input.file, input.text);
-  const bounds = model.loaded.spec.decisions ?? {};
+  const bounds = checkPlanComparison(input, comparison, result.maximize);
   const match = comparison.matchObjective;
-  if (match !== undefined) {
-    if (!bounds[match])
-      throw new UsageError(
-        `--match-objective: no decision '${match}'${didYouMean(match, Object.keys(bounds))} (this model has: ${Object.keys(bounds).join(", ") || "none"})`,
-      );
-    if (!/^\s*E\(/.test(result.maximize))
-      throw new UsageError(`--match-objective needs an E(var at TIME) objective, not '${result.maximize}'`);
-  }
   for (const scenario of comparison.scenarios ?? []) {
-    if (scenario !== "base" && !model.loaded.scenarios.includes(scenario))
-      throw new UsageError(
-        `unknown scenario '${scenario}'${didYouMean(scenario, model.loaded.scenarios)} (this model has: ${model.loaded.scenarios.join(", ") || "none"})`,
-      );
     const decisions = { ...chosen };
     let label = `scenario ${scenario}`;
     if (match !== undefined) {
