@@ -121,7 +121,7 @@ export async function scenariosSection(
     rows: scenarios
       .filter((s) => s !== "base")
       .map((s) => {
-        const sc = ((spec.scenarios ?? {})[s] ?? {}) as { doc?: string; source?: string };
+        const sc = (spec.scenarios?.[s] ?? {}) as { doc?: string; source?: string };
         return [s, sc.doc ?? "", sc.source ?? ""];
       }),
   });
