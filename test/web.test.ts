@@ -157,7 +157,14 @@ describe("panels", () => {
     for (const markup of [
       outcomesPanel(r, r).value,
       claimsPanel(r).value,
-      compareTable({ base: r, [HOSTILE[3]!]: r }).value,
+      compareTable({
+        model: HOSTILE[0]!,
+        runs: 100,
+        seed: 1,
+        scenarios: ["base", HOSTILE[3]!],
+        reports: { base: r, [HOSTILE[3]!]: r },
+        differences: [{ outcome: HOSTILE[2]!, scenario: HOSTILE[3]!, difference: 0.01, lo: -0.02, hi: 0.04 }],
+      }).value,
     ]) {
       const tags = markupTags(markup);
       expect(tags).toContain("table");
@@ -226,7 +233,14 @@ describe("formatting and state", () => {
     recordRun(state, b);
     expect(state.previous).toBeUndefined();
     state.pinned.set("p", "1 to 2");
-    state.compare = { base: a };
+    state.compare = {
+      model: "m",
+      runs: 100,
+      seed: 1,
+      scenarios: ["base"],
+      reports: { base: a },
+      differences: [],
+    };
     openFile(state, "b.yaml");
     expect(state).toEqual({ file: "b.yaml", pinned: new Map() });
   });
@@ -284,22 +298,45 @@ describe("run orchestration", () => {
     await expect(runs.start({ file: "m", text: "t" }, { runs: 100, seed: 9 })).rejects.toThrow("bad model");
   });
 
-  it("compares every scenario over the same runs and seed, without the model's own claims", async () => {
+  it("compares every scenario in one job over the same runs and seed, with paired differences", async () => {
     const calls: SimulateOptions[] = [];
-    const reports = await runComparison(
-      { file: "m", text: "t" },
+    const text = `brink: 1
+name: m
+time: { start: 0, stop: 10, dt: 1 }
+outcomes:
+  x: { rate: 0.1 }
+scenarios:
+  a: { outcomes: { x: { rate: 0.2 } } }
+  b: {}
+`;
+    const comparison = await runComparison(
+      { file: "m.yaml", text },
       ["a", "b"],
       { runs: 300, seed: 5 },
       async (_input, options) => {
         calls.push(options);
-        return { report: fakeReport(["x"], [], options.scenario ?? null) } as unknown as SimulationResult;
+        // What runSimulation returns: the first scenario's report with the paired claims, the others' reports.
+        const paired = (options.extraClaims ?? []).map((c, i) => ({
+          ...fakeReport(["x"], ["x"]).claims[0]!,
+          id: c.id,
+          p: i / 10,
+        }));
+        return {
+          report: { ...fakeReport(["x"], []), claims: paired },
+          others: { a: fakeReport(["x"], [], "a"), b: fakeReport(["x"], [], "b") },
+        } as unknown as SimulationResult;
       },
     );
-    expect(Object.keys(reports)).toEqual(["base", "a", "b"]);
-    expect(calls.map((c) => [c.scenario, c.runs, c.seed, c.ownClaims])).toEqual([
-      [undefined, 300, 5, false],
-      ["a", 300, 5, false],
-      ["b", 300, 5, false],
+    expect(Object.keys(comparison.reports)).toEqual(["base", "a", "b"]);
+    // One job: the base, with the other scenarios' terms as claims over the same run indices.
+    expect(calls.map((c) => [c.scenario, c.runs, c.seed, c.extraClaims?.length])).toEqual([
+      [undefined, 300, 5, 4],
+    ]);
+    expect(comparison.differences.map((d) => [d.outcome, d.scenario, d.difference])).toEqual([
+      ["x", "a", 0],
+      ["censored", "a", 0.1],
+      ["x", "b", 0.2],
+      ["censored", "b", 0.3],
     ]);
   });
 });

@@ -1,36 +1,25 @@
-import type { RunReport } from "../analysis/results.js";
-import type { SimulateOptions, SimulationResult } from "../analysis/simulate.js";
+import { type Comparison, compareScenarios, type Simulator } from "../analysis/compare.js";
 import { pct } from "./format.js";
 import { html, type SafeHtml } from "./html.js";
 
 /**
- * The comparison tab: every scenario of the model over the same run indices (common random numbers), and the
- * table of end states by scenario. The simulation is passed in (the page's Web Workers), so this file has no
- * DOM or worker of its own and Node tests can drive it.
+ * The comparison tab: `brink compare`'s own job (src/analysis/compare.ts) — every scenario of the model over the
+ * same run indices (common random numbers), with paired differences from the base — and its tables. The
+ * simulation is passed in (the page's Web Workers), so this file has no DOM or worker of its own and Node tests
+ * can drive it.
  */
-export async function runComparison(
+export function runComparison(
   input: { file: string; text: string },
   scenarios: readonly string[],
   settings: { runs: number; seed: number },
-  simulate: (input: { file: string; text: string }, options: SimulateOptions) => Promise<SimulationResult>,
-  onScenario: (scenario: string) => void = () => {},
-): Promise<Record<string, RunReport>> {
-  const reports: Record<string, RunReport> = {};
-  for (const s of ["base", ...scenarios]) {
-    onScenario(s);
-    const result = await simulate(input, {
-      runs: settings.runs,
-      seed: settings.seed,
-      ownClaims: false,
-      ...(s === "base" ? {} : { scenario: s }),
-    });
-    reports[s] = result.report;
-  }
-  return reports;
+  simulate: Simulator,
+): Promise<Comparison> {
+  return compareScenarios(input, ["base", ...scenarios], settings, simulate);
 }
 
-/** End states (rows) by scenario (columns): p and its 95% interval. */
-export function compareTable(reports: Record<string, RunReport>): SafeHtml {
+/** End states (rows) by scenario (columns): p and its 95% interval; then the paired differences from the base. */
+export function compareTable(comparison: Comparison): SafeHtml {
+  const reports = comparison.reports;
   const names = Object.keys(reports);
   const outcomes = Object.keys(reports.base?.outcomes ?? {});
   const rows = outcomes.map(
@@ -40,5 +29,12 @@ export function compareTable(reports: Record<string, RunReport>): SafeHtml {
         return html`<td class="num">${x ? html`${pct(x.p)} <small>[${pct(x.lo)}, ${pct(x.hi)}]</small>` : "–"}</td>`;
       })}</tr>`,
   );
-  return html`<table id="compare"><thead><tr><th scope="col">end state</th>${names.map((n) => html`<th scope="col">${n}</th>`)}</tr></thead><tbody>${rows}</tbody></table>`;
+  // Percentage points, as `brink compare` prints them (one decimal here).
+  const points = (x: number | null) =>
+    x === null ? "–" : `${x >= 0 ? "+" : "−"}${(100 * Math.abs(x)).toFixed(1)}`;
+  const differences = comparison.differences.map(
+    (d) =>
+      html`<tr><th scope="row">${d.outcome}</th><td>${d.scenario}</td><td class="num">${points(d.difference)} pt</td><td class="num">${points(d.lo)} – ${points(d.hi)}</td></tr>`,
+  );
+  return html`<table id="compare"><thead><tr><th scope="col">end state</th>${names.map((n) => html`<th scope="col">${n}</th>`)}</tr></thead><tbody>${rows}</tbody></table><table id="compare-differences"><caption>Paired differences from the base (percentage points, 95% interval)</caption><thead><tr><th scope="col">end state</th><th scope="col">scenario</th><th scope="col">difference</th><th scope="col">95% interval</th></tr></thead><tbody>${differences}</tbody></table>`;
 }

@@ -23,7 +23,13 @@ export const outcomesCsv = (r: RunReport) => `${tableCsv(outcomesTable(r))}\n`;
 export async function reportHtml(state: AppState, r: RunReport): Promise<string> {
   const sections = [await endStatesSection(r), claimsSection(r), await trackedSection(r)];
   if (state.compare)
-    sections.push(await scenariosSection(state.compare, state.loaded?.spec ?? ({} as ModelSpec)));
+    sections.push(
+      await scenariosSection(
+        state.compare.reports,
+        state.loaded?.spec ?? ({} as ModelSpec),
+        state.compare.differences,
+      ),
+    );
   if (state.sensitivity)
     sections.push(await sensitivitySection(state.sensitivity, state.sensitivitySamples ?? 0));
   if (state.loaded) sections.push(assumptionsSection(state.loaded.spec));

@@ -230,20 +230,12 @@ $("compare-run").addEventListener("click", async () => {
   const { runs: n, seed } = settings();
   setStatus("Comparing scenarios…", true);
   try {
-    const reports = await runComparison(
-      input(),
-      model.scenarios,
-      { runs: n, seed },
-      simulateInBrowser,
-      (s) => {
-        $("status").textContent = `Running scenario ${s}…`;
-      },
-    );
-    state.compare = reports;
-    setHtml($("compare-table"), compareTable(reports));
-    setHtml($("chart-compare"), trustedSvg(await renderSvg(scenarioChart(reports))));
+    const comparison = await runComparison(input(), model.scenarios, { runs: n, seed }, simulateInBrowser);
+    state.compare = comparison;
+    setHtml($("compare-table"), compareTable(comparison));
+    setHtml($("chart-compare"), trustedSvg(await renderSvg(scenarioChart(comparison.reports))));
     setStatus(
-      `Compared ${Object.keys(reports).length} scenarios over the same ${count(n)} run indices.`,
+      `Compared ${comparison.scenarios.length} scenarios over the same ${count(n)} run indices, differences paired.`,
       false,
     );
   } catch (e) {

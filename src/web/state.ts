@@ -1,3 +1,4 @@
+import type { Comparison } from "../analysis/compare.js";
 import type { RunReport } from "../analysis/results.js";
 import type { SensitivityReport } from "../analysis/sensitivity-job.js";
 import type { LoadedModel } from "../model/load.js";
@@ -9,7 +10,7 @@ export interface AppState {
   report?: RunReport;
   /** The previous report of the same model and scenario, to show what moved. */
   previous?: RunReport;
-  compare?: Record<string, RunReport>;
+  compare?: Comparison;
   sensitivity?: SensitivityReport;
   sensitivitySamples?: number;
   /** Distributions the user pinned to one value with a slider, by param, so ↺ can restore them. */
