@@ -20,6 +20,7 @@ import { progressBar } from "./progress.js";
 import { htmlReport, optimizationReport } from "./report.js";
 import { serveApp } from "./serve.js";
 import { closeWorkers, designPool, simulate, UsageError } from "./simulate.js";
+import { registerCalibrate } from "./verbs/calibrate.js";
 
 export const EXIT_OK = 0;
 export const EXIT_BAD_MODEL = 1;
@@ -628,6 +629,10 @@ export async function main(
     .action(() => {
       io.out(`${JSON.stringify(modelFileJsonSchema(), null, 2)}\n`);
     });
+
+  registerCalibrate(program, io, report, (c) => {
+    code = c;
+  });
 
   try {
     if (argv.length === 0) {

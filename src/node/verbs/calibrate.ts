@@ -1,0 +1,128 @@
+import { type Command, InvalidArgumentError } from "commander";
+import { calibrate, type PosteriorFile, untilStep } from "../../analysis/calibrate/calibrate.js";
+import { prepareModel } from "../../engine/prepare.js";
+import { readModel, writeFileAtomic } from "../files.js";
+import { table } from "../format.js";
+import { loadObservations } from "../observations.js";
+import { UsageError } from "../simulate.js";
+
+interface CalibrateFlags {
+  until?: string;
+  seed: number;
+  chains: number;
+  iterations: number;
+  burnIn: number;
+  particles: number;
+  output: string;
+  json?: boolean;
+  progress?: boolean;
+}
+
+function count(name: string, min: number, max: number) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max)
+      throw new InvalidArgumentError(
+        `${name} must be a whole number from ${min} to ${max.toLocaleString("en")}`,
+      );
+    return Number(text);
+  };
+}
+
+/** The posterior summary as a table: one row per calibrated param. */
+export function formatPosterior(post: PosteriorFile): string {
+  const fmt = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
+  const rows = post.summary.map((s) => [
+    s.name,
+    fmt(s.mean),
+    fmt(s.sd),
+    fmt(s.q05),
+    fmt(s.q50),
+    fmt(s.q95),
+    s.rhat.toFixed(3),
+    String(Math.round(s.ess)),
+  ]);
+  const until = post.until ? ` up to ${post.until.date ?? post.until.time}` : "";
+  const used = post.observations.map((o) => `${o.name} (${o.used})`).join(", ");
+  return [
+    `posterior of ${post.model.name}${until}: PMMH, ${post.chains} chains × ${post.iterations} (after ${post.burn_in} burn-in), ${post.particles} particle${post.particles === 1 ? "" : "s"}, seed ${post.seed}${post.partial ? " — PARTIAL" : ""}`,
+    `observations: ${used}`,
+    table(["param", "mean", "sd", "q05", "q50", "q95", "R-hat", "ESS"], rows),
+    `acceptance ${post.acceptance.toFixed(3)} (by chain: ${post.chain_acceptance.map((a) => a.toFixed(2)).join(", ")})`,
+  ].join("\n");
+}
+
+/**
+ * `brink calibrate FILE [--until DATE]`: the posterior of the model's uncertain params given its observations,
+ * written atomically to a JSON file. Registered on the CLI's program by cli.ts.
+ */
+export function registerCalibrate(
+  program: Command,
+  io: { out: (s: string) => void; err: (s: string) => void },
+  report: (e: unknown) => number,
+  setCode: (code: number) => void,
+): void {
+  program
+    .command("calibrate")
+    .description(
+      "fit the uncertain params to the model's observations (particle-marginal Metropolis–Hastings)",
+    )
+    .argument("<file>", "the model file, with an 'observations' section")
+    .option("--until <date>", "use observations up to this date (or model time) only")
+    .option("--seed <s>", "seed: the same seed gives the same posterior", count("--seed", 0, 2 ** 53 - 1), 1)
+    .option("--chains <n>", "independent chains (default 4)", count("--chains", 1, 64), 4)
+    .option(
+      "--iterations <n>",
+      "kept iterations per chain (default 2000)",
+      count("--iterations", 1, 1e6),
+      2000,
+    )
+    .option(
+      "--burn-in <n>",
+      "adaptation iterations per chain, discarded (default 500)",
+      count("--burn-in", 0, 1e6),
+      500,
+    )
+    .option(
+      "--particles <n>",
+      "particles per likelihood estimate (default 200)",
+      count("--particles", 1, 1e6),
+      200,
+    )
+    .option("-o, --output <file>", "the posterior file to write", "posterior.json")
+    .option("--progress", "show progress even when stderr is not a terminal")
+    .option("--json", "print the posterior file's content instead of a table")
+    .action((file: string, opts: CalibrateFlags) => {
+      try {
+        const model = prepareModel(file, readModel(file));
+        const series = loadObservations(file, model.loaded);
+        let step: number | undefined;
+        if (opts.until !== undefined) {
+          const u = untilStep(model, opts.until);
+          if ("error" in u) throw new UsageError(u.error);
+          step = u.step;
+        }
+        const showProgress = opts.progress === true || process.stderr.isTTY === true;
+        let last = Date.now();
+        const total = opts.burnIn + opts.iterations;
+        const post = calibrate(model, file, series, {
+          seed: opts.seed,
+          chains: opts.chains,
+          iterations: opts.iterations,
+          burnIn: opts.burnIn,
+          particles: opts.particles,
+          ...(step !== undefined ? { untilStep: step } : {}),
+          onProgress: (chain, it, acceptance) => {
+            if (!showProgress || Date.now() - last < 1000) return;
+            last = Date.now();
+            io.err(
+              `chain ${chain + 1}/${opts.chains}: iteration ${it + 1}/${total}, acceptance ${acceptance.toFixed(2)}\n`,
+            );
+          },
+        });
+        writeFileAtomic(opts.output, `${JSON.stringify(post)}\n`);
+        io.out(opts.json ? `${JSON.stringify(post)}\n` : `${formatPosterior(post)}\nwrote ${opts.output}\n`);
+      } catch (e) {
+        setCode(report(e));
+      }
+    });
+}

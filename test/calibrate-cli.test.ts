@@ -1,0 +1,54 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "./helpers.js";
+
+const BIN = join(ROOT, "bin", "brink.js");
+const brink = (...args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: "utf8" });
+const FLU = "models/examples/boarding-school-flu.yaml";
+const SMALL = ["--iterations", "150", "--burn-in", "100", "--chains", "2"];
+
+describe("brink calibrate", () => {
+  it("writes the posterior file it prints, and the same seed gives the same posterior", () => {
+    const dir = mkdtempSync(join(tmpdir(), "brink-calibrate-"));
+    const a = brink("calibrate", FLU, ...SMALL, "--seed", "4", "--json", "-o", join(dir, "a.json"));
+    expect(a.stderr).toBe("");
+    expect(a.status).toBe(0);
+    const post = JSON.parse(a.stdout);
+    expect(JSON.parse(readFileSync(join(dir, "a.json"), "utf8"))).toEqual(post);
+    expect(post.params).toEqual(["contact_rate", "recovery_rate", "count_dispersion"]);
+    expect(post.samples).toHaveLength(2 * 150);
+    expect(post.observations).toEqual([{ name: "in_bed", variable: "infected", used: 14 }]);
+    expect(post.particles).toBe(1); // the model draws nothing: one particle is exact
+    const b = brink("calibrate", FLU, ...SMALL, "--seed", "4", "--json", "-o", join(dir, "b.json"));
+    expect(b.stdout).toBe(a.stdout);
+    // Only the finished files are left: the writes were atomic.
+    expect(readdirSync(dir).sort()).toEqual(["a.json", "b.json"]);
+  }, 60_000);
+
+  it("--until keeps only the observations up to that date", () => {
+    const dir = mkdtempSync(join(tmpdir(), "brink-calibrate-"));
+    const r = brink("calibrate", FLU, ...SMALL, "--until", "1978-01-28", "--json", "-o", join(dir, "p.json"));
+    expect(r.status).toBe(0);
+    const post = JSON.parse(r.stdout);
+    expect(post.until).toEqual({ step: 70, time: 7, date: "1978-01-28" });
+    expect(post.observations[0].used).toBe(7);
+  }, 60_000);
+
+  it("reports a missing data file at the model's line and a bad --until as a usage error", () => {
+    const dir = mkdtempSync(join(tmpdir(), "brink-calibrate-"));
+    const out = join(dir, "p.json");
+    const missing = brink("calibrate", "test/fixtures/calibration/missing-data.yaml", "-o", out);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe(
+      "test/fixtures/calibration/missing-data.yaml:11:27: error: observation 'y': cannot read 'no-such-file.csv' (no such file)\n",
+    );
+    const until = brink("calibrate", FLU, "--until", "1980-01-01", "-o", out);
+    expect(until.status).toBe(2);
+    expect(until.stderr).toBe("brink: --until 1980-01-01 is outside the model's time\n");
+    expect(existsSync(out)).toBe(false);
+  });
+});
