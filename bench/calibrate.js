@@ -1,8 +1,8 @@
 // Particle filter throughput against the plain Monte Carlo kernel on the same stochastic model, in the same
 // process: particle·steps per second (particles × model steps covered by the filter) and plain run·steps per
-// second. A particle is resumed by replaying it from time 0 (see docs/calibration.md), so the filter's cost
-// grows with the number of observation times K: this prints the ratio for a few K. Run with
-// `npm run build && node bench/calibrate.js`.
+// second. Particles pause at each observation time and resume from their saved state (see docs/calibration.md);
+// each pause costs a stream reset, the measurement density and resampling, so this prints the ratio for a few
+// numbers of observation times K. Run with `npm run build && node bench/calibrate.js`.
 import { parseObservations } from "../dist/analysis/calibrate/observations.js";
 import { ParticleFilter } from "../dist/analysis/calibrate/particle-filter.js";
 import { prepareModel, Runner } from "../dist/index.js";

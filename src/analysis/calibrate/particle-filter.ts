@@ -1,7 +1,11 @@
-import { makeKernel } from "../../compile/codegen.js";
-import type { RandomStreams } from "../../compile/functions.js";
+import {
+  makePausableKernel,
+  PAUSED,
+  type PausableRunFunction,
+  pausedStateLength,
+} from "../../compile/codegen.js";
 import type { Program } from "../../compile/ir.js";
-import { CENSORED, NUMERIC_FAILURE, type RunFunction } from "../../compile/kernel.js";
+import { CENSORED, NUMERIC_FAILURE } from "../../compile/kernel.js";
 import type { PreparedModel } from "../../engine/prepare.js";
 import { hashName, hashUniform, SiteStreams } from "../../engine/rng.js";
 import { logMeasurement } from "./likelihood.js";
@@ -11,14 +15,10 @@ import type { Noise, NoiseParam, ObservationSeries } from "./observations.js";
  * A bootstrap particle filter (Gordon, Salmond & Smith 1993) over the model's own random streams, giving an
  * unbiased estimate of the likelihood of the observations for given params.
  *
- * A particle is a path of the model: its draws between two observation times come from one stream of its
- * own (a "segment"), and resampling copies whole paths. The compiled kernel keeps its state in locals and
- * always starts from time 0, so a particle is resumed by replay: to reach observation j it is run from the
- * start by a kernel compiled to stop at that step, with streams that hand out segment l's draws until the
- * site has made as many draws as the path had made by observation l (the counts are recorded as the filter
- * goes). A replay retraces the path exactly, so the filter is exact; the cost is a run from the start per
- * particle and observation time, O(N·K·T) steps for K observation times, instead of O(N·T) for a kernel that
- * could pause and resume (see docs/calibration.md).
+ * A particle is a run of the model's compiled code that pauses at each step where something is observed (or
+ * where a change's period starts) and saves its state; the next segment resumes it from that state with a
+ * stream of its own, keyed like every Brink stream by (seed, run, site). Resampling (systematic, after each
+ * observation step) copies states. So the filter costs O(N·T) model steps for N particles and T steps.
  *
  * A particle whose run ended in an outcome (or failed numerically) by an observation's step has weight 0
  * there: the data say the world was still going.
@@ -28,57 +28,11 @@ import type { Noise, NoiseParam, ObservationSeries } from "./observations.js";
 const RUN_BASE = 2 ** 40;
 const RESAMPLE_KEY = hashName("calibrate:resample");
 
-/** Draws for one particle's replay: segment l's stream until the site reaches the path's count at l. */
-class PathStreams implements RandomStreams {
-  readonly used: Uint32Array;
-  private readonly segment: Uint32Array;
-  private readonly streams: SiteStreams[];
-  private bounds: Uint32Array = new Uint32Array(0);
-  private boundsOffset = 0;
-  private last = 0;
-
-  constructor(
-    siteNames: readonly string[],
-    segments: number,
-    private readonly sites = siteNames.length,
-  ) {
-    this.used = new Uint32Array(sites);
-    this.segment = new Uint32Array(sites);
-    this.streams = Array.from({ length: segments }, () => new SiteStreams(siteNames));
-  }
-
-  /** Replay a path whose segment l (0 … last) uses run `runs[offset + l]` of `seed`. */
-  position(
-    seed: number,
-    runs: Float64Array,
-    offset: number,
-    last: number,
-    bounds: Uint32Array,
-    boundsOffset: number,
-  ): void {
-    if (this.sites === 0) return;
-    for (let l = 0; l <= last; l++) this.streams[l]!.reset(seed, runs[offset + l]!);
-    this.used.fill(0);
-    this.segment.fill(0);
-    this.bounds = bounds;
-    this.boundsOffset = boundsOffset;
-    this.last = last;
-  }
-
-  uniform(site: number): number {
-    const d = this.used[site]!;
-    this.used[site] = d + 1;
-    let l = this.segment[site]!;
-    while (l < this.last && d >= this.bounds[this.boundsOffset + l * this.sites + site]!) l++;
-    this.segment[site] = l;
-    return this.streams[l]!.uniform(site);
-  }
-}
-
 /** The observations compared at one step. */
 interface Comparison {
   track: number;
-  changeSteps: number;
+  /** Record index of the change period's start, or -1 for a level. */
+  from: number;
   value: number;
   noise: Noise;
 }
@@ -105,18 +59,26 @@ export class ParticleFilter {
   readonly steps: number[];
   readonly particles: number;
   readonly seed: number;
-  private readonly kernels: RunFunction[];
+  /** Steps where particles pause: observation steps and the starts of change periods, ascending. */
+  private readonly pauses: number[];
+  /** For each pause, the comparisons made there (empty where only a value is recorded). */
   private readonly comparisons: Comparison[][];
-  private readonly out: Float64Array;
+  private readonly kernel: PausableRunFunction;
+  private readonly stateLength: number;
   private readonly nTracked: number;
+  private readonly out: Float64Array;
   private readonly values: Float64Array;
   private readonly result = new Float64Array(3);
-  private readonly streams: PathStreams;
+  private readonly streams: SiteStreams;
   private readonly paramSlot: Map<string, number>;
-  private runs: Float64Array;
-  private bounds: Uint32Array;
-  private nextRuns: Float64Array;
-  private nextBounds: Uint32Array;
+  /** Each particle's paused state (a view per particle into one buffer), and the buffer resampling fills. */
+  private states: Float64Array[];
+  private nextStates: Float64Array[];
+  /** Observed values of each particle at each pause: [particle][pause][tracked]. */
+  private recorded: Float64Array;
+  private nextRecorded: Float64Array;
+  private alive: Uint8Array;
+  private nextAlive: Uint8Array;
   private readonly logWeights: Float64Array;
   private readonly ancestors: Int32Array;
 
@@ -127,40 +89,50 @@ export class ParticleFilter {
     this.seed = options.seed;
     const slotOf = new Map(p.slots.map((s, i) => [s.name, i]));
     const observed = [...new Set(series.map((s) => s.variable))];
-    const byStep = new Map<number, Comparison[]>();
-    for (const s of series) {
-      const track = observed.indexOf(s.variable);
-      for (const pt of s.points) {
-        if (options.untilStep !== undefined && pt.step > options.untilStep) continue;
-        const list = byStep.get(pt.step) ?? [];
-        list.push({ track, changeSteps: s.changeSteps ?? 0, value: pt.value, noise: s.noise });
-        byStep.set(pt.step, list);
+    const used = series.map((s) => ({
+      s,
+      points: s.points.filter((pt) => options.untilStep === undefined || pt.step <= options.untilStep),
+    }));
+    const pauseSet = new Set<number>();
+    for (const { s, points } of used)
+      for (const pt of points) {
+        pauseSet.add(pt.step);
+        if (s.changeSteps) pauseSet.add(pt.step - s.changeSteps);
       }
+    this.pauses = [...pauseSet].sort((a, b) => a - b);
+    const indexOf = new Map(this.pauses.map((k, i) => [k, i]));
+    this.comparisons = this.pauses.map(() => []);
+    for (const { s, points } of used) {
+      const track = observed.indexOf(s.variable);
+      for (const pt of points)
+        this.comparisons[indexOf.get(pt.step)!]!.push({
+          track,
+          from: s.changeSteps ? indexOf.get(pt.step - s.changeSteps)! : -1,
+          value: pt.value,
+          noise: s.noise,
+        });
     }
-    this.steps = [...byStep.keys()].sort((a, b) => a - b);
-    this.comparisons = this.steps.map((k) => byStep.get(k)!);
+    this.steps = this.pauses.filter((_, i) => this.comparisons[i]!.length > 0);
     const tracked = observed.map((name) => ({ slot: slotOf.get(name)!, name }));
-    // One kernel per observation step: the model's own code, stopping there and saving the observed values.
-    this.kernels = this.steps.map((k) =>
-      makeKernel({
-        ...p,
-        tracked,
-        time: { ...p.time, steps: k, stop: p.time.start + k * p.time.dt, saveEvery: 1 },
-      }),
-    );
-    const lastStep = this.steps[this.steps.length - 1] ?? 0;
+    // The model's own code, saving the observed values every step, able to pause.
+    const program: Program = { ...p, tracked, time: { ...p.time, saveEvery: 1 } };
+    this.kernel = makePausableKernel(program);
+    this.stateLength = pausedStateLength(program);
     this.nTracked = Math.max(1, tracked.length);
-    this.out = new Float64Array((lastStep + 1) * this.nTracked);
+    this.out = new Float64Array((p.time.steps + 1) * this.nTracked);
     this.values = new Float64Array(p.slots.length);
     this.paramSlot = new Map(p.params.map((q) => [q.name, q.slot]));
-    const K = Math.max(1, this.steps.length);
-    const S = p.randomSites.length;
+    this.streams = new SiteStreams(p.randomSites);
     const N = this.particles;
-    this.streams = new PathStreams(p.randomSites, K);
-    this.runs = new Float64Array(N * K);
-    this.nextRuns = new Float64Array(N * K);
-    this.bounds = new Uint32Array(N * K * S);
-    this.nextBounds = new Uint32Array(N * K * S);
+    const R = Math.max(1, this.pauses.length);
+    const views = (buffer: Float64Array) =>
+      Array.from({ length: N }, (_, i) => buffer.subarray(i * this.stateLength, (i + 1) * this.stateLength));
+    this.states = views(new Float64Array(N * this.stateLength));
+    this.nextStates = views(new Float64Array(N * this.stateLength));
+    this.recorded = new Float64Array(N * R * this.nTracked);
+    this.nextRecorded = new Float64Array(N * R * this.nTracked);
+    this.alive = new Uint8Array(N);
+    this.nextAlive = new Uint8Array(N);
     this.logWeights = new Float64Array(N);
     this.ancestors = new Int32Array(N);
   }
@@ -173,42 +145,49 @@ export class ParticleFilter {
   run(paramValues: ArrayLike<number>, call: number): FilterResult {
     const p = this.program;
     const N = this.particles;
-    const K = Math.max(1, this.steps.length);
-    const S = p.randomSites.length;
+    const T = this.nTracked;
+    const R = Math.max(1, this.pauses.length);
     this.values.fill(0);
     p.params.forEach((q, i) => {
       this.values[q.slot] = paramValues[i]!;
     });
     const noiseValue = (np: NoiseParam) =>
       "value" in np ? np.value : this.values[this.paramSlot.get(np.param)!]!;
-    const nTracked = this.nTracked;
+    for (let i = 0; i < N; i++) this.states[i]![0] = 0;
+    this.alive.fill(1);
     let logLikelihood = 0;
     let failures = 0;
     const ess: number[] = [];
     const lw = this.logWeights;
-    for (let j = 0; j < this.steps.length; j++) {
-      const step = this.steps[j]!;
-      const kernel = this.kernels[j]!;
-      const comparisons = this.comparisons[j]!;
+    for (let r = 0; r < this.pauses.length; r++) {
+      const step = this.pauses[r]!;
+      const comparisons = this.comparisons[r]!;
       for (let i = 0; i < N; i++) {
-        this.runs[i * K + j] = RUN_BASE + (call * K + j) * N + i;
-        this.streams.position(this.seed, this.runs, i * K, j, this.bounds, i * K * S);
-        const status = kernel(this.values, this.out, this.streams, this.result);
-        const row = (i * K + j) * S;
-        for (let s = 0; s < S; s++) this.bounds[row + s] = this.streams.used[s]!;
-        if (status !== CENSORED) {
-          if (status === NUMERIC_FAILURE) failures++;
+        if (this.alive[i] === 1) {
+          this.streams.reset(this.seed, RUN_BASE + (call * R + r) * N + i);
+          const status = this.kernel(this.values, this.out, this.streams, this.result, this.states[i]!, step);
+          if (status === PAUSED || status === CENSORED) {
+            const at = (i * R + r) * T;
+            for (let j = 0; j < T; j++) this.recorded[at + j] = this.out[step * T + j]!;
+          } else {
+            if (status === NUMERIC_FAILURE) failures++;
+            this.alive[i] = 0;
+          }
+        }
+        if (!comparisons.length) continue;
+        if (this.alive[i] === 0) {
           lw[i] = Number.NEGATIVE_INFINITY;
           continue;
         }
         let w = 0;
         for (const c of comparisons) {
-          let x = this.out[step * nTracked + c.track]!;
-          if (c.changeSteps > 0) x -= this.out[(step - c.changeSteps) * nTracked + c.track]!;
+          let x = this.recorded[(i * R + r) * T + c.track]!;
+          if (c.from >= 0) x -= this.recorded[(i * R + c.from) * T + c.track]!;
           w += logMeasurement(c.noise, c.value, x, noiseValue);
         }
         lw[i] = Number.isNaN(w) ? Number.NEGATIVE_INFINITY : w;
       }
+      if (!comparisons.length) continue;
       let max = Number.NEGATIVE_INFINITY;
       for (let i = 0; i < N; i++) if (lw[i]! > max) max = lw[i]!;
       if (max === Number.NEGATIVE_INFINITY) return { logLikelihood: max, failures, ess };
@@ -222,16 +201,15 @@ export class ParticleFilter {
       }
       logLikelihood += max + Math.log(sum / N);
       ess.push((sum * sum) / sumSq);
-      if (j + 1 < this.steps.length) this.resample(sum, j, hashUniform(this.seed, call, RESAMPLE_KEY, j));
+      if (r + 1 < this.pauses.length) this.resample(sum, hashUniform(this.seed, call, RESAMPLE_KEY, r));
     }
     return { logLikelihood, failures, ess };
   }
 
-  /** Systematic resampling of the paths (segments 0 … j) by the weights now in logWeights. */
-  private resample(total: number, j: number, u: number): void {
+  /** Systematic resampling of the particles (state, recorded values) by the weights now in logWeights. */
+  private resample(total: number, u: number): void {
     const N = this.particles;
-    const K = Math.max(1, this.steps.length);
-    const S = this.program.randomSites.length;
+    const RT = Math.max(1, this.pauses.length) * this.nTracked;
     const w = this.logWeights;
     let cumulative = w[0]!;
     let a = 0;
@@ -242,10 +220,12 @@ export class ParticleFilter {
     }
     for (let i = 0; i < N; i++) {
       const from = this.ancestors[i]!;
-      this.nextRuns.set(this.runs.subarray(from * K, from * K + j + 1), i * K);
-      this.nextBounds.set(this.bounds.subarray(from * K * S, (from * K + j + 1) * S), i * K * S);
+      this.nextStates[i]!.set(this.states[from]!);
+      this.nextRecorded.set(this.recorded.subarray(from * RT, (from + 1) * RT), i * RT);
+      this.nextAlive[i] = this.alive[from]!;
     }
-    [this.runs, this.nextRuns] = [this.nextRuns, this.runs];
-    [this.bounds, this.nextBounds] = [this.nextBounds, this.bounds];
+    [this.states, this.nextStates] = [this.nextStates, this.states];
+    [this.recorded, this.nextRecorded] = [this.nextRecorded, this.recorded];
+    [this.alive, this.nextAlive] = [this.nextAlive, this.alive];
   }
 }
