@@ -23,6 +23,11 @@ describe("brink calibrate", () => {
     expect(post.samples).toHaveLength(2 * 150);
     expect(post.observations).toEqual([{ name: "in_bed", variable: "infected", used: 14 }]);
     expect(post.particles).toBe(1); // the model draws nothing: one particle is exact
+    // The filtered state at the last observation, for evenly spaced posterior draws.
+    expect(post.state).toMatchObject({ step: 140, date: "1978-02-04", ended: 0 });
+    expect(post.state.stocks).toEqual(["susceptible", "infected", "recovered"]);
+    expect(post.state.values).toHaveLength(300);
+    for (const v of post.state.values) expect(v[0] + v[1] + v[2]).toBeCloseTo(763, 6);
     const b = brink("calibrate", FLU, ...SMALL, "--seed", "4", "--json", "-o", join(dir, "b.json"));
     expect(b.stdout).toBe(a.stdout);
     // Only the finished files are left: the writes were atomic.
@@ -36,6 +41,7 @@ describe("brink calibrate", () => {
     const post = JSON.parse(r.stdout);
     expect(post.until).toEqual({ step: 70, time: 7, date: "1978-01-28" });
     expect(post.observations[0].used).toBe(7);
+    expect(post.state.date).toBe("1978-01-28");
   }, 60_000);
 
   it("reports a missing data file at the model's line and a bad --until as a usage error", () => {

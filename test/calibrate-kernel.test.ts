@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { makePausableKernel, PAUSED, pausedStateLength } from "../src/compile/codegen.js";
 import type { Program } from "../src/compile/ir.js";
+import { CENSORED } from "../src/compile/kernel.js";
 import { SiteStreams } from "../src/engine/rng.js";
 import { Runner } from "../src/engine/run.js";
 import { example, prepareFile, prepareText, ROOT } from "./helpers.js";
@@ -43,15 +44,21 @@ describe("pausable kernel", () => {
         const plain = runner.saved.slice(0, end.saves * p.tracked.length);
         const values = runner.sampleParams(run, new Float64Array(p.slots.length));
         const every = Math.max(1, Math.floor(p.time.steps / 7));
-        const pauses = Array.from({ length: 7 }, (_, i) => (i + 1) * every - (run % 3)).filter(
-          (k) => k >= 0 && k < p.time.steps,
-        );
+        // Pauses inside the run and at the horizon (a run paused there ends when resumed).
+        const pauses = [
+          ...Array.from({ length: 7 }, (_, i) => (i + 1) * every - (run % 3)).filter(
+            (k) => k >= 0 && k < p.time.steps,
+          ),
+          p.time.steps,
+        ];
         const paused = pausedRun(p, values, 5, run, pauses);
         expect(paused.status).toBe(end.outcome);
         expect(paused.result[0]).toBe(end.time);
         expect(Array.from(paused.out.subarray(0, plain.length))).toEqual(Array.from(plain));
         // It paused where asked, up to the end of the run.
-        expect(paused.stops).toEqual(pauses.filter((k) => k < end.timeIndex));
+        expect(paused.stops).toEqual(
+          pauses.filter((k) => k < end.timeIndex || (end.outcome === CENSORED && k === end.timeIndex)),
+        );
       }
     },
   );

@@ -158,6 +158,44 @@ describe("particle filter", () => {
     expect(filter.run(paramsAt(0.7), 0).logLikelihood).toBeCloseTo(exact, 1);
   });
 
+  it("samples the filtered state like the Kalman filter's, at the last observation and after it", () => {
+    const phi = 0.7;
+    const kalman = (upTo: number) => {
+      let m = 0;
+      let P = 0;
+      for (const { y } of rows.slice(0, upTo)) {
+        m = phi * m;
+        P = phi * phi * P + Q * Q;
+        const K = P / (P + R * R);
+        m += K * (y - m);
+        P *= 1 - K;
+      }
+      return { m, P };
+    };
+    const slot = model.program.slots.findIndex((x) => x.name === "x");
+    const cases = [
+      { until: 20, at: 20, ...kalman(20) },
+      // Three steps past the last observation used: the prediction of the AR(1) from there.
+      {
+        until: 15,
+        at: 18,
+        m: phi ** 3 * kalman(15).m,
+        P: phi ** 6 * kalman(15).P + Q * Q * (1 + phi ** 2 + phi ** 4),
+      },
+    ];
+    for (const c of cases) {
+      const filter = new ParticleFilter(model, series, {
+        particles: 300,
+        seed: 4,
+        untilStep: c.until,
+        stateStep: c.at,
+      });
+      const draws = Array.from({ length: 300 }, (_, k) => filter.sampleState(paramsAt(phi), k)![slot]!);
+      const d = ksDistance(draws, (x) => normalCdf((x - c.m) / Math.sqrt(c.P)));
+      expect(d).toBeLessThan(1.63 / Math.sqrt(draws.length));
+    }
+  });
+
   it("PMMH's posterior of phi matches the grid posterior of the exact likelihood (KS test)", () => {
     const filter = new ParticleFilter(model, series, { particles: 50, seed: 5 });
     const result = runPmmh(filter, { chains: 2, burnIn: 200, iterations: 1000, seed: 5 });

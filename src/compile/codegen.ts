@@ -218,14 +218,15 @@ class Emitter {
         );
       }
     });
-    L.push("    if (k === STEPS) break;");
     if (this.pausable) {
+      // Pause after the step's values are saved; a run paused at the horizon ends when resumed.
       L.push(
         `    if (k === pauseAt) { ${locals.map((x, i) => `state[${i + 1}] = ${x};`).join(" ")} state[0] = 1; result[0] = t; result[1] = saved; result[2] = k; return ${PAUSED}; }`,
       );
       L.push("    }");
       L.push("    resumed = 0;");
     }
+    L.push("    if (k === STEPS) break;");
     p.outcomes.forEach((o, i) => {
       if (o.trigger === "rate") {
         L.push("    {");

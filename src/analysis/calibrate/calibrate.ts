@@ -40,7 +40,24 @@ export interface PosteriorFile {
   /** Equally weighted draws, chain after chain: samples[k][i] is param i (of `params`). */
   samples: number[][];
   chain_acceptance: number[];
+  /**
+   * The filtered state at `until` (or at the last observation): for posterior draws `draws` (indices into
+   * `samples`, evenly spaced), the stocks' values of one particle drawn given the observations.
+   */
+  state: {
+    step: number;
+    time: number;
+    date?: string;
+    stocks: string[];
+    draws: number[];
+    values: number[][];
+    /** Draws whose particle's run had ended in an outcome by then (left out of `values`). */
+    ended: number;
+  };
 }
+
+/** At most this many posterior draws get a filtered state. */
+const STATE_DRAWS = 1000;
 
 /**
  * The step of `--until`: an ISO date in a dated model, or a model time; undefined (with a reason) when it
@@ -90,6 +107,9 @@ export function calibrate(
     ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
   });
   const { time } = model.loaded;
+  const samples = result.chains.flatMap((c) => c.draws);
+  const lastObserved = filter.steps[filter.steps.length - 1] ?? 0;
+  const state = filteredState(model, series, options, particles, samples, options.untilStep ?? lastObserved);
   const until =
     options.untilStep === undefined
       ? null
@@ -119,7 +139,59 @@ export function calibrate(
     acceptance: result.acceptance,
     summary: result.summary,
     params: result.params,
-    samples: result.chains.flatMap((c) => c.draws),
+    samples,
     chain_acceptance: result.chains.map((c) => c.acceptance),
+    state,
+  };
+}
+
+/** The state at `step` for evenly spaced posterior draws: one particle each, from a filter run with its params. */
+function filteredState(
+  model: PreparedModel,
+  series: readonly ObservationSeries[],
+  options: CalibrateOptions,
+  particles: number,
+  samples: number[][],
+  step: number,
+): PosteriorFile["state"] {
+  const p = model.program;
+  const { time } = model.loaded;
+  const filter = new ParticleFilter(model, series, {
+    particles,
+    seed: options.seed,
+    stateStep: step,
+    ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
+  });
+  const free = uncertainParams(p.params);
+  const stocks = p.slots.flatMap((s, i) => (s.kind === "stock" ? [{ name: s.name, slot: i }] : []));
+  const n = Math.min(STATE_DRAWS, samples.length);
+  const draws: number[] = [];
+  const values: number[][] = [];
+  let ended = 0;
+  const params = Float64Array.from(p.params, (q) => (q.dist.kind === "fixed" ? q.dist.value : 0));
+  for (let k = 0; k < n; k++) {
+    const index = Math.floor((k * samples.length) / n);
+    free.forEach((q, i) => {
+      params[q] = samples[index]![i]!;
+    });
+    // Filter calls for states are numbered apart from the chains' (1e7 per chain).
+    const slots = filter.sampleState(params, 2 ** 31 + k);
+    if (!slots) {
+      ended++;
+      continue;
+    }
+    draws.push(index);
+    values.push(stocks.map((s) => slots[s.slot]!));
+  }
+  return {
+    step,
+    time: time.start + step * time.dt,
+    ...(time.origin !== undefined && time.unit !== undefined
+      ? { date: modelTimeToDate(time.start + step * time.dt, time.origin, time.unit) }
+      : {}),
+    stocks: stocks.map((s) => s.name),
+    draws,
+    values,
+    ended,
   };
 }

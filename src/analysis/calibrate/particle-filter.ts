@@ -27,6 +27,7 @@ import type { Noise, NoiseParam, ObservationSeries } from "./observations.js";
 /** Run indices of filter streams start here, far above any Monte Carlo job's runs. */
 const RUN_BASE = 2 ** 40;
 const RESAMPLE_KEY = hashName("calibrate:resample");
+const STATE_KEY = hashName("calibrate:state");
 
 /** The observations compared at one step. */
 interface Comparison {
@@ -42,6 +43,8 @@ export interface FilterOptions {
   seed: number;
   /** Use only observations at or before this step. */
   untilStep?: number;
+  /** Also run the particles on to this step (at or after the last observation), for `sampleState`. */
+  stateStep?: number;
 }
 
 export interface FilterResult {
@@ -81,10 +84,13 @@ export class ParticleFilter {
   private nextAlive: Uint8Array;
   private readonly logWeights: Float64Array;
   private readonly ancestors: Int32Array;
+  /** Resample after the last observation too, so the particles after it are equally weighted. */
+  private readonly keepState: boolean;
 
   constructor(model: PreparedModel, series: readonly ObservationSeries[], options: FilterOptions) {
     const p = model.program;
     this.program = p;
+    this.keepState = options.stateStep !== undefined;
     this.particles = options.particles;
     this.seed = options.seed;
     const slotOf = new Map(p.slots.map((s, i) => [s.name, i]));
@@ -99,6 +105,7 @@ export class ParticleFilter {
         pauseSet.add(pt.step);
         if (s.changeSteps) pauseSet.add(pt.step - s.changeSteps);
       }
+    if (options.stateStep !== undefined) pauseSet.add(options.stateStep);
     this.pauses = [...pauseSet].sort((a, b) => a - b);
     const indexOf = new Map(this.pauses.map((k, i) => [k, i]));
     this.comparisons = this.pauses.map(() => []);
@@ -201,9 +208,27 @@ export class ParticleFilter {
       }
       logLikelihood += max + Math.log(sum / N);
       ess.push((sum * sum) / sumSq);
-      if (r + 1 < this.pauses.length) this.resample(sum, hashUniform(this.seed, call, RESAMPLE_KEY, r));
+      if (r + 1 < this.pauses.length || this.keepState)
+        this.resample(sum, hashUniform(this.seed, call, RESAMPLE_KEY, r));
     }
     return { logLikelihood, failures, ess };
+  }
+
+  /**
+   * One draw of the model's state at the filter's `stateStep` given the observations: a run of the filter,
+   * then one of its (equally weighted) particles, as the values of every slot; undefined when the likelihood
+   * estimate is 0 or the particle's run ended in an outcome before that step.
+   */
+  sampleState(paramValues: ArrayLike<number>, call: number): Float64Array | undefined {
+    if (!this.keepState) throw new Error("sampleState needs the filter's stateStep");
+    const { logLikelihood } = this.run(paramValues, call);
+    if (logLikelihood === Number.NEGATIVE_INFINITY) return undefined;
+    const i = Math.min(
+      this.particles - 1,
+      Math.floor(hashUniform(this.seed, call, STATE_KEY) * this.particles),
+    );
+    if (this.alive[i] === 0) return undefined;
+    return this.states[i]!.slice(1, 1 + this.program.slots.length);
   }
 
   /** Systematic resampling of the particles (state, recorded values) by the weights now in logWeights. */
