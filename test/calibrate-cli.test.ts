@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +42,42 @@ describe("brink calibrate", () => {
     expect(post.until).toEqual({ step: 70, time: 7, date: "1978-01-28" });
     expect(post.observations[0].used).toBe(7);
     expect(post.state.date).toBe("1978-01-28");
+  }, 60_000);
+
+  it("Ctrl-C keeps what was sampled: the posterior is written, marked partial, exit code 130", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "brink-calibrate-"));
+    const out = join(dir, "p.json");
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        "calibrate",
+        FLU,
+        "--burn-in",
+        "50",
+        "--iterations",
+        "1000000",
+        "--chains",
+        "2",
+        "--json",
+        "-o",
+        out,
+      ],
+      { cwd: ROOT },
+    );
+    let stdout = "";
+    child.stdout.on("data", (d) => {
+      stdout += String(d);
+    });
+    // Interrupt once the sampler is past burn-in (a second after start is plenty for this model).
+    setTimeout(() => child.kill("SIGINT"), 2500);
+    const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(status).toBe(130);
+    const post = JSON.parse(stdout);
+    expect(post.partial).toBe(true);
+    expect(post.samples.length).toBeGreaterThan(0);
+    expect(post.samples.length).toBeLessThan(1_000_000);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual(post);
   }, 60_000);
 
   it("reports a missing data file at the model's line and a bad --until as a usage error", () => {

@@ -3,7 +3,7 @@ import { DiagnosticError } from "../../lang/diagnostic.js";
 import { dateToDays, isIsoDate, modelTimeToDate, UNIT_DAYS } from "../../model/time.js";
 import type { ObservationSeries } from "./observations.js";
 import { ParticleFilter } from "./particle-filter.js";
-import { type PmmhResult, type PosteriorParam, runPmmh, uncertainParams } from "./pmmh.js";
+import { type PmmhResult, type PosteriorParam, runPmmhAsync, uncertainParams } from "./pmmh.js";
 
 /** The `brink calibrate` job: the posterior of a model's uncertain params given its observations. */
 
@@ -18,6 +18,8 @@ export interface CalibrateOptions {
   untilStep?: number;
   onProgress?: (chain: number, iteration: number, acceptance: number) => void;
   shouldStop?: () => boolean;
+  /** Called every few iterations; a caller on an event loop yields to it there (progress, Ctrl-C). */
+  pause?: () => Promise<void>;
 }
 
 /** The posterior file `brink calibrate` writes. */
@@ -77,12 +79,12 @@ export function untilStep(model: PreparedModel, text: string): { step: number } 
   return { step };
 }
 
-export function calibrate(
+export async function calibrate(
   model: PreparedModel,
   file: string,
   series: readonly ObservationSeries[],
   options: CalibrateOptions,
-): PosteriorFile {
+): Promise<PosteriorFile> {
   const { source } = model.loaded;
   if (series.length === 0)
     throw new DiagnosticError([
@@ -98,14 +100,18 @@ export function calibrate(
     seed: options.seed,
     ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
   });
-  const result: PmmhResult = runPmmh(filter, {
-    chains: options.chains,
-    iterations: options.iterations,
-    burnIn: options.burnIn,
-    seed: options.seed,
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
-  });
+  const result: PmmhResult = await runPmmhAsync(
+    filter,
+    {
+      chains: options.chains,
+      iterations: options.iterations,
+      burnIn: options.burnIn,
+      seed: options.seed,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+    },
+    options.pause ?? (() => Promise.resolve()),
+  );
   const { time } = model.loaded;
   const samples = result.chains.flatMap((c) => c.draws);
   const lastObserved = filter.steps[filter.steps.length - 1] ?? 0;

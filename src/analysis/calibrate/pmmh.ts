@@ -66,7 +66,35 @@ export function uncertainParams(params: readonly ParamPlan[]): number[] {
   return params.flatMap((q, i) => (q.dist.kind === "fixed" ? [] : [i]));
 }
 
+/** Run PMMH to the end (or until `shouldStop`). */
 export function runPmmh(filter: ParticleFilter, options: PmmhOptions): PmmhResult {
+  const steps = pmmhIterations(filter, options);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * Run PMMH, handing control back to the caller every `every` iterations (`pause`), so a caller on an event
+ * loop can show progress and notice Ctrl-C between them; the result is the same as runPmmh's.
+ */
+export async function runPmmhAsync(
+  filter: ParticleFilter,
+  options: PmmhOptions,
+  pause: () => Promise<void>,
+  every = 20,
+): Promise<PmmhResult> {
+  const steps = pmmhIterations(filter, options);
+  for (let i = 1; ; i++) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    if (i % every === 0) await pause();
+  }
+}
+
+/** The sampler, one yield per iteration; its return value is the result. */
+function* pmmhIterations(filter: ParticleFilter, options: PmmhOptions): Generator<void, PmmhResult> {
   const params = filter.program.params;
   const free = uncertainParams(params);
   const d = free.length;
@@ -146,15 +174,18 @@ export function runPmmh(filter: ParticleFilter, options: PmmhOptions): PmmhResul
         chain.logLikelihood.push(ll);
       }
       options.onProgress?.(c, it, it >= burnIn ? accepted / (it - burnIn + 1) : acceptedInBatch / 20);
+      yield;
     }
     chain.acceptance = chain.draws.length ? accepted / chain.draws.length : 0;
     chains.push(chain);
   }
   const names = free.map((i) => params[i]!.name);
+  // A stopped run may end with a chain that kept nothing (or too little to diagnose): it is left out.
+  const used = chains.filter((ch) => ch.draws.length >= 4);
   const summary = names.map((name, i) =>
     summarize(
       name,
-      chains.map((ch) => ch.draws.map((dr) => dr[i]!)),
+      used.map((ch) => ch.draws.map((dr) => dr[i]!)),
     ),
   );
   const kept = chains.reduce((a, ch) => a + ch.draws.length, 0);

@@ -6,6 +6,9 @@ import { table } from "../format.js";
 import { loadObservations } from "../observations.js";
 import { UsageError } from "../simulate.js";
 
+/** Stopped by Ctrl-C (as cli.ts's EXIT_INTERRUPTED): what was sampled is written, marked partial. */
+const EXIT_INTERRUPTED = 130;
+
 interface CalibrateFlags {
   until?: string;
   seed: number;
@@ -91,7 +94,12 @@ export function registerCalibrate(
     .option("-o, --output <file>", "the posterior file to write", "posterior.json")
     .option("--progress", "show progress even when stderr is not a terminal")
     .option("--json", "print the posterior file's content instead of a table")
-    .action((file: string, opts: CalibrateFlags) => {
+    .action(async (file: string, opts: CalibrateFlags) => {
+      let interrupted = false;
+      const onInterrupt = () => {
+        interrupted = true;
+      };
+      process.once("SIGINT", onInterrupt);
       try {
         const model = prepareModel(file, readModel(file));
         const series = loadObservations(file, model.loaded);
@@ -104,7 +112,7 @@ export function registerCalibrate(
         const showProgress = opts.progress === true || process.stderr.isTTY === true;
         let last = Date.now();
         const total = opts.burnIn + opts.iterations;
-        const post = calibrate(model, file, series, {
+        const post = await calibrate(model, file, series, {
           seed: opts.seed,
           chains: opts.chains,
           iterations: opts.iterations,
@@ -118,11 +126,22 @@ export function registerCalibrate(
               `chain ${chain + 1}/${opts.chains}: iteration ${it + 1}/${total}, acceptance ${acceptance.toFixed(2)}\n`,
             );
           },
+          // Between batches of iterations the event loop runs, so Ctrl-C is seen; the draws so far are kept.
+          shouldStop: () => interrupted,
+          pause: () => new Promise((resolve) => setImmediate(resolve)),
         });
+        if (post.samples.length === 0) {
+          io.err("brink: stopped during burn-in, before any draw was kept; nothing written\n");
+          setCode(EXIT_INTERRUPTED);
+          return;
+        }
         writeFileAtomic(opts.output, `${JSON.stringify(post)}\n`);
         io.out(opts.json ? `${JSON.stringify(post)}\n` : `${formatPosterior(post)}\nwrote ${opts.output}\n`);
+        if (post.partial) setCode(EXIT_INTERRUPTED);
       } catch (e) {
         setCode(report(e));
+      } finally {
+        process.removeListener("SIGINT", onInterrupt);
       }
     });
 }
