@@ -80,6 +80,43 @@ describe("brink calibrate", () => {
     expect(JSON.parse(readFileSync(out, "utf8"))).toEqual(post);
   }, 60_000);
 
+  it("run --posterior takes each run's params from the posterior's draws, by run index", () => {
+    const dir = mkdtempSync(join(tmpdir(), "brink-calibrate-"));
+    const post = join(dir, "post.json");
+    const line = "test/fixtures/calibration/line.yaml";
+    const c = brink(
+      "calibrate",
+      line,
+      "--iterations",
+      "100",
+      "--burn-in",
+      "100",
+      "--chains",
+      "2",
+      "-o",
+      post,
+    );
+    expect(c.status).toBe(0);
+    const draws = (JSON.parse(readFileSync(post, "utf8")).samples as number[][]).map((d) => d[0]!);
+    expect(draws).toHaveLength(200);
+    // x at t = 10 is 10 · slope; 400 runs use every draw twice.
+    const r = brink("run", line, "--posterior", post, "--runs", "400", "--json");
+    expect(r.stderr).toBe("");
+    const x10 = JSON.parse(r.stdout).tracked.x.find((p: { t: number }) => p.t === 10);
+    const mean = draws.reduce((a, b) => a + b, 0) / draws.length;
+    expect(x10.n).toBe(400);
+    expect(x10.mean).toBeCloseTo(10 * mean, 9);
+    // Without it, the prior: a different mean.
+    const prior = JSON.parse(brink("run", line, "--runs", "400", "--json").stdout).tracked.x.at(-1);
+    expect(Math.abs(prior.mean - x10.mean)).toBeGreaterThan(0.1);
+    // A posterior of another model is refused.
+    const bad = brink("run", "models/examples/sir.yaml", "--posterior", post);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain(
+      "error: the posterior's params 'slope' are not params of models/examples/sir.yaml",
+    );
+  }, 60_000);
+
   it("reports a missing data file at the model's line and a bad --until as a usage error", () => {
     const dir = mkdtempSync(join(tmpdir(), "brink-calibrate-"));
     const out = join(dir, "p.json");

@@ -20,7 +20,7 @@ import { progressBar } from "./progress.js";
 import { htmlReport, optimizationReport } from "./report.js";
 import { serveApp } from "./serve.js";
 import { closeWorkers, designPool, simulate, UsageError } from "./simulate.js";
-import { registerCalibrate } from "./verbs/calibrate.js";
+import { posteriorParamRows, registerCalibrate } from "./verbs/calibrate.js";
 
 export const EXIT_OK = 0;
 export const EXIT_BAD_MODEL = 1;
@@ -83,6 +83,7 @@ interface RunOptions {
   saveSummary?: string;
   progress?: boolean;
   json?: boolean;
+  posterior?: string;
 }
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
@@ -178,6 +179,10 @@ export async function main(
     )
     .option("--progress", "show a progress bar even when stderr is not a terminal")
     .option("--json", "print one JSON object instead of tables")
+    .option(
+      "--posterior <file>",
+      "take the uncertain params from a `brink calibrate` posterior, a draw per run",
+    )
     .action(async (file: string | undefined, opts: RunOptions) => {
       const path = file ?? DEFAULT_MODEL;
       const bar = progressBar(opts.progress ? { force: true } : {});
@@ -200,6 +205,7 @@ export async function main(
             ...(opts.precision !== undefined ? { precision: opts.precision } : {}),
             ...(opts.scenario !== undefined ? { scenario: opts.scenario } : {}),
             ...(Object.keys(opts.set).length ? { decisions: opts.set } : {}),
+            ...(opts.posterior ? { paramRows: posteriorParamRows(opts.posterior, path, text) } : {}),
           },
         );
         bar.stop();

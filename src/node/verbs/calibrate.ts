@@ -1,6 +1,10 @@
+import { readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import { calibrate, type PosteriorFile, untilStep } from "../../analysis/calibrate/calibrate.js";
 import { prepareModel } from "../../engine/prepare.js";
+import type { ParamRows } from "../../engine/run.js";
+import { DiagnosticError } from "../../lang/diagnostic.js";
+import { loadModel } from "../../model/load.js";
 import { readModel, writeFileAtomic } from "../files.js";
 import { table } from "../format.js";
 import { loadObservations } from "../observations.js";
@@ -144,4 +148,35 @@ export function registerCalibrate(
         process.removeListener("SIGINT", onInterrupt);
       }
     });
+}
+
+/**
+ * The draws of a posterior file as param rows for `brink run --posterior`: run r of the job takes draw
+ * r mod (number of draws). The posterior must name params of the model it is used with.
+ */
+export function posteriorParamRows(path: string, modelFile: string, modelText: string): ParamRows {
+  const fail = (message: string) => new DiagnosticError([{ file: path, line: 1, col: 1, message }]);
+  let post: Partial<PosteriorFile>;
+  try {
+    post = JSON.parse(readFileSync(path, "utf8")) as Partial<PosteriorFile>;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw fail(code === "ENOENT" ? "no such file" : `not a posterior file (${code ?? (e as Error).message})`);
+  }
+  const { params, samples } = post;
+  if (
+    post.brink_posterior !== 1 ||
+    !Array.isArray(params) ||
+    !Array.isArray(samples) ||
+    samples.length === 0 ||
+    !samples.every((row) => Array.isArray(row) && row.length === params.length && row.every(Number.isFinite))
+  )
+    throw fail("not a posterior file written by `brink calibrate` (or it holds no draws)");
+  const known = Object.keys(loadModel(modelFile, modelText).spec.params ?? {});
+  const missing = params.filter((p) => !known.includes(p));
+  if (missing.length)
+    throw fail(
+      `the posterior's params ${missing.map((p) => `'${p}'`).join(", ")} are not params of ${modelFile}`,
+    );
+  return { params, values: samples.flat() };
 }
