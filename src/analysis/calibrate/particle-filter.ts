@@ -154,6 +154,9 @@ export class ParticleFilter {
     const N = this.particles;
     const T = this.nTracked;
     const R = Math.max(1, this.pauses.length);
+    // Stream run indices must stay exact integers: distinct for every (call, pause, particle).
+    if (RUN_BASE + (call + 1) * R * N > Number.MAX_SAFE_INTEGER)
+      throw new RangeError(`filter call ${call} is too large for ${R} pauses of ${N} particles`);
     this.values.fill(0);
     p.params.forEach((q, i) => {
       this.values[q.slot] = paramValues[i]!;
