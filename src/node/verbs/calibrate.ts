@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { type Command, InvalidArgumentError } from "commander";
 import { calibrate, type PosteriorFile, untilStep } from "../../analysis/calibrate/calibrate.js";
 import { prepareModel } from "../../engine/prepare.js";
 import type { ParamRows } from "../../engine/run.js";
@@ -9,9 +8,7 @@ import { readModel, writeFileAtomic } from "../files.js";
 import { table } from "../format.js";
 import { loadObservations } from "../observations.js";
 import { UsageError } from "../simulate.js";
-
-/** Stopped by Ctrl-C (as cli.ts's EXIT_INTERRUPTED): what was sampled is written, marked partial. */
-const EXIT_INTERRUPTED = 130;
+import { EXIT_INTERRUPTED, seedArg, type Verb, wholeNumber } from "./shared.js";
 
 interface CalibrateFlags {
   until?: string;
@@ -23,16 +20,6 @@ interface CalibrateFlags {
   output: string;
   json?: boolean;
   progress?: boolean;
-}
-
-function count(name: string, min: number, max: number) {
-  return (text: string): number => {
-    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max)
-      throw new InvalidArgumentError(
-        `${name} must be a whole number from ${min} to ${max.toLocaleString("en")}`,
-      );
-    return Number(text);
-  };
 }
 
 /** The posterior summary as a table: one row per calibrated param. */
@@ -60,95 +47,95 @@ export function formatPosterior(post: PosteriorFile): string {
 
 /**
  * `brink calibrate FILE [--until DATE]`: the posterior of the model's uncertain params given its observations,
- * written atomically to a JSON file. Registered on the CLI's program by cli.ts.
+ * written atomically to a JSON file. Listed in verbs/index.ts.
  */
-export function registerCalibrate(
-  program: Command,
-  io: { out: (s: string) => void; err: (s: string) => void },
-  report: (e: unknown) => number,
-  setCode: (code: number) => void,
-): void {
-  program
-    .command("calibrate")
-    .description(
-      "fit the uncertain params to the model's observations (particle-marginal Metropolis–Hastings)",
-    )
-    .argument("<file>", "the model file, with an 'observations' section")
-    .option("--until <date>", "use observations up to this date (or model time) only")
-    .option("--seed <s>", "seed: the same seed gives the same posterior", count("--seed", 0, 2 ** 53 - 1), 1)
-    .option("--chains <n>", "independent chains (default 4)", count("--chains", 1, 64), 4)
-    .option(
-      "--iterations <n>",
-      "kept iterations per chain (default 2000)",
-      count("--iterations", 1, 1e6),
-      2000,
-    )
-    .option(
-      "--burn-in <n>",
-      "adaptation iterations per chain, discarded (default 500)",
-      count("--burn-in", 0, 1e6),
-      500,
-    )
-    .option(
-      "--particles <n>",
-      "particles per likelihood estimate (default 200)",
-      count("--particles", 1, 1e6),
-      200,
-    )
-    .option("-o, --output <file>", "the posterior file to write", "posterior.json")
-    .option("--progress", "show progress even when stderr is not a terminal")
-    .option("--json", "print the posterior file's content instead of a table")
-    .action(async (file: string, opts: CalibrateFlags) => {
-      let interrupted = false;
-      const onInterrupt = () => {
-        interrupted = true;
-      };
-      process.once("SIGINT", onInterrupt);
-      try {
-        const model = prepareModel(file, readModel(file));
-        const series = loadObservations(file, model.loaded);
-        let step: number | undefined;
-        if (opts.until !== undefined) {
-          const u = untilStep(model, opts.until);
-          if ("error" in u) throw new UsageError(u.error);
-          step = u.step;
+export const calibrateVerb: Verb = {
+  name: "calibrate",
+  register(program, { io, exit: setCode, fail: report }) {
+    program
+      .command("calibrate")
+      .description(
+        "fit the uncertain params to the model's observations (particle-marginal Metropolis–Hastings)",
+      )
+      .argument("<file>", "the model file, with an 'observations' section")
+      .option("--until <date>", "use observations up to this date (or model time) only")
+      .option("--seed <s>", "seed: the same seed gives the same posterior", seedArg, 1)
+      .option("--chains <n>", "independent chains (default 4)", wholeNumber("--chains", 1, 64), 4)
+      .option(
+        "--iterations <n>",
+        "kept iterations per chain (default 2000)",
+        wholeNumber("--iterations", 1, 1e6),
+        2000,
+      )
+      .option(
+        "--burn-in <n>",
+        "adaptation iterations per chain, discarded (default 500)",
+        wholeNumber("--burn-in", 0, 1e6),
+        500,
+      )
+      .option(
+        "--particles <n>",
+        "particles per likelihood estimate (default 200)",
+        wholeNumber("--particles", 1, 1e6),
+        200,
+      )
+      .option("-o, --output <file>", "the posterior file to write", "posterior.json")
+      .option("--progress", "show progress even when stderr is not a terminal")
+      .option("--json", "print the posterior file's content instead of a table")
+      .action(async (file: string, opts: CalibrateFlags) => {
+        let interrupted = false;
+        const onInterrupt = () => {
+          interrupted = true;
+        };
+        process.once("SIGINT", onInterrupt);
+        try {
+          const model = prepareModel(file, readModel(file));
+          const series = loadObservations(file, model.loaded);
+          let step: number | undefined;
+          if (opts.until !== undefined) {
+            const u = untilStep(model, opts.until);
+            if ("error" in u) throw new UsageError(u.error);
+            step = u.step;
+          }
+          const showProgress = opts.progress === true || process.stderr.isTTY === true;
+          let last = Date.now();
+          const total = opts.burnIn + opts.iterations;
+          const post = await calibrate(model, file, series, {
+            seed: opts.seed,
+            chains: opts.chains,
+            iterations: opts.iterations,
+            burnIn: opts.burnIn,
+            particles: opts.particles,
+            ...(step !== undefined ? { untilStep: step } : {}),
+            onProgress: (chain, it, acceptance) => {
+              if (!showProgress || Date.now() - last < 1000) return;
+              last = Date.now();
+              io.err(
+                `chain ${chain + 1}/${opts.chains}: iteration ${it + 1}/${total}, acceptance ${acceptance.toFixed(2)}\n`,
+              );
+            },
+            // Between batches of iterations the event loop runs, so Ctrl-C is seen; the draws so far are kept.
+            shouldStop: () => interrupted,
+            pause: () => new Promise((resolve) => setImmediate(resolve)),
+          });
+          if (post.samples.length === 0) {
+            io.err("brink: stopped during burn-in, before any draw was kept; nothing written\n");
+            setCode(EXIT_INTERRUPTED);
+            return;
+          }
+          writeFileAtomic(opts.output, `${JSON.stringify(post)}\n`);
+          io.out(
+            opts.json ? `${JSON.stringify(post)}\n` : `${formatPosterior(post)}\nwrote ${opts.output}\n`,
+          );
+          if (post.partial) setCode(EXIT_INTERRUPTED);
+        } catch (e) {
+          setCode(report(e));
+        } finally {
+          process.removeListener("SIGINT", onInterrupt);
         }
-        const showProgress = opts.progress === true || process.stderr.isTTY === true;
-        let last = Date.now();
-        const total = opts.burnIn + opts.iterations;
-        const post = await calibrate(model, file, series, {
-          seed: opts.seed,
-          chains: opts.chains,
-          iterations: opts.iterations,
-          burnIn: opts.burnIn,
-          particles: opts.particles,
-          ...(step !== undefined ? { untilStep: step } : {}),
-          onProgress: (chain, it, acceptance) => {
-            if (!showProgress || Date.now() - last < 1000) return;
-            last = Date.now();
-            io.err(
-              `chain ${chain + 1}/${opts.chains}: iteration ${it + 1}/${total}, acceptance ${acceptance.toFixed(2)}\n`,
-            );
-          },
-          // Between batches of iterations the event loop runs, so Ctrl-C is seen; the draws so far are kept.
-          shouldStop: () => interrupted,
-          pause: () => new Promise((resolve) => setImmediate(resolve)),
-        });
-        if (post.samples.length === 0) {
-          io.err("brink: stopped during burn-in, before any draw was kept; nothing written\n");
-          setCode(EXIT_INTERRUPTED);
-          return;
-        }
-        writeFileAtomic(opts.output, `${JSON.stringify(post)}\n`);
-        io.out(opts.json ? `${JSON.stringify(post)}\n` : `${formatPosterior(post)}\nwrote ${opts.output}\n`);
-        if (post.partial) setCode(EXIT_INTERRUPTED);
-      } catch (e) {
-        setCode(report(e));
-      } finally {
-        process.removeListener("SIGINT", onInterrupt);
-      }
-    });
-}
+      });
+  },
+};
 
 /**
  * The draws of a posterior file as param rows for `brink run --posterior`: run r of the job takes draw
