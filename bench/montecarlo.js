@@ -53,6 +53,7 @@ console.log("\nMonte Carlo throughput (runs/s; the job split into chunks over wo
 console.log(
   "model                          1 thread  1 worker  2 workers  speed-up 1→2 workers (floor 1.7×)",
 );
+const missed = [];
 for (const [name, input, options] of jobs) {
   const inProcess = await rate(input, { ...options, workers: 1 });
   const one = await rate(input, { ...options, workers: 1, threads: true });
@@ -64,6 +65,8 @@ for (const [name, input, options] of jobs) {
       .toLocaleString("en")
       .padStart(9)}  ${(two / one).toFixed(2)}×`,
   );
+  if (!(two / one >= 1.7))
+    missed.push(`${name}: speed-up 1→2 workers ${(two / one).toFixed(2)}× (floor 1.7×)`);
 }
 await closeWorkers();
 
@@ -73,3 +76,10 @@ const child = JSON.parse(
 console.log(
   `\n1,000,000 SIR runs on 2 workers: ${child.seconds.toFixed(1)} s, peak memory ${Math.round(child.maxRssMB)} MB (floor: under 300 MB)`,
 );
+if (!(child.maxRssMB < 300))
+  missed.push(`peak memory ${Math.round(child.maxRssMB)} MB (floor: under 300 MB)`);
+// A missed floor fails `npm run bench` (exit 1), so a script or CI step cannot read it as a pass.
+if (missed.length) {
+  console.error(`bench: FAILED ${missed.length} floor(s):\n  ${missed.join("\n  ")}`);
+  process.exitCode = 1;
+}

@@ -104,3 +104,8 @@ const worst = Math.max(...rows.map((r) => r.ratio));
 console.log(
   `\nworst kernel/hand ratio: ${worst.toFixed(2)}× — ${worst <= 1.5 ? "within" : "OVER"} the 1.5× floor`,
 );
+// A missed floor fails `npm run bench` (exit 1), so a script or CI step cannot read it as a pass.
+if (!(worst <= 1.5)) {
+  console.error("bench: FAILED the kernel floor (kernel ≤ 1.5× hand-written)");
+  process.exitCode = 1;
+}

@@ -1,30 +1,26 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "./helpers.js";
+import { VERBS } from "../src/node/verbs/index.js";
+import { BIN, brink, scratchDir } from "./cli-helpers.js";
 
-const BIN = join(ROOT, "bin", "brink.js");
-const brink = (...args: string[]) =>
-  spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: "utf8" });
 const EXAMPLES = ["teacup", "sir", "lanchester-duel", "war-of-attrition"].map(
   (n) => `models/examples/${n}.yaml`,
 );
 
 describe("brink CLI (as a user runs it)", () => {
-  it("check accepts every bundled example with exit code 0", () => {
+  it("check accepts every bundled example with exit code 0", async () => {
     for (const file of EXAMPLES) {
-      const r = brink("check", file);
+      const r = await brink("check", file);
       expect(r.stderr).toBe("");
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^${file}: ok \\(base`));
     }
   });
 
-  it("run --json prints one object in the contract's shape for every example", () => {
+  it("run --json prints one object in the contract's shape for every example", async () => {
     for (const file of EXAMPLES) {
-      const r = brink("run", file, "--runs", "50", "--seed", "3", "--json");
+      const r = await brink("run", file, "--runs", "50", "--seed", "3", "--json");
       expect(r.status).toBe(0);
       const out = JSON.parse(r.stdout);
       expect(Object.keys(out)).toEqual(
@@ -68,25 +64,36 @@ describe("brink CLI (as a user runs it)", () => {
     }
   });
 
-  it("the same seed prints byte-identical JSON; a scenario changes the numbers", () => {
-    const a = brink("run", EXAMPLES[3]!, "--runs", "100", "--seed", "9", "--json").stdout;
-    expect(brink("run", EXAMPLES[3]!, "--runs", "100", "--seed", "9", "--json").stdout).toBe(a);
+  it("the same seed prints byte-identical JSON; a scenario changes the numbers", async () => {
+    const a = (await brink("run", EXAMPLES[3]!, "--runs", "100", "--seed", "9", "--json")).stdout;
+    expect((await brink("run", EXAMPLES[3]!, "--runs", "100", "--seed", "9", "--json")).stdout).toBe(a);
     const s = JSON.parse(
-      brink("run", EXAMPLES[3]!, "--runs", "100", "--seed", "9", "--json", "--scenario", "strong_defence")
-        .stdout,
+      (
+        await brink(
+          "run",
+          EXAMPLES[3]!,
+          "--runs",
+          "100",
+          "--seed",
+          "9",
+          "--json",
+          "--scenario",
+          "strong_defence",
+        )
+      ).stdout,
     );
     expect(s.scenario).toBe("strong_defence");
     expect(JSON.stringify(s.outcomes)).not.toBe(JSON.stringify(JSON.parse(a).outcomes));
   });
 
-  it("run with no file runs the main model and prints a table", () => {
-    const r = brink("run", "--runs", "20");
+  it("run with no file runs the main model and prints a table", async () => {
+    const r = await brink("run", "--runs", "20");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/20 runs, seed 1/);
     expect(r.stdout).toMatch(/end state\s+runs\s+p\s+95% interval/);
   });
 
-  it("bad usage exits with 2 and says what is wrong", () => {
+  it("bad usage exits with 2 and says what is wrong", async () => {
     for (const args of [
       ["run", "--runs", "0"],
       ["run", "--runs", "ten"],
@@ -95,24 +102,24 @@ describe("brink CLI (as a user runs it)", () => {
       ["run", "--bogus"],
       [],
     ]) {
-      const r = brink(...args);
+      const r = await brink(...args);
       expect(r.status, args.join(" ")).toBe(2);
       expect(r.stderr.length, args.join(" ")).toBeGreaterThan(0);
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     }
   });
 
-  it("--help works on every verb with exit code 0", () => {
-    for (const verb of ["check", "run", "schema"]) {
-      const r = brink(verb, "--help");
+  it("--help works on every verb with exit code 0", async () => {
+    for (const verb of VERBS.map((v) => v.name)) {
+      const r = await brink(verb, "--help");
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`Usage: brink ${verb}`));
     }
-    expect(brink("--help").stdout).toMatch(/Commands:/);
+    expect((await brink("--help")).stdout).toMatch(/Commands:/);
   });
 
-  it("schema prints a JSON Schema describing every top-level key", () => {
-    const schema = JSON.parse(execFileSync(process.execPath, [BIN, "schema"], { encoding: "utf8" }));
+  it("schema prints a JSON Schema describing every top-level key", async () => {
+    const schema = JSON.parse((await brink("schema")).stdout);
     const keys = Object.keys(schema.properties);
     for (const key of [
       "time",
@@ -137,8 +144,10 @@ describe("brink CLI (as a user runs it)", () => {
 });
 
 describe("brink compare and brink sensitivity", () => {
-  it("compare prints each scenario's table and paired differences", () => {
-    const r = brink(
+  const scratch = scratchDir("report");
+
+  it("compare prints each scenario's table and paired differences", async () => {
+    const r = await brink(
       "compare",
       "models/examples/sir.yaml",
       "--scenarios",
@@ -156,18 +165,25 @@ describe("brink compare and brink sensitivity", () => {
     expect(d.lo).toBeLessThanOrEqual(d.difference);
   });
 
-  it("compare refuses an unknown scenario with a suggestion; report works on a model without scenarios", () => {
-    const bad = brink("compare", "models/examples/sir.yaml", "--scenarios", "base,uncertian", "--runs", "10");
+  it("compare refuses an unknown scenario with a suggestion; report works on a model without scenarios", async () => {
+    const bad = await brink(
+      "compare",
+      "models/examples/sir.yaml",
+      "--scenarios",
+      "base,uncertian",
+      "--runs",
+      "10",
+    );
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown scenario 'uncertian' — did you mean 'uncertain'\?/);
-    const out = join(mkdtempSync(join(tmpdir(), "brink-report-")), "teacup.html");
-    const r = brink("report", "models/examples/teacup.yaml", "-o", out, "--runs", "20");
+    const out = join(scratch, "teacup.html");
+    const r = await brink("report", "models/examples/teacup.yaml", "-o", out, "--runs", "20");
     expect(r.status).toBe(0);
     expect(readFileSync(out, "utf8")).toMatch(/^<!doctype html>/);
   });
 
-  it("sensitivity ranks the params of SIR and reports a requested target", () => {
-    const r = brink(
+  it("sensitivity ranks the params of SIR and reports a requested target", async () => {
+    const r = await brink(
       "sensitivity",
       "models/examples/sir.yaml",
       "--scenario",
@@ -186,7 +202,7 @@ describe("brink compare and brink sensitivity", () => {
     const target = out.targets.find((t: { target: string }) => t.target === "E(recovered at 60)");
     expect(target.sobol[0].input).toBe("contact_rate");
     expect(target.sobol[0].total).toBeGreaterThan(target.sobol[1].total);
-    const bad = brink(
+    const bad = await brink(
       "sensitivity",
       "models/examples/sir.yaml",
       "--scenario",
@@ -202,7 +218,7 @@ describe("brink compare and brink sensitivity", () => {
 describe("brink serve", () => {
   it("serves the built app on localhost with isolation headers, and stops on Ctrl-C", async () => {
     const { spawn } = await import("node:child_process");
-    const child = spawn(process.execPath, [join(ROOT, "bin", "brink.js"), "serve", "--port", "0"], {
+    const child = spawn(process.execPath, [BIN, "serve", "--port", "0"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const url = await new Promise<string>((resolve, reject) => {
@@ -244,10 +260,8 @@ describe("brink serve", () => {
     expect(await exited).toBe(0);
   });
 
-  it("refuses a bad port with exit code 2", () => {
-    const r = spawnSync(process.execPath, [join(ROOT, "bin", "brink.js"), "serve", "--port", "http"], {
-      encoding: "utf8",
-    });
+  it("refuses a bad port with exit code 2", async () => {
+    const r = await brink("serve", "--port", "http");
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("--port must be a port number");
   });

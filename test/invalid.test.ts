@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -34,19 +34,17 @@ describe("invalid model files get exact diagnostics and exit code 1", () => {
       const file = relative(ROOT, path);
       const [verb, ...rest] = commandOf(readFileSync(path, "latin1"));
       const expected = readFileSync(path.replace(/\.yaml$/, ".expected"), "utf8");
-      const prev = process.cwd();
-      process.chdir(ROOT);
-      try {
-        const r = await cli([verb!, file, ...rest]);
-        expect(r.err).toBe(expected);
-        expect(r.code).toBe(1);
-        expect(r.out).toBe("");
-        // Every line is file:line:col: error: …
-        for (const line of r.err.trimEnd().split("\n"))
-          expect(line).toMatch(/^test\/fixtures\/invalid\/[\w.-]+:\d+:\d+: error: \S/);
-      } finally {
-        process.chdir(prev);
-      }
+      // The path as given on the command line is the path in the diagnostics; relative to the test's working
+      // folder (whatever it is) and shown relative to the repository, as the fixtures expect.
+      const given = relative(process.cwd(), path);
+      const r = await cli([verb!, given, ...rest]);
+      const err = r.err.replaceAll(`${given}:`, `${file}:`);
+      expect(err).toBe(expected);
+      expect(r.code).toBe(1);
+      expect(r.out).toBe("");
+      // Every line is file:line:col: error: …
+      for (const line of err.trimEnd().split("\n"))
+        expect(line).toMatch(/^test\/fixtures\/invalid\/[\w.-]+:\d+:\d+: error: \S/);
     });
   }
 
@@ -54,10 +52,14 @@ describe("invalid model files get exact diagnostics and exit code 1", () => {
     const dir = mkdtempSync(join(tmpdir(), "brink-"));
     const path = join(dir, "huge.yaml");
     const line = "  x: 1\n";
-    writeFileSync(path, `brink: 1\nname: huge\nparams:\n${line.repeat((50 * 1024 * 1024) / line.length)}`);
-    const r = await cli(["check", path]);
-    expect(r.code).toBe(1);
-    expect(r.err).toBe(`${path}:1:1: error: file is 50.0 MB; model files are limited to 8 MB\n`);
+    try {
+      writeFileSync(path, `brink: 1\nname: huge\nparams:\n${line.repeat((50 * 1024 * 1024) / line.length)}`);
+      const r = await cli(["check", path]);
+      expect(r.code).toBe(1);
+      expect(r.err).toBe(`${path}:1:1: error: file is 50.0 MB; model files are limited to 8 MB\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a missing file is a diagnostic, not a crash", async () => {

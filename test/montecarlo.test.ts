@@ -1,6 +1,5 @@
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { compileClaims } from "../src/analysis/check.js";
@@ -9,6 +8,7 @@ import { prepareModel } from "../src/engine/prepare.js";
 import { Runner } from "../src/engine/run.js";
 import { Summary } from "../src/engine/summary.js";
 import { closeWorkers, simulate, worstHalfWidth } from "../src/node/simulate.js";
+import { brink, scratchDir } from "./cli-helpers.js";
 import { example, ROOT } from "./helpers.js";
 
 const WAR = example("war-of-attrition.yaml");
@@ -39,16 +39,12 @@ describe("the same numbers whatever the workers and chunks", () => {
     expect(JSON.parse(reference).tracked.attacker[10].mean).not.toBeNull();
   });
 
-  it("brink run --json prints byte-identical output for --workers 1 and 2", () => {
-    const run = (w: string) =>
-      spawnSync(
-        process.execPath,
-        [join(ROOT, "bin", "brink.js"), "run", WAR, "--runs", "500", "--seed", "3", "--json", "--workers", w],
-        { encoding: "utf8" },
-      ).stdout;
-    const one = run("1");
+  it("brink run --json prints byte-identical output for --workers 1 and 2", async () => {
+    const run = async (w: string) =>
+      (await brink("run", WAR, "--runs", "500", "--seed", "3", "--json", "--workers", w)).stdout;
+    const one = await run("1");
     expect(one.length).toBeGreaterThan(100);
-    expect(run("2")).toBe(one);
+    expect(await run("2")).toBe(one);
   });
 
   it("a job split at any run index and merged equals the whole job", async () => {
@@ -136,6 +132,8 @@ describe("Latin hypercube sampling", () => {
 });
 
 describe("long runs from the command line", () => {
+  const dir = scratchDir("merge");
+
   it("show a progress bar and stop cleanly on Ctrl-C with a partial summary", async () => {
     const child = spawn(
       process.execPath,
@@ -159,7 +157,8 @@ describe("long runs from the command line", () => {
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => {
       stderr += d;
-      if (/runs\/s/.test(stderr) && !child.killed) child.kill("SIGINT");
+      // Stop once some runs are done (on a loaded machine the bar can appear before the first chunk ends).
+      if (/runs \S* [1-9]\d*\/50000000 \| [\d,]+ runs\/s/.test(stderr) && !child.killed) child.kill("SIGINT");
     });
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
     expect(stderr).toMatch(/runs \S* \d+\/50000000 \| [\d,]+ runs\/s \| ETA/);
@@ -170,12 +169,9 @@ describe("long runs from the command line", () => {
     expect(report.runs).toBeLessThan(50_000_000);
   });
 
-  it("brink merge joins saved summaries into the whole job's report", () => {
-    const dir = mkdtempSync(join(tmpdir(), "brink-merge-"));
-    const brink = (...args: string[]) =>
-      spawnSync(process.execPath, [join(ROOT, "bin", "brink.js"), ...args], { encoding: "utf8" });
-    brink("run", WAR, "--runs", "200", "--seed", "6", "--save-summary", join(dir, "a.json"));
-    brink(
+  it("brink merge joins saved summaries into the whole job's report", async () => {
+    await brink("run", WAR, "--runs", "200", "--seed", "6", "--save-summary", join(dir, "a.json"));
+    await brink(
       "run",
       WAR,
       "--runs",
@@ -187,11 +183,11 @@ describe("long runs from the command line", () => {
       "--save-summary",
       join(dir, "b.json"),
     );
-    const merged = brink("merge", join(dir, "a.json"), join(dir, "b.json"), "--json");
+    const merged = await brink("merge", join(dir, "a.json"), join(dir, "b.json"), "--json");
     expect(merged.status).toBe(0);
-    const whole = brink("run", WAR, "--runs", "300", "--seed", "6", "--json");
+    const whole = await brink("run", WAR, "--runs", "300", "--seed", "6", "--json");
     expect(merged.stdout).toBe(whole.stdout);
-    const twice = brink("merge", join(dir, "a.json"), join(dir, "a.json"));
+    const twice = await brink("merge", join(dir, "a.json"), join(dir, "a.json"));
     expect(twice.status).toBe(1);
     expect(twice.stderr).toMatch(/counted twice/);
   });

@@ -1,5 +1,4 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -9,6 +8,7 @@ import { exportXmile } from "../src/io/xmile-export.js";
 import { DiagnosticError, formatDiagnostic } from "../src/lang/diagnostic.js";
 import { loadModel } from "../src/model/load.js";
 import { runConformance } from "../src/node/conformance.js";
+import { brink } from "./cli-helpers.js";
 import { applyEdits, ROOT } from "./helpers.js";
 
 const SUITE = resolve(ROOT, "..", "shared", "test-models");
@@ -248,21 +248,21 @@ describe.skipIf(!hasSuite)("the XMILE conformance suite", () => {
     }
   });
 
-  it("brink conformance prints the table, and brink run / import take XMILE files", () => {
-    const brink = (...args: string[]) =>
-      spawnSync(process.execPath, [join(ROOT, "bin", "brink.js"), ...args], { encoding: "utf8" });
-    const table = brink("conformance", SUITE);
+  it("brink conformance prints the table, and brink run / import take XMILE files", async () => {
+    const table = await brink("conformance", SUITE);
     expect(table.status).toBe(0);
     expect(table.stdout).toMatch(/teacup\s+passed/);
     expect(table.stdout).toMatch(/\d+ passed, \d+ failed, \d+ unsupported/);
     const teacup = join(SUITE, "samples", "teacup", "teacup.xmile");
-    const run = brink("run", teacup, "--runs", "3", "--json");
+    const run = await brink("run", teacup, "--runs", "3", "--json");
     expect(run.status).toBe(0);
     expect(JSON.parse(run.stdout).runs).toBe(3);
-    const out = join(mkdtempSync(join(tmpdir(), "brink-xmile-")), "teacup.yaml");
-    expect(brink("import", teacup, "-o", out).status).toBe(0);
-    expect(brink("check", out).status).toBe(0);
+    const scratch = mkdtempSync(join(tmpdir(), "brink-xmile-"));
+    const out = join(scratch, "teacup.yaml");
+    expect((await brink("import", teacup, "-o", out)).status).toBe(0);
+    expect((await brink("check", out)).status).toBe(0);
     expect(readFileSync(out, "utf8")).toMatch(/^brink: 1/);
+    rmSync(scratch, { recursive: true, force: true });
   });
 });
 

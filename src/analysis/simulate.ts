@@ -2,7 +2,7 @@ import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.
 import { jobMeta, runChunk } from "../engine/montecarlo.js";
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { RunRecords } from "../engine/records.js";
-import { RunFailure, type Sampling } from "../engine/run.js";
+import { type ParamRows, RunFailure, type Sampling } from "../engine/run.js";
 import { type JobMeta, Summary, shapeOf } from "../engine/summary.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { compileClaims } from "./check.js";
@@ -33,6 +33,8 @@ export interface SimulateOptions {
   extraClaims?: ({ id: string; check: string } | CompiledClaim)[];
   /** Evaluate the model's own claims (default true; the optimiser turns them off). */
   ownClaims?: boolean;
+  /** Param values by run instead of drawn: a calibration's posterior draws (`brink run --posterior`). */
+  paramRows?: ParamRows;
 }
 
 export interface Progress {
@@ -111,9 +113,13 @@ export async function runSimulation(
     ...compileExtraClaims(model, options.extraClaims ?? []),
   ];
   // Decisions change results without changing the text, so they are part of the job's identity.
-  const identity = options.decisions
+  const withDecisions = options.decisions
     ? `${input.text}\u0000decisions:${JSON.stringify(options.decisions)}`
     : input.text;
+  // So do params taken from a posterior.
+  const identity = options.paramRows
+    ? `${withDecisions}\u0000params:${JSON.stringify(options.paramRows)}`
+    : withDecisions;
   const precision = options.precision;
   const maxRuns = options.runs ?? (precision !== undefined ? 1_000_000 : 1000);
   if (options.sampling === "lhs" && precision !== undefined) {
@@ -156,6 +162,7 @@ export async function runSimulation(
           end: Math.min(to, a + IN_PROCESS_STEP),
           into: summary,
           ...(records ? { records } : {}),
+          ...(options.paramRows ? { paramRows: options.paramRows } : {}),
         });
         progress(summary.runs, maxRuns);
         await host.yieldToEvents();
@@ -195,6 +202,7 @@ export async function runSimulation(
             control,
             probes: records ? records.probes : null,
             decisions: options.decisions ?? null,
+            ...(options.paramRows ? { paramRows: options.paramRows } : {}),
           };
           if (stopped) return;
           const part = await pool.run(task);

@@ -9,8 +9,8 @@ import type { RunFunction } from "./kernel.js";
  * numbers go through `lit`, function names come from fixed tables. So a hostile model cannot inject code.
  * The whole run is one function with state in locals: no allocation and no calls per step beyond Math.
  */
-export function generateKernelSource(p: Program): string {
-  return new Emitter(p).emit();
+export function generateKernelSource(p: Program, options: { pausable?: boolean } = {}): string {
+  return new Emitter(p, options.pausable === true).emit();
 }
 
 /** Compile the Program to a callable run function. */
@@ -18,6 +18,40 @@ export function makeKernel(p: Program): RunFunction {
   const body = generateKernelSource(p);
   // The source is built from the validated Program alone (see generateKernelSource).
   const factory = new Function("F", "tables", body) as (f: typeof F, tables: F.Table[]) => RunFunction;
+  return factory(F, p.tables);
+}
+
+/**
+ * A run function that can pause and resume, for the particle filter: it takes a state array and a step. With
+ * state[0] = 0 it starts at time 0; with state[0] = 1 it resumes from the state saved there. It runs until the
+ * given step has been evaluated and saved, then saves its state (every local that lives from one step to the
+ * next) into `state`, sets state[0] = 1 and returns PAUSED; an outcome or the horizon ends it as `RunFunction`
+ * does. The length of `state` is `pausedStateLength(p)`.
+ */
+export type PausableRunFunction = (
+  v: Float64Array,
+  out: Float64Array,
+  rs: F.RandomStreams,
+  result: Float64Array,
+  state: Float64Array,
+  pauseAt: number,
+) => number;
+
+/** What a pausable run returns when it pauses. */
+export const PAUSED = -3;
+
+/** Length of a pausable run's state: a flag, every slot, each event's two flags and each previous(x), t, first, k, saved. */
+export function pausedStateLength(p: Program): number {
+  return 1 + p.slots.length + 2 * p.events.length + p.previous.length + 4;
+}
+
+/** Compile the Program to a run function that pauses at a given step and resumes from its saved state. */
+export function makePausableKernel(p: Program): PausableRunFunction {
+  const body = generateKernelSource(p, { pausable: true });
+  const factory = new Function("F", "tables", body) as (
+    f: typeof F,
+    tables: F.Table[],
+  ) => PausableRunFunction;
   return factory(F, p.tables);
 }
 
@@ -33,7 +67,24 @@ const CMP: Record<string, string> = { "<": "<", "<=": "<=", ">": ">", ">=": ">="
 
 class Emitter {
   private readonly lines: string[] = [];
-  constructor(private readonly p: Program) {}
+  constructor(
+    private readonly p: Program,
+    private readonly pausable = false,
+  ) {}
+
+  /** The locals a pausable run keeps from one step to the next, in the order of its state array. */
+  private stateLocals(): string[] {
+    const p = this.p;
+    return [
+      ...p.slots.map((_, i) => this.x(i)),
+      ...p.events.flatMap((_, i) => [`fired${i}`, `was${i}`]),
+      ...p.previous.map((_, i) => `pending${i}`),
+      "t",
+      "first",
+      "k",
+      "saved",
+    ];
+  }
 
   private x(slot: number): string {
     return `x${slot}`;
@@ -116,11 +167,15 @@ class Emitter {
       `const DT = ${lit(time.dt)}, START = ${lit(time.start)}, STEPS = ${time.steps}, SAVE = ${time.saveEvery};`,
     );
     p.tables.forEach((_, i) => L.push(`const T${i} = tables[${i}];`));
-    L.push("return function run(v, out, rs, result) {");
+    L.push(
+      this.pausable
+        ? "return function run(v, out, rs, result, state, pauseAt) {"
+        : "return function run(v, out, rs, result) {",
+    );
     if (allSlots.length) L.push(`  let ${allSlots.map((x, i) => `${x} = v[${i}]`).join(", ")};`);
     p.events.forEach((e, i) => {
       L.push(`  let fired${i} = 0;`);
-      if (e.trigger === "when") L.push(`  let was${i} = 0;`);
+      if (e.trigger === "when" || this.pausable) L.push(`  let was${i} = 0;`);
     });
     p.previous.forEach((_, i) => L.push(`  let pending${i} = 0;`));
     p.stocks.forEach((_, i) => L.push(`  let d${i} = 0;`));
@@ -128,9 +183,18 @@ class Emitter {
       p.stocks.forEach((_, i) => L.push(`  let s${i} = 0, k1_${i} = 0, k2_${i} = 0, k3_${i} = 0;`));
     }
     L.push("  let t = START, first = 1, k = 0, saved = 0;");
+    const locals = this.stateLocals();
+    if (this.pausable) {
+      // Resume from a saved state, or start; a resumed run skips the part of its step done before the pause.
+      L.push("  let resumed = state[0] === 1 ? 1 : 0;");
+      L.push(`  if (resumed === 1) { ${locals.map((x, i) => `${x} = state[${i + 1}];`).join(" ")} }`);
+      L.push("  else {");
+    }
     L.push("  // Initial values, in dependency order.");
     this.emitAssignments(p.initOrder, "  ");
+    if (this.pausable) L.push("  }");
     L.push("  for (;;) {");
+    if (this.pausable) L.push("    if (resumed === 0) {");
     L.push("    t = START + k * DT;");
     this.emitAssignments(p.auxOrder, "    ");
     L.push("    first = 0;");
@@ -154,6 +218,14 @@ class Emitter {
         );
       }
     });
+    if (this.pausable) {
+      // Pause after the step's values are saved; a run paused at the horizon ends when resumed.
+      L.push(
+        `    if (k === pauseAt) { ${locals.map((x, i) => `state[${i + 1}] = ${x};`).join(" ")} state[0] = 1; result[0] = t; result[1] = saved; result[2] = k; return ${PAUSED}; }`,
+      );
+      L.push("    }");
+      L.push("    resumed = 0;");
+    }
     L.push("    if (k === STEPS) break;");
     p.outcomes.forEach((o, i) => {
       if (o.trigger === "rate") {

@@ -2,7 +2,7 @@ import type { Diagnostic } from "../lang/diagnostic.js";
 import { runChunk } from "./montecarlo.js";
 import { type PreparedModel, prepareModel } from "./prepare.js";
 import { type Probe, RunRecords } from "./records.js";
-import { RunFailure } from "./run.js";
+import { type ParamRows, RunFailure } from "./run.js";
 import type { JobMeta } from "./summary.js";
 
 /** One chunk of a job, as sent to a worker thread. */
@@ -23,6 +23,8 @@ export interface ChunkTask {
   probes: Probe[] | null;
   /** Decision values set for this job (null: the file's). */
   decisions: Record<string, number> | null;
+  /** Param values by run instead of drawn (`brink run --posterior`). */
+  paramRows?: ParamRows;
 }
 
 /** A chunk's summary, packed, and its per-run records when asked for. */
@@ -75,6 +77,7 @@ function runChunkTask(task: ChunkTask): ChunkResult {
     end: task.end,
     ...(control ? { shouldStop: () => Atomics.load(control, 1) !== 0 } : {}),
     ...(records ? { records } : {}),
+    ...(task.paramRows ? { paramRows: task.paramRows } : {}),
     onProgress: (done) => {
       if (control) Atomics.add(control, 0, done - reported);
       reported = done;

@@ -1,7 +1,7 @@
 import type { PreparedModel } from "./prepare.js";
 import type { RunRecords } from "./records.js";
 import { hashName } from "./rng.js";
-import { Runner, type Sampling } from "./run.js";
+import { type ParamRows, Runner, type Sampling } from "./run.js";
 import { type JobMeta, Summary, shapeOf } from "./summary.js";
 
 export interface ChunkOptions {
@@ -19,6 +19,8 @@ export interface ChunkOptions {
   into?: Summary;
   /** Also keep each run's end state and probed values here. */
   records?: RunRecords;
+  /** Param values by run instead of drawn (a posterior's draws). */
+  paramRows?: ParamRows;
 }
 
 /** Identity of a job, hashed from the model text so that summaries of different models never merge. */
@@ -42,7 +44,13 @@ export function samplingOf(meta: JobMeta): Sampling {
 /** Run runs start … end − 1 of a job on this thread and summarise them. */
 export function runChunk(model: PreparedModel, options: ChunkOptions): Summary {
   const { meta } = options;
-  const runner = new Runner(model, meta.seed, options.backend ?? "kernel", samplingOf(meta));
+  const runner = new Runner(
+    model,
+    meta.seed,
+    options.backend ?? "kernel",
+    samplingOf(meta),
+    options.paramRows,
+  );
   const summary = options.into ?? new Summary(shapeOf(model.program), meta);
   for (let run = options.start; run < options.end; run++) {
     if (options.signal?.aborted || options.shouldStop?.()) {

@@ -12,6 +12,16 @@ import { hashName, hashUniform, mix32, SiteStreams } from "./rng.js";
 /** How params are drawn: independently per run, or as a Latin hypercube over `runs` runs. */
 export type Sampling = { kind: "random" } | { kind: "lhs"; runs: number };
 
+/**
+ * Param values given by run instead of drawn (a calibration's posterior draws): run r takes row r mod the
+ * number of rows, for the named params; the others are drawn as usual.
+ */
+export interface ParamRows {
+  params: string[];
+  /** Row-major: values[row · params.length + i] is param i in that row. */
+  values: number[];
+}
+
 /** A run that produced a NaN, an infinity or a negative hazard: its diagnostic, and which run it was. */
 export class RunFailure extends DiagnosticError {
   constructor(
@@ -48,12 +58,14 @@ export class Runner {
   private readonly paramKeys: Uint32Array;
   private readonly kernel: RunFunction;
   private readonly interpreter?: Interpreter;
+  private readonly rowSlots?: Int32Array;
 
   constructor(
     private readonly model: PreparedModel,
     readonly seed: number,
     backend: "kernel" | "interpreter" = "kernel",
     readonly sampling: Sampling = { kind: "random" },
+    private readonly rows?: ParamRows,
   ) {
     const p = model.program;
     this.program = p;
@@ -64,6 +76,9 @@ export class Runner {
     this.paramKeys = Uint32Array.from(p.params.map((q) => hashName(`param:${q.name}`)));
     this.kernel = model.kernel;
     if (backend === "interpreter") this.interpreter = new Interpreter(p, this.streams);
+    // A row's param that this model (or scenario) lacks is ignored.
+    if (rows)
+      this.rowSlots = Int32Array.from(rows.params, (n) => p.params.find((q) => q.name === n)?.slot ?? -1);
   }
 
   /**
@@ -86,6 +101,12 @@ export class Runner {
     for (let i = 0; i < params.length; i++) {
       const q = params[i]!;
       into[q.slot] = q.dist.kind === "fixed" ? q.dist.value : quantile(q.dist, this.paramUniform(run, i));
+    }
+    if (this.rows && this.rowSlots) {
+      const width = this.rowSlots.length;
+      const row = run % (this.rows.values.length / width);
+      for (let i = 0; i < width; i++)
+        if (this.rowSlots[i]! >= 0) into[this.rowSlots[i]!] = this.rows.values[row * width + i]!;
     }
     return into;
   }

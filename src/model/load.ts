@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { type Diagnostic, DiagnosticError, didYouMean } from "../lang/diagnostic.js";
-import { ModelObject, type ModelSpec, ScenarioObject, SHORTHAND_FIELD } from "./schema.js";
+import { ModelObject, type ModelSpec, ObservationObject, ScenarioObject, SHORTHAND_FIELD } from "./schema.js";
 import { ModelSource, type Path } from "./source.js";
 import { canonicalUnit, dateToDays, isIsoDate, parseDuration, UNIT_DAYS } from "./time.js";
 
@@ -42,6 +42,7 @@ const SINGULAR: Record<string, string> = {
   outcomes: "outcome",
   scenarios: "scenario",
   decisions: "decision",
+  observations: "observation",
 };
 
 export interface LoadOptions {
@@ -364,6 +365,7 @@ function allowedKeys(path: Path, root: "model" | "scenario"): string[] {
     claims: ["id", "text", "check", "source"],
     groups: ["doc", "source", "switch"],
     decisions: ["value", "min", "max", "integer", "unit", "doc", "source", "group"],
+    observations: Object.keys(ObservationObject.shape),
   };
   return entryKeys[String(section)] ?? [];
 }

@@ -131,6 +131,30 @@ export const WarRoomObject = z.strictObject({
   roles: z.record(z.string(), WarRoomRoleObject),
 });
 
+const noiseValue = z
+  .union([z.number(), z.string()])
+  .describe("a number, or the name of a param (which may be uncertain, and is then calibrated too)");
+
+export const ObservationObject = z.strictObject({
+  variable: z.string().describe("the model variable observed: a stock, flow or var"),
+  file: z.string().describe("the data file, CSV or JSON (a list of records), relative to the model file"),
+  date: z.string().optional().describe("the column of ISO dates (a dated model's default: 'date')"),
+  time: z.string().optional().describe("the column of model times, instead of dates"),
+  value: z.string().optional().describe("the column of observed values (default: 'value')"),
+  change: z
+    .union([z.string(), z.number()])
+    .optional()
+    .describe("observe the variable's change over this period (e.g. 'month') instead of its level"),
+  noise: z
+    .enum(["normal", "lognormal", "student_t", "negative_binomial"])
+    .describe("the measurement model: how an observation scatters around the model's value"),
+  sd: noiseValue.optional().describe("normal: the sd; lognormal: the sd of the log"),
+  scale: noiseValue.optional().describe("student_t: the scale"),
+  df: noiseValue.optional().describe("student_t: the degrees of freedom"),
+  dispersion: noiseValue.optional().describe("negative_binomial: k, with variance mean + mean²/k"),
+  ...meta,
+});
+
 const sections = {
   params: z.record(z.string(), ParamObject).optional(),
   stocks: z.record(z.string(), StockObject).optional(),
@@ -179,6 +203,10 @@ export const ModelObject = z.strictObject({
     .describe("named mechanisms: entries join one with `group`"),
   claims: z.array(ClaimObject).optional(),
   warroom: WarRoomObject.optional().describe("a turn-by-turn game: the player sets levers month by month"),
+  observations: z
+    .record(z.string(), ObservationObject)
+    .optional()
+    .describe("data the model claims to explain, with a measurement model each (for `brink calibrate`)"),
   scenarios: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
 });
 
@@ -193,6 +221,7 @@ export type TimeSpec = z.infer<typeof TimeObject>;
 export type ClaimSpec = z.infer<typeof ClaimObject>;
 export type ModelSpec = z.infer<typeof ModelObject>;
 export type WarRoomSpec = z.infer<typeof WarRoomObject>;
+export type ObservationSpec = z.infer<typeof ObservationObject>;
 
 /** Shorthand forms, by section: which field a bare value stands for. */
 export const SHORTHAND_FIELD: Record<string, string> = {

@@ -3,12 +3,13 @@ import {
   fsyncSync,
   openSync,
   readFileSync,
+  readSync,
   renameSync,
   statSync,
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { importXmile } from "../io/xmile.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
@@ -36,41 +37,114 @@ export function readModel(path: string): string {
 
 /** Read a model file as UTF-8 text; unreadable or oversized files become diagnostics. */
 export function readModelFile(path: string): string {
+  return readTextFile(path, MAX_MODEL_BYTES, "model files");
+}
+
+/**
+ * Read a file as UTF-8 text, at most `maxBytes` of it: the size a stat reports is not trusted (a device such as
+ * /dev/zero reports 0 and never ends), so reading stops one byte past the cap. Unreadable, oversized or
+ * unsupported files become diagnostics at 1:1, `what` naming the kind of file in the message.
+ */
+export function readTextFile(path: string, maxBytes: number, what: string): string {
   const fail = (message: string) => new DiagnosticError([{ file: path, line: 1, col: 1, message }]);
-  let size: number;
+  const reason = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
+  const tooBig = (bytes: string) =>
+    fail(`file is ${bytes} MB; ${what} are limited to ${maxBytes / 1024 / 1024} MB`);
+  let fd: number;
   try {
     const st = statSync(path);
-    if (st.isDirectory()) throw fail("this is a directory, not a model file");
-    size = st.size;
+    if (st.isDirectory())
+      throw fail(`this is a directory, not ${what === "model files" ? "a model file" : "a file"}`);
+    if (st.size > maxBytes) throw tooBig((st.size / 1024 / 1024).toFixed(1));
+    fd = openSync(path, "r");
   } catch (e) {
     if (e instanceof DiagnosticError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw fail(code === "ENOENT" ? "no such file" : `cannot read the file (${code ?? String(e)})`);
   }
-  if (size > MAX_MODEL_BYTES) {
-    throw fail(
-      `file is ${(size / 1024 / 1024).toFixed(1)} MB; model files are limited to ${MAX_MODEL_BYTES / 1024 / 1024} MB`,
-    );
-  }
   try {
-    return readFileSync(path, "utf8");
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes + 1 - total));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > maxBytes) throw tooBig(`over ${(maxBytes / 1024 / 1024).toFixed(1)}`);
+    }
+    return new TextDecoder("utf-8").decode(Buffer.concat(chunks, total));
   } catch (e) {
-    throw fail(`cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    if (e instanceof DiagnosticError) throw e;
+    throw fail(`cannot read the file (${reason(e)})`);
+  } finally {
+    closeSync(fd);
   }
 }
 
-/** Write a file so that readers see either the old content or the new, never half of it. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw e;
+/** A file Brink was asked to write and could not: printed as `brink: cannot write FILE: reason`, exit 1. */
+export class FileWriteError extends Error {
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
+    super(`cannot write ${path}: ${reason}`);
+    this.name = "FileWriteError";
   }
-  closeSync(fd);
-  renameSync(tmp, path);
+}
+
+const writeReason = (e: unknown): string => {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === "ENOSPC") return "no space left on the device";
+  if (err.code === "EDQUOT") return "disk quota exceeded";
+  if (err.code === "EACCES" || err.code === "EPERM") return "permission denied";
+  if (err.code === "ENOENT") return "no such folder";
+  if (err.code === "EISDIR") return "it is a directory";
+  return err.code ?? (e instanceof Error ? e.message : String(e));
+};
+
+/**
+ * Write a file so that readers see either the old content or the new, never half of it: the data goes to a
+ * temporary file beside it, written to the last byte (a short write is continued, a full disk is an error),
+ * flushed to disk, then renamed over the target. Only a regular file (or a new name) is replaced: a device,
+ * pipe, socket or folder is refused, since the rename would replace the node itself (`/dev/full` as root).
+ * Every failure is a FileWriteError and leaves no temporary file behind.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  try {
+    const st = statSync(path);
+    if (!st.isFile())
+      throw new FileWriteError(path, st.isDirectory() ? "it is a directory" : "it is not a regular file");
+  } catch (e) {
+    if (e instanceof FileWriteError) throw e;
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new FileWriteError(path, writeReason(e));
+  }
+  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  let fd: number;
+  try {
+    fd = openSync(tmp, "wx");
+  } catch (e) {
+    throw new FileWriteError(path, writeReason(e));
+  }
+  try {
+    let written = 0;
+    while (written < bytes.length) {
+      const n = writeSync(fd, bytes, written, bytes.length - written);
+      if (n <= 0) throw Object.assign(new Error("the device took no more bytes"), { code: "ENOSPC" });
+      written += n;
+    }
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd >= 0) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Already renamed or never created: nothing to clean.
+    }
+    throw new FileWriteError(path, writeReason(e));
+  }
 }

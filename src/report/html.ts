@@ -36,10 +36,18 @@ function base64(text: string): string {
   return btoa(binary);
 }
 
+/**
+ * A spreadsheet opening the CSV would run a text cell starting with = + - @ (or tab / carriage return) as a
+ * formula, and names come from model files and share links: such cells get a leading apostrophe. Numbers and
+ * number-like text (-0.5, +3) are left as they are.
+ */
+const neutraliseFormula = (s: string) =>
+  /^[=+\-@\t\r]/.test(s) && !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?%?$/.test(s) ? `'${s}` : s;
+
 export function tableCsv(t: ReportTable): string {
   const cell = (v: string | number | null) => {
-    const s = v === null ? "" : String(v);
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    const s = v === null ? "" : typeof v === "number" ? String(v) : neutraliseFormula(v);
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   return [t.columns, ...t.rows].map((r) => r.map(cell).join(",")).join("\n");
 }

@@ -1,0 +1,259 @@
+import {
+  makePausableKernel,
+  PAUSED,
+  type PausableRunFunction,
+  pausedStateLength,
+} from "../../compile/codegen.js";
+import type { Program } from "../../compile/ir.js";
+import { CENSORED, NUMERIC_FAILURE } from "../../compile/kernel.js";
+import type { PreparedModel } from "../../engine/prepare.js";
+import { hashName, hashUniform, SiteStreams } from "../../engine/rng.js";
+import { logMeasurement } from "./likelihood.js";
+import type { Noise, NoiseParam, ObservationSeries } from "./observations.js";
+
+/**
+ * A bootstrap particle filter (Gordon, Salmond & Smith 1993) over the model's own random streams, giving an
+ * unbiased estimate of the likelihood of the observations for given params.
+ *
+ * A particle is a run of the model's compiled code that pauses at each step where something is observed (or
+ * where a change's period starts) and saves its state; the next segment resumes it from that state with a
+ * stream of its own, keyed like every Brink stream by (seed, run, site). Resampling (systematic, after each
+ * observation step) copies states. So the filter costs O(N·T) model steps for N particles and T steps.
+ *
+ * A particle whose run ended in an outcome (or failed numerically) by an observation's step has weight 0
+ * there: the data say the world was still going.
+ */
+
+/** Run indices of filter streams start here, far above any Monte Carlo job's runs. */
+const RUN_BASE = 2 ** 40;
+const RESAMPLE_KEY = hashName("calibrate:resample");
+const STATE_KEY = hashName("calibrate:state");
+
+/** The observations compared at one step. */
+interface Comparison {
+  track: number;
+  /** Record index of the change period's start, or -1 for a level. */
+  from: number;
+  value: number;
+  noise: Noise;
+}
+
+export interface FilterOptions {
+  particles: number;
+  seed: number;
+  /** Use only observations at or before this step. */
+  untilStep?: number;
+  /** Also run the particles on to this step (at or after the last observation), for `sampleState`. */
+  stateStep?: number;
+}
+
+export interface FilterResult {
+  /** The log of the likelihood estimate (−Infinity when every particle had weight 0 at some step). */
+  logLikelihood: number;
+  /** Particle runs that failed numerically (NaN, infinity, negative hazard): they got weight 0. */
+  failures: number;
+  /** The effective sample size of the weights at each observation step, before resampling. */
+  ess: number[];
+}
+
+export class ParticleFilter {
+  readonly program: Program;
+  /** Observation steps, ascending. */
+  readonly steps: number[];
+  readonly particles: number;
+  readonly seed: number;
+  /** Steps where particles pause: observation steps and the starts of change periods, ascending. */
+  private readonly pauses: number[];
+  /** For each pause, the comparisons made there (empty where only a value is recorded). */
+  private readonly comparisons: Comparison[][];
+  private readonly kernel: PausableRunFunction;
+  private readonly stateLength: number;
+  private readonly nTracked: number;
+  private readonly out: Float64Array;
+  private readonly values: Float64Array;
+  private readonly result = new Float64Array(3);
+  private readonly streams: SiteStreams;
+  private readonly paramSlot: Map<string, number>;
+  /** Each particle's paused state (a view per particle into one buffer), and the buffer resampling fills. */
+  private states: Float64Array[];
+  private nextStates: Float64Array[];
+  /** Observed values of each particle at each pause: [particle][pause][tracked]. */
+  private recorded: Float64Array;
+  private nextRecorded: Float64Array;
+  private alive: Uint8Array;
+  private nextAlive: Uint8Array;
+  private readonly logWeights: Float64Array;
+  private readonly ancestors: Int32Array;
+  /** Resample after the last observation too, so the particles after it are equally weighted. */
+  private readonly keepState: boolean;
+
+  constructor(model: PreparedModel, series: readonly ObservationSeries[], options: FilterOptions) {
+    const p = model.program;
+    this.program = p;
+    this.keepState = options.stateStep !== undefined;
+    this.particles = options.particles;
+    this.seed = options.seed;
+    const slotOf = new Map(p.slots.map((s, i) => [s.name, i]));
+    const observed = [...new Set(series.map((s) => s.variable))];
+    const used = series.map((s) => ({
+      s,
+      points: s.points.filter((pt) => options.untilStep === undefined || pt.step <= options.untilStep),
+    }));
+    const pauseSet = new Set<number>();
+    for (const { s, points } of used)
+      for (const pt of points) {
+        pauseSet.add(pt.step);
+        if (s.changeSteps) pauseSet.add(pt.step - s.changeSteps);
+      }
+    if (options.stateStep !== undefined) pauseSet.add(options.stateStep);
+    this.pauses = [...pauseSet].sort((a, b) => a - b);
+    const indexOf = new Map(this.pauses.map((k, i) => [k, i]));
+    this.comparisons = this.pauses.map(() => []);
+    for (const { s, points } of used) {
+      const track = observed.indexOf(s.variable);
+      for (const pt of points)
+        this.comparisons[indexOf.get(pt.step)!]!.push({
+          track,
+          from: s.changeSteps ? indexOf.get(pt.step - s.changeSteps)! : -1,
+          value: pt.value,
+          noise: s.noise,
+        });
+    }
+    this.steps = this.pauses.filter((_, i) => this.comparisons[i]!.length > 0);
+    const tracked = observed.map((name) => ({ slot: slotOf.get(name)!, name }));
+    // The model's own code, saving the observed values every step, able to pause.
+    const program: Program = { ...p, tracked, time: { ...p.time, saveEvery: 1 } };
+    this.kernel = makePausableKernel(program);
+    this.stateLength = pausedStateLength(program);
+    this.nTracked = Math.max(1, tracked.length);
+    this.out = new Float64Array((p.time.steps + 1) * this.nTracked);
+    this.values = new Float64Array(p.slots.length);
+    this.paramSlot = new Map(p.params.map((q) => [q.name, q.slot]));
+    this.streams = new SiteStreams(p.randomSites);
+    const N = this.particles;
+    const R = Math.max(1, this.pauses.length);
+    const views = (buffer: Float64Array) =>
+      Array.from({ length: N }, (_, i) => buffer.subarray(i * this.stateLength, (i + 1) * this.stateLength));
+    this.states = views(new Float64Array(N * this.stateLength));
+    this.nextStates = views(new Float64Array(N * this.stateLength));
+    this.recorded = new Float64Array(N * R * this.nTracked);
+    this.nextRecorded = new Float64Array(N * R * this.nTracked);
+    this.alive = new Uint8Array(N);
+    this.nextAlive = new Uint8Array(N);
+    this.logWeights = new Float64Array(N);
+    this.ancestors = new Int32Array(N);
+  }
+
+  /**
+   * Estimate the likelihood with the given params (values in `program.params` order). `call` numbers the
+   * estimate: its particles' streams and its resampling are keyed by (seed, call), so each call is
+   * reproducible and different calls are independent.
+   */
+  run(paramValues: ArrayLike<number>, call: number): FilterResult {
+    const p = this.program;
+    const N = this.particles;
+    const T = this.nTracked;
+    const R = Math.max(1, this.pauses.length);
+    // Stream run indices must stay exact integers: distinct for every (call, pause, particle).
+    if (RUN_BASE + (call + 1) * R * N > Number.MAX_SAFE_INTEGER)
+      throw new RangeError(`filter call ${call} is too large for ${R} pauses of ${N} particles`);
+    this.values.fill(0);
+    p.params.forEach((q, i) => {
+      this.values[q.slot] = paramValues[i]!;
+    });
+    const noiseValue = (np: NoiseParam) =>
+      "value" in np ? np.value : this.values[this.paramSlot.get(np.param)!]!;
+    for (let i = 0; i < N; i++) this.states[i]![0] = 0;
+    this.alive.fill(1);
+    let logLikelihood = 0;
+    let failures = 0;
+    const ess: number[] = [];
+    const lw = this.logWeights;
+    for (let r = 0; r < this.pauses.length; r++) {
+      const step = this.pauses[r]!;
+      const comparisons = this.comparisons[r]!;
+      for (let i = 0; i < N; i++) {
+        if (this.alive[i] === 1) {
+          this.streams.reset(this.seed, RUN_BASE + (call * R + r) * N + i);
+          const status = this.kernel(this.values, this.out, this.streams, this.result, this.states[i]!, step);
+          if (status === PAUSED || status === CENSORED) {
+            const at = (i * R + r) * T;
+            for (let j = 0; j < T; j++) this.recorded[at + j] = this.out[step * T + j]!;
+          } else {
+            if (status === NUMERIC_FAILURE) failures++;
+            this.alive[i] = 0;
+          }
+        }
+        if (!comparisons.length) continue;
+        if (this.alive[i] === 0) {
+          lw[i] = Number.NEGATIVE_INFINITY;
+          continue;
+        }
+        let w = 0;
+        for (const c of comparisons) {
+          let x = this.recorded[(i * R + r) * T + c.track]!;
+          if (c.from >= 0) x -= this.recorded[(i * R + c.from) * T + c.track]!;
+          w += logMeasurement(c.noise, c.value, x, noiseValue);
+        }
+        lw[i] = Number.isNaN(w) ? Number.NEGATIVE_INFINITY : w;
+      }
+      if (!comparisons.length) continue;
+      let max = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < N; i++) if (lw[i]! > max) max = lw[i]!;
+      if (max === Number.NEGATIVE_INFINITY) return { logLikelihood: max, failures, ess };
+      let sum = 0;
+      let sumSq = 0;
+      for (let i = 0; i < N; i++) {
+        const w = Math.exp(lw[i]! - max);
+        lw[i] = w;
+        sum += w;
+        sumSq += w * w;
+      }
+      logLikelihood += max + Math.log(sum / N);
+      ess.push((sum * sum) / sumSq);
+      if (r + 1 < this.pauses.length || this.keepState)
+        this.resample(sum, hashUniform(this.seed, call, RESAMPLE_KEY, r));
+    }
+    return { logLikelihood, failures, ess };
+  }
+
+  /**
+   * One draw of the model's state at the filter's `stateStep` given the observations: a run of the filter,
+   * then one of its (equally weighted) particles, as the values of every slot; undefined when the likelihood
+   * estimate is 0 or the particle's run ended in an outcome before that step.
+   */
+  sampleState(paramValues: ArrayLike<number>, call: number): Float64Array | undefined {
+    if (!this.keepState) throw new Error("sampleState needs the filter's stateStep");
+    const { logLikelihood } = this.run(paramValues, call);
+    if (logLikelihood === Number.NEGATIVE_INFINITY) return undefined;
+    const i = Math.min(
+      this.particles - 1,
+      Math.floor(hashUniform(this.seed, call, STATE_KEY) * this.particles),
+    );
+    if (this.alive[i] === 0) return undefined;
+    return this.states[i]!.slice(1, 1 + this.program.slots.length);
+  }
+
+  /** Systematic resampling of the particles (state, recorded values) by the weights now in logWeights. */
+  private resample(total: number, u: number): void {
+    const N = this.particles;
+    const RT = Math.max(1, this.pauses.length) * this.nTracked;
+    const w = this.logWeights;
+    let cumulative = w[0]!;
+    let a = 0;
+    for (let i = 0; i < N; i++) {
+      const target = ((i + u) / N) * total;
+      while (cumulative < target && a < N - 1) cumulative += w[++a]!;
+      this.ancestors[i] = a;
+    }
+    for (let i = 0; i < N; i++) {
+      const from = this.ancestors[i]!;
+      this.nextStates[i]!.set(this.states[from]!);
+      this.nextRecorded.set(this.recorded.subarray(from * RT, (from + 1) * RT), i * RT);
+      this.nextAlive[i] = this.alive[from]!;
+    }
+    [this.states, this.nextStates] = [this.nextStates, this.states];
+    [this.recorded, this.nextRecorded] = [this.nextRecorded, this.recorded];
+    [this.alive, this.nextAlive] = [this.nextAlive, this.alive];
+  }
+}

@@ -1,0 +1,278 @@
+import { normalCdf, normalQuantile } from "../../compile/functions.js";
+import type { ParamPlan } from "../../compile/ir.js";
+import { quantile } from "../../engine/distributions.js";
+import { hashName, hashUniform } from "../../engine/rng.js";
+import type { ParticleFilter } from "./particle-filter.js";
+
+/**
+ * Particle-marginal Metropolis–Hastings (Andrieu, Doucet & Holenstein 2010): a random-walk Metropolis chain
+ * over the uncertain params whose likelihood is the particle filter's unbiased estimate; keeping the current
+ * estimate (never re-estimating it) makes the chain's target the exact posterior.
+ *
+ * The chain moves in normal scores: param i is quantile_i(Φ(z_i)), so every prior becomes a standard normal,
+ * bounded params need no special moves, and the target density is L(θ(z)) · Πφ(z_i). Several chains start
+ * from independent prior draws; during burn-in each adapts its step (a global scale towards a target
+ * acceptance, then per-param sds from its own draws), after it the kernel is fixed. Every random number comes
+ * from (seed, chain, purpose, counter), so the same seed gives the same posterior, chain by chain.
+ */
+
+export interface PmmhOptions {
+  chains: number;
+  /** Kept iterations per chain, after burn-in. */
+  iterations: number;
+  burnIn: number;
+  seed: number;
+  /** Called after each iteration of each chain (chain, iteration including burn-in, acceptance so far). */
+  onProgress?: (chain: number, iteration: number, acceptance: number) => void;
+  /** Asked before each iteration: true stops the run, which returns what was sampled, marked partial. */
+  shouldStop?: () => boolean;
+}
+
+export interface Chain {
+  /** Kept draws: draws[k][i] is param i (of `params`) at kept iteration k. */
+  draws: number[][];
+  logLikelihood: number[];
+  /** Share of accepted proposals after burn-in. */
+  acceptance: number;
+}
+
+export interface PosteriorParam {
+  name: string;
+  mean: number;
+  sd: number;
+  q05: number;
+  q50: number;
+  q95: number;
+  rhat: number;
+  ess: number;
+}
+
+export interface PmmhResult {
+  params: string[];
+  chains: Chain[];
+  summary: PosteriorParam[];
+  acceptance: number;
+  partial: boolean;
+}
+
+const PROPOSAL_KEY = hashName("calibrate:proposal");
+const ACCEPT_KEY = hashName("calibrate:accept");
+const START_KEY = hashName("calibrate:start");
+const TARGET_ACCEPTANCE = 0.25;
+const CALLS_PER_CHAIN = 1e7;
+
+/** The params a calibration samples: those with a distribution. */
+export function uncertainParams(params: readonly ParamPlan[]): number[] {
+  return params.flatMap((q, i) => (q.dist.kind === "fixed" ? [] : [i]));
+}
+
+/** Run PMMH to the end (or until `shouldStop`). */
+export function runPmmh(filter: ParticleFilter, options: PmmhOptions): PmmhResult {
+  const steps = pmmhIterations(filter, options);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * Run PMMH, handing control back to the caller every `every` iterations (`pause`), so a caller on an event
+ * loop can show progress and notice Ctrl-C between them; the result is the same as runPmmh's.
+ */
+export async function runPmmhAsync(
+  filter: ParticleFilter,
+  options: PmmhOptions,
+  pause: () => Promise<void>,
+  every = 20,
+): Promise<PmmhResult> {
+  const steps = pmmhIterations(filter, options);
+  for (let i = 1; ; i++) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    if (i % every === 0) await pause();
+  }
+}
+
+/** The sampler, one yield per iteration; its return value is the result. */
+function* pmmhIterations(filter: ParticleFilter, options: PmmhOptions): Generator<void, PmmhResult> {
+  const params = filter.program.params;
+  const free = uncertainParams(params);
+  const d = free.length;
+  const { seed, burnIn, iterations } = options;
+  const total = burnIn + iterations;
+  if (total >= CALLS_PER_CHAIN / 2)
+    throw new RangeError(`at most ${CALLS_PER_CHAIN / 2} iterations per chain`);
+  const values = Float64Array.from(params, (q) => (q.dist.kind === "fixed" ? q.dist.value : 0));
+  const setValues = (z: Float64Array) => {
+    for (let i = 0; i < d; i++) {
+      const u = Math.min(1 - 1e-12, Math.max(1e-12, normalCdf(z[i]!)));
+      values[free[i]!] = quantile(params[free[i]!]!.dist, u);
+    }
+    return values;
+  };
+  const logPrior = (z: Float64Array) => {
+    let s = 0;
+    for (let i = 0; i < d; i++) s -= 0.5 * z[i]! * z[i]!;
+    return s;
+  };
+
+  const chains: Chain[] = [];
+  let partial = false;
+  for (let c = 0; c < options.chains && !partial; c++) {
+    // Filter calls are numbered per chain, so a chain's draws do not depend on the other chains.
+    let call = c * CALLS_PER_CHAIN;
+    // A start from the prior with a finite likelihood estimate.
+    let z = new Float64Array(d);
+    let ll = Number.NEGATIVE_INFINITY;
+    for (let attempt = 0; attempt < 1000 && ll === Number.NEGATIVE_INFINITY; attempt++) {
+      for (let i = 0; i < d; i++) z[i] = normalQuantile(hashUniform(seed, c, START_KEY, attempt * d + i));
+      ll = filter.run(setValues(z), ++call).logLikelihood;
+    }
+    if (ll === Number.NEGATIVE_INFINITY)
+      throw new Error("no draw from the prior gives the observations a positive likelihood");
+    const sd = new Float64Array(d).fill(1);
+    let scale = 2.38 / Math.sqrt(Math.max(1, d));
+    const chain: Chain = { draws: [], logLikelihood: [], acceptance: 0 };
+    const history: Float64Array[] = [];
+    let acceptedInBatch = 0;
+    let accepted = 0;
+    const proposal = new Float64Array(d);
+    for (let it = 0; it < total; it++) {
+      if (options.shouldStop?.()) {
+        partial = true;
+        break;
+      }
+      for (let i = 0; i < d; i++)
+        proposal[i] = z[i]! + scale * sd[i]! * normalQuantile(hashUniform(seed, c, PROPOSAL_KEY, it * d + i));
+      const next = filter.run(setValues(proposal), ++call).logLikelihood;
+      const logAlpha = next + logPrior(proposal) - ll - logPrior(z);
+      if (Math.log(hashUniform(seed, c, ACCEPT_KEY, it)) < logAlpha) {
+        z = Float64Array.from(proposal);
+        ll = next;
+        acceptedInBatch++;
+        if (it >= burnIn) accepted++;
+      }
+      if (it < burnIn) {
+        history.push(Float64Array.from(z));
+        if ((it + 1) % 20 === 0) {
+          // Robbins–Monro-like batch adaptation of the global scale towards the target acceptance.
+          scale *= Math.exp((acceptedInBatch / 20 - TARGET_ACCEPTANCE) * 2);
+          acceptedInBatch = 0;
+        }
+        if (it + 1 === Math.floor(burnIn / 2) && history.length > 10) {
+          // Per-param sds from the second quarter of burn-in: the posterior's own shape.
+          const recent = history.slice(Math.floor(history.length / 2));
+          for (let i = 0; i < d; i++) {
+            const m = recent.reduce((a, h) => a + h[i]!, 0) / recent.length;
+            const v = recent.reduce((a, h) => a + (h[i]! - m) ** 2, 0) / (recent.length - 1);
+            sd[i] = Math.max(1e-3, Math.sqrt(v));
+          }
+          scale = 2.38 / Math.sqrt(Math.max(1, d));
+        }
+      } else {
+        chain.draws.push(free.map((_, i) => valueAt(params, free, z, i)));
+        chain.logLikelihood.push(ll);
+      }
+      options.onProgress?.(c, it, it >= burnIn ? accepted / (it - burnIn + 1) : acceptedInBatch / 20);
+      yield;
+    }
+    chain.acceptance = chain.draws.length ? accepted / chain.draws.length : 0;
+    chains.push(chain);
+  }
+  const names = free.map((i) => params[i]!.name);
+  // A stopped run may end with a chain that kept nothing (or too little to diagnose): it is left out.
+  const used = chains.filter((ch) => ch.draws.length >= 4);
+  const summary = names.map((name, i) =>
+    summarize(
+      name,
+      used.map((ch) => ch.draws.map((dr) => dr[i]!)),
+    ),
+  );
+  const kept = chains.reduce((a, ch) => a + ch.draws.length, 0);
+  const acceptance = kept ? chains.reduce((a, ch) => a + ch.acceptance * ch.draws.length, 0) / kept : 0;
+  return { params: names, chains, summary, acceptance, partial };
+}
+
+function valueAt(params: readonly ParamPlan[], free: number[], z: Float64Array, i: number): number {
+  const u = Math.min(1 - 1e-12, Math.max(1e-12, normalCdf(z[i]!)));
+  return quantile(params[free[i]!]!.dist, u);
+}
+
+function summarize(name: string, chains: number[][]): PosteriorParam {
+  const all = chains.flat().sort((a, b) => a - b);
+  const n = all.length;
+  const mean = all.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(all.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, n - 1));
+  const q = (p: number) => {
+    const h = (n - 1) * p;
+    const lo = Math.floor(h);
+    return all[lo]! + (h - lo) * (all[Math.min(n - 1, lo + 1)]! - all[lo]!);
+  };
+  return {
+    name,
+    mean,
+    sd,
+    q05: q(0.05),
+    q50: q(0.5),
+    q95: q(0.95),
+    rhat: splitRhat(chains),
+    ess: ess(chains),
+  };
+}
+
+const meanOf = (x: readonly number[]) => x.reduce((a, b) => a + b, 0) / x.length;
+const varOf = (x: readonly number[]) => {
+  const m = meanOf(x);
+  return x.reduce((a, b) => a + (b - m) ** 2, 0) / (x.length - 1);
+};
+
+/** Split-R̂ (Gelman et al., Bayesian Data Analysis, 3rd ed., §11.4): each chain halved, between vs within. */
+export function splitRhat(chains: readonly (readonly number[])[]): number {
+  const halves: number[][] = [];
+  for (const c of chains) {
+    const h = Math.floor(c.length / 2);
+    if (h < 2) continue;
+    halves.push(c.slice(0, h), c.slice(c.length - h));
+  }
+  if (halves.length < 2) return Number.NaN;
+  const n = Math.min(...halves.map((h) => h.length));
+  const means = halves.map(meanOf);
+  const W = meanOf(halves.map(varOf));
+  const B = n * varOf(means);
+  const varPlus = ((n - 1) / n) * W + B / n;
+  return W > 0 ? Math.sqrt(varPlus / W) : Number.NaN;
+}
+
+/**
+ * Effective sample size over chains (BDA3 §11.5): autocorrelations from the within- and between-chain
+ * variances, summed in pairs while the pair sums stay positive (Geyer's initial positive sequence).
+ */
+export function ess(chains: readonly (readonly number[])[]): number {
+  const m = chains.length;
+  const n = Math.min(...chains.map((c) => c.length));
+  if (m === 0 || n < 4) return Number.NaN;
+  const cs = chains.map((c) => c.slice(0, n));
+  const means = cs.map(meanOf);
+  const W = meanOf(cs.map(varOf));
+  const B = m > 1 ? n * varOf(means) : 0;
+  const varPlus = ((n - 1) / n) * W + B / n;
+  if (!(varPlus > 0)) return Number.NaN;
+  const rho = (t: number) => {
+    let acov = 0;
+    for (let j = 0; j < m; j++) {
+      const c = cs[j]!;
+      const mu = means[j]!;
+      let s = 0;
+      for (let k = 0; k + t < n; k++) s += (c[k]! - mu) * (c[k + t]! - mu);
+      acov += s / n;
+    }
+    return 1 - (W - acov / m) / varPlus;
+  };
+  let sum = 0;
+  for (let t = 0; t + 1 < n; t += 2) {
+    const pair = (t === 0 ? 1 : rho(t)) + rho(t + 1);
+    if (pair < 0) break;
+    sum += pair;
+  }
+  return (m * n) / Math.max(1e-12, -1 + 2 * sum);
+}

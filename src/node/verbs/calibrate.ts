@@ -1,0 +1,169 @@
+import { readFileSync } from "node:fs";
+import { calibrate, type PosteriorFile, untilStep } from "../../analysis/calibrate/calibrate.js";
+import { prepareModel } from "../../engine/prepare.js";
+import type { ParamRows } from "../../engine/run.js";
+import { DiagnosticError } from "../../lang/diagnostic.js";
+import { loadModel } from "../../model/load.js";
+import { readModel, writeFileAtomic } from "../files.js";
+import { table } from "../format.js";
+import { loadObservations } from "../observations.js";
+import { UsageError } from "../simulate.js";
+import { EXIT_INTERRUPTED, seedArg, type Verb, wholeNumber } from "./shared.js";
+
+interface CalibrateFlags {
+  until?: string;
+  seed: number;
+  chains: number;
+  iterations: number;
+  burnIn: number;
+  particles: number;
+  output: string;
+  json?: boolean;
+  progress?: boolean;
+}
+
+/** The posterior summary as a table: one row per calibrated param. */
+export function formatPosterior(post: PosteriorFile): string {
+  const fmt = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
+  const rows = post.summary.map((s) => [
+    s.name,
+    fmt(s.mean),
+    fmt(s.sd),
+    fmt(s.q05),
+    fmt(s.q50),
+    fmt(s.q95),
+    s.rhat.toFixed(3),
+    String(Math.round(s.ess)),
+  ]);
+  const until = post.until ? ` up to ${post.until.date ?? post.until.time}` : "";
+  const used = post.observations.map((o) => `${o.name} (${o.used})`).join(", ");
+  return [
+    `posterior of ${post.model.name}${until}: PMMH, ${post.chains} chains × ${post.iterations} (after ${post.burn_in} burn-in), ${post.particles} particle${post.particles === 1 ? "" : "s"}, seed ${post.seed}${post.partial ? " — PARTIAL" : ""}`,
+    `observations: ${used}`,
+    table(["param", "mean", "sd", "q05", "q50", "q95", "R-hat", "ESS"], rows),
+    `acceptance ${post.acceptance.toFixed(3)} (by chain: ${post.chain_acceptance.map((a) => a.toFixed(2)).join(", ")})`,
+  ].join("\n");
+}
+
+/**
+ * `brink calibrate FILE [--until DATE]`: the posterior of the model's uncertain params given its observations,
+ * written atomically to a JSON file. Listed in verbs/index.ts.
+ */
+export const calibrateVerb: Verb = {
+  name: "calibrate",
+  register(program, { io, exit: setCode, fail: report }) {
+    program
+      .command("calibrate")
+      .description(
+        "fit the uncertain params to the model's observations (particle-marginal Metropolis–Hastings)",
+      )
+      .argument("<file>", "the model file, with an 'observations' section")
+      .option("--until <date>", "use observations up to this date (or model time) only")
+      .option("--seed <s>", "seed: the same seed gives the same posterior", seedArg, 1)
+      .option("--chains <n>", "independent chains (default 4)", wholeNumber("--chains", 1, 64), 4)
+      .option(
+        "--iterations <n>",
+        "kept iterations per chain (default 2000)",
+        wholeNumber("--iterations", 1, 1e6),
+        2000,
+      )
+      .option(
+        "--burn-in <n>",
+        "adaptation iterations per chain, discarded (default 500)",
+        wholeNumber("--burn-in", 0, 1e6),
+        500,
+      )
+      .option(
+        "--particles <n>",
+        "particles per likelihood estimate (default 200)",
+        wholeNumber("--particles", 1, 1e6),
+        200,
+      )
+      .option("-o, --output <file>", "the posterior file to write", "posterior.json")
+      .option("--progress", "show progress even when stderr is not a terminal")
+      .option("--json", "print the posterior file's content instead of a table")
+      .action(async (file: string, opts: CalibrateFlags) => {
+        let interrupted = false;
+        const onInterrupt = () => {
+          interrupted = true;
+        };
+        process.once("SIGINT", onInterrupt);
+        try {
+          const model = prepareModel(file, readModel(file));
+          const series = loadObservations(file, model.loaded);
+          let step: number | undefined;
+          if (opts.until !== undefined) {
+            const u = untilStep(model, opts.until);
+            if ("error" in u) throw new UsageError(u.error);
+            step = u.step;
+          }
+          const showProgress = opts.progress === true || process.stderr.isTTY === true;
+          let last = Date.now();
+          const total = opts.burnIn + opts.iterations;
+          const post = await calibrate(model, file, series, {
+            seed: opts.seed,
+            chains: opts.chains,
+            iterations: opts.iterations,
+            burnIn: opts.burnIn,
+            particles: opts.particles,
+            ...(step !== undefined ? { untilStep: step } : {}),
+            onProgress: (chain, it, acceptance) => {
+              if (!showProgress || Date.now() - last < 1000) return;
+              last = Date.now();
+              io.err(
+                `chain ${chain + 1}/${opts.chains}: iteration ${it + 1}/${total}, acceptance ${acceptance.toFixed(2)}\n`,
+              );
+            },
+            // Between batches of iterations the event loop runs, so Ctrl-C is seen; the draws so far are kept.
+            shouldStop: () => interrupted,
+            pause: () => new Promise((resolve) => setImmediate(resolve)),
+          });
+          if (post.samples.length === 0) {
+            io.err("brink: stopped during burn-in, before any draw was kept; nothing written\n");
+            setCode(EXIT_INTERRUPTED);
+            return;
+          }
+          writeFileAtomic(opts.output, `${JSON.stringify(post)}\n`);
+          io.out(
+            opts.json ? `${JSON.stringify(post)}\n` : `${formatPosterior(post)}\nwrote ${opts.output}\n`,
+          );
+          if (post.partial) setCode(EXIT_INTERRUPTED);
+        } catch (e) {
+          setCode(report(e));
+        } finally {
+          process.removeListener("SIGINT", onInterrupt);
+        }
+      });
+  },
+};
+
+/**
+ * The draws of a posterior file as param rows for `brink run --posterior`: run r of the job takes draw
+ * r mod (number of draws). The posterior must name params of the model it is used with.
+ */
+export function posteriorParamRows(path: string, modelFile: string, modelText: string): ParamRows {
+  const fail = (message: string) => new DiagnosticError([{ file: path, line: 1, col: 1, message }]);
+  let post: Partial<PosteriorFile>;
+  try {
+    post = JSON.parse(readFileSync(path, "utf8")) as Partial<PosteriorFile>;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw fail(code === "ENOENT" ? "no such file" : `not a posterior file (${code ?? (e as Error).message})`);
+  }
+  const { params, samples } = post;
+  if (
+    post.brink_posterior !== 1 ||
+    !Array.isArray(params) ||
+    !Array.isArray(samples) ||
+    samples.length === 0 ||
+    !samples.every((row) => Array.isArray(row) && row.length === params.length && row.every(Number.isFinite))
+  )
+    throw fail("not a posterior file written by `brink calibrate` (or it holds no draws)");
+  const known = Object.keys(loadModel(modelFile, modelText).spec.params ?? {});
+  const missing = params.filter((p) => !known.includes(p));
+  if (missing.length)
+    throw fail(
+      `the posterior's params ${missing.map((p) => `'${p}'`).join(", ")} are not params of ${modelFile}`,
+    );
+  return { params, values: samples.flat() };
+}

@@ -1,0 +1,28 @@
+import { checkModelText } from "../../analysis/check.js";
+import { formatDiagnostic } from "../../lang/diagnostic.js";
+import { readModel } from "../files.js";
+import { terminalSafe } from "../terminal.js";
+import { EXIT_BAD_MODEL, type Verb } from "./shared.js";
+
+export const check: Verb = {
+  name: "check",
+  register(program, { io, exit, fail }) {
+    program
+      .command("check")
+      .description("check a model file — its base model, every scenario and every claim")
+      .argument("<file>", "the model file (YAML)")
+      .action((file: string) => {
+        try {
+          const result = checkModelText(file, readModel(file));
+          for (const d of result.diagnostics) io.err(`${terminalSafe(formatDiagnostic(d))}\n`);
+          if (result.diagnostics.length) {
+            exit(EXIT_BAD_MODEL);
+            return;
+          }
+          io.out(terminalSafe(`${file}: ok (${result.variants.join(", ")})\n`));
+        } catch (e) {
+          exit(fail(e));
+        }
+      });
+  },
+};

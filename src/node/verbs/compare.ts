@@ -1,0 +1,52 @@
+import { compareScenarios } from "../compare.js";
+import { DEFAULT_MODEL, readModel } from "../files.js";
+import { formatComparison } from "../format.js";
+import {
+  given,
+  jsonOption,
+  MODEL_ARGUMENT,
+  printResult,
+  runsOption,
+  seedOption,
+  type Verb,
+  workersOption,
+} from "./shared.js";
+
+export const compare: Verb = {
+  name: "compare",
+  register(program, { io, exit, fail }) {
+    program
+      .command("compare")
+      .description("run scenarios side by side on the same random numbers, with paired differences")
+      .argument(...MODEL_ARGUMENT)
+      .requiredOption(
+        "--scenarios <list>",
+        "comma-separated scenarios; 'base' is the base model; differences are against the first",
+      )
+      .addOption(runsOption("runs per scenario", { default: 1000 }))
+      .addOption(seedOption("seed (shared by every scenario: common random numbers)"))
+      .addOption(workersOption())
+      .addOption(jsonOption())
+      .action(
+        async (
+          file: string | undefined,
+          opts: { scenarios: string; runs: number; seed: number; workers?: number; json?: boolean },
+        ) => {
+          const path = file ?? DEFAULT_MODEL;
+          try {
+            const result = await compareScenarios(
+              { file: path, text: readModel(path) },
+              opts.scenarios
+                .split(",")
+                .map((s) => s.trim())
+                .filter(Boolean),
+              { runs: opts.runs, seed: opts.seed, ...given("workers", opts.workers) },
+            );
+            printResult(io, opts.json, result, formatComparison);
+          } catch (e) {
+            exit(fail(e));
+          }
+        },
+      );
+  },
+};

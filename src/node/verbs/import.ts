@@ -1,0 +1,33 @@
+import { checkModelText } from "../../analysis/check.js";
+import { importXmile } from "../../io/xmile.js";
+import { formatDiagnostic } from "../../lang/diagnostic.js";
+import { readModelFile, writeFileAtomic } from "../files.js";
+import { terminalSafe } from "../terminal.js";
+import { EXIT_BAD_MODEL, type Verb } from "./shared.js";
+
+export const importVerb: Verb = {
+  name: "import",
+  register(program, { io, exit, fail }) {
+    program
+      .command("import")
+      .description("convert an XMILE model (.xmile, .stmx) to a Brink model file")
+      .argument("<file>", "the XMILE file")
+      .requiredOption("-o, --output <file>", "the Brink YAML file to write")
+      .action((file: string, opts: { output: string }) => {
+        try {
+          const yaml = importXmile(file, readModelFile(file)).yaml;
+          // Check what was produced before writing it, so a bad import never leaves a file behind.
+          const problems = checkModelText(opts.output, yaml).diagnostics;
+          for (const d of problems) io.err(`${terminalSafe(formatDiagnostic(d))}\n`);
+          if (problems.length) {
+            exit(EXIT_BAD_MODEL);
+            return;
+          }
+          writeFileAtomic(opts.output, yaml);
+          io.err(terminalSafe(`wrote ${opts.output}\n`));
+        } catch (e) {
+          exit(fail(e));
+        }
+      });
+  },
+};

@@ -1,0 +1,58 @@
+import { DEFAULT_MODEL, readModel, writeFileAtomic } from "../files.js";
+import { htmlReport } from "../report.js";
+import { terminalSafe } from "../terminal.js";
+import {
+  given,
+  MODEL_ARGUMENT,
+  runsOption,
+  seedOption,
+  type Verb,
+  wholeNumber,
+  workersOption,
+} from "./shared.js";
+
+export const report: Verb = {
+  name: "report",
+  register(program, { io, exit, fail }) {
+    program
+      .command("report")
+      .description(
+        "write one self-contained HTML report: end states, incidence, fan charts, claims, scenarios, sensitivity, sources",
+      )
+      .argument(...MODEL_ARGUMENT)
+      .requiredOption("-o, --output <file>", "the HTML file to write")
+      .addOption(runsOption("runs per scenario", { default: 10_000 }))
+      .addOption(seedOption())
+      .addOption(workersOption())
+      .option(
+        "--samples <n>",
+        "Sobol design rows for the sensitivity section (0 leaves it out)",
+        wholeNumber("--samples", 0, 1e7),
+        128,
+      )
+      .action(
+        async (
+          file: string | undefined,
+          opts: { output: string; runs: number; seed: number; workers?: number; samples: number },
+        ) => {
+          const path = file ?? DEFAULT_MODEL;
+          try {
+            const html = await htmlReport(
+              { file: path, text: readModel(path) },
+              {
+                runs: opts.runs,
+                seed: opts.seed,
+                samples: opts.samples,
+                ...given("workers", opts.workers),
+                onStage: (stage) => io.err(`${terminalSafe(stage)}…\n`),
+              },
+            );
+            writeFileAtomic(opts.output, html);
+            io.err(terminalSafe(`wrote ${opts.output} (${Math.round(html.length / 1024)} kB)\n`));
+          } catch (e) {
+            exit(fail(e));
+          }
+        },
+      );
+  },
+};

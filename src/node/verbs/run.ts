@@ -1,0 +1,131 @@
+import { Option } from "commander";
+import { DEFAULT_MODEL, readModel, writeFileAtomic } from "../files.js";
+import { formatReport } from "../format.js";
+import { progressBar } from "../progress.js";
+import { simulate } from "../simulate.js";
+import { type SummaryFile, summaryFileText } from "../summary-file.js";
+import { posteriorParamRows } from "./calibrate.js";
+import {
+  decisionArg,
+  EXIT_INTERRUPTED,
+  given,
+  jsonOption,
+  MODEL_ARGUMENT,
+  printResult,
+  probability,
+  runsOption,
+  scenarioOption,
+  seedOption,
+  type Verb,
+  WORKERS_HELP_RUN,
+  wholeNumber,
+  workersOption,
+} from "./shared.js";
+
+interface RunOptions {
+  set: Record<string, number>;
+  scenario?: string;
+  runs?: number;
+  seed: number;
+  workers?: number;
+  chunkSize?: number;
+  sampling: "random" | "lhs";
+  precision?: number;
+  firstRun: number;
+  saveSummary?: string;
+  progress?: boolean;
+  json?: boolean;
+  posterior?: string;
+}
+
+export const run: Verb = {
+  name: "run",
+  register(program, { io, exit, fail }) {
+    program
+      .command("run")
+      .description("run a model as Monte Carlo and print the end states, tracked values and claims")
+      .argument(...MODEL_ARGUMENT)
+      .addOption(scenarioOption("run a scenario of the model instead of its base"))
+      .addOption(
+        runsOption("number of runs (default 1000; with --precision, the most allowed, default 1,000,000)"),
+      )
+      .addOption(seedOption("seed: the same seed gives the same numbers on any machine"))
+      .addOption(workersOption(WORKERS_HELP_RUN))
+      .option(
+        "--chunk-size <n>",
+        "runs per chunk handed to a worker; results do not depend on it",
+        wholeNumber("--chunk-size", 1, 1e9),
+      )
+      .addOption(
+        new Option("--sampling <how>", "how params are drawn: random, or a Latin hypercube")
+          .choices(["random", "lhs"])
+          .default("random"),
+      )
+      .option(
+        "--precision <h>",
+        "run until every outcome's 95% interval half-width is at most h (e.g. 0.005)",
+        probability,
+      )
+      .option(
+        "--first-run <i>",
+        "index of the first run, to split one job over machines (see brink merge)",
+        wholeNumber("--first-run", 0, 2 ** 52),
+        0,
+      )
+      .option("--save-summary <file>", "also write the mergeable summary (JSON) to this file")
+      .option(
+        "--set <decision=value...>",
+        "set decision variables, e.g. --set min_review_interval=6",
+        decisionArg,
+        {},
+      )
+      .option(
+        "--posterior <file>",
+        "take the uncertain params from a `brink calibrate` posterior, a draw per run",
+      )
+      .option("--progress", "show a progress bar even when stderr is not a terminal")
+      .addOption(jsonOption())
+      .action(async (file: string | undefined, opts: RunOptions) => {
+        const path = file ?? DEFAULT_MODEL;
+        const bar = progressBar(opts.progress ? { force: true } : {});
+        const controller = new AbortController();
+        const onInterrupt = () => controller.abort();
+        process.once("SIGINT", onInterrupt);
+        try {
+          const text = readModel(path);
+          const result = await simulate(
+            { file: path, text },
+            {
+              seed: opts.seed,
+              sampling: opts.sampling,
+              firstRun: opts.firstRun,
+              signal: controller.signal,
+              onProgress: (p) => bar.update(p),
+              ...given("runs", opts.runs),
+              ...given("workers", opts.workers),
+              ...given("chunkSize", opts.chunkSize),
+              ...given("precision", opts.precision),
+              ...given("scenario", opts.scenario),
+              ...(Object.keys(opts.set).length ? { decisions: opts.set } : {}),
+              ...(opts.posterior ? { paramRows: posteriorParamRows(opts.posterior, path, text) } : {}),
+            },
+          );
+          bar.stop();
+          if (opts.saveSummary) {
+            const saved: SummaryFile = {
+              summary: result.summary.toJSON(),
+              model: { file: path, text, scenario: opts.scenario ?? null },
+            };
+            writeFileAtomic(opts.saveSummary, summaryFileText(saved));
+          }
+          printResult(io, opts.json, result.report, formatReport);
+          if (result.summary.partial && controller.signal.aborted) exit(EXIT_INTERRUPTED);
+        } catch (e) {
+          bar.stop();
+          exit(fail(e));
+        } finally {
+          process.removeListener("SIGINT", onInterrupt);
+        }
+      });
+  },
+};

@@ -1,0 +1,14 @@
+import { modelFileJsonSchema } from "../../model/schema.js";
+import type { Verb } from "./shared.js";
+
+export const schema: Verb = {
+  name: "schema",
+  register(program, { io }) {
+    program
+      .command("schema")
+      .description("print the JSON Schema of model files, for editors")
+      .action(() => {
+        io.out(`${JSON.stringify(modelFileJsonSchema(), null, 2)}\n`);
+      });
+  },
+};

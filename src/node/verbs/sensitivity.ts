@@ -1,0 +1,90 @@
+import { Option } from "commander";
+import { sensitivityAnalysis } from "../../analysis/sensitivity-job.js";
+import { DEFAULT_MODEL, readModel } from "../files.js";
+import { formatSensitivity } from "../format.js";
+import { progressBar } from "../progress.js";
+import { designPool } from "../simulate.js";
+import {
+  given,
+  jsonOption,
+  MODEL_ARGUMENT,
+  printResult,
+  scenarioOption,
+  seedOption,
+  type Verb,
+  wholeNumber,
+  workersOption,
+} from "./shared.js";
+
+interface SensitivityOptions {
+  scenario?: string;
+  method: "sobol" | "morris";
+  samples?: number;
+  replicates?: number;
+  seed: number;
+  workers?: number;
+  target?: string[];
+  top: number;
+  json?: boolean;
+}
+
+export const sensitivity: Verb = {
+  name: "sensitivity",
+  register(program, { io, exit, fail }) {
+    program
+      .command("sensitivity")
+      .description(
+        "which uncertain params carry each outcome, each claim and each --target (Sobol indices or Morris screening)",
+      )
+      .argument(...MODEL_ARGUMENT)
+      .addOption(scenarioOption("analyse a scenario of the model"))
+      .addOption(
+        new Option("--method <m>", "sobol (variance-based, with bootstrap intervals) or morris (screening)")
+          .choices(["sobol", "morris"])
+          .default("sobol"),
+      )
+      .option(
+        "--samples <n>",
+        "design rows (sobol: runs = n·(params + 2)·replicates) or Morris trajectories",
+        wholeNumber("--samples", 2, 1e7),
+      )
+      .option("--replicates <r>", "runs averaged per evaluation", wholeNumber("--replicates", 1, 1e6))
+      .addOption(seedOption())
+      .addOption(workersOption("worker threads (default: the cores; results do not depend on it)"))
+      .option("--target <term...>", "also analyse E(var at TIME)")
+      .option("--top <n>", "params shown per target", wholeNumber("--top", 1, 1000), 8)
+      .addOption(jsonOption())
+      .action(async (file: string | undefined, opts: SensitivityOptions) => {
+        const path = file ?? DEFAULT_MODEL;
+        try {
+          const bar = progressBar();
+          const started = performance.now();
+          const result = await sensitivityAnalysis(
+            { file: path, text: readModel(path) },
+            {
+              method: opts.method,
+              seed: opts.seed,
+              ...given("scenario", opts.scenario),
+              ...given("samples", opts.samples),
+              ...given("replicates", opts.replicates),
+              ...given("targets", opts.target),
+              onProgress: (done, total) => {
+                const elapsedSeconds = (performance.now() - started) / 1000;
+                bar.update({
+                  done,
+                  total,
+                  elapsedSeconds,
+                  runsPerSecond: done / Math.max(elapsedSeconds, 1e-9),
+                });
+              },
+            },
+            designPool(opts.workers),
+          );
+          bar.stop();
+          printResult(io, opts.json, result, (r) => formatSensitivity(r, opts.top));
+        } catch (e) {
+          exit(fail(e));
+        }
+      });
+  },
+};

@@ -1,0 +1,131 @@
+/**
+ * What every verb file shares: the context a verb runs in (output streams, exit code, error reporting), the
+ * argument parsers, builders for the options several verbs take, and the one switch between --json and text.
+ */
+import { availableParallelism } from "node:os";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { SummaryMismatchError } from "../../engine/summary.js";
+import { DiagnosticError, formatDiagnostic } from "../../lang/diagnostic.js";
+import { FileWriteError } from "../files.js";
+import { UsageError } from "../simulate.js";
+import { terminalSafe } from "../terminal.js";
+
+export const EXIT_OK = 0;
+export const EXIT_BAD_MODEL = 1;
+export const EXIT_USAGE = 2;
+/** Stopped by Ctrl-C: the partial summary was printed. */
+export const EXIT_INTERRUPTED = 130;
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+/** What a verb's action gets besides its arguments. */
+export interface VerbContext {
+  io: Io;
+  /** Set the process's exit code (the last call wins). */
+  exit(code: number): void;
+  /** Print an expected failure (bad model, bad usage, unwritable file) and return its exit code; rethrow bugs. */
+  fail(e: unknown): number;
+}
+
+/** A verb: one file in src/node/verbs, registered in verbs/index.ts. */
+export interface Verb {
+  name: string;
+  register(program: Command, ctx: VerbContext): void;
+}
+
+export function makeContext(io: Io, setCode: (code: number) => void): VerbContext {
+  return {
+    io,
+    exit: setCode,
+    fail(e) {
+      if (e instanceof DiagnosticError) {
+        for (const d of e.diagnostics) io.err(`${terminalSafe(formatDiagnostic(d))}\n`);
+        return EXIT_BAD_MODEL;
+      }
+      if (e instanceof UsageError) {
+        io.err(`brink: ${terminalSafe(e.message)}\n`);
+        return EXIT_USAGE;
+      }
+      if (e instanceof SummaryMismatchError || e instanceof FileWriteError) {
+        io.err(`brink: ${terminalSafe(e.message)}\n`);
+        return EXIT_BAD_MODEL;
+      }
+      throw e;
+    },
+  };
+}
+
+/**
+ * The one output switch: `--json` prints the result as one JSON object, else its text form. Text goes through
+ * `terminalSafe`, so names and strings from a model file cannot send escape sequences to the terminal.
+ */
+export function printResult<T>(io: Io, json: boolean | undefined, result: T, text: (r: T) => string): void {
+  io.out(json ? `${JSON.stringify(result)}\n` : `${terminalSafe(text(result))}\n`);
+}
+
+// ---- argument parsers ----
+
+export function wholeNumber(name: string, min: number, max: number) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+      throw new InvalidArgumentError(
+        `${name} must be a whole number from ${min} to ${max.toLocaleString("en")}`,
+      );
+    }
+    return Number(text);
+  };
+}
+
+export function seedArg(text: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new InvalidArgumentError("the seed must be a whole number from 0 to 2^53 − 1");
+  }
+  return Number(text);
+}
+
+export function probability(text: string): number {
+  const x = Number(text);
+  if (!/^[0-9.eE+-]+$/.test(text) || !(x > 0 && x < 0.5))
+    throw new InvalidArgumentError("--precision must be a number between 0 and 0.5, such as 0.005");
+  return x;
+}
+
+export function decisionArg(text: string, previous: Record<string, number>): Record<string, number> {
+  const m = /^([\p{L}_][\p{L}\p{N}_]*)=([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)$/u.exec(text);
+  if (!m) throw new InvalidArgumentError(`--set takes NAME=NUMBER, not '${text}'`);
+  return { ...previous, [m[1]!]: Number(m[2]) };
+}
+
+// ---- options several verbs take (each verb keeps its own help text) ----
+
+export const MODEL_ARGUMENT = ["[file]", "the model file (default: the bundled main model)"] as const;
+
+export const seedOption = (description = "seed") =>
+  new Option("--seed <s>", description).argParser(seedArg).default(1);
+
+export const workersOption = (description = "worker threads") =>
+  new Option("--workers <w>", description).argParser(wholeNumber("--workers", 1, 64));
+
+export const WORKERS_HELP_RUN = `worker threads (default: the machine's cores, here ${availableParallelism()}); results do not depend on it`;
+
+export function runsOption(
+  description: string,
+  range: { min?: number; max?: number; default?: number } = {},
+) {
+  const option = new Option("--runs <n>", description).argParser(
+    wholeNumber("--runs", range.min ?? 1, range.max ?? 1e9),
+  );
+  return range.default === undefined ? option : option.default(range.default);
+}
+
+export const scenarioOption = (description: string) => new Option("--scenario <name>", description);
+
+export const jsonOption = (description = "print one JSON object instead of tables") =>
+  new Option("--json", description);
+
+/** `{ key: value }` when value is defined, else `{}`: optional settings passed on only when given. */
+export const given = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
