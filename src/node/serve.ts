@@ -20,15 +20,13 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * What the page may load and run. No inline script and no other origin: a name smuggled into the page as markup
- * cannot run. 'unsafe-eval' is there because the engine compiles each model to a kernel with `new Function`
- * (its source is generated from the checked program, never from model text: docs/architecture.md, Safety),
- * in the page and in its Web Workers alike. Inline styles: CodeMirror and the SVG charts set style attributes.
- * The icon is a `data:` URL.
+ * What the page may load and run. No inline script, no eval and no other origin: a name smuggled into the page
+ * as markup cannot run. Inline styles: CodeMirror inserts a `<style>` element and the SVG charts set style
+ * attributes. The icon is a `data:` URL. (docs/security.md)
  */
-export const CONTENT_SECURITY_POLICY = [
+export const PAGE_POLICY = [
   "default-src 'self'",
-  "script-src 'self' 'unsafe-eval'",
+  "script-src 'self'",
   "worker-src 'self'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data:",
@@ -38,8 +36,22 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
+/**
+ * The policy of JavaScript answers. A dedicated worker runs under the policy sent with its own script (CSP 3),
+ * and the Web Workers compile each model to a kernel with `new Function` — source generated from the checked
+ * program, never from model text (docs/architecture.md, Safety) — so scripts allow 'unsafe-eval'. Modules the
+ * page imports keep the page's policy, so the page itself still cannot evaluate code.
+ */
+export const SCRIPT_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'unsafe-eval'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
 const HEADERS = {
-  "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+  "Content-Security-Policy": PAGE_POLICY,
   // Cross-origin isolation lets the page's workers share memory (progress and stop without a message round trip).
   "Cross-Origin-Opener-Policy": "same-origin",
   "Cross-Origin-Embedder-Policy": "require-corp",
@@ -113,7 +125,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, root: string, h
     return;
   }
   const body = await readFile(real);
-  res.writeHead(200, { ...HEADERS, "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" });
+  const type = TYPES[extname(file)] ?? "application/octet-stream";
+  res.writeHead(200, {
+    ...HEADERS,
+    "Content-Type": type,
+    ...(type.startsWith("text/javascript") ? { "Content-Security-Policy": SCRIPT_POLICY } : {}),
+  });
   res.end(req.method === "HEAD" ? undefined : body);
 }
 
