@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { BUILTINS } from "../src/compile/builtins.js";
-import { normalCdf } from "../src/compile/functions.js";
+import { eventFirings, hazardProbability, normalCdf } from "../src/compile/functions.js";
 import { betaCdf, quantile } from "../src/engine/distributions.js";
 import { ExactSum } from "../src/engine/exactsum.js";
 import { hashName, hashUniform, SiteStreams } from "../src/engine/rng.js";
+import { Runner } from "../src/engine/run.js";
 import { QuantileSketch, SKETCH_RELATIVE_ERROR } from "../src/engine/sketch.js";
 import { type Distribution, parseDistribution } from "../src/model/distribution.js";
+import { prepareText } from "./helpers.js";
 
 const N = 1_000_000;
 /** Kolmogorov–Smirnov critical value at the 0.1% level for n draws. */
@@ -115,6 +117,93 @@ describe("per-step random draws over 10⁶ draws", () => {
     chi += (counts[12] - N * tail) ** 2 / (N * tail);
     // 12 degrees of freedom: the 0.1% critical value is 32.9.
     expect(chi).toBeLessThan(32.9);
+  });
+});
+
+describe("repeating rate events are Poisson processes", () => {
+  /** The number of firings of a `rate` event over a horizon, counted by a stock its `then` raises by one. */
+  const firings = (
+    rate: number,
+    dt: number,
+    steps: number,
+    runs: number,
+    backend: "kernel" | "interpreter",
+  ) => {
+    const model = prepareText(
+      [
+        "brink: 1",
+        "name: ticks",
+        `time: { start: 0, stop: ${steps * dt}, dt: ${dt}, save: ${steps * dt} }`,
+        "stocks: { count: 0 }",
+        `events: { tick: { rate: ${rate}, then: { count: count + 1 } } }`,
+        "track: [count]",
+      ].join("\n"),
+    );
+    const runner = new Runner(model, 7, backend);
+    const out = new Float64Array(runs);
+    for (let run = 0; run < runs; run++) {
+      const end = runner.run(run);
+      out[run] = runner.saved[end.saves - 1]!;
+    }
+    return out;
+  };
+
+  it("the count over T has the mean and variance of Poisson(rate·T), for rate·dt from 0.05 to 40", () => {
+    const runs = 40_000;
+    // rate·dt: 0.05, 0.5, 2, 5 (inverting the tail) and 40 (the rejection sampler).
+    for (const [rate, dt] of [
+      [0.05, 1],
+      [2, 0.25],
+      [2, 1],
+      [5, 1],
+      [10, 4],
+    ] as const) {
+      const steps = 20;
+      const mean = rate * dt * steps;
+      const xs = firings(rate, dt, steps, runs, "kernel");
+      let m = 0;
+      for (const x of xs) m += x;
+      m /= runs;
+      let v = 0;
+      for (const x of xs) v += (x - m) ** 2;
+      v /= runs - 1;
+      expect(xs.every(Number.isInteger)).toBe(true);
+      expect(Math.abs(m - mean), `rate·dt = ${rate * dt}: mean`).toBeLessThan(4 * Math.sqrt(mean / runs));
+      expect(Math.abs(v - mean), `rate·dt = ${rate * dt}: variance`).toBeLessThan(
+        4 * Math.sqrt((mean + 2 * mean * mean) / runs),
+      );
+    }
+  });
+
+  it("3 a week over 52 weekly steps fires about 156 times, not at most 52", () => {
+    const xs = firings(3, 1, 52, 2000, "kernel");
+    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(Math.abs(m - 156)).toBeLessThan(4 * Math.sqrt(156 / xs.length));
+    expect(Math.max(...xs)).toBeGreaterThan(52);
+  });
+
+  it("the interpreter counts the same firings as the kernel, run by run", () => {
+    for (const [rate, dt] of [
+      [0.3, 1],
+      [5, 1],
+      [10, 4],
+    ] as const) {
+      expect(firings(rate, dt, 10, 300, "interpreter")).toEqual(firings(rate, dt, 10, 300, "kernel"));
+    }
+  });
+
+  it("a step that fires at most once draws what a terminal outcome would (u < 1 − exp(−rate·dt))", () => {
+    const streams = new SiteStreams(["tick"]);
+    const again = new SiteStreams(["tick"]);
+    for (const rate of [0.01, 0.4, 3]) {
+      streams.reset(5, 1);
+      again.reset(5, 1);
+      for (let i = 0; i < 10_000; i++) {
+        const n = eventFirings(rate, 1, streams, 0);
+        const fires = again.uniform(0) < hazardProbability(rate, 1);
+        expect(n >= 1).toBe(fires);
+      }
+    }
   });
 });
 

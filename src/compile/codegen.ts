@@ -251,7 +251,7 @@ class Emitter {
         L.push(
           "      if (!(r >= 0) || r === Infinity) { result[0] = t; result[1] = saved; result[2] = k; return -2; }",
         );
-        L.push(`      fired${i} = rs.uniform(${e.site}) < F.hazardProbability(r, DT) ? 1 : 0;`);
+        L.push(`      fired${i} = F.eventFirings(r, DT, rs, ${e.site});`);
         L.push("    }");
       }
     });
@@ -259,8 +259,8 @@ class Emitter {
     this.emitIntegration();
     p.events.forEach((e, i) => {
       if (!e.assigns.length) return;
-      L.push(`    if (fired${i} === 1) {`);
-      // Assignments of one event are simultaneous: evaluate all, then store.
+      // A repeating event's `then` is applied once per firing; each firing's assignments are simultaneous.
+      L.push(`    for (let f = fired${i}; f > 0; f--) {`);
       e.assigns.forEach((a, j) => L.push(`      const a${j} = ${this.expr(a.expr)};`));
       e.assigns.forEach((a, j) => L.push(`      ${this.x(a.slot)} = a${j};`));
       for (const a of e.assigns) {

@@ -162,6 +162,35 @@ export const safediv = (a: number, b: number, x?: number): number => (b === 0 ? 
 /** Probability that a hazard `rate` (per time unit) fires within one step of length dt. */
 export const hazardProbability = (rate: number, dt: number): number => 1 - Math.exp(-rate * dt);
 
+/**
+ * How many times a repeating `rate` event fires in one step: N ~ Poisson(rate·dt). The first uniform decides
+ * N ≥ 1 exactly as a terminal outcome decides to fire (u < 1 − exp(−rate·dt)), so a step with at most one
+ * firing draws what it always drew. Given N ≥ 1, small means invert the upper tail with that same uniform
+ * (N = the largest n with u < P(N ≥ n)); large means (≥ 30) redraw with PTRS until N ≥ 1, which is exact
+ * for the zero-truncated law. Both backends call this one function, so they stay bit-identical.
+ */
+export function eventFirings(rate: number, dt: number, rs: RandomStreams, site: number): number {
+  const u = rs.uniform(site);
+  let tail = hazardProbability(rate, dt);
+  if (!(u < tail)) return 0;
+  const mean = rate * dt;
+  if (mean >= 30) {
+    for (;;) {
+      const n = poissonDraw(mean, rs, site);
+      if (n >= 1) return n;
+    }
+  }
+  let term = Math.exp(-mean) * mean; // P(N = 1)
+  for (let n = 1; ; n++) {
+    const next = tail - term; // P(N ≥ n + 1)
+    if (!(u < next)) return n;
+    // Past the mode, once a term no longer moves the tail what is left is rounding, not probability.
+    if (next === tail && n > mean) return n;
+    tail = next;
+    term *= mean / (n + 1);
+  }
+}
+
 /** The tolerance used when comparing the clock with a scheduled time, so k·dt rounding never skips a step. */
 const TIME_EPS = 1e-9;
 

@@ -65,7 +65,7 @@ export class Interpreter {
     v.set(params.subarray(0, v.length));
     for (let i = 0; i < v.length; i++) this.checkSlot(i, undefined);
     const { dt, start, steps, saveEvery } = p.time;
-    const fired = new Uint8Array(p.events.length);
+    const fired = new Float64Array(p.events.length);
     const was = new Uint8Array(p.events.length);
     const pending = new Float64Array(p.previous.length);
     this.t = start;
@@ -109,7 +109,7 @@ export class Interpreter {
           was[i] = c;
         } else {
           const r = this.hazard(e.expr, { section: "events", name: e.name });
-          fired[i] = this.rs.uniform(e.site) < F.hazardProbability(r, dt) ? 1 : 0;
+          fired[i] = F.eventFirings(r, dt, this.rs, e.site);
         }
       });
       p.previous.forEach((pr, i) => {
@@ -117,13 +117,14 @@ export class Interpreter {
       });
       this.integrate();
       p.events.forEach((e, i) => {
-        if (fired[i] !== 1) return;
-        const values = e.assigns.map((a) => this.eval(a.expr));
-        e.assigns.forEach((a, j) => {
-          v[a.slot] = values[j]!;
-          const stock = p.stocks.find((s) => s.slot === a.slot);
-          if (stock) this.clampStock(stock.slot, stock.min, stock.max);
-        });
+        for (let n = fired[i]!; n > 0; n--) {
+          const values = e.assigns.map((a) => this.eval(a.expr));
+          e.assigns.forEach((a, j) => {
+            v[a.slot] = values[j]!;
+            const stock = p.stocks.find((s) => s.slot === a.slot);
+            if (stock) this.clampStock(stock.slot, stock.min, stock.max);
+          });
+        }
       });
       p.previous.forEach((pr, i) => {
         v[pr.slot] = pending[i]!;
