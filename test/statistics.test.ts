@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { BUILTINS } from "../src/compile/builtins.js";
-import { eventFirings, hazardProbability, normalCdf } from "../src/compile/functions.js";
+import { eventFirings, hazardProbability, normalCdf, normalQuantile } from "../src/compile/functions.js";
 import { betaCdf, quantile } from "../src/engine/distributions.js";
 import { ExactSum } from "../src/engine/exactsum.js";
+import { PackReader, PackWriter } from "../src/engine/pack.js";
 import { hashName, hashUniform, SiteStreams } from "../src/engine/rng.js";
 import { Runner } from "../src/engine/run.js";
-import { QuantileSketch, SKETCH_RELATIVE_ERROR } from "../src/engine/sketch.js";
+import { RankSketches } from "../src/engine/sketch.js";
 import { type Distribution, parseDistribution } from "../src/model/distribution.js";
 import { prepareText } from "./helpers.js";
 
@@ -270,40 +271,91 @@ describe("independent streams", () => {
 });
 
 describe("mergeable statistics", () => {
-  it("the quantile sketch is within its stated relative error of the exact quantile, on any sign", () => {
-    const s = new SiteStreams(["x"]);
-    s.reset(1, 1);
-    const values = Float64Array.from({ length: 50_000 }, () => {
-      const u = s.uniform(0);
-      return u < 0.1 ? 0 : u < 0.4 ? -Math.exp(10 * u) : Math.exp(20 * (u - 0.5));
-    });
-    const sketch = new QuantileSketch();
-    for (const v of values) sketch.add(v);
-    const sorted = Float64Array.from(values).sort();
-    for (const q of [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]) {
-      const exact = sorted[Math.floor(q * (values.length - 1))]!;
-      const next = sorted[Math.ceil(q * (values.length - 1))]!;
-      const got = sketch.quantile(q);
-      const err = Math.min(
-        Math.abs(got - exact) / Math.abs(exact || 1),
-        Math.abs(got - next) / Math.abs(next || 1),
-      );
-      expect(err, `q = ${q}`).toBeLessThanOrEqual(SKETCH_RELATIVE_ERROR + 1e-12);
+  /** Sketches of one cell (out of `cells`, so that leaves are small) fed `values` as runs first … . */
+  const sketchOf = (values: Float64Array, cells: number, first = 0, step = 64) => {
+    const sketch = new RankSketches(cells);
+    for (let a = first; a < first + values.length; ) {
+      // Runs go in as the summary adds them: in aligned blocks, never across a leaf's edge.
+      const n = Math.min(step - (a % step), first + values.length - a);
+      sketch.addRuns(a, n, (c, b) => (c === 0 ? values[a - first + b]! : undefined));
+      a += n;
     }
-    expect(SKETCH_RELATIVE_ERROR).toBeLessThanOrEqual(0.01);
+    return sketch;
+  };
+  /** Where v stands among the sorted values: how many are below it and how many at most it. */
+  const rankOf = (sorted: Float64Array, v: number) => {
+    let below = 0;
+    let atMost = 0;
+    for (const x of sorted) {
+      if (x < v) below++;
+      if (x <= v) atMost++;
+    }
+    return { below, atMost };
+  };
+  const draws = (n: number, f: (u: number, i: number) => number, seed = 1) => {
+    const s = new SiteStreams(["x"]);
+    s.reset(seed, 1);
+    return Float64Array.from({ length: n }, (_, i) => f(s.uniform(0), i));
+  };
+
+  it("quantiles of levels and of near-zero values are exact order statistics up to the leaf size", () => {
+    const level = draws(20_000, (u) => 115_000 + 300 * normalQuantile(u));
+    const nearZero = draws(20_000, (u) => (u < 0.2 ? 0 : (u - 0.6) * 1e-9));
+    const counts = draws(20_000, (u) => Math.floor(u * 7));
+    for (const values of [level, nearZero, counts]) {
+      const sketch = sketchOf(values, 1);
+      expect(sketch.leafRuns).toBeGreaterThanOrEqual(values.length);
+      const sorted = Float64Array.from(values).sort();
+      for (const q of [0.05, 0.25, 0.5, 0.75, 0.95])
+        expect(sketch.quantile(0, q), `q = ${q}`).toBe(sorted[Math.floor(q * (values.length - 1))]);
+    }
+    const sketch = sketchOf(level, 1);
+    expect(sketch.quantile(0, 0.05)).toBeLessThan(sketch.quantile(0, 0.5));
+    expect(sketch.quantile(0, 0.5)).toBeLessThan(sketch.quantile(0, 0.95));
+    expect(Number.isInteger(sketchOf(counts, 1).quantile(0, 0.5))).toBe(true);
   });
 
-  it("merging sketches of parts gives the sketch of the whole", () => {
-    const whole = new QuantileSketch();
-    const parts = [new QuantileSketch(), new QuantileSketch(), new QuantileSketch()];
-    for (let i = 0; i < 3000; i++) {
-      const x = Math.sin(i) * 10 ** (i % 7);
-      whole.add(x);
-      parts[i % 3]!.add(x);
+  it("beyond the leaf size, quantiles stay within the stated rank error, and are values runs had", () => {
+    const n = 200_000;
+    const cells = 1024;
+    const values = draws(n, (u) => 115_000 + 300 * normalQuantile(u), 3);
+    const sketch = sketchOf(values, cells);
+    expect(sketch.leafRuns).toBeLessThan(n / 16);
+    const levels = Math.ceil(Math.log2(n / sketch.leafRuns));
+    const bound = (levels * n) / (2 * sketch.capacity);
+    const sorted = Float64Array.from(values).sort();
+    const set = new Set(values);
+    for (const q of [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]) {
+      const v = sketch.quantile(0, q);
+      expect(set.has(v)).toBe(true);
+      const { below, atMost } = rankOf(sorted, v);
+      const target = q * (n - 1);
+      const miss = target < below ? below - target : target >= atMost ? target - atMost + 1 : 0;
+      expect(miss, `q = ${q}`).toBeLessThanOrEqual(bound);
     }
-    parts[2]!.merge(parts[0]!);
-    parts[2]!.merge(parts[1]!);
-    expect(parts[2]!.toJSON()).toEqual(whole.toJSON());
+    expect(bound / n).toBeLessThan(0.01);
+  });
+
+  it("the summary of runs is the same to the last bit however they were split and merged", () => {
+    const n = 50_000;
+    const values = draws(n, (u, i) => (i % 5 === 0 ? 0 : Math.sin(i) * 10 ** (i % 7) * u));
+    const whole = JSON.stringify(sketchOf(values, 1024).toJSON());
+    for (const cuts of [
+      [0, 17_000, 50_000],
+      [0, 64, 4096, 30_000, 50_000],
+      [0, 25_000, 49_999, 50_000],
+    ]) {
+      const parts = cuts.slice(1).map((end, i) => sketchOf(values.subarray(cuts[i]!, end), 1024, cuts[i]!));
+      for (const order of [parts.map((_, i) => i), parts.map((_, i) => parts.length - 1 - i)]) {
+        const into = new RankSketches(1024);
+        for (const i of order) {
+          const w = new PackWriter();
+          parts[i]!.pack(w);
+          into.mergePacked(new PackReader(w.finish()));
+        }
+        expect(JSON.stringify(into.toJSON()), `cuts ${cuts}`).toBe(whole);
+      }
+    }
   });
 
   it("exact sums are correctly rounded and independent of order", () => {

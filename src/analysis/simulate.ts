@@ -1,7 +1,7 @@
 import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.js";
-import { jobMeta, runChunk } from "../engine/montecarlo.js";
+import { jobIdentity, jobMeta, runChunk } from "../engine/montecarlo.js";
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
-import { RunRecords } from "../engine/records.js";
+import { RECORD_BUDGET_BYTES, RunRecords, recordBytesPerRun } from "../engine/records.js";
 import { type ParamRows, RunFailure, type Sampling } from "../engine/run.js";
 import { type JobMeta, Summary, shapeOf } from "../engine/summary.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
@@ -54,6 +54,38 @@ export interface SimulationResult {
 
 export class UsageError extends Error {}
 
+/** The largest job: what `--runs` accepts. */
+export const MAX_RUNS = 1e9;
+
+/**
+ * Check the options a library caller passes as the CLI checks its flags, so that a bad value is a clear
+ * UsageError rather than a crash (Infinity runs) or a silently different job (NaN or fractional seeds).
+ */
+export function checkSimulateOptions(options: SimulateOptions): void {
+  const whole = (name: string, x: unknown, min: number, max: number) => {
+    if (x === undefined) return;
+    if (typeof x !== "number" || !Number.isInteger(x) || x < min || x > max)
+      throw new UsageError(
+        `${name} must be a whole number from ${min.toLocaleString("en")} to ${max.toLocaleString("en")}, not ${String(x)}`,
+      );
+  };
+  whole("runs", options.runs, 1, MAX_RUNS);
+  whole("seed", options.seed, 0, Number.MAX_SAFE_INTEGER);
+  whole("workers", options.workers, 1, 64);
+  whole("chunkSize", options.chunkSize, 1, MAX_RUNS);
+  whole("firstRun", options.firstRun, 0, 2 ** 52);
+  const p = options.precision;
+  if (p !== undefined && !(typeof p === "number" && p > 0 && p < 0.5))
+    throw new UsageError(`precision must be a number between 0 and 0.5, such as 0.005, not ${String(p)}`);
+  if (options.sampling !== undefined && options.sampling !== "random" && options.sampling !== "lhs")
+    throw new UsageError(`sampling must be "random" or "lhs", not ${String(options.sampling)}`);
+  if (options.decisions !== undefined) {
+    for (const [name, value] of Object.entries(options.decisions))
+      if (typeof value !== "number" || !Number.isFinite(value))
+        throw new UsageError(`decision ${name} must be a finite number, not ${String(value)}`);
+  }
+}
+
 /**
  * Where chunks run: Node worker threads (piscina) or browser Web Workers. Without one, runs go on the calling
  * thread in steps, yielding between them.
@@ -72,8 +104,8 @@ export interface SimulationHost {
   yieldToEvents: () => Promise<void>;
 }
 
-/** Runs done on the calling thread between two looks at the event loop (a multiple of the 64-run blocks). */
-const IN_PROCESS_STEP = 512;
+/** Time spent running on the calling thread between two looks at the event loop (so Ctrl-C is heard at once). */
+const IN_PROCESS_SLICE_MS = 50;
 
 /** The runs at which a --precision job checks whether it may stop: 1000, 2000, 4000, … (whatever the workers). */
 export function precisionCheckpoints(first: number, max: number): number[] {
@@ -101,6 +133,7 @@ export async function runSimulation(
   options: SimulateOptions,
   host: SimulationHost,
 ): Promise<SimulationResult> {
+  checkSimulateOptions(options);
   const seed = options.seed ?? 1;
   const loadOptions = (scenario: string | undefined) => ({
     ...(scenario === undefined ? {} : { scenario }),
@@ -113,9 +146,7 @@ export async function runSimulation(
     ...compileExtraClaims(model, options.extraClaims ?? []),
   ];
   // Decisions change results without changing the text, so they are part of the job's identity.
-  const withDecisions = options.decisions
-    ? `${input.text}\u0000decisions:${JSON.stringify(options.decisions)}`
-    : input.text;
+  const withDecisions = jobIdentity(input.text, options.decisions);
   // So do params taken from a posterior.
   const identity = options.paramRows
     ? `${withDecisions}\u0000params:${JSON.stringify(options.paramRows)}`
@@ -153,24 +184,26 @@ export async function runSimulation(
   const runRange = async (job: Job, from: number, to: number): Promise<void> => {
     const { prepared, meta, summary, records } = job;
     if (!pool) {
-      // On this thread: small steps, yielding between them so that Ctrl-C (an event) is heard.
-      for (let a = from; a < to; a += IN_PROCESS_STEP) {
-        if (aborted()) break;
+      // On this thread, in slices of about 50 ms, yielding between them so that Ctrl-C (an event) is heard.
+      let a = from;
+      while (a < to && !aborted()) {
+        const before = summary.runs;
+        const deadline = performance.now() + IN_PROCESS_SLICE_MS;
         runChunk(prepared, {
           meta,
           start: a,
-          end: Math.min(to, a + IN_PROCESS_STEP),
+          end: to,
           into: summary,
+          pause: () => performance.now() > deadline,
           ...(records ? { records } : {}),
           ...(options.paramRows ? { paramRows: options.paramRows } : {}),
         });
+        a += summary.runs - before;
         progress(summary.runs, maxRuns);
         await host.yieldToEvents();
       }
       return;
     }
-    const chunks: [number, number][] = [];
-    for (let a = from; a < to; a += chunkSize) chunks.push([a, Math.min(to, a + chunkSize)]);
     const control = pool.sharedMemory ? new SharedArrayBuffer(8) : null;
     const shared = control ? new Int32Array(control) : null;
     const base = summary.runs;
@@ -181,39 +214,48 @@ export async function runSimulation(
       stopped = true;
       if (shared) Atomics.store(shared, 1, 1);
     };
+    if (aborted()) stop();
     options.signal?.addEventListener("abort", stop);
     // Every chunk runs to its end or its first failing run; the failing run with the lowest index is reported,
-    // so the same job fails the same way whatever the workers.
+    // so the same job fails the same way whatever the workers (chunks after a known failure are not needed).
     const failures: RunFailure[] = [];
+    const firstFailure = () => Math.min(Number.POSITIVE_INFINITY, ...failures.map((f) => f.run));
     const ticker = setInterval(
       () => progress(base + (shared ? Atomics.load(shared, 0) : finished), maxRuns),
       250,
     );
+    // Chunks are handed out a few per worker at a time, so a stop leaves no queue of chunks to drain and the
+    // queue's memory does not grow with the runs.
+    let next = from;
+    const feed = async (): Promise<void> => {
+      while (!stopped && next < to && next < firstFailure()) {
+        const a = next;
+        const b = Math.min(to, a + chunkSize);
+        next = b;
+        const task: ChunkTask = {
+          file: input.file,
+          text: input.text,
+          scenario: job.scenario,
+          meta,
+          start: a,
+          end: b,
+          control,
+          probes: records ? records.probes : null,
+          decisions: options.decisions ?? null,
+          ...(options.paramRows ? { paramRows: options.paramRows } : {}),
+        };
+        const part = await pool.run(task);
+        finished += b - a;
+        if ("diagnostic" in part) failures.push(new RunFailure(part.run, part.diagnostic));
+        else {
+          summary.mergePacked({ meta, shape: summary.shape(), data: part.summary });
+          if (part.records && records) records.absorb(part.records);
+        }
+      }
+    };
     try {
-      await Promise.all(
-        chunks.map(async ([a, b]) => {
-          const task: ChunkTask = {
-            file: input.file,
-            text: input.text,
-            scenario: job.scenario,
-            meta,
-            start: a,
-            end: b,
-            control,
-            probes: records ? records.probes : null,
-            decisions: options.decisions ?? null,
-            ...(options.paramRows ? { paramRows: options.paramRows } : {}),
-          };
-          if (stopped) return;
-          const part = await pool.run(task);
-          finished += b - a;
-          if ("diagnostic" in part) failures.push(new RunFailure(part.run, part.diagnostic));
-          else {
-            summary.mergePacked({ meta, shape: summary.shape(), data: part.summary });
-            if (part.records && records) records.absorb(part.records);
-          }
-        }),
-      );
+      const feeders = Math.min(2 * workers, Math.ceil((to - from) / chunkSize));
+      await Promise.all(Array.from({ length: feeders }, feed));
     } finally {
       clearInterval(ticker);
       options.signal?.removeEventListener("abort", stop);
@@ -234,6 +276,16 @@ export async function runSimulation(
       if (atom.kind !== "P") set.add(`${atom.variable}\u0000${atom.save}`);
       probesByKey.set(key, set);
     }
+  }
+  // Per-run records grow with the runs done; a job that could not hold them all is refused before it starts.
+  let recordBytes = 0;
+  for (const probes of probesByKey.values()) recordBytes += maxRuns * recordBytesPerRun(probes.size);
+  if (recordBytes > RECORD_BUDGET_BYTES) {
+    const most = Math.floor((maxRuns * RECORD_BUDGET_BYTES) / recordBytes);
+    throw new UsageError(
+      `the claims ${recordClaims.map((c) => c.id).join(", ")} need every run's end state (E, Q or another scenario's terms): ` +
+        `${maxRuns.toLocaleString("en")} runs would take ${(recordBytes / 2 ** 30).toFixed(1)} GiB; use at most ${most.toLocaleString("en")} runs`,
+    );
   }
   const makeJob = (prepared: PreparedModel, scenario: string | null): Job => {
     const probeKeys = probesByKey.get(scenario ?? "base");

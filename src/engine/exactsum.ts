@@ -59,9 +59,28 @@ export class ExactSum {
     this.special += other.special;
   }
 
+  /**
+   * The partials in canonical form: the same list for the same exact value, however it was reached. Each
+   * partial is the correctly rounded value of what the larger ones leave, listed smallest first (as `add`
+   * keeps them). Different additions leave different but equal partials; saved files must not show that.
+   */
+  canonical(): number[] {
+    const rest = new ExactSum();
+    for (let j = 0; j < this.n; j++) rest.add(this.p[j]!);
+    const out: number[] = [];
+    for (;;) {
+      const top = rest.value();
+      if (top === 0) break;
+      out.push(top);
+      rest.add(-top);
+    }
+    return out.reverse();
+  }
+
   pack(w: PackWriter): void {
-    w.push(this.n);
-    w.pushAll(this.p, 0, this.n);
+    const parts = this.canonical();
+    w.push(parts.length);
+    w.pushAll(parts);
     w.push(this.special);
   }
 
@@ -96,7 +115,7 @@ export class ExactSum {
   }
 
   toJSON(): number[] {
-    const parts = Array.from(this.p.subarray(0, this.n));
+    const parts = this.canonical();
     return this.special !== 0 || Number.isNaN(this.special) ? [...parts, this.special] : parts;
   }
 

@@ -13,6 +13,8 @@ export interface ChunkOptions {
   /** Checked between runs; when it says stop, the summary is marked partial. */
   signal?: AbortSignal;
   shouldStop?: () => boolean;
+  /** Checked every few runs: when it says so, the chunk returns early without being partial (the caller goes on). */
+  pause?: () => boolean;
   /** Called now and then with the number of runs done in this chunk. */
   onProgress?: (done: number) => void;
   /** Add to this summary instead of a new one. */
@@ -23,13 +25,26 @@ export interface ChunkOptions {
   paramRows?: ParamRows;
 }
 
-/** Identity of a job, hashed from the model text so that summaries of different models never merge. */
+/**
+ * What a job's model hash is taken of: the model file's text, and the decision values when they were set
+ * (decisions change results without changing the text).
+ */
+export function jobIdentity(text: string, decisions?: Record<string, number> | null): string {
+  return decisions ? `${text}\u0000decisions:${JSON.stringify(decisions)}` : text;
+}
+
+/** The hash of a job identity that summaries carry, so that summaries of different models never merge. */
+export function modelHash(identity: string): string {
+  const h = hashName(identity);
+  const h2 = hashName(`${identity.length}:${identity}`);
+  return `${h.toString(16).padStart(8, "0")}${h2.toString(16).padStart(8, "0")}`;
+}
+
+/** Identity of a job, hashed from the model text (see jobIdentity). */
 export function jobMeta(model: PreparedModel, text: string, seed: number, sampling: Sampling): JobMeta {
-  const h = hashName(text);
-  const h2 = hashName(`${text.length}:${text}`);
   return {
     model: model.loaded.spec.name,
-    modelHash: `${h.toString(16).padStart(8, "0")}${h2.toString(16).padStart(8, "0")}`,
+    modelHash: modelHash(text),
     scenario: model.loaded.scenario ?? null,
     seed,
     sampling: sampling.kind,
@@ -57,6 +72,7 @@ export function runChunk(model: PreparedModel, options: ChunkOptions): Summary {
       summary.partial = true;
       break;
     }
+    if (options.pause && run > options.start && (run - options.start) % 4 === 0 && options.pause()) break;
     const end = runner.run(run);
     summary.add(run, end, runner.saved);
     options.records?.record(run, end, runner.saved);

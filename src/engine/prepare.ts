@@ -1,7 +1,8 @@
 import { compileModel } from "../compile/build.js";
 import { makeKernel } from "../compile/codegen.js";
 import type { Program } from "../compile/ir.js";
-import type { RunFunction } from "../compile/kernel.js";
+import { type RunFunction, saveCount } from "../compile/kernel.js";
+import { DiagnosticError } from "../lang/diagnostic.js";
 import { type LoadedModel, type LoadOptions, loadModel } from "../model/load.js";
 
 /** A model ready to run: loaded and checked, lowered to a Program, and compiled to a kernel. */
@@ -11,14 +12,21 @@ export interface PreparedModel {
   kernel: RunFunction;
 }
 
+/** Most (tracked value, save time) pairs a summary keeps: each has exact sums and quantile values. */
+export const MAX_TRACKED_SAVES = 2 ** 17;
+/** Most exact outcome-time counts a summary keeps (one per outcome per step). */
+export const MAX_OUTCOME_STEPS = 2 ** 23;
+
 /**
- * Load, check and compile a model file's text. Throws DiagnosticError on any problem. The kernel is generated
- * when first used, so a host that only plans a job (the browser page, whose workers run it) never evaluates code
- * and can run under a Content-Security-Policy without 'unsafe-eval' (docs/security.md).
+ * Load, check and compile a model file's text. Throws DiagnosticError on any problem, including a model whose
+ * summaries would not fit in memory. The kernel is generated when first used, so a host that only plans a job
+ * (the browser page, whose workers run it) never evaluates code and can run under a Content-Security-Policy
+ * without 'unsafe-eval' (docs/security.md).
  */
 export function prepareModel(file: string, text: string, options: LoadOptions = {}): PreparedModel {
   const loaded = loadModel(file, text, options);
   const program = compileModel(loaded);
+  checkBudgets(loaded, program);
   let kernel: RunFunction | undefined;
   return {
     loaded,
@@ -28,4 +36,26 @@ export function prepareModel(file: string, text: string, options: LoadOptions = 
       return kernel;
     },
   };
+}
+
+/** Refuse, before anything is allocated, a model whose summaries would not fit in memory. */
+function checkBudgets(loaded: LoadedModel, program: Program): void {
+  const { steps, saveEvery } = program.time;
+  const saves = saveCount(steps, saveEvery);
+  const tracked = program.tracked.length;
+  const outcomes = program.outcomes.length;
+  const n = (x: number) => x.toLocaleString("en");
+  const problems: string[] = [];
+  if (saves * tracked > MAX_TRACKED_SAVES) {
+    problems.push(
+      `${n(saves)} save times × ${n(tracked)} tracked values = ${n(saves * tracked)} series points, more than the ${n(MAX_TRACKED_SAVES)} a summary keeps; save less often (time: save), or track fewer values`,
+    );
+  }
+  if ((steps + 1) * outcomes > MAX_OUTCOME_STEPS) {
+    problems.push(
+      `${n(steps + 1)} steps × ${n(outcomes)} outcomes = ${n((steps + 1) * outcomes)} outcome-time counts, more than the ${n(MAX_OUTCOME_STEPS)} a summary keeps; use a longer dt or a shorter horizon`,
+    );
+  }
+  if (problems.length)
+    throw new DiagnosticError(problems.map((message) => loaded.source.at(["time"], message)));
 }

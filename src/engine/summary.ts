@@ -2,7 +2,7 @@ import type { Program } from "../compile/ir.js";
 import { ExactSum, ExactSumArray } from "./exactsum.js";
 import { PackReader, PackWriter } from "./pack.js";
 import type { RunEnd } from "./run.js";
-import { QuantileSketch, type SketchJSON } from "./sketch.js";
+import { RankSketches, type SketchJSON } from "./sketch.js";
 
 /** What identifies a job: summaries merge only when these agree. */
 export interface JobMeta {
@@ -57,7 +57,7 @@ export interface PackedSummary {
 }
 
 export interface SummaryJSON extends SummaryShape {
-  format: "brink-summary/2";
+  format: "brink-summary/3";
   meta: JobMeta;
   partial: boolean;
   ranges: [number, number][];
@@ -65,15 +65,18 @@ export interface SummaryJSON extends SummaryShape {
   outcomeCounts: number[];
   outcomeTimes: [number, number][][];
   censored: number;
-  /** One entry per (tracked variable, save time), variable-major. */
-  tracked: { sketch: SketchJSON; sum: number[]; sumSquares: number[] }[];
+  /** One entry per (tracked variable, save time), variable-major: how many runs had a value, and exact sums. */
+  tracked: { n: number; min: number | null; max: number | null; sum: number[]; sumSquares: number[] }[];
+  /** The values behind tracked quantiles, by run range (see sketch.ts). */
+  quantiles: SketchJSON;
   pending: { block: number; runs: number[]; saves: number[]; rows: number[][] }[];
 }
 
 /**
  * Everything a Monte Carlo job keeps, in memory bounded whatever the number of runs. Every part merges
  * exactly and associatively — counts add, outcome times are exact per-step counts, tracked values go into
- * quantile sketches and block-wise exact sums — so a job split over any workers, chunks or machines gives
+ * rank-accurate quantile summaries over aligned run ranges and block-wise exact sums — so a job split over any
+ * workers, chunks or machines gives
  * the same summary as one pass. Tracked statistics at a save time describe the runs still going then.
  */
 export class Summary {
@@ -90,8 +93,8 @@ export class Summary {
   readonly trackedNames: string[];
   readonly steps: number;
   readonly saveCount: number;
-  /** sketches[j·saveCount + s]: values of tracked variable j at save s; `sums` and `sumSquares` alike. */
-  readonly sketches: QuantileSketch[];
+  /** Cell j·saveCount + s: values of tracked variable j at save s, in `quantiles`, `sums` and `sumSquares`. */
+  readonly quantiles: RankSketches;
   readonly sums: ExactSumArray;
   readonly sumSquares: ExactSumArray;
   private readonly pending = new Map<number, PendingBlock>();
@@ -109,7 +112,7 @@ export class Summary {
     this.trackedNames = [...shape.trackedNames];
     this.saveCount = shape.saveCount;
     const cells = this.trackedNames.length * this.saveCount;
-    this.sketches = Array.from({ length: cells }, () => new QuantileSketch());
+    this.quantiles = new RankSketches(cells);
     this.sums = new ExactSumArray(cells);
     this.sumSquares = new ExactSumArray(cells);
   }
@@ -148,7 +151,7 @@ export class Summary {
   /** Scratch for the current block's values, run-major, one run's saves after another. */
   private blockValues: Float64Array | undefined;
 
-  /** Move the current block's runs into the sketches (cell by cell, for the caches) and into the sums. */
+  /** Move the current block's runs into the quantile summaries and into the sums. */
   private flush(): void {
     const block = this.current;
     if (!block) return;
@@ -157,13 +160,11 @@ export class Summary {
     const nT = this.trackedNames.length;
     const perRun = this.saveCount * nT;
     const n = block.runs.length;
-    for (let j = 0; j < nT; j++) {
-      for (let s = 0; s < this.saveCount; s++) {
-        const sketch = this.sketches[j * this.saveCount + s]!;
-        const at = s * nT + j;
-        for (let b = 0; b < n; b++) if (s < block.saves[b]!) sketch.add(values[b * perRun + at]!);
-      }
-    }
+    const saveCount = this.saveCount;
+    this.quantiles.addRuns(block.runs[0]!, n, (c, b) => {
+      const s = c % saveCount;
+      return s < block.saves[b]! ? values[b * perRun + s * nT + (c - s) / saveCount]! : undefined;
+    });
     const id = Math.floor(block.runs[0]! / BLOCK);
     if (n === BLOCK && !this.pending.has(id)) {
       this.sumContiguous(values, block.saves, this.sums, this.sumSquares);
@@ -296,11 +297,11 @@ export class Summary {
     }
     w.pushAll(this.outcomeCounts);
     for (const times of this.outcomeTimes) w.pushAll(times);
-    this.sketches.forEach((sketch, c) => {
-      sketch.pack(w);
+    this.quantiles.pack(w);
+    for (let c = 0; c < this.quantiles.cells; c++) {
       this.sums.pack(c, w);
       this.sumSquares.pack(c, w);
-    });
+    }
     w.push(this.pending.size);
     for (const [id, block] of this.pending) {
       w.push(id);
@@ -326,11 +327,11 @@ export class Summary {
     this.normaliseRanges();
     for (let o = 0; o < this.outcomeCounts.length; o++) this.outcomeCounts[o]! += r.next();
     for (const times of this.outcomeTimes) for (let k = 0; k < times.length; k++) times[k]! += r.next();
-    this.sketches.forEach((sketch, c) => {
-      sketch.mergePacked(r);
+    this.quantiles.mergePacked(r);
+    for (let c = 0; c < this.quantiles.cells; c++) {
       this.sums.mergePacked(c, r);
       this.sumSquares.mergePacked(c, r);
-    });
+    }
     const nT = this.trackedNames.length;
     const nPending = r.next();
     for (let i = 0; i < nPending; i++) {
@@ -353,8 +354,8 @@ export class Summary {
   /** Sums over the incomplete blocks (a job's edges), computed the same canonical way; cached until they change. */
   private pendingTotals(): { sums: ExactSumArray; squares: ExactSumArray } {
     if (!this.edgeTotals) {
-      const sums = new ExactSumArray(this.sketches.length);
-      const squares = new ExactSumArray(this.sketches.length);
+      const sums = new ExactSumArray(this.quantiles.cells);
+      const squares = new ExactSumArray(this.quantiles.cells);
       for (const id of [...this.pending.keys()].sort((a, b) => a - b))
         this.sumPending(this.pending.get(id)!, sums, squares);
       this.edgeTotals = { sums, squares };
@@ -366,8 +367,7 @@ export class Summary {
   statsAt(j: number, s: number): { n: number; mean: number; sd: number; quantile: (q: number) => number } {
     this.flush();
     const c = j * this.saveCount + s;
-    const sketch = this.sketches[c]!;
-    const n = sketch.count;
+    const n = this.quantiles.counts[c]!;
     const sum = this.sums.get(c);
     const squares = this.sumSquares.get(c);
     if (this.pending.size) {
@@ -377,13 +377,13 @@ export class Summary {
     }
     const mean = sum.value() / n;
     const variance = n > 1 ? Math.max(0, (squares.value() - n * mean * mean) / (n - 1)) : 0;
-    return { n, mean, sd: Math.sqrt(variance), quantile: (q) => sketch.quantile(q) };
+    return { n, mean, sd: Math.sqrt(variance), quantile: (q) => this.quantiles.quantile(c, q) };
   }
 
   toJSON(): SummaryJSON {
     this.flush();
     return {
-      format: "brink-summary/2",
+      format: "brink-summary/3",
       meta: this.meta,
       ...this.shape(),
       partial: this.partial,
@@ -398,11 +398,17 @@ export class Summary {
         return nonzero;
       }),
       censored: this.censored,
-      tracked: this.sketches.map((sketch, c) => ({
-        sketch: sketch.toJSON(),
-        sum: this.sums.get(c).toJSON(),
-        sumSquares: this.sumSquares.get(c).toJSON(),
-      })),
+      tracked: Array.from({ length: this.quantiles.cells }, (_, c) => {
+        const n = this.quantiles.counts[c]!;
+        return {
+          n,
+          min: n ? this.quantiles.min[c]! : null,
+          max: n ? this.quantiles.max[c]! : null,
+          sum: this.sums.get(c).toJSON(),
+          sumSquares: this.sumSquares.get(c).toJSON(),
+        };
+      }),
+      quantiles: this.quantiles.toJSON(),
       pending: [...this.pending].map(([block, p]) => ({
         block,
         runs: p.runs,
@@ -413,7 +419,7 @@ export class Summary {
   }
 
   static fromJSON(j: SummaryJSON): Summary {
-    if (j.format !== "brink-summary/2")
+    if (j.format !== "brink-summary/3")
       throw new SummaryMismatchError(`not a Brink summary (format ${String(j.format)})`);
     const s = new Summary(j, j.meta);
     s.runs = j.runs;
@@ -424,8 +430,13 @@ export class Summary {
       s.outcomeCounts[o] = c;
       for (const [k, n] of j.outcomeTimes[o]!) s.outcomeTimes[o]![k] = n;
     });
+    s.quantiles.mergeJSON(
+      j.quantiles,
+      j.tracked.map((cell) => cell.n),
+      j.tracked.map((cell) => cell.min),
+      j.tracked.map((cell) => cell.max),
+    );
     j.tracked.forEach((cell, c) => {
-      s.sketches[c] = QuantileSketch.fromJSON(cell.sketch);
       s.sums.mergeInto(c, ExactSum.fromJSON(cell.sum));
       s.sumSquares.mergeInto(c, ExactSum.fromJSON(cell.sumSquares));
     });
