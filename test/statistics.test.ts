@@ -322,7 +322,7 @@ describe("mergeable statistics", () => {
     const sketch = sketchOf(values, cells);
     expect(sketch.leafRuns).toBeLessThan(n / 16);
     const levels = Math.ceil(Math.log2(n / sketch.leafRuns));
-    const bound = (levels * n) / (2 * sketch.capacity);
+    const bound = (3 * levels * n) / (4 * sketch.capacity);
     const sorted = Float64Array.from(values).sort();
     const set = new Set(values);
     for (const q of [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]) {

@@ -303,7 +303,7 @@ export class Summary {
       this.sumSquares.pack(c, w);
     }
     w.push(this.pending.size);
-    for (const [id, block] of this.pending) {
+    for (const [id, block] of this.canonicalPending()) {
       w.push(id);
       w.push(block.runs.length);
       block.runs.forEach((run, b) => {
@@ -347,6 +347,23 @@ export class Summary {
       }
       this.addPending(id, block);
     }
+  }
+
+  /** The incomplete blocks by id, each block's runs in run order: the same however its parts arrived. */
+  private canonicalPending(): [number, PendingBlock][] {
+    return [...this.pending]
+      .sort((a, b) => a[0] - b[0])
+      .map(([id, block]) => {
+        const order = block.runs.map((_, i) => i).sort((a, b) => block.runs[a]! - block.runs[b]!);
+        return [
+          id,
+          {
+            runs: order.map((i) => block.runs[i]!),
+            saves: order.map((i) => block.saves[i]!),
+            rows: order.map((i) => block.rows[i]!),
+          },
+        ];
+      });
   }
 
   private edgeTotals: { sums: ExactSumArray; squares: ExactSumArray } | undefined;
@@ -409,7 +426,7 @@ export class Summary {
         };
       }),
       quantiles: this.quantiles.toJSON(),
-      pending: [...this.pending].map(([block, p]) => ({
+      pending: this.canonicalPending().map(([block, p]) => ({
         block,
         runs: p.runs,
         saves: p.saves,
