@@ -325,6 +325,7 @@ describe("mergeable statistics", () => {
     const bound = (3 * levels * n) / (4 * sketch.capacity);
     const sorted = Float64Array.from(values).sort();
     const set = new Set(values);
+    let worst = 0;
     for (const q of [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]) {
       const v = sketch.quantile(0, q);
       expect(set.has(v)).toBe(true);
@@ -332,8 +333,11 @@ describe("mergeable statistics", () => {
       const target = q * (n - 1);
       const miss = target < below ? below - target : target >= atMost ? target - atMost + 1 : 0;
       expect(miss, `q = ${q}`).toBeLessThanOrEqual(bound);
+      worst = Math.max(worst, miss);
     }
-    expect(bound / n).toBeLessThan(0.01);
+    expect(bound / n).toBeLessThan(0.011);
+    // The bound adds every compaction's error one way; with the sides hashed per node they mostly cancel.
+    expect(worst / n).toBeLessThan(0.002);
   });
 
   it("the summary of runs is the same to the last bit however they were split and merged", () => {
