@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { compileClaims } from "../src/analysis/check.js";
+import { checkModelText, compileClaims } from "../src/analysis/check.js";
 import { buildReport } from "../src/analysis/results.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { RunRecords } from "../src/engine/records.js";
@@ -238,6 +238,10 @@ describe("library options and resource bounds", () => {
       /steps × 1 outcomes/,
     );
     expect(() => prepareModel("long.yaml", text("100", "100000"))).not.toThrow();
+    // `brink check` (and the browser's checker) says the same.
+    expect(checkModelText("long.yaml", text("1", "1")).diagnostics.map((d) => d.message)).toEqual(
+      errors.map((e) => e.replace(/^long\.yaml:\d+:\d+: error: /, "")),
+    );
   });
 
   it("per-run records grow with the runs done, and a job whose records could not fit is refused up front", async () => {

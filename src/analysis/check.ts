@@ -1,4 +1,5 @@
 import { compileModel } from "../compile/build.js";
+import { checkBudgets } from "../engine/prepare.js";
 import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
 import { type LoadedModel, loadModel } from "../model/load.js";
 import { type CompiledClaim, compileClaim } from "./claims.js";
@@ -60,7 +61,7 @@ export function checkModelText(file: string, text: string): CheckReport {
       const loaded = loadModel(file, text, scenario === undefined ? {} : { scenario });
       variants.push(scenario ?? "base");
       const problems: Diagnostic[] = [];
-      for (const step of [() => compileModel(loaded), () => compileClaims(loaded)]) {
+      for (const step of [() => checkBudgets(loaded, compileModel(loaded)), () => compileClaims(loaded)]) {
         try {
           step();
         } catch (e) {

@@ -39,7 +39,7 @@ export function prepareModel(file: string, text: string, options: LoadOptions = 
 }
 
 /** Refuse, before anything is allocated, a model whose summaries would not fit in memory. */
-function checkBudgets(loaded: LoadedModel, program: Program): void {
+export function checkBudgets(loaded: LoadedModel, program: Program): void {
   const { steps, saveEvery } = program.time;
   const saves = saveCount(steps, saveEvery);
   const tracked = program.tracked.length;
