@@ -1,6 +1,5 @@
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkModelText, compileClaims } from "../src/analysis/check.js";
@@ -10,6 +9,7 @@ import { RunRecords } from "../src/engine/records.js";
 import { Runner } from "../src/engine/run.js";
 import { Summary } from "../src/engine/summary.js";
 import { closeWorkers, simulate, UsageError, worstHalfWidth } from "../src/node/simulate.js";
+import { brink, scratchDir } from "./cli-helpers.js";
 import { diagnosticsOf, example, ROOT } from "./helpers.js";
 
 const WAR = example("war-of-attrition.yaml");
@@ -40,39 +40,34 @@ describe("the same numbers whatever the workers and chunks", () => {
     expect(JSON.parse(reference).tracked.attacker[10].mean).not.toBeNull();
   });
 
-  it("brink run --json prints byte-identical output and saves byte-identical summaries for --workers 1, 2 and 4", () => {
-    const dir = mkdtempSync(join(tmpdir(), "brink-split-"));
-    const run = (w: string, chunk: string) => {
+  it("brink run --json prints byte-identical output and saves byte-identical summaries for --workers 1, 2 and 4", async () => {
+    const dir = scratchDir("split");
+    const run = async (w: string, chunk: string) => {
       const file = join(dir, `${w}-${chunk}.json`);
-      const out = spawnSync(
-        process.execPath,
-        [
-          join(ROOT, "bin", "brink.js"),
-          "run",
-          WAR,
-          "--runs",
-          "500",
-          "--seed",
-          "3",
-          "--json",
-          "--workers",
-          w,
-          "--chunk-size",
-          chunk,
-          "--save-summary",
-          file,
-        ],
-        { encoding: "utf8" },
-      ).stdout;
+      const { stdout: out } = await brink(
+        "run",
+        WAR,
+        "--runs",
+        "500",
+        "--seed",
+        "3",
+        "--json",
+        "--workers",
+        w,
+        "--chunk-size",
+        chunk,
+        "--save-summary",
+        file,
+      );
       return { out, saved: readFileSync(file, "utf8") };
     };
-    const one = run("1", "500");
+    const one = await run("1", "500");
     expect(one.out.length).toBeGreaterThan(100);
     for (const [w, chunk] of [
       ["2", "37"],
       ["4", "100"],
     ] as const) {
-      const other = run(w, chunk);
+      const other = await run(w, chunk);
       expect(other.out).toBe(one.out);
       expect(other.saved, `${w} workers, chunks of ${chunk}`).toBe(one.saved);
     }
@@ -303,6 +298,8 @@ describe("Latin hypercube sampling", () => {
 });
 
 describe("long runs from the command line", () => {
+  const dir = scratchDir("merge");
+
   it("show a progress bar and stop cleanly on Ctrl-C with a partial summary", async () => {
     const child = spawn(
       process.execPath,
@@ -375,12 +372,9 @@ describe("long runs from the command line", () => {
     }
   });
 
-  it("brink merge refuses tampered counts, model text that does not match its hash, and malformed files", () => {
-    const dir = mkdtempSync(join(tmpdir(), "brink-tamper-"));
-    const brink = (...args: string[]) =>
-      spawnSync(process.execPath, [join(ROOT, "bin", "brink.js"), ...args], { encoding: "utf8" });
+  it("brink merge refuses tampered counts, model text that does not match its hash, and malformed files", async () => {
     const good = join(dir, "good.json");
-    expect(brink("run", WAR, "--runs", "100", "--seed", "6", "--save-summary", good).status).toBe(0);
+    expect((await brink("run", WAR, "--runs", "100", "--seed", "6", "--save-summary", good)).status).toBe(0);
     const saved = JSON.parse(readFileSync(good, "utf8"));
     const variant = (name: string, change: (s: typeof saved) => void) => {
       const copy = JSON.parse(JSON.stringify(saved));
@@ -420,7 +414,7 @@ describe("long runs from the command line", () => {
       ],
     ];
     for (const [file, name, message] of cases) {
-      const r = brink("merge", file);
+      const r = await brink("merge", file);
       expect(r.status, name).toBe(1);
       expect(r.stderr, name).toMatch(
         new RegExp(
@@ -430,15 +424,12 @@ describe("long runs from the command line", () => {
       expect(r.stderr, name).toMatch(message);
       expect(r.stderr, name).not.toMatch(/\n\s+at /);
     }
-    expect(brink("merge", good).status).toBe(0);
+    expect((await brink("merge", good)).status).toBe(0);
   });
 
-  it("brink merge joins saved summaries into the whole job's report", () => {
-    const dir = mkdtempSync(join(tmpdir(), "brink-merge-"));
-    const brink = (...args: string[]) =>
-      spawnSync(process.execPath, [join(ROOT, "bin", "brink.js"), ...args], { encoding: "utf8" });
-    brink("run", WAR, "--runs", "200", "--seed", "6", "--save-summary", join(dir, "a.json"));
-    brink(
+  it("brink merge joins saved summaries into the whole job's report", async () => {
+    await brink("run", WAR, "--runs", "200", "--seed", "6", "--save-summary", join(dir, "a.json"));
+    await brink(
       "run",
       WAR,
       "--runs",
@@ -450,11 +441,11 @@ describe("long runs from the command line", () => {
       "--save-summary",
       join(dir, "b.json"),
     );
-    const merged = brink("merge", join(dir, "a.json"), join(dir, "b.json"), "--json");
+    const merged = await brink("merge", join(dir, "a.json"), join(dir, "b.json"), "--json");
     expect(merged.status).toBe(0);
-    const whole = brink("run", WAR, "--runs", "300", "--seed", "6", "--json");
+    const whole = await brink("run", WAR, "--runs", "300", "--seed", "6", "--json");
     expect(merged.stdout).toBe(whole.stdout);
-    const twice = brink("merge", join(dir, "a.json"), join(dir, "a.json"));
+    const twice = await brink("merge", join(dir, "a.json"), join(dir, "a.json"));
     expect(twice.status).toBe(1);
     expect(twice.stderr).toMatch(/counted twice/);
   });

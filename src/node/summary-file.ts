@@ -1,38 +1,23 @@
 import { compileClaims } from "../analysis/check.js";
 import { buildReport, type RunReport } from "../analysis/results.js";
 import { prepareModel } from "../engine/prepare.js";
-import { Summary, type SummaryJSON } from "../engine/summary.js";
-import { DiagnosticError } from "../lang/diagnostic.js";
+import type { Summary } from "../engine/summary.js";
+import { parseSummaryFile, type SummaryFile } from "../engine/summary-file.js";
 import { readTextFile } from "./files.js";
 
-/** A saved summary: the mergeable statistics plus the model they came from (so merging can check claims). */
-export interface SummaryFile {
-  summary: SummaryJSON;
-  model: { file: string; text: string; scenario: string | null };
-}
+export type { SummaryFile } from "../engine/summary-file.js";
 
 /** Summary files hold sketches and exact sums, far larger than a model, but still bounded when read. */
 export const MAX_SUMMARY_BYTES = 256 * 1024 * 1024;
 
 export const summaryFileText = (saved: SummaryFile) => JSON.stringify(saved);
 
-/** Read one summary file; anything that is not one becomes a diagnostic at its first line. */
-export function readSummaryFile(path: string): SummaryFile {
-  const text = readTextFile(path, MAX_SUMMARY_BYTES, "summary files");
-  try {
-    const parsed = JSON.parse(text) as SummaryFile;
-    if (!parsed.summary || !parsed.model) throw new Error("missing fields");
-    return parsed;
-  } catch (e) {
-    throw new DiagnosticError([
-      {
-        file: path,
-        line: 1,
-        col: 1,
-        message: `not a Brink summary file (${e instanceof Error ? e.message : String(e)})`,
-      },
-    ]);
-  }
+/**
+ * Read one summary file: schema-checked, its counts checked against one another and its model text re-hashed
+ * (src/engine/summary-file.ts); anything else becomes a diagnostic at its first line.
+ */
+export function readSummaryFile(path: string): { file: SummaryFile; summary: Summary } {
+  return parseSummaryFile(path, readTextFile(path, MAX_SUMMARY_BYTES, "summary files"));
 }
 
 /**
@@ -47,8 +32,7 @@ export function mergeSummaryFiles(paths: string[]): {
   let merged: Summary | undefined;
   let first: SummaryFile | undefined;
   for (const path of paths) {
-    const parsed = readSummaryFile(path);
-    const s = Summary.fromJSON(parsed.summary);
+    const { file: parsed, summary: s } = readSummaryFile(path);
     if (merged) merged.merge(s);
     else {
       merged = s;
@@ -56,11 +40,10 @@ export function mergeSummaryFiles(paths: string[]): {
     }
   }
   if (!merged || !first) throw new Error("mergeSummaryFiles needs at least one file");
-  const model = prepareModel(
-    first.model.file,
-    first.model.text,
-    first.model.scenario === null ? {} : { scenario: first.model.scenario },
-  );
+  const model = prepareModel(first.model.file, first.model.text, {
+    ...(first.model.scenario === null ? {} : { scenario: first.model.scenario }),
+    ...(first.model.decisions ? { decisions: first.model.decisions } : {}),
+  });
   const report = buildReport({
     time: model.loaded.time,
     summary: merged,

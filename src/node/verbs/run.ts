@@ -114,7 +114,12 @@ export const run: Verb = {
           if (opts.saveSummary) {
             const saved: SummaryFile = {
               summary: result.summary.toJSON(),
-              model: { file: path, text, scenario: opts.scenario ?? null },
+              model: {
+                file: path,
+                text,
+                scenario: opts.scenario ?? null,
+                ...(Object.keys(opts.set).length ? { decisions: opts.set } : {}),
+              },
             };
             writeFileAtomic(opts.saveSummary, summaryFileText(saved));
           }
