@@ -146,11 +146,7 @@ export async function runSimulation(
     ...compileExtraClaims(model, options.extraClaims ?? []),
   ];
   // Decisions change results without changing the text, so they are part of the job's identity.
-  const withDecisions = jobIdentity(input.text, options.decisions);
-  // So do params taken from a posterior.
-  const identity = options.paramRows
-    ? `${withDecisions}\u0000params:${JSON.stringify(options.paramRows)}`
-    : withDecisions;
+  const identity = jobIdentity(input.text, options.decisions, options.paramRows);
   const precision = options.precision;
   const maxRuns = options.runs ?? (precision !== undefined ? 1_000_000 : 1000);
   if (options.sampling === "lhs" && precision !== undefined) {

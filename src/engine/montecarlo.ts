@@ -26,11 +26,17 @@ export interface ChunkOptions {
 }
 
 /**
- * What a job's model hash is taken of: the model file's text, and the decision values when they were set
- * (decisions change results without changing the text).
+ * What a job's model hash is taken of: the model file's text, and the decision values and posterior param rows
+ * when they were set (both change results without changing the text).
  */
-export function jobIdentity(text: string, decisions?: Record<string, number> | null): string {
-  return decisions ? `${text}\u0000decisions:${JSON.stringify(decisions)}` : text;
+export function jobIdentity(
+  text: string,
+  decisions?: Record<string, number> | null,
+  paramRows?: ParamRows | null,
+): string {
+  const withDecisions = decisions ? `${text}\u0000decisions:${JSON.stringify(decisions)}` : text;
+  // Params taken from a posterior change results too.
+  return paramRows ? `${withDecisions}\u0000params:${JSON.stringify(paramRows)}` : withDecisions;
 }
 
 /** The hash of a job identity that summaries carry, so that summaries of different models never merge. */

@@ -1,13 +1,21 @@
 import { z } from "zod";
 import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
 import { jobIdentity, modelHash } from "./montecarlo.js";
+import type { ParamRows } from "./run.js";
 import { sketchParams } from "./sketch.js";
 import { Summary, type SummaryJSON } from "./summary.js";
 
 /** A saved summary: the mergeable statistics plus the model they came from (so merging can check claims). */
 export interface SummaryFile {
   summary: SummaryJSON;
-  model: { file: string; text: string; scenario: string | null; decisions?: Record<string, number> };
+  model: {
+    file: string;
+    text: string;
+    scenario: string | null;
+    decisions?: Record<string, number>;
+    /** Params taken from a posterior (`brink run --posterior`), part of the job's identity. */
+    paramRows?: ParamRows;
+  };
 }
 
 const count = z.number().int().nonnegative();
@@ -74,6 +82,7 @@ const SummaryFileSchema = z.strictObject({
     text: z.string(),
     scenario: z.string().nullable(),
     decisions: z.record(z.string(), finite).optional(),
+    paramRows: z.strictObject({ params: z.array(z.string()), values: z.array(finite) }).optional(),
   }),
 });
 
@@ -163,7 +172,7 @@ export function parseSummaryFile(file: string, text: string): { file: SummaryFil
   const saved = parsed.data as SummaryFile;
   const problems = inconsistencies(saved.summary);
   if (problems.length) fail(problems.slice(0, 3).join("; "));
-  const hash = modelHash(jobIdentity(saved.model.text, saved.model.decisions));
+  const hash = modelHash(jobIdentity(saved.model.text, saved.model.decisions, saved.model.paramRows));
   if (hash !== saved.summary.meta.modelHash)
     fail("its model text does not match the job's model hash (the text or the counts were changed)");
   if (saved.model.scenario !== saved.summary.meta.scenario) fail("its scenario does not match the job's");

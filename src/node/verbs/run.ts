@@ -93,6 +93,7 @@ export const run: Verb = {
         process.once("SIGINT", onInterrupt);
         try {
           const text = readModel(path);
+          const paramRows = opts.posterior ? posteriorParamRows(opts.posterior, path, text) : undefined;
           const result = await simulate(
             { file: path, text },
             {
@@ -107,7 +108,7 @@ export const run: Verb = {
               ...given("precision", opts.precision),
               ...given("scenario", opts.scenario),
               ...(Object.keys(opts.set).length ? { decisions: opts.set } : {}),
-              ...(opts.posterior ? { paramRows: posteriorParamRows(opts.posterior, path, text) } : {}),
+              ...(paramRows ? { paramRows } : {}),
             },
           );
           bar.stop();
@@ -119,6 +120,7 @@ export const run: Verb = {
                 text,
                 scenario: opts.scenario ?? null,
                 ...(Object.keys(opts.set).length ? { decisions: opts.set } : {}),
+                ...(paramRows ? { paramRows } : {}),
               },
             };
             writeFileAtomic(opts.saveSummary, summaryFileText(saved));
