@@ -1,6 +1,6 @@
 import { BUILTINS } from "./builtins.js";
 import * as F from "./functions.js";
-import { type Assignment, type Node, type Program, slotsRead } from "./ir.js";
+import { type Assignment, type Node, type Program, stageAux } from "./ir.js";
 import type { RunFunction } from "./kernel.js";
 
 /**
@@ -293,7 +293,7 @@ class Emitter {
           L.push(`    ${k}_${i} = d${i}; ${this.x(s.slot)} = s${i} + ${scale} * d${i};`),
         );
         L.push(`    t = START + k * DT + ${dtFrac};`);
-        this.emitAssignments(this.stageAux(), "    ");
+        this.emitAssignments(stageAux(this.p), "    ");
         stocks.forEach((s, i) => L.push(`    d${i} = ${this.expr(s.rate)};`));
       };
       stocks.forEach((s, i) => L.push(`    s${i} = ${this.x(s.slot)};`));
@@ -306,17 +306,5 @@ class Emitter {
       L.push("    t = START + k * DT;");
     }
     for (const s of stocks) this.clamp(s.slot, s.min, s.max, "    ");
-  }
-
-  /** The auxiliaries a stage must recompute: those that stock rates depend on, directly or not. */
-  private stageAux(): Assignment[] {
-    const needed = new Set<number>();
-    for (const s of this.p.stocks) for (const slot of slotsRead(s.rate)) needed.add(slot);
-    const order = this.p.auxOrder;
-    for (let i = order.length - 1; i >= 0; i--) {
-      const a = order[i]!;
-      if (needed.has(a.slot)) for (const slot of slotsRead(a.expr)) needed.add(slot);
-    }
-    return order.filter((a) => needed.has(a.slot));
   }
 }

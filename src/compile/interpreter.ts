@@ -1,6 +1,6 @@
 import { BUILTINS, domainError } from "./builtins.js";
 import * as F from "./functions.js";
-import { type Assignment, type Node, type Program, slotsRead } from "./ir.js";
+import { type Assignment, type Node, type Program, slotsRead, stageAux } from "./ir.js";
 import { CENSORED, NUMERIC_FAILURE } from "./kernel.js";
 
 /** Where and why a run produced a NaN, an infinity or a negative hazard. */
@@ -192,15 +192,7 @@ export class Interpreter {
 
   private stageAuxCache?: Assignment[];
   private stageAux(): Assignment[] {
-    if (this.stageAuxCache) return this.stageAuxCache;
-    const needed = new Set<number>();
-    for (const s of this.p.stocks) for (const slot of slotsRead(s.rate)) needed.add(slot);
-    const order = this.p.auxOrder;
-    for (let i = order.length - 1; i >= 0; i--) {
-      const a = order[i]!;
-      if (needed.has(a.slot)) for (const slot of slotsRead(a.expr)) needed.add(slot);
-    }
-    this.stageAuxCache = order.filter((a) => needed.has(a.slot));
+    this.stageAuxCache ??= stageAux(this.p);
     return this.stageAuxCache;
   }
 

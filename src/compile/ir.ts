@@ -91,32 +91,35 @@ export interface Program {
   method: "euler" | "rk4";
 }
 
-export function visitNodes(n: Node, f: (n: Node) => void): void {
-  f(n);
+/** The direct operands of a node. */
+export function operands(n: Node): Node[] {
   switch (n.op) {
     case "neg":
     case "not":
-      visitNodes(n.a, f);
-      break;
+      return [n.a];
     case "bin":
-      visitNodes(n.a, f);
-      visitNodes(n.b, f);
-      break;
+      return [n.a, n.b];
     case "if":
-      visitNodes(n.c, f);
-      visitNodes(n.a, f);
-      visitNodes(n.b, f);
-      break;
+      return [n.c, n.a, n.b];
     case "call":
     case "timefn":
     case "random":
-      for (const a of n.args) visitNodes(a, f);
-      break;
+      return n.args;
     case "lookup":
-      visitNodes(n.x, f);
-      break;
+      return [n.x];
     default:
-      break;
+      return [];
+  }
+}
+
+/** Visit every node, parents before children, left to right (without recursion: chains can be long). */
+export function visitNodes(root: Node, f: (n: Node) => void): void {
+  const stack: Node[] = [root];
+  while (stack.length) {
+    const n = stack.pop()!;
+    f(n);
+    const kids = operands(n);
+    for (let k = kids.length - 1; k >= 0; k--) stack.push(kids[k]!);
   }
 }
 
@@ -126,4 +129,19 @@ export function slotsRead(n: Node): Set<number> {
     if (m.op === "slot") out.add(m.slot);
   });
   return out;
+}
+
+/**
+ * The auxiliaries an RK4 stage must recompute: those that stock rates depend on, directly or not, in `auxOrder`
+ * order. Both backends use this one list.
+ */
+export function stageAux(p: Program): Assignment[] {
+  const needed = new Set<number>();
+  for (const s of p.stocks) for (const slot of slotsRead(s.rate)) needed.add(slot);
+  const order = p.auxOrder;
+  for (let i = order.length - 1; i >= 0; i--) {
+    const a = order[i]!;
+    if (needed.has(a.slot)) for (const slot of slotsRead(a.expr)) needed.add(slot);
+  }
+  return order.filter((a) => needed.has(a.slot));
 }
