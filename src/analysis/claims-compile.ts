@@ -3,7 +3,7 @@ import { type Diagnostic, didYouMean, type Locator } from "../lang/diagnostic.js
 import { ExprSyntaxError } from "../lang/lexer.js";
 import { parseExpr } from "../lang/parser.js";
 import type { ResolvedTime } from "../model/load.js";
-import { dateToDays, UNIT_DAYS } from "../model/time.js";
+import { dateToModelTime } from "../model/time.js";
 
 /**
  * Claims, compiled: statements about a model's results, checked against Monte Carlo runs (evaluated in
@@ -99,11 +99,12 @@ export function compileClaim(
     let t: number;
     if (e.kind === "number") t = e.value;
     else if (e.kind === "date") {
-      if (time.origin === undefined || time.unit === undefined) {
-        fail(e.pos, `the date ${e.iso} needs a model whose time.start is a date`);
+      const at = dateToModelTime(e.iso, time);
+      if ("error" in at) {
+        fail(e.pos, at.error);
         return 0;
       }
-      t = (dateToDays(e.iso) - dateToDays(time.origin)) / UNIT_DAYS[time.unit]!;
+      t = at.value;
     } else {
       fail(e.pos, "write a time here: a number or a date such as 2027-08-21");
       return 0;

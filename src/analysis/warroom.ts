@@ -3,7 +3,7 @@ import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { BranchStreams, CountingStreams } from "../engine/rng.js";
 import { type RunEnd, Runner } from "../engine/run.js";
 import type { ModelSpec } from "../model/schema.js";
-import { modelTimeToDate } from "../model/time.js";
+import { modelTimeToDate, UNIT_DAYS } from "../model/time.js";
 import { wilson } from "./stats.js";
 
 /**
@@ -81,13 +81,12 @@ export function warRoomConfig(spec: ModelSpec, role: string): WarRoomConfig {
 /** A game that cannot start: no war room, an unknown role. */
 export class WarRoomError extends Error {}
 
-const DAYS_PER_MONTH = 365.25 / 12;
-const DAYS: Record<string, number> = { day: 1, week: 7, month: DAYS_PER_MONTH, year: 365.25 };
+const DAYS_PER_MONTH = UNIT_DAYS.month!;
 
 /** Model times at which calendar months start, on the step grid, from the start to the horizon. */
 export function monthStarts(model: PreparedModel): number[] {
   const { start, dt, steps, unit } = model.loaded.time;
-  const perMonth = DAYS_PER_MONTH / (DAYS[unit ?? "month"] ?? DAYS_PER_MONTH);
+  const perMonth = DAYS_PER_MONTH / (UNIT_DAYS[unit ?? "month"] ?? DAYS_PER_MONTH);
   const out: number[] = [];
   for (let m = 0; ; m++) {
     const step = Math.min(steps, Math.round((m * perMonth) / dt));

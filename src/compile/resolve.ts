@@ -2,7 +2,7 @@ import type { Expr } from "../lang/ast.js";
 import { didYouMean } from "../lang/diagnostic.js";
 import type { LoadedModel } from "../model/load.js";
 import type { Path } from "../model/source.js";
-import { dateToDays, UNIT_DAYS } from "../model/time.js";
+import { dateToModelTime, UNIT_DAYS } from "../model/time.js";
 import { BUILTINS, domainError, type StatefulBuiltin } from "./builtins.js";
 import type { BinFn, Node } from "./ir.js";
 import { constantValue, type LowerContext } from "./lower.js";
@@ -73,11 +73,8 @@ export class Resolver {
       case "number":
         return { op: "const", value: e.value };
       case "date": {
-        const { origin, unit } = this.b.time;
-        if (origin === undefined || unit === undefined) {
-          return this.fail(e.pos, `the date ${e.iso} needs a model whose time.start is a date`);
-        }
-        return { op: "const", value: (dateToDays(e.iso) - dateToDays(origin)) / UNIT_DAYS[unit]! };
+        const t = dateToModelTime(e.iso, this.b.time);
+        return "error" in t ? this.fail(e.pos, t.error) : { op: "const", value: t.value };
       }
       case "name":
         return this.name(e.name, e.pos);

@@ -21,6 +21,10 @@ export function canonicalName(name: string): string {
     .replace(/\\n|\n|\r/g, " ")
     .trim()
     .toLowerCase()
+    // Brink names are ASCII: accents drop (ö → o), other letters become their code point (人 → u4eba).
+    .normalize("NFKD")
+    .replace(/\p{M}/gu, "")
+    .replace(/[^\x00-\x7f]/gu, (c) => `_u${c.codePointAt(0)!.toString(16)}_`)
     .replace(/[^\p{L}\p{N}_]+/gu, "_")
     .replace(/_+/g, "_")
     .replace(/^_|_$/g, "");
@@ -357,7 +361,7 @@ export function translateEquation(
           throw new XmileExpressionError(
             `the function ${spacedName(s, i, ident).toUpperCase()} is not supported yet: not an XMILE builtin Brink knows, nor a macro defined in this file`,
           );
-      } else if (c !== '"' && ["time", "dt", "starttime", "stoptime"].includes(lower)) out.push(lower);
+      } else if (c !== '"' && TIME_NAMES.has(lower)) out.push(lower);
       else if (c !== '"' && lower === "pi") out.push(String(Math.PI));
       else {
         const canon = names.get(canonicalName(ident)) ?? canonicalName(ident);

@@ -74,27 +74,30 @@ export interface Call extends Span {
   args: Expr[];
 }
 
-/** Visit every node of an expression, parents before children. */
-export function walk(e: Expr, visit: (e: Expr) => void): void {
-  visit(e);
+/** The direct subexpressions of a node, left to right. */
+export function children(e: Expr): Expr[] {
   switch (e.kind) {
     case "unary":
-      walk(e.arg, visit);
-      break;
+      return [e.arg];
     case "binary":
-      walk(e.left, visit);
-      walk(e.right, visit);
-      break;
+      return [e.left, e.right];
     case "if":
-      walk(e.cond, visit);
-      walk(e.then, visit);
-      walk(e.else, visit);
-      break;
+      return [e.cond, e.then, e.else];
     case "call":
-      for (const a of e.args) walk(a, visit);
-      break;
+      return e.args;
     default:
-      break;
+      return [];
+  }
+}
+
+/** Visit every node of an expression, parents before children, left to right (without recursion). */
+export function walk(root: Expr, visit: (e: Expr) => void): void {
+  const stack: Expr[] = [root];
+  while (stack.length) {
+    const e = stack.pop()!;
+    visit(e);
+    const kids = children(e);
+    for (let k = kids.length - 1; k >= 0; k--) stack.push(kids[k]!);
   }
 }
 

@@ -1,9 +1,21 @@
-/** A problem found in user input, located in a file. Every layer reports problems this way. */
-export interface Diagnostic {
-  file: string;
+export type Severity = "error" | "warning";
+
+/** A place in a file, 1-based. */
+export interface Position {
   line: number;
   col: number;
+}
+
+/**
+ * A problem found in user input, located in a file. Every layer reports problems this way. `line` and `col` are
+ * where it starts; `end`, when known, where the offending text ends (exclusive), so editors can underline it.
+ * A diagnostic without a severity is an error.
+ */
+export interface Diagnostic extends Position {
+  file: string;
   message: string;
+  severity?: Severity;
+  end?: Position;
 }
 
 /** Thrown only to unwind to the nearest layer boundary, which turns it into a Diagnostic list. */
@@ -14,8 +26,24 @@ export class DiagnosticError extends Error {
   }
 }
 
+export function severityOf(d: Diagnostic): Severity {
+  return d.severity ?? "error";
+}
+
+/** `file:line:col: error: message`, with any character that could act on a terminal or reorder text escaped. */
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.col}: error: ${d.message}`;
+  return `${printable(d.file)}:${d.line}:${d.col}: ${severityOf(d)}: ${printable(d.message)}`;
+}
+
+/**
+ * Control characters (C0, C1: terminal escape sequences, newlines that would forge another diagnostic line) and
+ * format characters (bidirectional overrides, which reorder what a reader sees; zero-width characters).
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/** `\u{1b}` for each unprintable character, so that hostile names can be shown without acting on the terminal. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
 }
 
 /** Maps an offset inside a piece of text (an expression, say) to a place in the file it came from. */

@@ -1,8 +1,18 @@
-import type { BinaryOp, Expr } from "./ast.js";
+import { type BinaryOp, children, type Expr } from "./ast.js";
 import { ExprSyntaxError, type Token, tokenize } from "./lexer.js";
 
 /** Deeper nesting than this is refused rather than risking the call stack on hostile input. */
 const MAX_DEPTH = 200;
+
+/**
+ * The most levels an expression tree may have. Chains such as `a + b + c + …` parse in a loop but still make a
+ * tree one level deeper per term, and every later walk (name resolution, units, lowering, code generation, the
+ * interpreter) recurses down it: this bound is what keeps all of them off the end of the call stack.
+ */
+export const MAX_EXPRESSION_LEVELS = 1000;
+
+/** Longer expression text than this is refused before it is tokenised. */
+export const MAX_EXPRESSION_LENGTH = 100_000;
 
 /**
  * Parse one expression. Precedence, loosest first:
@@ -10,13 +20,33 @@ const MAX_DEPTH = 200;
  * `by`/`before`/`at` bind loosest of all and are accepted only inside call arguments (claims use them).
  */
 export function parseExpr(text: string): Expr {
+  if (text.length > MAX_EXPRESSION_LENGTH)
+    throw new ExprSyntaxError(
+      `this expression is ${text.length.toLocaleString("en")} characters long; the limit is ${MAX_EXPRESSION_LENGTH.toLocaleString("en")} — split it into vars`,
+      0,
+    );
   const p = new Parser(tokenize(text));
   if (p.peek().kind === "eof") throw new ExprSyntaxError("empty expression", 0);
   const e = p.expression();
   const t = p.peek();
   if (t.kind !== "eof")
     throw new ExprSyntaxError(`unexpected '${t.text}' after a complete expression`, t.pos);
+  checkLevels(e);
   return e;
+}
+
+/** Refuse a tree deeper than MAX_EXPRESSION_LEVELS, pointing at the first node beyond it (iteratively). */
+function checkLevels(root: Expr): void {
+  const stack: [Expr, number][] = [[root, 1]];
+  while (stack.length) {
+    const [e, level] = stack.pop()!;
+    if (level > MAX_EXPRESSION_LEVELS)
+      throw new ExprSyntaxError(
+        `this expression is more than ${MAX_EXPRESSION_LEVELS} levels deep (each operator in a chain such as a + b + c adds one) — split it into vars`,
+        e.pos,
+      );
+    for (const child of children(e)) stack.push([child, level + 1]);
+  }
 }
 
 const COMPARISONS = new Set(["<", "<=", ">", ">=", "==", "!="]);
@@ -183,9 +213,14 @@ class Parser {
     const base = this.primary();
     if (this.isOp("^")) {
       this.next();
-      // Right-associative, and the exponent may carry its own sign: 2^-1.
-      const exponent = this.unary();
-      return this.binary("^", base, exponent);
+      // Right-associative, and the exponent may carry its own sign: 2^-1. Each '^' nests one level deeper.
+      this.enter(this.peek().pos);
+      try {
+        const exponent = this.unary();
+        return this.binary("^", base, exponent);
+      } finally {
+        this.depth--;
+      }
     }
     return base;
   }

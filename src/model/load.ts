@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { type Diagnostic, DiagnosticError, didYouMean } from "../lang/diagnostic.js";
+import { checkDeclaredNames, dictionary, nameTablesAsDictionaries } from "./names.js";
 import { ModelObject, type ModelSpec, ObservationObject, ScenarioObject, SHORTHAND_FIELD } from "./schema.js";
 import { ModelSource, type Path } from "./source.js";
 import { canonicalUnit, dateToDays, isIsoDate, parseDuration, UNIT_DAYS } from "./time.js";
@@ -32,7 +33,7 @@ export interface LoadedModel {
 export const MAX_STEPS = 20_000_000;
 
 const SECTIONS = ["params", "stocks", "flows", "vars", "tables", "events", "outcomes", "decisions"] as const;
-const SINGULAR: Record<string, string> = {
+const SINGULAR: Record<string, string> = dictionary({
   params: "param",
   stocks: "stock",
   flows: "flow",
@@ -43,7 +44,7 @@ const SINGULAR: Record<string, string> = {
   scenarios: "scenario",
   decisions: "decision",
   observations: "observation",
-};
+});
 
 export interface LoadOptions {
   scenario?: string;
@@ -54,6 +55,8 @@ export interface LoadOptions {
 export function loadModel(file: string, text: string, options: LoadOptions = {}): LoadedModel {
   const { source, value } = ModelSource.parse(file, text);
   const raw = value as Record<string, unknown>;
+  const badNames = checkDeclaredNames(raw, source);
+  if (badNames.length) throw new DiagnosticError(badNames);
   const scenarios = isRecord(raw.scenarios) ? Object.keys(raw.scenarios) : [];
   const diagnostics: Diagnostic[] = [];
 
@@ -84,6 +87,7 @@ export function loadModel(file: string, text: string, options: LoadOptions = {})
   if (!parsed.success)
     throw new DiagnosticError(issuesToDiagnostics(parsed.error.issues, [], source, "model"));
   const spec = parsed.data;
+  nameTablesAsDictionaries(spec);
 
   for (const section of ["events", "outcomes"] as const) {
     for (const [name, entry] of Object.entries(spec[section] ?? {})) {
@@ -186,7 +190,7 @@ function applyOverlay(
   for (const [key, value] of Object.entries(overlay)) {
     if (key === "doc" || key === "source") continue;
     if ((SECTIONS as readonly string[]).includes(key) && isRecord(value)) {
-      const target = isRecord(base[key]) ? (base[key] as Record<string, unknown>) : {};
+      const target = isRecord(base[key]) ? (base[key] as Record<string, unknown>) : dictionary();
       base[key] = target;
       for (const [name, entry] of Object.entries(value)) {
         if (entry === null) {
@@ -340,20 +344,20 @@ function kindOf(v: unknown): string {
   return `${typeof v === "number" ? "the number" : "the value"} ${String(v)}`;
 }
 
-const EXPECTED: Record<string, string> = {
+const EXPECTED: Record<string, string> = dictionary({
   string: "text",
   number: "a number",
   object: "a mapping",
   array: "a list",
   boolean: "true or false",
-};
+});
 
 /** Keys allowed at a path, for "did you mean". */
 function allowedKeys(path: Path, root: "model" | "scenario"): string[] {
   const top = root === "model" ? ModelObject : ScenarioObject;
   if (path.length === 0) return Object.keys(top.shape);
   const [section] = path;
-  const entryKeys: Record<string, string[]> = {
+  const entryKeys: Record<string, string[]> = dictionary({
     params: ["value", "dist", "unit", "doc", "source", "group"],
     stocks: ["init", "inflows", "outflows", "min", "max", "unit", "doc", "source", "group"],
     flows: ["eq", "unit", "doc", "source", "group"],
@@ -366,7 +370,7 @@ function allowedKeys(path: Path, root: "model" | "scenario"): string[] {
     groups: ["doc", "source", "switch"],
     decisions: ["value", "min", "max", "integer", "unit", "doc", "source", "group"],
     observations: Object.keys(ObservationObject.shape),
-  };
+  });
   return entryKeys[String(section)] ?? [];
 }
 

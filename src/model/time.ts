@@ -2,7 +2,7 @@
  * Calendar arithmetic for `time`: units, durations ("1 week", "5 years") and ISO dates. A month is a twelfth
  * of a Julian year (30.4375 days) so that durations are exact numbers of model time units.
  */
-export const UNIT_DAYS: Record<string, number> = {
+export const UNIT_DAYS: Readonly<Record<string, number>> = Object.assign(Object.create(null), {
   second: 1 / 86400,
   minute: 1 / 1440,
   hour: 1 / 24,
@@ -10,9 +10,9 @@ export const UNIT_DAYS: Record<string, number> = {
   week: 7,
   month: 365.25 / 12,
   year: 365.25,
-};
+});
 
-const ALIASES: Record<string, string> = {
+const ALIASES: Readonly<Record<string, string>> = Object.assign(Object.create(null), {
   seconds: "second",
   s: "second",
   minutes: "minute",
@@ -25,7 +25,7 @@ const ALIASES: Record<string, string> = {
   months: "month",
   years: "year",
   yr: "year",
-};
+});
 
 /** The canonical name of a time unit ("weeks" → "week"), or undefined when it is not a calendar unit. */
 export function canonicalUnit(unit: string): string | undefined {
@@ -64,4 +64,18 @@ export function dateToDays(iso: string): number {
 export function modelTimeToDate(t: number, originIso: string, unit: string): string {
   const days = dateToDays(originIso) + t * UNIT_DAYS[unit]!;
   return new Date(Math.round(days) * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * An ISO date as model time (units since the origin date), or the message saying why it cannot be one: the
+ * compiler and the claims share it.
+ */
+export function dateToModelTime(
+  iso: string,
+  time: { origin?: string; unit?: string },
+): { value: number } | { error: string } {
+  const unitDays = time.unit === undefined ? undefined : UNIT_DAYS[time.unit];
+  if (time.origin === undefined || unitDays === undefined)
+    return { error: `the date ${iso} needs a model whose time.start is a date` };
+  return { value: (dateToDays(iso) - dateToDays(time.origin)) / unitDays };
 }
