@@ -2,8 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { checkModelText } from "../src/analysis/check.js";
+import { formatDiagnostic } from "../src/lang/diagnostic.js";
 import { main } from "../src/node/cli.js";
-import { ROOT } from "./helpers.js";
+import { prepareText, ROOT, series } from "./helpers.js";
 
 const DIR = join(ROOT, "test", "fixtures", "invalid");
 
@@ -66,5 +68,164 @@ describe("invalid model files get exact diagnostics and exit code 1", () => {
     const r = await cli(["check", "no/such/model.yaml"]);
     expect(r.code).toBe(1);
     expect(r.err).toBe("no/such/model.yaml:1:1: error: no such file\n");
+  });
+});
+
+const HOSTILE = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "hostile-names.json"), "utf8")) as {
+  refused: string[];
+  prototype_names: string[];
+  confusable_pairs: [string, string][];
+};
+const HEAD = "brink: 1\nname: h\ntime: { start: 0, stop: 10, dt: 1, unit: week }\n";
+const formatted = (text: string) => checkModelText("h.yaml", text).diagnostics.map(formatDiagnostic);
+/** Characters that act on a terminal or reorder text. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+describe("hostile names", () => {
+  // Every table a name can be declared in, with the hostile name as its key (JSON is a YAML double-quoted key).
+  const places: [string, (q: string) => string][] = [
+    ["param", (q) => `params:\n  ${q}: 1\n`],
+    ["var", (q) => `vars:\n  ${q}: 1\n`],
+    ["stock", (q) => `stocks:\n  ${q}: 1\n`],
+    ["flow", (q) => `flows:\n  ${q}: 1\n`],
+    ["table", (q) => `tables:\n  ${q}: [[0, 0], [1, 1]]\n`],
+    ["event", (q) => `events:\n  ${q}: { when: time > 2 }\n`],
+    ["outcome", (q) => `outcomes:\n  ${q}: { when: time > 2 }\n`],
+    ["decision", (q) => `decisions:\n  ${q}: { value: 1, min: 0, max: 2 }\n`],
+    ["group", (q) => `groups:\n  ${q}: { doc: g }\n`],
+    ["scenario", (q) => `params: { x: 1 }\nscenarios:\n  ${q}: { params: { x: 2 } }\n`],
+    ["param", (q) => `params: { x: 1 }\nscenarios:\n  s: { params: { ${q}: 2 } }\n`],
+    [
+      "the target of event 'e',",
+      (q) => `params: { x: 1 }\nevents:\n  e: { when: time > 2, then: { ${q}: 2 } }\n`,
+    ],
+  ];
+
+  it("are refused in every name table with a diagnostic at the key, naming the rule", () => {
+    for (const name of HOSTILE.refused.filter((n) => n.length <= 1000)) {
+      const q = JSON.stringify(name);
+      for (const [kind, section] of places) {
+        const text = HEAD + section(q);
+        const shown = formatted(text);
+        expect(shown.length, `${kind} ${q}`).toBeGreaterThan(0);
+        const line = text.split("\n").findIndex((l) => l.includes(q)) + 1;
+        const first = shown[0]!;
+        expect(first, `${kind} ${q}`).toMatch(
+          new RegExp(
+            `^h\\.yaml:${line}:\\d+: error: ${kind.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} '.*' is not a valid name: `,
+            "u",
+          ),
+        );
+        expect(first, `${kind} ${q}`).not.toMatch(UNPRINTABLE);
+      }
+    }
+  });
+
+  it("too long to be a YAML key, or as claim ids, are refused without printing them raw", () => {
+    for (const name of HOSTILE.refused) {
+      const q = JSON.stringify(name);
+      for (const text of [
+        `${HEAD}params:\n  ${q}: 1\n`,
+        `${HEAD}params: { x: 1 }\nclaims:\n  - { id: ${q}, check: "E(x at 5) > 0" }\n`,
+      ]) {
+        const shown = formatted(text);
+        expect(shown.length, q).toBeGreaterThan(0);
+        for (const d of shown) {
+          expect(d, q).not.toMatch(UNPRINTABLE);
+          expect(d.length, q).toBeLessThan(400);
+        }
+      }
+    }
+  });
+
+  it("of Object.prototype work as ordinary names, and are not found where they are not declared", () => {
+    for (const name of HOSTILE.prototype_names) {
+      const declared = `${HEAD}params:\n  ${name}: 3\nvars:\n  y: ${name} * 2\ntrack: [y]\n`;
+      expect(formatted(declared), name).toEqual([]);
+      expect(series(prepareText(declared)).series.y![0], name).toBe(6);
+      expect(formatted(`${HEAD}vars:\n  y: 2 / ${name}\n`), name).toEqual([
+        `h.yaml:5:10: error: unknown name '${name}'`,
+      ]);
+      expect(
+        formatted(`${HEAD}params: { x: 1 }\ngroups: { g: { doc: d, switch: ${name} } }\n`)[0],
+        name,
+      ).toMatch(/the switch of group 'g' must be a param/);
+      expect(
+        formatted(HEAD.replace("unit: week", `unit: ${name}`) + "vars:\n  y: 1 / week\n")[0],
+        name,
+      ).toMatch(/time.start|time unit/);
+    }
+  });
+
+  it("look-alikes of declared names are refused, naming the character", () => {
+    for (const [ascii, lookalike] of HOSTILE.confusable_pairs) {
+      const shown = formatted(`${HEAD}params:\n  ${ascii}: 1\n  ${JSON.stringify(lookalike)}: 2\n`);
+      expect(shown).toHaveLength(1);
+      expect(shown[0]).toMatch(
+        /^h\.yaml:6:3: error: param '.*' is not a valid name: it contains '.' \(U\+0[34][0-9A-F]{2}\)/u,
+      );
+    }
+  });
+});
+
+describe("resource bombs end in a diagnostic or a correct result", () => {
+  it("10,000 shorthand vars load, each keeping its position", () => {
+    const lines = Array.from({ length: 10_000 }, (_, i) => `  v${i}: ${i} + x\n`).join("");
+    const text = `${HEAD}params: { x: 1 }\nvars:\n${lines}  w: v9999 + nope\n`;
+    expect(formatted(text)).toEqual(["h.yaml:10006:14: error: unknown name 'nope'"]);
+  }, 60_000);
+
+  it("a 700,000-point table is refused where it passes the value budget, before the YAML tree is built", () => {
+    const points = Array.from({ length: 700_000 }, (_, i) => `[${i},${i % 7}]`).join(",");
+    const text = `${HEAD}tables:\n  t: [${points}]\nvars:\n  x: t(time)\n`;
+    const shown = formatted(text);
+    expect(shown).toHaveLength(1);
+    expect(shown[0]).toMatch(/^h\.yaml:5:\d+: error: more than 100,000 values in one model file/);
+    // The budget is passed inside the table, not at its start or the file's end.
+    const col = Number(/^h\.yaml:5:(\d+):/.exec(shown[0]!)![1]);
+    expect(col).toBeGreaterThan(1000);
+    expect(col).toBeLessThan(points.length);
+  }, 60_000);
+
+  it("duplicate keys are found however many keys a map has, 1 and '1' included", () => {
+    expect(formatted(`${HEAD}params: { a: 1, "a": 2, 1: 3, "1": 4 }\n`)).toEqual([
+      "h.yaml:4:17: error: YAML syntax: Map keys must be unique",
+      "h.yaml:4:31: error: YAML syntax: Map keys must be unique",
+    ]);
+  });
+
+  it("expressions and stock rates at their limits run alike on both backends; one past them is refused", () => {
+    const chain = (n: number, op: string, term: string) => Array(n).fill(term).join(` ${op} `);
+    const flows = Array.from({ length: 500 }, (_, i) => `f${i}`);
+    const text = `${HEAD}params: { a: 0.5 }\nstocks:\n  s: { init: 0, inflows: [${flows}], outflows: [${flows.map((f) => `g${f}`)}] }\nflows:\n${flows.map((f) => `  ${f}: a\n  g${f}: a / 2\n`).join("")}vars:\n  x: ${chain(1000, "-", "a")}\n  y: ${chain(199, "^", "1")}\n  z: ${chain(500, "+", "s * 0.001")}\ntrack: [s, x, y, z]\n`;
+    expect(formatted(text)).toEqual([]);
+    const model = prepareText(text);
+    const kernel = series(model, 0, 1, "kernel").series;
+    expect(series(model, 0, 1, "interpreter").series).toEqual(kernel);
+    expect(kernel.s![1]).toBeCloseTo(500 * 0.25, 9);
+    expect(kernel.x![0]).toBeCloseTo(0.5 - 999 * 0.5, 9);
+    expect(formatted(text.replace(`x: ${chain(1000, "-", "a")}`, `x: ${chain(1001, "-", "a")}`))[0]).toMatch(
+      /levels deep/,
+    );
+    expect(formatted(text.replace("inflows: [", "inflows: [f0, "))[0]).toMatch(
+      /^h\.yaml:6:\d+: error: 'inflows' of stock 's' has more than 500 entries; that is the limit$/,
+    );
+  }, 60_000);
+
+  it("a 5,000-deep power tower and a 10,000-term sum exit 1 with a positioned error, not 70", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "brink-"));
+    for (const [name, expr, message] of [
+      ["tower", Array(5000).fill("1").join("^"), "expression nested deeper than 200 levels"],
+      ["sum", Array(10_000).fill("0.1").join("+"), "this expression is more than 1000 levels deep"],
+    ] as const) {
+      const path = join(dir, `${name}.yaml`);
+      writeFileSync(path, `${HEAD}vars:\n  x: ${expr}\n`);
+      const r = await cli(["run", path, "--runs", "2"]);
+      expect(r.code, name).toBe(1);
+      expect(r.err, name).toMatch(
+        new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:5:\\d+: error: ${message}`),
+      );
+    }
+    rmSync(dir, { recursive: true, force: true });
   });
 });

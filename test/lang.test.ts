@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Expr, printExpr } from "../src/lang/ast.js";
-import { closest } from "../src/lang/diagnostic.js";
-import { ExprSyntaxError } from "../src/lang/lexer.js";
-import { parseExpr } from "../src/lang/parser.js";
+import { type Expr, printExpr, walk } from "../src/lang/ast.js";
+import { closest, formatDiagnostic, printable } from "../src/lang/diagnostic.js";
+import { ExprSyntaxError, nameProblem } from "../src/lang/lexer.js";
+import { MAX_EXPRESSION_LENGTH, MAX_EXPRESSION_LEVELS, parseExpr } from "../src/lang/parser.js";
 
 const p = (s: string) => printExpr(parseExpr(s));
 
@@ -81,6 +81,101 @@ describe("expression parser", () => {
       }),
       { numRuns: 500, seed: 5 },
     );
+  });
+});
+
+/** The error a text must raise when parsed. */
+function syntaxError(text: string): ExprSyntaxError {
+  try {
+    parseExpr(text);
+  } catch (e) {
+    if (e instanceof ExprSyntaxError) return e;
+    throw e;
+  }
+  throw new Error(`parsed: ${text.slice(0, 40)}`);
+}
+
+describe("expressions too deep or too long for the walks that follow", () => {
+  it("refuses a 5,000-deep power tower and a 10,000-term sum with a positioned error, not a stack overflow", () => {
+    const tower = syntaxError(Array(5000).fill("1").join("^"));
+    expect(tower.message).toMatch(/nested deeper than 200 levels/);
+    expect(tower.pos).toBeGreaterThan(0);
+    const sum = syntaxError(Array(10_000).fill("0.1").join("+"));
+    expect(sum.message).toMatch(/more than 1000 levels deep .* split it into vars/);
+    expect(sum.pos).toBeGreaterThan(0);
+    expect(syntaxError(`${"-".repeat(5000)}1`).message).toMatch(/nested deeper than 200/);
+    expect(syntaxError(`${"not ".repeat(5000)}1`).message).toMatch(/nested deeper than 200/);
+  });
+
+  it("parses a chain right at the level limit, and walks it without recursion", () => {
+    const names = Array.from({ length: MAX_EXPRESSION_LEVELS }, (_, i) => `x${i}`);
+    const e = parseExpr(names.join(" - "));
+    const seen: string[] = [];
+    walk(e, (n) => {
+      if (n.kind === "name") seen.push(n.name);
+    });
+    expect(seen).toEqual(names);
+    expect(syntaxError([...names, "y"].join(" - ")).message).toMatch(/levels deep/);
+  });
+
+  it("refuses text longer than the limit before tokenising it", () => {
+    const e = syntaxError("1".repeat(MAX_EXPRESSION_LENGTH + 1));
+    expect(e.pos).toBe(0);
+    expect(e.message).toMatch(/characters long; the limit is 100,000/);
+  });
+});
+
+describe("names", () => {
+  it("are ASCII identifiers; the refusal names the offending character", () => {
+    expect(nameProblem("growth_rate_2")).toBeUndefined();
+    expect(nameProblem("_x")).toBeUndefined();
+    expect(nameProblem("toString")).toBeUndefined();
+    expect(nameProblem("p\u0430ram")).toMatch(/contains '\u0430' \(U\+0430\); names use ASCII letters/);
+    expect(nameProblem("a\u001b[31m")).toMatch(/contains U\+001B;/);
+    expect(nameProblem("a\u202eb")).toMatch(/contains U\+202E;/);
+    expect(nameProblem("a b")).toMatch(/contains a space/);
+    expect(nameProblem("2x")).toMatch(/starts with a digit/);
+    expect(nameProblem("__proto__")).toMatch(/'__' are reserved/);
+    expect(nameProblem("")).toMatch(/empty/);
+    expect(nameProblem("n".repeat(257))).toMatch(/257 characters long; names have at most 256/);
+  });
+
+  it("in expressions, a look-alike letter is refused where it stands", () => {
+    const e = syntaxError("p\u0430ram + 1");
+    expect(e.pos).toBe(1);
+    expect(e.message).toBe(
+      "'\u0430' (U+0430) cannot be part of a name: names use ASCII letters, digits and '_', and start with a letter or '_'",
+    );
+    expect(syntaxError("\u0430 + 1").pos).toBe(0);
+    expect(syntaxError("caf\u00e9").message).toMatch(/U\+00E9/);
+  });
+});
+
+describe("diagnostics", () => {
+  it("render as file:line:col: severity: message, errors by default", () => {
+    expect(formatDiagnostic({ file: "m.yaml", line: 3, col: 7, message: "bad" })).toBe(
+      "m.yaml:3:7: error: bad",
+    );
+    expect(
+      formatDiagnostic({
+        file: "m.yaml",
+        line: 3,
+        col: 7,
+        end: { line: 3, col: 9 },
+        severity: "warning",
+        message: "odd",
+      }),
+    ).toBe("m.yaml:3:7: warning: odd");
+  });
+
+  it("never print control or direction-changing characters", () => {
+    const hostile = "a\u001b[2J\u0007\nm.yaml:1:1: error: forged\u202egnp\u200b";
+    const shown = formatDiagnostic({ file: "m.yaml", line: 1, col: 1, message: `'${hostile}' is bad` });
+    expect(shown).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/u);
+    expect(shown).toBe(
+      "m.yaml:1:1: error: 'a\\u{1b}[2J\\u{7}\\u{a}m.yaml:1:1: error: forged\\u{202e}gnp\\u{200b}' is bad",
+    );
+    expect(printable("plain – text ✓")).toBe("plain – text ✓");
   });
 });
 

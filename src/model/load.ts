@@ -439,6 +439,9 @@ function issuesToDiagnostics(
           ),
         );
         break;
+      case "too_big":
+        push(source.at(path, `${where(path)} has more than ${String(issue.maximum)} entries; that is the limit`));
+        break;
       case "too_small":
         push(source.at(path, `${where(path)} needs at least ${String(issue.minimum)} entries`));
         break;

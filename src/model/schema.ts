@@ -27,10 +27,16 @@ export const ParamObject = z.strictObject({
   ...meta,
 });
 
+/**
+ * A stock's net rate is one chain of its flows (f1 + f2 − g1 …), so the number of flows bounds that chain's depth
+ * as the expression limit bounds an equation's: every later walk stays within the call stack.
+ */
+export const MAX_FLOWS_PER_LIST = 500;
+
 export const StockObject = z.strictObject({
   init: expression.describe("initial value (an expression over params and other initial values)"),
-  inflows: z.array(z.string()).optional().describe("flows that add to the stock"),
-  outflows: z.array(z.string()).optional().describe("flows that drain the stock"),
+  inflows: z.array(z.string()).max(MAX_FLOWS_PER_LIST).optional().describe("flows that add to the stock"),
+  outflows: z.array(z.string()).max(MAX_FLOWS_PER_LIST).optional().describe("flows that drain the stock"),
   min: z.number().optional().describe("the stock never goes below this"),
   max: z.number().optional().describe("the stock never goes above this"),
   ...meta,
