@@ -440,7 +440,9 @@ function issuesToDiagnostics(
         );
         break;
       case "too_big":
-        push(source.at(path, `${where(path)} has more than ${String(issue.maximum)} entries; that is the limit`));
+        push(
+          source.at(path, `${where(path)} has more than ${String(issue.maximum)} entries; that is the limit`),
+        );
         break;
       case "too_small":
         push(source.at(path, `${where(path)} needs at least ${String(issue.minimum)} entries`));
