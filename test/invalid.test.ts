@@ -154,6 +154,15 @@ describe("hostile names", () => {
         formatted(HEAD.replace("unit: week", `unit: ${name}`) + "vars:\n  y: 1 / week\n")[0],
         name,
       ).toMatch(/time.start|time unit/);
+      expect(formatted(`${HEAD}params:\n  a: "${name}(1, 2)"\n`)[0], name).toMatch(
+        new RegExp(`unknown distribution '${name}'`),
+      );
+      const units = formatted(
+        `${HEAD}params:\n  a: { value: 1, unit: ${name}s/week }\n  b: { value: 1, unit: people }\nvars:\n  c: a + b\n`,
+      );
+      expect(units, name).toEqual([
+        `h.yaml:8:10: error: unit clash: ${name.toLowerCase()}s/week against people across '+' — both must be in the same unit`,
+      ]);
     }
   });
 
@@ -226,6 +235,47 @@ describe("resource bombs end in a diagnostic or a correct result", () => {
         new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:5:\\d+: error: ${message}`),
       );
     }
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("XMILE names and functions become safe Brink names", () => {
+  const xmile = (eqns: [string, string][]) =>
+    `<?xml version="1.0" encoding="utf-8"?>\n<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">\n<header><name>x</name></header>\n<sim_specs><start>0</start><stop>10</stop><dt>1</dt></sim_specs>\n<model><variables>\n${eqns
+      .map(([name, eqn]) => `<aux name="${name}"><eqn>${eqn}</eqn></aux>`)
+      .join("\n")}\n</variables></model></xmile>\n`;
+
+  it("folds accents, spells other letters as code points, and refuses prototype names as functions", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "brink-"));
+    const good = join(dir, "good.xmile");
+    writeFileSync(
+      good,
+      xmile([
+        ["Bevölkerung", "2"],
+        ["人口", "Bevölkerung * 2"],
+        ["__proto__", "1"],
+        ["toString", "3"],
+      ]),
+    );
+    const out = join(dir, "good.yaml");
+    expect((await cli(["import", good, "-o", out])).code).toBe(0);
+    const yaml = readFileSync(out, "utf8");
+    expect(yaml).toContain('bevolkerung: "2"');
+    expect(yaml).toContain('u4eba_u53e3: "bevolkerung * 2"');
+    expect(formatted(yaml)).toEqual([]);
+    const bad = join(dir, "bad.xmile");
+    writeFileSync(
+      bad,
+      xmile([
+        ["a", "constructor(1)"],
+        ["b", "toString(1)"],
+      ]),
+    );
+    const r = await cli(["check", bad]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /^.*bad\.xmile:6:\d+: error: <aux name="a">: the function CONSTRUCTOR is not supported yet/,
+    );
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -21,7 +21,7 @@ const DIMENSIONLESS = new Set([
   "percent",
   "unitless",
 ]);
-const CALENDAR: Record<string, string> = {
+const CALENDAR: Record<string, string> = Object.assign(Object.create(null), {
   seconds: "second",
   minutes: "minute",
   hours: "hour",
@@ -29,7 +29,7 @@ const CALENDAR: Record<string, string> = {
   weeks: "week",
   months: "month",
   years: "year",
-};
+});
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 

@@ -344,7 +344,7 @@ export function translateEquation(
         else: "else",
         mod: "%",
       };
-      if (c !== '"' && keyword[lower]) out.push(keyword[lower]);
+      if (c !== '"' && Object.hasOwn(keyword, lower)) out.push(keyword[lower]!);
       else if (isCall && c !== '"') {
         const canon = canonicalName(ident);
         if (tables.has(canon)) out.push(canon);

@@ -2,6 +2,7 @@ import type { Expr } from "../lang/ast.js";
 import { closest } from "../lang/diagnostic.js";
 import { ExprSyntaxError } from "../lang/lexer.js";
 import { parseExpr } from "../lang/parser.js";
+import { dictionary } from "./names.js";
 
 /** A param's prior. Sampling lives in the engine; this is only the parsed, checked description. */
 export type Distribution =
@@ -16,14 +17,15 @@ export type Distribution =
 /** z such that P(Z < z) = 0.95 for a standard normal: "a to b" is a 90% interval. */
 export const Z95 = 1.6448536269514722;
 
-const FORMS: Record<string, { params: string[]; signature: string }> = {
+/** Keyed by what a file writes, so a dictionary: `toString(1)` must not find Object.prototype.toString. */
+const FORMS: Record<string, { params: string[]; signature: string }> = dictionary({
   normal: { params: ["mean", "sd"], signature: "normal(mean, sd)" },
   lognormal: { params: ["mu", "sigma"], signature: "lognormal(mu, sigma) — mu and sigma of the log" },
   uniform: { params: ["min", "max"], signature: "uniform(min, max)" },
   beta: { params: ["alpha", "beta"], signature: "beta(alpha, beta)" },
   triangular: { params: ["min", "mode", "max"], signature: "triangular(min, mode, max)" },
   pert: { params: ["min", "mode", "max"], signature: "pert(min, mode, max)" },
-};
+});
 
 const TO = /^\s*(-?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s+to\s+(-?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*$/;
 
