@@ -137,9 +137,13 @@ export class ModelSource {
     // for quoted and block scalars, whose escapes and indentation the value no longer shows.
     const map = new Array<number>(exprText.length + 1);
     let cursor = 0;
+    // The cursor only moves forward, so a character once missing stays missing: remembering it keeps this linear.
+    const missing = new Set<string>();
     for (let i = 0; i < exprText.length; i++) {
-      const found = raw.indexOf(exprText[i]!, cursor);
+      const c = exprText[i]!;
+      const found = missing.has(c) ? -1 : raw.indexOf(c, cursor);
       if (found < 0) {
+        missing.add(c);
         map[i] = cursor;
         continue;
       }
