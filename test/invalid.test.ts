@@ -209,6 +209,20 @@ describe("resource bombs end in a diagnostic or a correct result", () => {
     expect(col).toBeLessThan(points.length);
   }, 60_000);
 
+  it("a file is parsed once for all its scenarios, each load getting its own positions; 201 scenarios are refused", () => {
+    const text = `${HEAD}vars:\n  y: bad1 + 1\nscenarios:\n  s: { vars: { y: bad2 + 1 } }\n  t: { vars: { y: 2 } }\n`;
+    const expected = ["h.yaml:5:6: error: unknown name 'bad1'", "h.yaml:7:19: error: unknown name 'bad2'"];
+    expect(formatted(text)).toEqual(expected);
+    // Again, after the scenario loads: the base's positions were not overwritten by the overlays.
+    expect(formatted(text)).toEqual(expected);
+    const many = (n: number) =>
+      `${HEAD}params:\n  x: 1\nscenarios:\n${Array.from({ length: n }, (_, i) => `  s${i}: { params: { x: ${i} } }\n`).join("")}`;
+    expect(checkModelText("h.yaml", many(200)).variants).toHaveLength(201);
+    expect(formatted(many(201))).toEqual([
+      "h.yaml:207:3: error: more than 200 scenarios; that is the limit — split the file, or make the difference a decision",
+    ]);
+  }, 60_000);
+
   it("duplicate keys are found however many keys a map has, 1 and '1' included", () => {
     expect(formatted(`${HEAD}params: { a: 1, "a": 2, 1: 3, "1": 4 }\n`)).toEqual([
       "h.yaml:4:17: error: YAML syntax: Map keys must be unique",

@@ -52,11 +52,48 @@ export interface LoadOptions {
   decisions?: Record<string, number>;
 }
 
+/**
+ * The last text parsed, kept so that loading the same file again (each scenario of `brink check`, the scenarios
+ * a claim compares) costs a copy rather than a parse: a file with many scenarios is then linear, not quadratic.
+ */
+let lastParse: { file: string; text: string; source: ModelSource; value: unknown } | undefined;
+
+function parseOnce(file: string, text: string): { source: ModelSource; value: unknown } {
+  if (lastParse?.file !== file || lastParse.text !== text) {
+    lastParse = undefined;
+    const { source, value } = ModelSource.parse(file, text);
+    lastParse = { file, text, source, value };
+  }
+  // Loading rewrites both the values (shorthands, overlays) and their positions: hand out copies.
+  return { source: lastParse.source.clone(), value: copyPlain(lastParse.value) };
+}
+
+/** A deep copy of parsed YAML values; mappings stay dictionaries (no prototype). */
+function copyPlain(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copyPlain);
+  if (typeof v !== "object" || v === null) return v;
+  const out: Record<string, unknown> = Object.create(null);
+  for (const [k, x] of Object.entries(v)) out[k] = copyPlain(x);
+  return out;
+}
+
+/** Scenarios a file may declare: each is loaded and checked on its own, and nothing real needs more. */
+export const MAX_SCENARIOS = 200;
+
 export function loadModel(file: string, text: string, options: LoadOptions = {}): LoadedModel {
-  const { source, value } = ModelSource.parse(file, text);
+  const { source, value } = parseOnce(file, text);
   const raw = value as Record<string, unknown>;
   const badNames = checkDeclaredNames(raw, source);
   if (badNames.length) throw new DiagnosticError(badNames);
+  if (isRecord(raw.scenarios) && Object.keys(raw.scenarios).length > MAX_SCENARIOS) {
+    const extra = Object.keys(raw.scenarios)[MAX_SCENARIOS]!;
+    throw new DiagnosticError([
+      source.atKey(
+        ["scenarios", extra],
+        `more than ${MAX_SCENARIOS} scenarios; that is the limit — split the file, or make the difference a decision`,
+      ),
+    ]);
+  }
   const scenarios = isRecord(raw.scenarios) ? Object.keys(raw.scenarios) : [];
   const diagnostics: Diagnostic[] = [];
 

@@ -48,7 +48,7 @@ interface PlaceTree {
  */
 export class ModelSource {
   readonly lines = new LineCounter();
-  private readonly places: PlaceTree = {};
+  private places: PlaceTree = {};
   private aliases = 0;
 
   constructor(
@@ -59,6 +59,30 @@ export class ModelSource {
   lineCol(offset: number): { line: number; col: number } {
     const p = this.lines.linePos(Math.max(0, Math.min(offset, this.text.length)));
     return { line: p.line, col: p.col };
+  }
+
+  /**
+   * A copy whose positions can be rewritten (scenario overlays copy positions) without touching this one's; the
+   * line index is shared, since nothing changes it after parsing.
+   */
+  clone(): ModelSource {
+    const copy = new ModelSource(this.file, this.text);
+    (copy as { lines: LineCounter }).lines = this.lines;
+    copy.aliases = this.aliases;
+    const stack: { from: PlaceTree; to: PlaceTree }[] = [{ from: this.places, to: copy.places }];
+    while (stack.length) {
+      const { from, to } = stack.pop()!;
+      if (from.value) to.value = from.value;
+      if (from.key !== undefined) to.key = from.key;
+      if (!from.children) continue;
+      to.children = new Map();
+      for (const [k, child] of from.children) {
+        const next: PlaceTree = {};
+        to.children.set(k, next);
+        stack.push({ from: child, to: next });
+      }
+    }
+    return copy;
   }
 
   /** A diagnostic at `offset`, reaching to `end` when the offending text's extent is known. */
