@@ -338,8 +338,11 @@ class Builder implements ResolveHost {
     return this.tableIndex.get(name);
   }
 
+  private known?: string[];
+  /** Every name an expression may read, for "did you mean" (built once: it is asked for each unknown name). */
   knownNames(): string[] {
-    return [...this.definitions.keys(), ...TIME_NAMES];
+    this.known ??= [...this.definitions.keys(), ...TIME_NAMES];
+    return this.known;
   }
 
   functionNames(): string[] {
