@@ -15,8 +15,8 @@ export const hostile = (tag: string): [string, string, string, string] => [
 const q = (s: string) => JSON.stringify(s);
 
 /**
- * A model whose free-text fields and scenario names (which the loader accepts as any string) are hostile, and
- * that still runs: title, group (mechanism) name and doc, param doc and unit, claim text, scenario names.
+ * A model whose free-text fields are hostile, and that still runs: title, group doc, param doc and source, claim
+ * text. Names — groups and scenarios included — must be identifiers, so the loader refuses markup there.
  */
 export function hostileRunnableModel(): string {
   const [a, b, c, d] = hostile("runnable");
@@ -25,7 +25,7 @@ name: ${q(`title ${a}`)}
 doc: ${q(`doc ${b}`)}
 time: { start: 0, stop: 10, dt: 1, unit: year }
 groups:
-  ${q(`mechanism ${c}`)}: { doc: ${q(`group doc ${d}`)}, switch: mech }
+  mechanism: { doc: ${q(`group doc ${d} ${c}`)}, switch: mech }
 params:
   mech: { value: 1, doc: ${q(`switch doc ${b}`)} }
   k: { dist: "0.1 to 0.2", doc: ${q(`param doc ${a}`)}, source: ${q(`source ${c}`)} }
@@ -41,14 +41,14 @@ claims:
     text: ${q(`claim ${a}`)}
     check: P(big) > 0
 scenarios:
-  ${q(`scenario ${a}`)}: { params: { k: 0.2 } }
-  ${q(`scenario ${d}`)}: { params: { k: 0.15 } }
+  scenario_a: { params: { k: 0.2 } }
+  scenario_d: { params: { k: 0.15 } }
 `;
 }
 
 /**
- * A model whose names the checker rejects (a param, an outcome and a decision that are markup): it does not
- * run, but the page still lists its params and scenarios and shows the diagnostics that quote the names.
+ * A model whose names the loader rejects (a param, an outcome, a decision and a scenario that are markup): it
+ * does not load, and the page shows the diagnostics that quote the names.
  */
 export function hostileNamesModel(): string {
   const [a, b, , d] = hostile("names");
