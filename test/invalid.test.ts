@@ -177,19 +177,6 @@ describe("hostile names", () => {
   });
 });
 
-describe("hidden characters in text", () => {
-  it("are refused in any string of a model, written raw or as a YAML escape, at the string", () => {
-    const text = `brink: 1\nname: "a\\e[2J"\ndoc: "\u202e hidden"\ntime: { start: 0, stop: 10, dt: 1 }\nparams: { x: 1 }\nclaims:\n  - { id: c, text: "ring\\a", check: "E(x at 5) > 0" }\n`;
-    expect(formatted(text)).toEqual([
-      "h.yaml:2:7: error: text in a model may not contain U+001B: control characters and direction overrides can rewrite a terminal or reorder what a reader sees",
-      "h.yaml:3:6: error: text in a model may not contain U+202E: control characters and direction overrides can rewrite a terminal or reorder what a reader sees",
-      "h.yaml:7:20: error: text in a model may not contain U+0007: control characters and direction overrides can rewrite a terminal or reorder what a reader sees",
-    ]);
-    // Tabs, line breaks and right-to-left text itself are fine.
-    expect(formatted(`${HEAD}doc: "a\\tb\\nשלום"\nparams: { x: 1 }\n`)).toEqual([]);
-  });
-});
-
 describe("resource bombs end in a diagnostic or a correct result", () => {
   it("10,000 shorthand vars load, each keeping its position", () => {
     const lines = Array.from({ length: 10_000 }, (_, i) => `  v${i}: ${i} + x\n`).join("");

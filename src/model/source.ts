@@ -11,7 +11,6 @@ import {
   type Scalar,
 } from "yaml";
 import { type Diagnostic, DiagnosticError, type Locator } from "../lang/diagnostic.js";
-import { describeChar } from "../lang/lexer.js";
 
 /** Model files larger than this are refused before parsing: nothing legitimate comes close. */
 export const MAX_MODEL_BYTES = 8 * 1024 * 1024;
@@ -332,16 +331,6 @@ export class ModelSource {
       if (typeof v === "number" && !Number.isFinite(v)) {
         out.push(this.error(range[0], "numbers must be finite (.inf and .nan are not allowed)"));
       }
-      const hidden = typeof v === "string" ? HIDDEN.exec(v) : null;
-      if (hidden) {
-        out.push(
-          this.error(
-            range[0],
-            `text in a model may not contain ${describeChar(hidden[0])}: control characters and direction overrides can rewrite a terminal or reorder what a reader sees`,
-            range[1],
-          ),
-        );
-      }
       return v;
     }
     return null;
@@ -352,12 +341,6 @@ export class ModelSource {
  * The offset at which the text's YAML values pass MAX_YAML_VALUES, or undefined if they stay within it. Streams
  * the YAML lexer's tokens without building anything.
  */
-/**
- * Characters no text of a model may carry, written raw or as a YAML escape: controls other than tab and line
- * breaks (terminal escape sequences, bells) and bidirectional embeddings, overrides and isolates ("Trojan Source").
- */
-const HIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
-
 /** Tokens that start a value: plain scalars (their start marker), quoted and block scalars, collections, aliases. */
 const COUNTED = new Set([
   "scalar",
