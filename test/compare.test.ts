@@ -18,13 +18,21 @@ scenarios:
 ${scenarios}
 `;
 const MODELS = {
-  "a scenario named with a space": MODEL(
+  "block-style claims": MODEL(
     "claims:\n  - { id: some-a, check: P(a) > 0.1 }",
-    '  high growth: { params: { a_rate: 0.1 } }\n  "x\\", id: injected": { params: { a_rate: 0.02 } }',
+    "  high_growth: { params: { a_rate: 0.1 } }\n  low_growth: { params: { a_rate: 0.02 } }",
   ),
   "flow-style claims": MODEL(
     'claims: [{ id: some-a, check: "P(a) > 0.1" }]',
-    "  high growth: { params: { a_rate: 0.1 } }",
+    "  high_growth: { params: { a_rate: 0.1 } }",
+  ),
+};
+
+/** Scenario names that would break (or inject) YAML: the loader refuses them, since names must be identifiers. */
+const BAD_NAMES = {
+  "a scenario named with a space": MODEL(
+    "claims:\n  - { id: some-a, check: P(a) > 0.1 }",
+    '  high growth: { params: { a_rate: 0.1 } }\n  "x\\", id: injected": { params: { a_rate: 0.02 } }',
   ),
   "a quote in a scenario name": MODEL(
     "claims:\n  - { id: some-a, check: P(a) > 0.1 }",
@@ -58,12 +66,20 @@ describe("compare and report pass claims as data", () => {
     });
   }
 
+  for (const [what, text] of Object.entries(BAD_NAMES)) {
+    it(`refuses a model with ${what}, naming the rule`, async () => {
+      await expect(
+        compareScenarios({ file: "m.yaml", text }, ["base"], { runs: 100, seed: 3, workers: 1 }),
+      ).rejects.toThrow(/scenario '.*' is not a valid name: it contains/);
+    });
+  }
+
   it("a scenario named in the comparison may come first", async () => {
-    const input = { file: "m.yaml", text: MODELS["a scenario named with a space"] };
-    const r = await compareScenarios(input, ["high growth", "base"], { runs: 400, seed: 3, workers: 1 });
+    const input = { file: "m.yaml", text: MODELS["block-style claims"] };
+    const r = await compareScenarios(input, ["high_growth", "base"], { runs: 400, seed: 3, workers: 1 });
     const d = r.differences.find((x) => x.outcome === "a")!;
     expect(d.scenario).toBe("base");
     expect(d.difference!).toBeLessThan(0);
-    expect(r.reports["high growth"]!.claims.map((c) => c.id)).toEqual(["some-a"]);
+    expect(r.reports.high_growth!.claims.map((c) => c.id)).toEqual(["some-a"]);
   });
 });
