@@ -2,7 +2,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { prepareModel } from "../engine/prepare.js";
 import { Runner } from "../engine/run.js";
-import { columnId, importXmile } from "../io/xmile.js";
+import { importVensim } from "../io/vensim.js";
+import { columnId, importXmile as importXmileFile } from "../io/xmile.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 
 export interface ConformanceRow {
@@ -29,15 +30,19 @@ function readExpected(path: string): { header: string[]; rows: number[][] } {
   return { header: split(lines[0]!), rows: lines.slice(1).map((l) => split(l).map(value)) };
 }
 
-/** Run one folder of the XMILE conformance suite: import, run, compare every column at every time. */
-export function conformanceCase(folder: string): ConformanceRow {
+/** Which of a folder's models a conformance run reads: XMILE (.xmile, .stmx) or Vensim (.mdl). */
+export type ConformanceFormat = "xmile" | "mdl";
+
+/** Run one folder of the conformance suite: import, run, compare every column at every time. */
+export function conformanceCase(folder: string, format: ConformanceFormat = "xmile"): ConformanceRow {
   const name = folder.replace(/^.*[\\/]/, "");
   const files = readdirSync(folder);
+  const importXmile = format === "mdl" ? importVensim : importXmileFile;
   // Prefer .xmile; fall back to the folder's other models when one is not well-formed XML.
-  const candidates = [
-    ...files.filter((f) => f.endsWith(".xmile")),
-    ...files.filter((f) => f.endsWith(".stmx")),
-  ];
+  const candidates =
+    format === "mdl"
+      ? files.filter((f) => f.endsWith(".mdl")).sort((a, b) => Number(b.startsWith("test")) - Number(a.startsWith("test")))
+      : [...files.filter((f) => f.endsWith(".xmile")), ...files.filter((f) => f.endsWith(".stmx"))];
   const wellFormed = candidates.find((f) => {
     try {
       importXmile(join(folder, f), readFileSync(join(folder, f), "utf8"));
@@ -54,7 +59,13 @@ export function conformanceCase(folder: string): ConformanceRow {
   ];
   const expectedFile = expectedFiles[0];
   if (!model)
-    return { folder: name, model: "–", status: "unsupported", detail: "no .xmile or .stmx model", cells: 0 };
+    return {
+      folder: name,
+      model: "–",
+      status: "unsupported",
+      detail: format === "mdl" ? "no .mdl model" : "no .xmile or .stmx model",
+      cells: 0,
+    };
   if (!expectedFile)
     return { folder: name, model, status: "unsupported", detail: "no expected output", cells: 0 };
   try {
@@ -122,12 +133,12 @@ export function conformanceCase(folder: string): ConformanceRow {
 }
 
 /** Every folder of a conformance suite (its `tests/` and `samples/` folders, or the folder itself). */
-export function runConformance(dir: string): ConformanceRow[] {
+export function runConformance(dir: string, format: ConformanceFormat = "xmile"): ConformanceRow[] {
   const roots = ["tests", "samples"].map((d) => join(dir, d)).filter((d) => existsSync(d));
   const folders = (roots.length ? roots : [dir]).flatMap((root) =>
     readdirSync(root, { withFileTypes: true })
       .filter((e) => e.isDirectory())
       .map((e) => join(root, e.name)),
   );
-  return folders.sort().map(conformanceCase);
+  return folders.sort().map((f) => conformanceCase(f, format));
 }

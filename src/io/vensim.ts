@@ -1,0 +1,825 @@
+import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
+import {
+  ExprParser,
+  lineCol,
+  normName,
+  type RawEquation,
+  splitEquations,
+  tokenize,
+  type VExpr,
+  VensimError,
+  type VSub,
+} from "./vensim-parse.js";
+import { canonicalName, elementId } from "./xmile.js";
+
+/**
+ * Vensim `.mdl` import: equations are parsed (src/io/vensim-parse.ts) and translated into Brink YAML text — the
+ * same target the XMILE importer writes. Names become identifiers as XMILE's do (`canonicalName`), subscripted
+ * variables are expanded into one variable per element (`x__a`, `x__a__b`), INTEG equations become stocks with
+ * one net flow, lookups become tables, and Vensim's builtins are rewritten onto Brink's (stateful ones through
+ * Brink's smooths and delays, nested for the N-th order forms; DELAY FIXED as a pipeline of one-step stocks).
+ * What Brink cannot express is refused with a diagnostic naming the equation and its line.
+ */
+
+export interface VensimImport {
+  /** The model as Brink YAML. */
+  yaml: string;
+  /** Original Vensim names by Brink identifier (for reading expected outputs). */
+  names: Map<string, string>;
+}
+
+interface Equation {
+  raw: RawEquation;
+  name: string;
+  id: string;
+  pos: number;
+  subs?: VSub[];
+  except: VSub[][];
+  kind: "eq" | "lookup" | "data";
+  rhs?: VExpr;
+}
+
+class Unsupported extends VensimError {}
+
+/** Vensim functions Brink spells the same way (after lower-casing), and their argument counts. */
+const SAME: Record<string, [string, number]> = {
+  ABS: ["abs", 1],
+  EXP: ["exp", 1],
+  LN: ["ln", 1],
+  SQRT: ["sqrt", 1],
+  SIN: ["sin", 1],
+  COS: ["cos", 1],
+  TAN: ["tan", 1],
+  ARCSIN: ["arcsin", 1],
+  ARCCOS: ["arccos", 1],
+  ARCTAN: ["arctan", 1],
+  SINH: ["sinh", 1],
+  COSH: ["cosh", 1],
+  TANH: ["tanh", 1],
+  LOG10: ["log10", 1],
+  INTEGER: ["trunc", 1],
+  XIDZ: ["xidz", 3],
+  ZIDZ: ["zidz", 2],
+  STEP: ["step", 2],
+  RAMP: ["ramp", 3],
+  DELAY1: ["delay1", 2],
+  DELAY1I: ["delay1", 3],
+  DELAY3: ["delay3", 2],
+  DELAY3I: ["delay3", 3],
+  SMOOTH: ["smth1", 2],
+  SMOOTHI: ["smth1", 3],
+  SMOOTH3: ["smth3", 2],
+  SMOOTH3I: ["smth3", 3],
+  INITIAL: ["init", 1],
+  "RANDOM UNIFORM": ["uniform", 3],
+};
+
+/** Vensim functions Brink has nothing for yet, with the reason given in the diagnostic. */
+const UNSUPPORTED: Record<string, string> = {
+  "ACTIVE INITIAL":
+    "ACTIVE INITIAL is not supported yet (Brink has no separate initial equation for a variable)",
+  "GET XLS DATA": "spreadsheet readers are not supported",
+  "GET XLS CONSTANTS": "spreadsheet readers are not supported",
+  "GET XLS LOOKUPS": "spreadsheet readers are not supported",
+  "GET DIRECT DATA": "GET DIRECT DATA is not supported yet",
+  "GET DIRECT CONSTANTS": "GET DIRECT CONSTANTS is not supported yet",
+  "GET DIRECT LOOKUPS": "GET DIRECT LOOKUPS is not supported yet",
+  "GET DATA AT TIME": "data variables are not supported yet",
+  "GET TIME VALUE": "GET TIME VALUE is not supported yet",
+  "TIME BASE": "TIME BASE is not supported yet",
+  "ALLOCATE BY PRIORITY": "ALLOCATE BY PRIORITY is not supported yet",
+  "ALLOCATE AVAILABLE": "ALLOCATE AVAILABLE is not supported yet",
+  "VECTOR SELECT": "VECTOR SELECT is not supported yet",
+  "VECTOR ELM MAP": "VECTOR ELM MAP is not supported yet",
+  "VECTOR SORT ORDER": "VECTOR SORT ORDER is not supported yet",
+  "VECTOR RANK": "VECTOR RANK is not supported yet",
+  "VECTOR REORDER": "VECTOR REORDER is not supported yet",
+  "VECTOR LOOKUP": "VECTOR LOOKUP is not supported yet",
+  "INVERT MATRIX": "INVERT MATRIX is not supported yet",
+  "LOOKUP FORWARD": "LOOKUP FORWARD is not supported yet (Brink's discrete tables hold the value backward)",
+  "LOOKUP INVERT": "LOOKUP INVERT is not supported yet",
+  "LOOKUP AREA": "LOOKUP AREA is not supported yet",
+  "DELAY CONVEYOR": "conveyors are not supported",
+  "DELAY PROFILE": "DELAY PROFILE is not supported yet",
+  "QUEUE FIFO": "queues are not supported",
+  "QUEUE LIFO": "queues are not supported",
+  NPV: "NPV is not supported yet",
+  "NPV ARRAY": "NPV ARRAY is not supported yet",
+  "GAME": "GAME is not supported yet (Brink's war room plays models instead)",
+  "A FUNCTION OF": "the equation is only 'A FUNCTION OF' (Vensim's placeholder for an unwritten equation)",
+  "RANDOM POISSON": "RANDOM POISSON is not supported yet",
+  "RANDOM TRIANGULAR": "RANDOM TRIANGULAR is not supported yet",
+  "RANDOM BETA": "RANDOM BETA is not supported yet",
+  "RANDOM GAMMA": "RANDOM GAMMA is not supported yet",
+  "RANDOM LOOKUP": "RANDOM LOOKUP is not supported yet",
+  "RANDOM BINOMIAL": "RANDOM BINOMIAL is not supported yet",
+  "RANDOM NEGATIVE BINOMIAL": "RANDOM NEGATIVE BINOMIAL is not supported yet",
+  "RANDOM WEIBULL": "RANDOM WEIBULL is not supported yet",
+  "RANDOM PINK NOISE": "RANDOM PINK NOISE is not supported yet",
+};
+
+/** The Vensim names of the clock. */
+const CLOCK: Record<string, string> = {
+  TIME: "time",
+  "TIME STEP": "dt",
+  "INITIAL TIME": "starttime",
+  "FINAL TIME": "stoptime",
+};
+const CONTROLS = new Set(["INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"]);
+
+const cartesian = (lists: string[][]): string[][] =>
+  lists.reduce<string[][]>((acc, list) => acc.flatMap((a) => list.map((x) => [...a, x])), [[]]);
+
+const num = (v: number): string => {
+  if (!Number.isFinite(v)) throw new Error("non-finite literal");
+  const s = String(v);
+  return v < 0 ? `(${s})` : s;
+};
+
+/** The unit text without Vensim's slider range (`Month [0,?]` → `Month`); `Dmnl` as Brink's `1`. */
+function cleanUnit(units: string): string {
+  const u = units
+    .replace(/\[[^\]]*\]\s*$/, "")
+    .replace(/\s+/g, " ")
+    .trim();
+  return /^dmnl$/i.test(u) ? "1" : u;
+}
+
+/** Import a Vensim `.mdl` model; throws DiagnosticError for malformed or unsupported input. */
+export function importVensim(file: string, text: string): VensimImport {
+  const src = text.replace(/^\uFEFF/, "");
+  const problems: Diagnostic[] = [];
+  const at = (offset: number, message: string): Diagnostic => ({ file, ...lineCol(src, offset), message });
+  const { equations: raws } = splitEquations(src);
+
+  // Subscript ranges: dimension or subrange id → element ids; mappings; element display names.
+  const dims = new Map<string, string[]>();
+  const maps = new Map<string, Set<string>>();
+  const elementNames = new Map<string, string>();
+  const dimDefs: { id: string; items: VSub[][]; mapsTo: string[]; pos: number; name: string }[] = [];
+  const equations: Equation[] = [];
+  let macroDepth = 0;
+  for (const raw of raws) {
+    const head = raw.expr.trimStart();
+    if (head.startsWith("*") || head === "") continue; // a group heading (`****\n.Control\n****`)
+    if (/^:MACRO:/i.test(head)) macroDepth++;
+    if (macroDepth > 0) {
+      if (/^:MACRO:/i.test(head))
+        problems.push(at(raw.exprStart, "macros (:MACRO:) are not supported yet"));
+      if (/:END OF MACRO:/i.test(raw.expr)) macroDepth = 0;
+      continue;
+    }
+    try {
+      const toks = tokenize(raw.expr, raw.exprStart);
+      const p = new ExprParser(toks);
+      const first = p.next();
+      if (first.kind !== "name")
+        throw new VensimError(
+          `an equation starts with a variable name, found '${first.text}'`,
+          first.pos,
+        );
+      // `Dim: a, b, (c1-c3) -> Other` — a subscript range.
+      if (p.isOp(":")) {
+        p.next();
+        const items: VSub[][] = [];
+        const mapsTo: string[] = [];
+        for (;;) {
+          if (p.isOp("(")) {
+            const open = p.next();
+            const a = p.next();
+            p.expect("-", "in a range of elements such as (a1-a5)");
+            const b = p.next();
+            p.expect(")", "to close a range of elements");
+            const ma = /^(.*?)(\d+)$/.exec(a.text);
+            const mb = /^(.*?)(\d+)$/.exec(b.text);
+            if (!ma || !mb || ma[1] !== mb[1] || Number(ma[2]) > Number(mb[2]))
+              throw new VensimError(`'(${a.text}-${b.text})' is not a range of numbered elements`, open.pos);
+            const range: VSub[] = [];
+            for (let k = Number(ma[2]); k <= Number(mb[2]); k++)
+              range.push({ name: `${ma[1]}${k}`, bang: false, pos: open.pos });
+            items.push(range);
+          } else {
+            const t = p.next();
+            if (t.kind !== "name" && t.kind !== "num")
+              throw new VensimError(`expected an element, found '${t.text || "the end"}'`, t.pos);
+            items.push([{ name: t.text, bang: false, pos: t.pos }]);
+          }
+          if (p.isOp(",")) {
+            p.next();
+            continue;
+          }
+          break;
+        }
+        if (p.isOp("->")) {
+          p.next();
+          for (;;) {
+            if (p.isOp("(")) throw new Unsupported("explicit mappings '-> (Dim: …)' are not supported yet", p.peek().pos);
+            const t = p.next();
+            if (t.kind !== "name") throw new VensimError(`expected a dimension to map to, found '${t.text}'`, t.pos);
+            mapsTo.push(canonicalName(t.text));
+            if (!p.isOp(",")) break;
+            p.next();
+          }
+        }
+        if (p.peek().kind !== "eof")
+          throw new VensimError(`unexpected '${p.peek().text}' in a subscript range`, p.peek().pos);
+        dimDefs.push({ id: canonicalName(first.text), items, mapsTo, pos: first.pos, name: first.text });
+        continue;
+      }
+      // `A <-> B` — an equivalent name for a dimension.
+      if (p.isOp("<->")) {
+        p.next();
+        const other = p.next();
+        dimDefs.push({
+          id: canonicalName(first.text),
+          items: [[{ name: other.text, bang: false, pos: other.pos }]],
+          mapsTo: [],
+          pos: first.pos,
+          name: first.text,
+        });
+        continue;
+      }
+      const eq: Equation = {
+        raw,
+        name: first.text,
+        id: canonicalName(first.text),
+        pos: first.pos,
+        except: [],
+        kind: "eq",
+      };
+      if (p.isOp("[")) eq.subs = p.subscripts();
+      if (p.peek().kind === "kw" && p.peek().text === "EXCEPT") {
+        p.next();
+        for (;;) {
+          eq.except.push(p.subscripts());
+          if (!p.isOp(",")) break;
+          p.next();
+        }
+      }
+      const op = p.next();
+      if (op.kind === "op" && op.text === "(") {
+        eq.kind = "lookup";
+        eq.rhs = p.lookupBody(op.pos);
+      } else if (op.kind === "op" && (op.text === "=" || op.text === "==")) {
+        const e = p.expression();
+        const signed = e.k === "num" ? e.v : e.k === "un" && e.op === "-" && e.a.k === "num" ? -e.a.v : undefined;
+        eq.rhs = signed !== undefined && (p.isOp(",") || p.isOp(";")) ? p.numberList(signed, e.pos) : e;
+      } else if (op.kind === "eof" || (op.kind === "op" && op.text === ":=")) {
+        throw new Unsupported(`'${first.text}' is a data variable; data variables are not supported yet`, first.pos);
+      } else throw new VensimError(`expected '=' after '${first.text}', found '${op.text}'`, op.pos);
+      // Keywords Vensim allows after an equation, such as :SUPPLEMENTARY:, change nothing in a run.
+      while (p.peek().kind === "kw" && ["SUPPLEMENTARY", "IMPLICIT"].includes(p.peek().text)) p.next();
+      if (p.peek().kind !== "eof")
+        throw new VensimError(`unexpected '${p.peek().text}' after a complete equation`, p.peek().pos);
+      equations.push(eq);
+    } catch (e) {
+      if (!(e instanceof VensimError)) throw e;
+      const name = /^\s*("[^"]*"|[^=:([~|]*)/.exec(raw.expr)?.[1]?.trim().replace(/\s+/g, " ") ?? "";
+      problems.push(at(e.offset, `in '${name}': ${e.message}`));
+    }
+  }
+
+  // Resolve subscript ranges, in any order (a range may list a subrange defined later).
+  const pending = new Map(dimDefs.map((d) => [d.id, d]));
+  const resolving = new Set<string>();
+  const resolveDim = (id: string): string[] | undefined => {
+    if (dims.has(id)) return dims.get(id);
+    const d = pending.get(id);
+    if (!d || resolving.has(id)) return undefined;
+    resolving.add(id);
+    const elements: string[] = [];
+    for (const group of d.items)
+      for (const item of group) {
+        const itemId = canonicalName(item.name);
+        const sub = itemId !== id ? resolveDim(itemId) : undefined;
+        if (sub && group.length === 1 && !/^\d/.test(item.name)) elements.push(...sub);
+        else {
+          elements.push(itemId);
+          elementNames.set(itemId, item.name);
+        }
+      }
+    dims.set(id, elements);
+    for (const m of d.mapsTo) {
+      if (!maps.has(id)) maps.set(id, new Set());
+      maps.get(id)!.add(m);
+    }
+    return elements;
+  };
+  for (const d of dimDefs) resolveDim(d.id);
+  // An equivalence (`A <-> B`) maps both ways.
+  for (const d of dimDefs)
+    if (d.items.length === 1 && d.items[0]!.length === 1 && dims.has(canonicalName(d.items[0]![0]!.name))) {
+      const other = canonicalName(d.items[0]![0]!.name);
+      if (dims.get(d.id)!.length === 1 && dims.get(d.id)![0] === other) {
+        dims.set(d.id, dims.get(other)!);
+        for (const [a, b] of [
+          [d.id, other],
+          [other, d.id],
+        ] as const) {
+          if (!maps.has(a)) maps.set(a, new Set());
+          maps.get(a)!.add(b);
+        }
+      }
+    }
+  const allElements = new Set([...dims.values()].flat());
+  for (const [id, elems] of dims)
+    for (const m of maps.get(id) ?? [])
+      if (dims.has(m) && dims.get(m)!.length !== elems.length)
+        problems.push(at(pending.get(id)?.pos ?? 0, `'${id}' maps onto '${m}', which has another number of elements`));
+
+  // Time controls, taken out of the model.
+  const controls = new Map<string, Equation>();
+  const byId = new Map<string, Equation[]>();
+  for (const eq of equations) {
+    const upper = eq.name.toUpperCase();
+    if (CONTROLS.has(upper) && !eq.subs) {
+      controls.set(upper, eq);
+      continue;
+    }
+    if (!byId.has(eq.id)) byId.set(eq.id, []);
+    byId.get(eq.id)!.push(eq);
+  }
+  const lookups = new Set([...byId].filter(([, eqs]) => eqs.every((e) => e.kind === "lookup")).map(([id]) => id));
+
+  // Elements of each variable (by LHS), with the equation and binding that defines each.
+  interface ElementDef {
+    eq: Equation;
+    tuple: string[];
+    binding: Map<string, string>;
+    index: number;
+  }
+  const defs = new Map<string, Map<string, ElementDef>>();
+  const subscriptOf = (s: VSub): string[] => {
+    const id = canonicalName(s.name);
+    if (dims.has(id)) return dims.get(id)!;
+    if (allElements.has(id)) return [id];
+    throw new VensimError(`'${s.name}' is neither a subscript range nor an element`, s.pos);
+  };
+  for (const [id, eqs] of byId) {
+    const elements = new Map<string, ElementDef>();
+    defs.set(id, elements);
+    for (const eq of eqs) {
+      try {
+        const subs = eq.subs ?? [];
+        const lists = subs.map(subscriptOf);
+        const excluded = new Set(
+          eq.except.flatMap((ex) => {
+            if (ex.length !== subs.length)
+              throw new VensimError(`:EXCEPT: needs ${subs.length} subscripts, as the variable has`, ex[0]?.pos ?? eq.pos);
+            return cartesian(ex.map(subscriptOf)).map((t) => t.join("__"));
+          }),
+        );
+        let index = 0;
+        for (const tuple of cartesian(lists)) {
+          const key = tuple.join("__");
+          if (excluded.has(key)) continue;
+          if (elements.has(key))
+            throw new VensimError(`${eq.name}[${tuple.join(",")}] is defined twice`, eq.pos);
+          const binding = new Map<string, string>();
+          subs.forEach((s, p) => {
+            const sid = canonicalName(s.name);
+            if (dims.has(sid)) binding.set(sid, tuple[p]!);
+          });
+          elements.set(key, { eq, tuple, binding, index: index++ });
+        }
+      } catch (e) {
+        if (!(e instanceof VensimError)) throw e;
+        problems.push(at(e.offset, `in '${eq.name}': ${e.message}`));
+      }
+    }
+  }
+  if (problems.length) throw new DiagnosticError(problems);
+
+  const flatId = (id: string, tuple: string[]) => (tuple.length ? elementId(id, tuple) : id);
+  const taken = new Set<string>();
+  for (const [id, elements] of defs) for (const d of elements.values()) taken.add(flatId(id, d.tuple));
+  const fresh = (base: string): string => {
+    let id = base;
+    for (let k = 2; taken.has(id); k++) id = `${base}_${k}`;
+    taken.add(id);
+    return id;
+  };
+
+  // Constant values (numbers and arithmetic of constants), for the time controls and orders of delays.
+  const constCache = new Map<string, number | undefined>();
+  const evalConst = (e: VExpr, depth = 0): number | undefined => {
+    if (depth > 50) return undefined;
+    switch (e.k) {
+      case "num":
+        return e.v;
+      case "un": {
+        const a = evalConst(e.a, depth + 1);
+        return a === undefined ? undefined : e.op === "-" ? -a : e.op === "+" ? a : undefined;
+      }
+      case "bin": {
+        const a = evalConst(e.a, depth + 1);
+        const b = evalConst(e.b, depth + 1);
+        if (a === undefined || b === undefined) return undefined;
+        const r: Record<string, number> = { "+": a + b, "-": a - b, "*": a * b, "/": a / b, "^": a ** b };
+        return r[e.op];
+      }
+      case "ref": {
+        const upper = e.name.toUpperCase();
+        const control = controls.get(upper);
+        const key = control ? upper : canonicalName(e.name);
+        if (constCache.has(key)) return constCache.get(key);
+        constCache.set(key, undefined);
+        let eq = control;
+        if (!eq && !e.subs) {
+          const eqs = byId.get(key);
+          if (eqs?.length === 1 && !eqs[0]!.subs) eq = eqs[0];
+        }
+        const v = eq?.rhs && eq.kind === "eq" ? evalConst(eq.rhs, depth + 1) : undefined;
+        constCache.set(key, v);
+        return v;
+      }
+      default:
+        return undefined;
+    }
+  };
+
+  const controlValue = (name: string, fallback?: number): number => {
+    const eq = controls.get(name);
+    const v = eq?.rhs ? evalConst(eq.rhs) : fallback;
+    if (v === undefined || !Number.isFinite(v)) {
+      problems.push(
+        at(eq?.pos ?? 0, eq ? `${name} must be a constant number` : `${name} is missing (a Vensim model sets it in its control section)`),
+      );
+      return Number.NaN;
+    }
+    return v;
+  };
+  const start = controlValue("INITIAL TIME", 0);
+  const stop = controlValue("FINAL TIME");
+  const dt = controlValue("TIME STEP", 1);
+  const saveper = controls.has("SAVEPER") ? controlValue("SAVEPER") : dt;
+  if (problems.length) throw new DiagnosticError(problems);
+  if (!(dt > 0)) throw new DiagnosticError([at(controls.get("TIME STEP")?.pos ?? 0, "TIME STEP must be positive")]);
+  if (saveper < dt - 1e-12 || Math.abs(saveper / dt - Math.round(saveper / dt)) > 1e-9)
+    throw new DiagnosticError([
+      at(controls.get("SAVEPER")?.pos ?? 0, `SAVEPER (${saveper}) must be a whole multiple of TIME STEP (${dt})`),
+    ]);
+
+  // Output sections.
+  const stocks: string[] = [];
+  const flows: string[] = [];
+  const vars: string[] = [];
+  const tables: string[] = [];
+  const names = new Map<string, string>();
+  const tracked: string[] = [];
+  const q = (s: string) => JSON.stringify(s);
+  const meta = (eq: Equation): string => {
+    const unit = cleanUnit(eq.raw.units);
+    const doc = eq.raw.doc.replace(/\s*\n\s*/g, " ").trim();
+    return `${unit ? `, unit: ${q(unit)}` : ""}${doc ? `, doc: ${q(doc)}` : ""}`;
+  };
+  const tableLine = (id: string, points: [number, number][], type: string) =>
+    `  ${id}: { points: ${JSON.stringify(points)}, type: ${type} }`;
+  const tableVariants = new Map<string, string>();
+
+  interface Ctx {
+    binding: Map<string, string>;
+    owner: string;
+    eq: Equation;
+  }
+
+  /** The element ids of one dimension position of a reference. */
+  const resolveSub = (s: VSub, ctx: Ctx): string[] => {
+    const sid = canonicalName(s.name);
+    if (dims.has(sid)) {
+      const own = dims.get(sid)!;
+      if (ctx.binding.has(sid)) return [ctx.binding.get(sid)!];
+      if (s.bang) return own;
+      for (const [d, e] of ctx.binding) {
+        if (maps.get(sid)?.has(d) || maps.get(d)?.has(sid)) {
+          const k = dims.get(d)!.indexOf(e);
+          if (k >= 0 && k < own.length) return [own[k]!];
+        }
+      }
+      for (const [, e] of ctx.binding) if (own.includes(e)) return [e];
+      return own;
+    }
+    if (allElements.has(sid)) return [sid];
+    throw new VensimError(`'${s.name}' is neither a subscript range nor an element`, s.pos);
+  };
+
+  /** The flat ids a reference stands for (one unless a whole dimension is meant). */
+  const refIds = (name: string, subs: VSub[] | undefined, pos: number, ctx: Ctx): string[] => {
+    const id = canonicalName(name);
+    const elements = defs.get(id);
+    if (!elements) throw new VensimError(`'${name}' is not defined in this model`, pos);
+    const arrayed = [...elements.values()].some((d) => d.tuple.length > 0);
+    if (!arrayed) {
+      if (subs?.length) throw new VensimError(`'${name}' has no subscripts, but is used with some`, pos);
+      return [id];
+    }
+    let useSubs = subs;
+    if (!useSubs) {
+      // An unsubscripted arrayed name in an arrayed equation means the same element.
+      const own = [...elements.values()][0]!;
+      useSubs = own.eq.subs;
+      if (!useSubs) throw new VensimError(`'${name}' is subscripted, but is used without subscripts`, pos);
+    }
+    const tuples = cartesian(useSubs.map((s) => resolveSub(s, ctx)));
+    return tuples.map((t) => {
+      if (!elements.has(t.join("__")))
+        throw new VensimError(`${name}[${t.map((e) => elementNames.get(e) ?? e).join(",")}] is not defined`, pos);
+      return flatId(id, t);
+    });
+  };
+
+  const one = (ids: string[], pos: number, what: string): string => {
+    if (ids.length !== 1)
+      throw new VensimError(`${what} stands for ${ids.length} elements where one number is expected (use SUM, PROD, VMIN or VMAX)`, pos);
+    return ids[0]!;
+  };
+
+  /** Subscript ranges marked with `!` in an expression (the dimensions a reduction runs over). */
+  const bangDims = (e: VExpr, out: Set<string>): Set<string> => {
+    if ((e.k === "ref" || e.k === "call") && e.subs)
+      for (const s of e.subs) if (s.bang) out.add(canonicalName(s.name));
+    if (e.k === "call") for (const a of e.args) bangDims(a, out);
+    if (e.k === "un") bangDims(e.a, out);
+    if (e.k === "bin") {
+      bangDims(e.a, out);
+      bangDims(e.b, out);
+    }
+    return out;
+  };
+
+  const constInt = (e: VExpr, what: string): number => {
+    const v = evalConst(e);
+    if (v === undefined || !Number.isFinite(v))
+      throw new Unsupported(`${what} must be a constant for Brink (its value may not change during a run)`, e.pos);
+    return v;
+  };
+
+  const tr = (e: VExpr, ctx: Ctx): string => {
+    switch (e.k) {
+      case "num":
+        return num(e.v);
+      case "list":
+        throw new VensimError("a list of numbers is only allowed as a whole equation", e.pos);
+      case "lookup":
+        throw new VensimError("lookup points are only allowed in a lookup definition or WITH LOOKUP", e.pos);
+      case "un":
+        return e.op === "NOT" ? `(not ${tr(e.a, ctx)})` : e.op === "-" ? `(-${tr(e.a, ctx)})` : tr(e.a, ctx);
+      case "bin": {
+        const ops: Record<string, string> = { "=": "==", "<>": "!=", AND: "and", OR: "or" };
+        return `(${tr(e.a, ctx)} ${ops[e.op] ?? e.op} ${tr(e.b, ctx)})`;
+      }
+      case "ref": {
+        const upper = e.name.toUpperCase();
+        if (CLOCK[upper] && !e.subs) return CLOCK[upper];
+        if (upper === "SAVEPER" && !e.subs) return num(saveper);
+        const id = canonicalName(e.name);
+        if (lookups.has(id)) throw new VensimError(`'${e.name}' is a lookup: call it with an input, ${e.name}(x)`, e.pos);
+        return one(refIds(e.name, e.subs, e.pos, ctx), e.pos, `'${e.name}'`);
+      }
+      case "call":
+        return call(e, ctx);
+    }
+  };
+
+  const call = (e: Extract<VExpr, { k: "call" }>, ctx: Ctx): string => {
+    const fn = normName(e.fn).toUpperCase();
+    const id = canonicalName(e.fn);
+    const args = e.args;
+    const need = (n: number | number[]) => {
+      const ok = Array.isArray(n) ? n.includes(args.length) : args.length === n;
+      if (!ok)
+        throw new VensimError(
+          `${fn} takes ${Array.isArray(n) ? n.join(" or ") : n} argument${n === 1 ? "" : "s"}, but has ${args.length}`,
+          e.pos,
+        );
+    };
+    const a = (k: number) => tr(args[k]!, ctx);
+    if (lookups.has(id) && !SAME[fn]) {
+      need(1);
+      return `${one(refIds(e.fn, e.subs, e.pos, ctx), e.pos, `'${e.fn}'`)}(${a(0)})`;
+    }
+    if (e.subs) throw new VensimError(`'${e.fn}' is not a lookup, but is called with subscripts`, e.pos);
+    const same = SAME[fn];
+    if (same) {
+      need(same[1]);
+      // Vensim's RANDOM UNIFORM(min, max, seed): Brink's streams are seeded per run, so the seed is not used.
+      const used = fn === "RANDOM UNIFORM" ? args.slice(0, 2) : args;
+      return `${same[0]}(${used.map((x) => tr(x, ctx)).join(", ")})`;
+    }
+    switch (fn) {
+      case "IF THEN ELSE":
+        need(3);
+        return `(if ${a(0)} then ${a(1)} else ${a(2)})`;
+      case "MIN":
+      case "MAX":
+        need(2);
+        return `${fn.toLowerCase()}(${a(0)}, ${a(1)})`;
+      case "MODULO":
+        need(2);
+        return `(${a(0)} - ${a(1)} * floor(${a(0)} / ${a(1)}))`;
+      case "QUANTUM":
+        need(2);
+        return `(if ${a(1)} <= 0 then ${a(0)} else ${a(1)} * trunc(${a(0)} / ${a(1)}))`;
+      case "POWER":
+        need(2);
+        return `(${a(0)} ^ ${a(1)})`;
+      case "LOG":
+        need(2);
+        return `(ln(${a(0)}) / ln(${a(1)}))`;
+      case "PULSE": {
+        need(2);
+        // 1 from start for width (at least one step), else 0.
+        return `(step(1, ${a(0)}) - step(1, ${a(0)} + max(${a(1)}, dt)))`;
+      }
+      case "PULSE TRAIN": {
+        need(4);
+        const [s, w, every, end] = [a(0), a(1), a(2), a(3)];
+        const since = `(time - ${s})`;
+        return `(if time >= ${s} and time <= ${end} then (if (${since} - ${every} * floor((${since} + dt / 1000) / ${every})) < ${w} - dt / 1000 then 1 else 0) else 0)`;
+      }
+      case "DELAY N": {
+        need(4);
+        const n = Math.round(constInt(args[3]!, "DELAY N's order"));
+        if (n < 1) throw new VensimError("DELAY N's order must be at least 1", args[3]!.pos);
+        let out = a(0);
+        for (let k = 0; k < n; k++) out = `delay1(${out}, ${a(1)} / ${n}, ${a(2)})`;
+        return out;
+      }
+      case "SMOOTH N": {
+        need(4);
+        const n = Math.round(constInt(args[3]!, "SMOOTH N's order"));
+        if (n < 1) throw new VensimError("SMOOTH N's order must be at least 1", args[3]!.pos);
+        let out = a(0);
+        for (let k = 0; k < n; k++) out = `smth1(${out}, ${a(1)} / ${n}, ${a(2)})`;
+        return out;
+      }
+      case "DELAY FIXED": {
+        need(3);
+        const delay = constInt(args[1]!, "DELAY FIXED's delay time");
+        const steps = Math.round(delay / dt);
+        if (steps <= 0) return a(0);
+        // A pipeline of one-step stocks: each passes its whole content on every step.
+        const base = `${ctx.owner}_pipeline`;
+        const input = fresh(`${base}_in`);
+        flows.push(`  ${input}: ${q(a(0))}`);
+        let inflow = input;
+        let last = "";
+        for (let k = 1; k <= steps; k++) {
+          const stock = fresh(`${base}_${k}`);
+          const out = fresh(`${base}_${k}_out`);
+          stocks.push(`  ${stock}: { init: ${q(`${a(2)} * dt`)}, inflows: [${inflow}], outflows: [${out}] }`);
+          flows.push(`  ${out}: ${q(`${stock} / dt`)}`);
+          inflow = out;
+          last = out;
+        }
+        return last;
+      }
+      case "TREND": {
+        need(3);
+        const average = `smth1(${a(0)}, ${a(1)}, ${a(0)} / (1 + ${a(2)} * ${a(1)}))`;
+        return `zidz(${a(0)} - ${average}, ${a(1)} * ${average})`;
+      }
+      case "FORECAST": {
+        need(3);
+        const average = `smth1(${a(0)}, ${a(1)}, ${a(0)})`;
+        return `(${a(0)} * (1 + zidz(${a(0)} - ${average}, ${a(1)} * ${average}) * ${a(2)}))`;
+      }
+      case "SAMPLE IF TRUE": {
+        need(3);
+        return `(if ${a(0)} then ${a(1)} else previous(${ctx.owner}, ${a(2)}))`;
+      }
+      case "RANDOM NORMAL":
+        need(5);
+        // Brink clamps the draw to [min, max]; Vensim truncates the distribution there.
+        return `clamp(normal(${a(2)}, ${a(3)}), ${a(0)}, ${a(1)})`;
+      case "RANDOM EXPONENTIAL":
+        need(5);
+        return `clamp(${a(2)} + ${a(3)} * exponential(1), ${a(0)}, ${a(1)})`;
+      case "RANDOM 0 1":
+        need(0);
+        return "uniform(0, 1)";
+      case "ELMCOUNT": {
+        need(1);
+        const d = args[0]!;
+        const did = d.k === "ref" ? canonicalName(d.name) : "";
+        if (!dims.has(did)) throw new VensimError("ELMCOUNT takes a subscript range", d.pos);
+        return String(dims.get(did)!.length);
+      }
+      case "SUM":
+      case "PROD":
+      case "VMIN":
+      case "VMAX": {
+        need(1);
+        const over = [...bangDims(args[0]!, new Set())].filter((d) => !ctx.binding.has(d));
+        if (over.length === 0) throw new VensimError(`${fn} needs a subscript range marked with '!', such as x[Dim!]`, e.pos);
+        for (const d of over)
+          if (!dims.has(d)) throw new VensimError(`'${d}' is not a subscript range`, e.pos);
+        const terms = cartesian(over.map((d) => dims.get(d)!)).map((t) => {
+          const binding = new Map(ctx.binding);
+          over.forEach((d, p) => binding.set(d, t[p]!));
+          return tr(args[0]!, { ...ctx, binding });
+        });
+        if (terms.length === 1) return terms[0]!;
+        if (fn === "SUM") return `(${terms.join(" + ")})`;
+        if (fn === "PROD") return `(${terms.join(" * ")})`;
+        return `${fn === "VMIN" ? "min" : "max"}(${terms.join(", ")})`;
+      }
+      case "WITH LOOKUP": {
+        const pts = args[1];
+        if (!pts || pts.k !== "lookup") throw new VensimError("WITH LOOKUP takes an input and lookup points", e.pos);
+        const table = fresh(`${ctx.owner}_lookup`);
+        tables.push(tableLine(table, pts.points, "continuous"));
+        return `${table}(${a(0)})`;
+      }
+      case "LOOKUP EXTRAPOLATE":
+      case "LOOKUP BACKWARD": {
+        need(2);
+        const t = args[0]!;
+        if (t.k !== "ref" || !lookups.has(canonicalName(t.name)))
+          throw new VensimError(`${fn}'s first argument must be a lookup`, t.pos);
+        const base = one(refIds(t.name, t.subs, t.pos, ctx), t.pos, `'${t.name}'`);
+        const type = fn === "LOOKUP EXTRAPOLATE" ? "extrapolate" : "discrete";
+        const key = `${base}/${type}`;
+        if (!tableVariants.has(key)) tableVariants.set(key, fresh(`${base}_${type}`));
+        return `${tableVariants.get(key)!}(${a(1)})`;
+      }
+      case "INTEG":
+        throw new VensimError("INTEG must be the whole equation of a stock", e.pos);
+    }
+    if (UNSUPPORTED[fn]) throw new Unsupported(UNSUPPORTED[fn]!, e.pos);
+    if (defs.has(id)) throw new VensimError(`'${e.fn}' is a variable, not a lookup or function`, e.pos);
+    throw new Unsupported(`the function ${fn} is not supported yet`, e.pos);
+  };
+
+  const lookupPoints = new Map<string, [number, number][]>();
+  for (const [id, elements] of defs) {
+    const arrayed = [...elements.values()].some((d) => d.tuple.length > 0);
+    for (const d of elements.values()) {
+      const { eq } = d;
+      const flat = flatId(id, d.tuple);
+      const label = d.tuple.length
+        ? `${eq.name}[${d.tuple.map((e) => elementNames.get(e) ?? e).join(",")}]`
+        : eq.name;
+      const ctx: Ctx = { binding: d.binding, owner: flat, eq };
+      try {
+        const rhs = eq.rhs!;
+        if (eq.kind === "lookup") {
+          if (rhs.k !== "lookup") throw new VensimError("expected lookup points", eq.pos);
+          lookupPoints.set(flat, rhs.points);
+          tables.push(tableLine(flat, rhs.points, "continuous"));
+          continue;
+        }
+        names.set(flat, label);
+        tracked.push(flat);
+        if (rhs.k === "list") {
+          const count = [...elements.values()].filter((x) => x.eq === eq).length;
+          if (rhs.values.length !== count)
+            throw new VensimError(`${rhs.values.length} numbers for ${count} elements`, rhs.pos);
+          vars.push(`  ${flat}: { eq: ${q(num(rhs.values[d.index]!))}${meta(eq)} }`);
+          continue;
+        }
+        if (rhs.k === "call" && normName(rhs.fn).toUpperCase() === "INTEG") {
+          if (rhs.args.length !== 2)
+            throw new VensimError(`INTEG takes 2 arguments (rate, initial value), but has ${rhs.args.length}`, rhs.pos);
+          const flow = fresh(`${flat}_net_flow`);
+          const rate = tr(rhs.args[0]!, ctx);
+          const init = tr(rhs.args[1]!, ctx);
+          flows.push(`  ${flow}: ${q(rate)}`);
+          stocks.push(`  ${flat}: { init: ${q(init)}, inflows: [${flow}], outflows: []${meta(eq)} }`);
+          continue;
+        }
+        vars.push(`  ${flat}: { eq: ${q(tr(rhs, ctx))}${meta(eq)} }`);
+      } catch (e) {
+        if (!(e instanceof VensimError)) throw e;
+        problems.push(at(e.offset, `in '${label}': ${e.message}`));
+        // One diagnostic for an apply-to-all equation, not one per element.
+        if (arrayed) break;
+      }
+    }
+  }
+  for (const [key, variant] of tableVariants) {
+    const [base, type] = key.split("/") as [string, string];
+    tables.push(tableLine(variant, lookupPoints.get(base) ?? [], type));
+  }
+  if (problems.length) throw new DiagnosticError(problems);
+
+  const unitText = cleanUnit(controls.get("TIME STEP")?.raw.units || controls.get("FINAL TIME")?.raw.units || "");
+  const calendar = /^(second|minute|hour|day|week|month|year)s?$/i.exec(unitText);
+  const timeUnit = calendar
+    ? `, unit: ${calendar[1]!.toLowerCase()}`
+    : /^[A-Za-z][A-Za-z0-9_]*$/.test(unitText)
+      ? `, unit: ${q(unitText)}`
+      : "";
+  const lines = [
+    "brink: 1",
+    `name: ${q(file.replace(/^.*[\\/]/, "").replace(/\.mdl$/i, ""))}`,
+    "method: euler",
+    `time: { start: ${start}, stop: ${stop}, dt: ${dt}${saveper !== dt ? `, save: ${saveper}` : ""}${timeUnit} }`,
+  ];
+  if (stocks.length) lines.push("stocks:", ...stocks);
+  if (flows.length) lines.push("flows:", ...flows);
+  if (vars.length) lines.push("vars:", ...vars);
+  if (tables.length) lines.push("tables:", ...tables);
+  lines.push(`track: [${tracked.join(", ")}]`);
+  return { yaml: `${lines.join("\n")}\n`, names };
+}
