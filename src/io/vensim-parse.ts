@@ -87,8 +87,8 @@ export function splitEquations(text: string): { equations: RawEquation[]; end: n
     if (exprEnd < 0) exprEnd = Math.min(i, end);
     parts[0] = text.slice(exprStart, exprEnd);
     i++;
-    // Skip leading whitespace of the expression, for positions.
-    const lead = /^\s*/.exec(parts[0])![0].length;
+    // Skip leading whitespace and comments (`{UTF-8}`) of the expression, for positions.
+    const lead = /^(?:\s|\{[^}]*\})*/.exec(parts[0])![0].length;
     exprStart += lead;
     const expr = parts[0].slice(lead);
     if (expr.trim() === "" && parts[1]!.trim() === "" && parts[2]!.trim() === "") continue;
@@ -115,8 +115,9 @@ export function tokenize(src: string, base: number): Tok[] {
   let i = 0;
   while (i < src.length) {
     const c = src[i]!;
-    if (c === "\\" && /^\\[ \t]*\r?\n/.test(src.slice(i, i + 4))) {
-      i = src.indexOf("\n", i) + 1;
+    if (c === "\\" && /^\\[ \t]*(?:\r?\n|$)/.test(src.slice(i))) {
+      const nl = src.indexOf("\n", i);
+      i = nl < 0 ? src.length : nl + 1;
       continue;
     }
     if (/\s/.test(c)) {
@@ -305,6 +306,13 @@ export class ExprParser {
     }
     if (t.kind === "name") {
       const subs = this.isOp("[") ? this.subscripts() : undefined;
+      if (this.isOp("(") && t.text.toUpperCase() === "TABBED ARRAY") {
+        this.next();
+        const values: number[] = [];
+        while (!this.isOp(")")) values.push(this.signedNumber());
+        this.next();
+        return { k: "list", values, rows: 1, pos: t.pos };
+      }
       if (this.isOp("(")) {
         this.next();
         const fn = t.text.toUpperCase();
@@ -395,9 +403,8 @@ export class ExprParser {
     }
     this.expect(")", "to close the lookup's points");
     if (points.length === 0) throw new VensimError("a lookup without points", pos);
-    for (let k = 1; k < points.length; k++)
-      if (!(points[k]![0] >= points[k - 1]![0]))
-        throw new VensimError("a lookup's x values must increase", pos);
+    // Vensim reads the points in x order, whatever order they are written in.
+    points.sort((a, b) => a[0] - b[0]);
     return { k: "lookup", points, pos };
   }
 

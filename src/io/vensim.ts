@@ -41,6 +41,15 @@ interface Equation {
 
 class Unsupported extends VensimError {}
 
+/** A Vensim macro: its parameters and its own equations (one of them named as the macro: its output). */
+interface Macro {
+  name: string;
+  id: string;
+  params: string[];
+  equations: Equation[];
+  pos: number;
+}
+
 /** Vensim functions Brink spells the same way (after lower-casing), and their argument counts. */
 const SAME: Record<string, [string, number]> = {
   ABS: ["abs", 1],
@@ -158,20 +167,38 @@ export function importVensim(file: string, text: string): VensimImport {
   const elementNames = new Map<string, string>();
   const dimDefs: { id: string; items: VSub[][]; mapsTo: string[]; pos: number; name: string }[] = [];
   const equations: Equation[] = [];
-  let macroDepth = 0;
+  const macros = new Map<string, Macro>();
+  let macro: Macro | undefined;
   for (const raw of raws) {
     const head = raw.expr.trimStart();
     if (head.startsWith("*") || head === "") continue; // a group heading (`****\n.Control\n****`)
-    if (/^:MACRO:/i.test(head)) macroDepth++;
-    if (macroDepth > 0) {
-      if (/^:MACRO:/i.test(head))
-        problems.push(at(raw.exprStart, "macros (:MACRO:) are not supported yet"));
-      if (/:END OF MACRO:/i.test(raw.expr)) macroDepth = 0;
-      continue;
-    }
     try {
       const toks = tokenize(raw.expr, raw.exprStart);
       const p = new ExprParser(toks);
+      // `:END OF MACRO:` closes a macro and may share its text with the next equation.
+      if (p.peek().kind === "kw" && p.peek().text === "END OF MACRO") {
+        p.next();
+        macro = undefined;
+      }
+      if (p.peek().kind === "kw" && p.peek().text === "MACRO") {
+        const kw = p.next();
+        const name = p.next();
+        if (name.kind !== "name") throw new VensimError("expected the macro's name after :MACRO:", kw.pos);
+        p.expect("(", "to open the macro's parameters");
+        const params: string[] = [];
+        while (!p.isOp(")")) {
+          const t = p.next();
+          if (t.kind === "op" && t.text === ":")
+            throw new Unsupported("macros with several outputs are not supported yet", t.pos);
+          if (t.kind !== "name") throw new VensimError(`expected a parameter name, found '${t.text}'`, t.pos);
+          params.push(canonicalName(t.text));
+          if (p.isOp(",")) p.next();
+        }
+        p.next();
+        macro = { name: name.text, id: canonicalName(name.text), params, equations: [], pos: kw.pos };
+        macros.set(macro.id, macro);
+      }
+      if (p.peek().kind === "eof") continue;
       const first = p.next();
       if (first.kind !== "name")
         throw new VensimError(
@@ -181,6 +208,11 @@ export function importVensim(file: string, text: string): VensimImport {
       // `Dim: a, b, (c1-c3) -> Other` — a subscript range.
       if (p.isOp(":")) {
         p.next();
+        if (p.peek().kind === "name" && p.isOp("(", 1))
+          throw new Unsupported(
+            `subscript ranges read from files (${p.peek().text.toUpperCase()}) are not supported`,
+            p.peek().pos,
+          );
         const items: VSub[][] = [];
         const mapsTo: string[] = [];
         for (;;) {
@@ -256,10 +288,18 @@ export function importVensim(file: string, text: string): VensimImport {
           p.next();
         }
       }
+      // Reality checks (`:THE CONDITION: … :IMPLIES: …`) and test inputs change nothing in a run.
+      if (p.peek().kind === "kw" && ["THE CONDITION", "TEST INPUT"].includes(p.peek().text)) continue;
       const op = p.next();
+      if (op.kind === "kw" && ["INTERPOLATE", "RAW", "HOLD BACKWARD", "LOOK FORWARD"].includes(op.text))
+        throw new Unsupported(`'${first.text}' is a data variable (:${op.text}:); data variables are not supported yet`, op.pos);
       if (op.kind === "op" && op.text === "(") {
         eq.kind = "lookup";
-        eq.rhs = p.lookupBody(op.pos);
+        if (p.peek().kind === "name") {
+          // A lookup read from a file, such as GET XLS LOOKUPS(…).
+          eq.rhs = p.expression();
+          p.expect(")", "to close the lookup");
+        } else eq.rhs = p.lookupBody(op.pos);
       } else if (op.kind === "op" && (op.text === "=" || op.text === "==")) {
         const e = p.expression();
         const signed = e.k === "num" ? e.v : e.k === "un" && e.op === "-" && e.a.k === "num" ? -e.a.v : undefined;
@@ -271,7 +311,7 @@ export function importVensim(file: string, text: string): VensimImport {
       while (p.peek().kind === "kw" && ["SUPPLEMENTARY", "IMPLICIT"].includes(p.peek().text)) p.next();
       if (p.peek().kind !== "eof")
         throw new VensimError(`unexpected '${p.peek().text}' after a complete equation`, p.peek().pos);
-      equations.push(eq);
+      (macro ? macro.equations : equations).push(eq);
     } catch (e) {
       if (!(e instanceof VensimError)) throw e;
       const name = /^\s*("[^"]*"|[^=:([~|]*)/.exec(raw.expr)?.[1]?.trim().replace(/\s+/g, " ") ?? "";
@@ -400,36 +440,71 @@ export function importVensim(file: string, text: string): VensimImport {
     return id;
   };
 
-  // Constant values (numbers and arithmetic of constants), for the time controls and orders of delays.
+  // Constant values (numbers and arithmetic of constants), for the time controls; with `initial`, values at the
+  // initial time (the clock, STEP, IF THEN ELSE, stocks' initial values), for what Vensim reads once at the start,
+  // such as the order of DELAY N and the delay of DELAY FIXED.
+  const clock = { start: Number.NaN, dt: Number.NaN };
   const constCache = new Map<string, number | undefined>();
-  const evalConst = (e: VExpr, depth = 0): number | undefined => {
-    if (depth > 50) return undefined;
+  const evalConst = (e: VExpr, initial = false, depth = 0): number | undefined => {
+    if (depth > 100) return undefined;
+    const ev = (x: VExpr) => evalConst(x, initial, depth + 1);
     switch (e.k) {
       case "num":
         return e.v;
       case "un": {
-        const a = evalConst(e.a, depth + 1);
-        return a === undefined ? undefined : e.op === "-" ? -a : e.op === "+" ? a : undefined;
+        const a = ev(e.a);
+        return a === undefined ? undefined : e.op === "-" ? -a : e.op === "+" ? a : Number(a === 0);
       }
       case "bin": {
-        const a = evalConst(e.a, depth + 1);
-        const b = evalConst(e.b, depth + 1);
+        const a = ev(e.a);
+        const b = ev(e.b);
         if (a === undefined || b === undefined) return undefined;
-        const r: Record<string, number> = { "+": a + b, "-": a - b, "*": a * b, "/": a / b, "^": a ** b };
+        const r: Record<string, number> = {
+          "+": a + b,
+          "-": a - b,
+          "*": a * b,
+          "/": a / b,
+          "^": a ** b,
+          "=": Number(a === b),
+          "<>": Number(a !== b),
+          "<": Number(a < b),
+          "<=": Number(a <= b),
+          ">": Number(a > b),
+          ">=": Number(a >= b),
+          AND: Number(a !== 0 && b !== 0),
+          OR: Number(a !== 0 || b !== 0),
+        };
         return r[e.op];
+      }
+      case "call": {
+        if (!initial || e.subs) return undefined;
+        const fn = normName(e.fn).toUpperCase();
+        const args = e.args.map(ev);
+        if (args.some((x) => x === undefined)) return undefined;
+        const [x, y, z] = args as number[];
+        if (fn === "IF THEN ELSE") return x !== 0 ? y : z;
+        if (fn === "STEP") return clock.start >= y! ? x : 0;
+        if (fn === "MIN") return Math.min(x!, y!);
+        if (fn === "MAX") return Math.max(x!, y!);
+        if (fn === "ABS") return Math.abs(x!);
+        if (fn === "INTEGER") return Math.trunc(x!);
+        if (fn === "INTEG" || fn === "INITIAL") return fn === "INTEG" ? y : x;
+        return undefined;
       }
       case "ref": {
         const upper = e.name.toUpperCase();
+        if (initial && upper === "TIME") return clock.start;
+        if (initial && upper === "TIME STEP") return clock.dt;
         const control = controls.get(upper);
-        const key = control ? upper : canonicalName(e.name);
+        const key = `${initial}/${control ? upper : canonicalName(e.name)}`;
         if (constCache.has(key)) return constCache.get(key);
         constCache.set(key, undefined);
         let eq = control;
         if (!eq && !e.subs) {
-          const eqs = byId.get(key);
+          const eqs = byId.get(canonicalName(e.name));
           if (eqs?.length === 1 && !eqs[0]!.subs) eq = eqs[0];
         }
-        const v = eq?.rhs && eq.kind === "eq" ? evalConst(eq.rhs, depth + 1) : undefined;
+        const v = eq?.rhs && eq.kind === "eq" ? evalConst(eq.rhs, initial, depth + 1) : undefined;
         constCache.set(key, v);
         return v;
       }
@@ -453,6 +528,8 @@ export function importVensim(file: string, text: string): VensimImport {
   const stop = controlValue("FINAL TIME");
   const dt = controlValue("TIME STEP", 1);
   const saveper = controls.has("SAVEPER") ? controlValue("SAVEPER") : dt;
+  clock.start = start;
+  clock.dt = dt;
   if (problems.length) throw new DiagnosticError(problems);
   if (!(dt > 0)) throw new DiagnosticError([at(controls.get("TIME STEP")?.pos ?? 0, "TIME STEP must be positive")]);
   if (saveper < dt - 1e-12 || Math.abs(saveper / dt - Math.round(saveper / dt)) > 1e-9)
@@ -481,7 +558,19 @@ export function importVensim(file: string, text: string): VensimImport {
     binding: Map<string, string>;
     owner: string;
     eq: Equation;
+    /** Inside a macro: its parameters and own variables, by id, as Brink text. */
+    scope?: Map<string, string>;
+    depth?: number;
   }
+
+  /** The dimension whose positions number a subrange's elements: the largest one that holds them all. */
+  const rootDim = (id: string): string => {
+    const own = dims.get(id)!;
+    let root = id;
+    for (const [d, elems] of dims)
+      if (elems.length > dims.get(root)!.length && own.every((e) => elems.includes(e))) root = d;
+    return root;
+  };
 
   /** The element ids of one dimension position of a reference. */
   const resolveSub = (s: VSub, ctx: Ctx): string[] => {
@@ -548,9 +637,9 @@ export function importVensim(file: string, text: string): VensimImport {
   };
 
   const constInt = (e: VExpr, what: string): number => {
-    const v = evalConst(e);
+    const v = evalConst(e, true);
     if (v === undefined || !Number.isFinite(v))
-      throw new Unsupported(`${what} must be a constant for Brink (its value may not change during a run)`, e.pos);
+      throw new Unsupported(`${what} must be known at the initial time (Brink reads it once, as Vensim does)`, e.pos);
     return v;
   };
 
@@ -570,9 +659,17 @@ export function importVensim(file: string, text: string): VensimImport {
       }
       case "ref": {
         const upper = e.name.toUpperCase();
+        const id = canonicalName(e.name);
+        if (ctx.scope?.has(id) && !e.subs) return ctx.scope.get(id)!;
         if (CLOCK[upper] && !e.subs) return CLOCK[upper];
         if (upper === "SAVEPER" && !e.subs) return num(saveper);
-        const id = canonicalName(e.name);
+        if (!defs.has(id) && dims.has(id) && !e.subs) {
+          // A subscript range as a value: the position (from 1) of the element being defined.
+          const [element] = resolveSub({ name: e.name, bang: false, pos: e.pos }, ctx);
+          if (ctx.binding.size === 0 || resolveSub({ name: e.name, bang: false, pos: e.pos }, ctx).length !== 1)
+            throw new VensimError(`'${e.name}' is a subscript range; as a value it needs an equation over it`, e.pos);
+          return String(dims.get(rootDim(id))!.indexOf(element!) + 1);
+        }
         if (lookups.has(id)) throw new VensimError(`'${e.name}' is a lookup: call it with an input, ${e.name}(x)`, e.pos);
         return one(refIds(e.name, e.subs, e.pos, ctx), e.pos, `'${e.name}'`);
       }
@@ -594,6 +691,23 @@ export function importVensim(file: string, text: string): VensimImport {
         );
     };
     const a = (k: number) => tr(args[k]!, ctx);
+    const macro = macros.get(id);
+    if (macro && !e.subs) {
+      need(macro.params.length);
+      if ((ctx.depth ?? 0) > 20) throw new VensimError("macros call each other too deeply (a macro calls itself?)", e.pos);
+      // Each call gets its own copy of the macro's variables, named after the caller.
+      const prefix = fresh(`${ctx.owner}_${macro.id}`);
+      const scope = new Map(macro.params.map((p, k) => [p, `(${a(k)})`]));
+      for (const m of macro.equations) if (m.id !== macro.id) scope.set(m.id, fresh(`${prefix}_${m.id}`));
+      scope.set(macro.id, prefix);
+      if (!macro.equations.some((m) => m.id === macro.id))
+        throw new VensimError(`the macro ${macro.name} has no equation named ${macro.name} (its output)`, macro.pos);
+      for (const m of macro.equations) {
+        const own = scope.get(m.id)!;
+        emit(own, m, { binding: new Map(), owner: own, eq: m, scope, depth: (ctx.depth ?? 0) + 1 }, false);
+      }
+      return prefix;
+    }
     if (lookups.has(id) && !SAME[fn]) {
       need(1);
       return `${one(refIds(e.fn, e.subs, e.pos, ctx), e.pos, `'${e.fn}'`)}(${a(0)})`;
@@ -616,7 +730,8 @@ export function importVensim(file: string, text: string): VensimImport {
         return `${fn.toLowerCase()}(${a(0)}, ${a(1)})`;
       case "MODULO":
         need(2);
-        return `(${a(0)} - ${a(1)} * floor(${a(0)} / ${a(1)}))`;
+        // Vensim's MODULO keeps the sign of the dividend, as % does.
+        return `(${a(0)} % ${a(1)})`;
       case "QUANTUM":
         need(2);
         return `(if ${a(1)} <= 0 then ${a(0)} else ${a(1)} * trunc(${a(0)} / ${a(1)}))`;
@@ -751,6 +866,25 @@ export function importVensim(file: string, text: string): VensimImport {
     throw new Unsupported(`the function ${fn} is not supported yet`, e.pos);
   };
 
+  /** One scalar entry: a stock (INTEG, with one net flow) or a var. */
+  function emit(flat: string, eq: Equation, ctx: Ctx, track: boolean): void {
+    const rhs = eq.rhs!;
+    if (track) tracked.push(flat);
+    if (rhs.k === "call" && normName(rhs.fn).toUpperCase() === "INTEG") {
+      if (rhs.args.length !== 2)
+        throw new VensimError(`INTEG takes 2 arguments (rate, initial value), but has ${rhs.args.length}`, rhs.pos);
+      const flow = fresh(`${flat}_net_flow`);
+      const rate = tr(rhs.args[0]!, ctx);
+      const init = tr(rhs.args[1]!, ctx);
+      flows.push(`  ${flow}: ${q(rate)}`);
+      stocks.push(`  ${flat}: { init: ${q(init)}, inflows: [${flow}], outflows: []${meta(eq)} }`);
+      return;
+    }
+    if (rhs.k === "lookup" || rhs.k === "list")
+      throw new VensimError("lookups and lists of numbers are not allowed here", rhs.pos);
+    vars.push(`  ${flat}: { eq: ${q(tr(rhs, ctx))}${meta(eq)} }`);
+  }
+
   const lookupPoints = new Map<string, [number, number][]>();
   for (const [id, elements] of defs) {
     const arrayed = [...elements.values()].some((d) => d.tuple.length > 0);
@@ -764,31 +898,24 @@ export function importVensim(file: string, text: string): VensimImport {
       try {
         const rhs = eq.rhs!;
         if (eq.kind === "lookup") {
-          if (rhs.k !== "lookup") throw new VensimError("expected lookup points", eq.pos);
+          if (rhs.k !== "lookup") {
+            tr(rhs, ctx);
+            throw new VensimError("expected lookup points", eq.pos);
+          }
           lookupPoints.set(flat, rhs.points);
           tables.push(tableLine(flat, rhs.points, "continuous"));
           continue;
         }
         names.set(flat, label);
-        tracked.push(flat);
         if (rhs.k === "list") {
+          tracked.push(flat);
           const count = [...elements.values()].filter((x) => x.eq === eq).length;
           if (rhs.values.length !== count)
             throw new VensimError(`${rhs.values.length} numbers for ${count} elements`, rhs.pos);
           vars.push(`  ${flat}: { eq: ${q(num(rhs.values[d.index]!))}${meta(eq)} }`);
           continue;
         }
-        if (rhs.k === "call" && normName(rhs.fn).toUpperCase() === "INTEG") {
-          if (rhs.args.length !== 2)
-            throw new VensimError(`INTEG takes 2 arguments (rate, initial value), but has ${rhs.args.length}`, rhs.pos);
-          const flow = fresh(`${flat}_net_flow`);
-          const rate = tr(rhs.args[0]!, ctx);
-          const init = tr(rhs.args[1]!, ctx);
-          flows.push(`  ${flow}: ${q(rate)}`);
-          stocks.push(`  ${flat}: { init: ${q(init)}, inflows: [${flow}], outflows: []${meta(eq)} }`);
-          continue;
-        }
-        vars.push(`  ${flat}: { eq: ${q(tr(rhs, ctx))}${meta(eq)} }`);
+        emit(flat, eq, ctx, true);
       } catch (e) {
         if (!(e instanceof VensimError)) throw e;
         problems.push(at(e.offset, `in '${label}': ${e.message}`));
