@@ -43,11 +43,11 @@ export interface RawEquation {
 }
 
 /** Where the sketch (diagram) section starts: everything after it is ignored. */
-const SKETCH_MARK = "\\\\\\---///";
+const SKETCH_MARK = /\\{2,3}---\/\/\//;
 
 /** Split the equation section into equations: `|` ends one; `~` separates expression, units and doc. */
 export function splitEquations(text: string): { equations: RawEquation[]; end: number } {
-  const sketch = text.indexOf(SKETCH_MARK);
+  const sketch = text.search(SKETCH_MARK);
   const end = sketch < 0 ? text.length : sketch;
   const equations: RawEquation[] = [];
   let i = 0;
@@ -104,7 +104,7 @@ export interface Tok {
   pos: number;
 }
 
-const OP_CHARS = new Set([..."+-*/^()[],=<>:;!~|{}\""]);
+const OP_CHARS = new Set([...'+-*/^()[],=<>:;!~|{}"']);
 
 /** A name as Vensim compares them: case-insensitive, runs of spaces and underscores as one. */
 export const normName = (s: string) => s.replace(/[\s_]+/g, " ").trim();
@@ -346,7 +346,8 @@ export class ExprParser {
     let sign = 1;
     while (this.isOp("-") || this.isOp("+")) if (this.next().text === "-") sign = -sign;
     const t = this.next();
-    if (t.kind !== "num") throw new VensimError(`expected a number in lookup points, found ${describe(t)}`, t.pos);
+    if (t.kind !== "num")
+      throw new VensimError(`expected a number in lookup points, found ${describe(t)}`, t.pos);
     return sign * Number(t.text);
   }
 

@@ -1,3 +1,4 @@
+import { checkModelText } from "../analysis/check.js";
 import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
 import {
   ExprParser,
@@ -114,7 +115,7 @@ const UNSUPPORTED: Record<string, string> = {
   "QUEUE LIFO": "queues are not supported",
   NPV: "NPV is not supported yet",
   "NPV ARRAY": "NPV ARRAY is not supported yet",
-  "GAME": "GAME is not supported yet (Brink's war room plays models instead)",
+  GAME: "GAME is not supported yet (Brink's war room plays models instead)",
   "A FUNCTION OF": "the equation is only 'A FUNCTION OF' (Vensim's placeholder for an unwritten equation)",
   "RANDOM POISSON": "RANDOM POISSON is not supported yet",
   "RANDOM TRIANGULAR": "RANDOM TRIANGULAR is not supported yet",
@@ -179,6 +180,7 @@ export function importVensim(file: string, text: string): VensimImport {
       if (p.peek().kind === "kw" && p.peek().text === "END OF MACRO") {
         p.next();
         macro = undefined;
+        if (p.isOp("*")) continue; // a group heading follows
       }
       if (p.peek().kind === "kw" && p.peek().text === "MACRO") {
         const kw = p.next();
@@ -201,10 +203,7 @@ export function importVensim(file: string, text: string): VensimImport {
       if (p.peek().kind === "eof") continue;
       const first = p.next();
       if (first.kind !== "name")
-        throw new VensimError(
-          `an equation starts with a variable name, found '${first.text}'`,
-          first.pos,
-        );
+        throw new VensimError(`an equation starts with a variable name, found '${first.text}'`, first.pos);
       // `Dim: a, b, (c1-c3) -> Other` — a subscript range.
       if (p.isOp(":")) {
         p.next();
@@ -245,9 +244,11 @@ export function importVensim(file: string, text: string): VensimImport {
         if (p.isOp("->")) {
           p.next();
           for (;;) {
-            if (p.isOp("(")) throw new Unsupported("explicit mappings '-> (Dim: …)' are not supported yet", p.peek().pos);
+            if (p.isOp("("))
+              throw new Unsupported("explicit mappings '-> (Dim: …)' are not supported yet", p.peek().pos);
             const t = p.next();
-            if (t.kind !== "name") throw new VensimError(`expected a dimension to map to, found '${t.text}'`, t.pos);
+            if (t.kind !== "name")
+              throw new VensimError(`expected a dimension to map to, found '${t.text}'`, t.pos);
             mapsTo.push(canonicalName(t.text));
             if (!p.isOp(",")) break;
             p.next();
@@ -292,7 +293,10 @@ export function importVensim(file: string, text: string): VensimImport {
       if (p.peek().kind === "kw" && ["THE CONDITION", "TEST INPUT"].includes(p.peek().text)) continue;
       const op = p.next();
       if (op.kind === "kw" && ["INTERPOLATE", "RAW", "HOLD BACKWARD", "LOOK FORWARD"].includes(op.text))
-        throw new Unsupported(`'${first.text}' is a data variable (:${op.text}:); data variables are not supported yet`, op.pos);
+        throw new Unsupported(
+          `'${first.text}' is a data variable (:${op.text}:); data variables are not supported yet`,
+          op.pos,
+        );
       if (op.kind === "op" && op.text === "(") {
         eq.kind = "lookup";
         if (p.peek().kind === "name") {
@@ -302,10 +306,14 @@ export function importVensim(file: string, text: string): VensimImport {
         } else eq.rhs = p.lookupBody(op.pos);
       } else if (op.kind === "op" && (op.text === "=" || op.text === "==")) {
         const e = p.expression();
-        const signed = e.k === "num" ? e.v : e.k === "un" && e.op === "-" && e.a.k === "num" ? -e.a.v : undefined;
+        const signed =
+          e.k === "num" ? e.v : e.k === "un" && e.op === "-" && e.a.k === "num" ? -e.a.v : undefined;
         eq.rhs = signed !== undefined && (p.isOp(",") || p.isOp(";")) ? p.numberList(signed, e.pos) : e;
       } else if (op.kind === "eof" || (op.kind === "op" && op.text === ":=")) {
-        throw new Unsupported(`'${first.text}' is a data variable; data variables are not supported yet`, first.pos);
+        throw new Unsupported(
+          `'${first.text}' is a data variable; data variables are not supported yet`,
+          first.pos,
+        );
       } else throw new VensimError(`expected '=' after '${first.text}', found '${op.text}'`, op.pos);
       // Keywords Vensim allows after an equation, such as :SUPPLEMENTARY:, change nothing in a run.
       while (p.peek().kind === "kw" && ["SUPPLEMENTARY", "IMPLICIT"].includes(p.peek().text)) p.next();
@@ -365,7 +373,9 @@ export function importVensim(file: string, text: string): VensimImport {
   for (const [id, elems] of dims)
     for (const m of maps.get(id) ?? [])
       if (dims.has(m) && dims.get(m)!.length !== elems.length)
-        problems.push(at(pending.get(id)?.pos ?? 0, `'${id}' maps onto '${m}', which has another number of elements`));
+        problems.push(
+          at(pending.get(id)?.pos ?? 0, `'${id}' maps onto '${m}', which has another number of elements`),
+        );
 
   // Time controls, taken out of the model.
   const controls = new Map<string, Equation>();
@@ -379,7 +389,9 @@ export function importVensim(file: string, text: string): VensimImport {
     if (!byId.has(eq.id)) byId.set(eq.id, []);
     byId.get(eq.id)!.push(eq);
   }
-  const lookups = new Set([...byId].filter(([, eqs]) => eqs.every((e) => e.kind === "lookup")).map(([id]) => id));
+  const lookups = new Set(
+    [...byId].filter(([, eqs]) => eqs.every((e) => e.kind === "lookup")).map(([id]) => id),
+  );
 
   // Elements of each variable (by LHS), with the equation and binding that defines each.
   interface ElementDef {
@@ -405,7 +417,10 @@ export function importVensim(file: string, text: string): VensimImport {
         const excluded = new Set(
           eq.except.flatMap((ex) => {
             if (ex.length !== subs.length)
-              throw new VensimError(`:EXCEPT: needs ${subs.length} subscripts, as the variable has`, ex[0]?.pos ?? eq.pos);
+              throw new VensimError(
+                `:EXCEPT: needs ${subs.length} subscripts, as the variable has`,
+                ex[0]?.pos ?? eq.pos,
+              );
             return cartesian(ex.map(subscriptOf)).map((t) => t.join("__"));
           }),
         );
@@ -518,7 +533,12 @@ export function importVensim(file: string, text: string): VensimImport {
     const v = eq?.rhs ? evalConst(eq.rhs) : fallback;
     if (v === undefined || !Number.isFinite(v)) {
       problems.push(
-        at(eq?.pos ?? 0, eq ? `${name} must be a constant number` : `${name} is missing (a Vensim model sets it in its control section)`),
+        at(
+          eq?.pos ?? 0,
+          eq
+            ? `${name} must be a constant number`
+            : `${name} is missing (a Vensim model sets it in its control section)`,
+        ),
       );
       return Number.NaN;
     }
@@ -531,10 +551,14 @@ export function importVensim(file: string, text: string): VensimImport {
   clock.start = start;
   clock.dt = dt;
   if (problems.length) throw new DiagnosticError(problems);
-  if (!(dt > 0)) throw new DiagnosticError([at(controls.get("TIME STEP")?.pos ?? 0, "TIME STEP must be positive")]);
+  if (!(dt > 0))
+    throw new DiagnosticError([at(controls.get("TIME STEP")?.pos ?? 0, "TIME STEP must be positive")]);
   if (saveper < dt - 1e-12 || Math.abs(saveper / dt - Math.round(saveper / dt)) > 1e-9)
     throw new DiagnosticError([
-      at(controls.get("SAVEPER")?.pos ?? 0, `SAVEPER (${saveper}) must be a whole multiple of TIME STEP (${dt})`),
+      at(
+        controls.get("SAVEPER")?.pos ?? 0,
+        `SAVEPER (${saveper}) must be a whole multiple of TIME STEP (${dt})`,
+      ),
     ]);
 
   // Output sections.
@@ -612,14 +636,20 @@ export function importVensim(file: string, text: string): VensimImport {
     const tuples = cartesian(useSubs.map((s) => resolveSub(s, ctx)));
     return tuples.map((t) => {
       if (!elements.has(t.join("__")))
-        throw new VensimError(`${name}[${t.map((e) => elementNames.get(e) ?? e).join(",")}] is not defined`, pos);
+        throw new VensimError(
+          `${name}[${t.map((e) => elementNames.get(e) ?? e).join(",")}] is not defined`,
+          pos,
+        );
       return flatId(id, t);
     });
   };
 
   const one = (ids: string[], pos: number, what: string): string => {
     if (ids.length !== 1)
-      throw new VensimError(`${what} stands for ${ids.length} elements where one number is expected (use SUM, PROD, VMIN or VMAX)`, pos);
+      throw new VensimError(
+        `${what} stands for ${ids.length} elements where one number is expected (use SUM, PROD, VMIN or VMAX)`,
+        pos,
+      );
     return ids[0]!;
   };
 
@@ -639,7 +669,10 @@ export function importVensim(file: string, text: string): VensimImport {
   const constInt = (e: VExpr, what: string): number => {
     const v = evalConst(e, true);
     if (v === undefined || !Number.isFinite(v))
-      throw new Unsupported(`${what} must be known at the initial time (Brink reads it once, as Vensim does)`, e.pos);
+      throw new Unsupported(
+        `${what} must be known at the initial time (Brink reads it once, as Vensim does)`,
+        e.pos,
+      );
     return v;
   };
 
@@ -666,11 +699,18 @@ export function importVensim(file: string, text: string): VensimImport {
         if (!defs.has(id) && dims.has(id) && !e.subs) {
           // A subscript range as a value: the position (from 1) of the element being defined.
           const [element] = resolveSub({ name: e.name, bang: false, pos: e.pos }, ctx);
-          if (ctx.binding.size === 0 || resolveSub({ name: e.name, bang: false, pos: e.pos }, ctx).length !== 1)
-            throw new VensimError(`'${e.name}' is a subscript range; as a value it needs an equation over it`, e.pos);
+          if (
+            ctx.binding.size === 0 ||
+            resolveSub({ name: e.name, bang: false, pos: e.pos }, ctx).length !== 1
+          )
+            throw new VensimError(
+              `'${e.name}' is a subscript range; as a value it needs an equation over it`,
+              e.pos,
+            );
           return String(dims.get(rootDim(id))!.indexOf(element!) + 1);
         }
-        if (lookups.has(id)) throw new VensimError(`'${e.name}' is a lookup: call it with an input, ${e.name}(x)`, e.pos);
+        if (lookups.has(id))
+          throw new VensimError(`'${e.name}' is a lookup: call it with an input, ${e.name}(x)`, e.pos);
         return one(refIds(e.name, e.subs, e.pos, ctx), e.pos, `'${e.name}'`);
       }
       case "call":
@@ -694,14 +734,18 @@ export function importVensim(file: string, text: string): VensimImport {
     const macro = macros.get(id);
     if (macro && !e.subs) {
       need(macro.params.length);
-      if ((ctx.depth ?? 0) > 20) throw new VensimError("macros call each other too deeply (a macro calls itself?)", e.pos);
+      if ((ctx.depth ?? 0) > 20)
+        throw new VensimError("macros call each other too deeply (a macro calls itself?)", e.pos);
       // Each call gets its own copy of the macro's variables, named after the caller.
       const prefix = fresh(`${ctx.owner}_${macro.id}`);
       const scope = new Map(macro.params.map((p, k) => [p, `(${a(k)})`]));
       for (const m of macro.equations) if (m.id !== macro.id) scope.set(m.id, fresh(`${prefix}_${m.id}`));
       scope.set(macro.id, prefix);
       if (!macro.equations.some((m) => m.id === macro.id))
-        throw new VensimError(`the macro ${macro.name} has no equation named ${macro.name} (its output)`, macro.pos);
+        throw new VensimError(
+          `the macro ${macro.name} has no equation named ${macro.name} (its output)`,
+          macro.pos,
+        );
       for (const m of macro.equations) {
         const own = scope.get(m.id)!;
         emit(own, m, { binding: new Map(), owner: own, eq: m, scope, depth: (ctx.depth ?? 0) + 1 }, false);
@@ -743,14 +787,27 @@ export function importVensim(file: string, text: string): VensimImport {
         return `(ln(${a(0)}) / ln(${a(1)}))`;
       case "PULSE": {
         need(2);
-        // 1 from start for width (at least one step), else 0.
-        return `(step(1, ${a(0)}) - step(1, ${a(0)} + max(${a(1)}, dt)))`;
+        // 1 from start for width (at least one step), else 0; a constant width is written as it is, so that no
+        // unit check sees a number against the clock's unit.
+        const width = evalConst(args[1]!);
+        const end = width === undefined ? `max(${a(1)}, dt)` : width > 0 ? a(1) : "dt";
+        return `(step(1, ${a(0)}) - step(1, ${a(0)} + ${end}))`;
       }
       case "PULSE TRAIN": {
         need(4);
         const [s, w, every, end] = [a(0), a(1), a(2), a(3)];
         const since = `(time - ${s})`;
-        return `(if time >= ${s} and time <= ${end} then (if (${since} - ${every} * floor((${since} + dt / 1000) / ${every})) < ${w} - dt / 1000 then 1 else 0) else 0)`;
+        const once = `(step(1, ${s}) - step(1, ${s} + ${w}))`;
+        const repeated = `(if (${since} - ${every} * floor((${since} + dt / 1000) / ${every})) < ${w} - dt / 1000 then 1 else 0)`;
+        // An interval of 0 is one pulse.
+        const interval = evalConst(args[2]!);
+        const body =
+          interval === undefined
+            ? `(if ${every} > 0 then ${repeated} else ${once})`
+            : interval > 0
+              ? repeated
+              : once;
+        return `(if time >= ${s} and time <= ${end} then ${body} else 0)`;
       }
       case "DELAY N": {
         need(4);
@@ -826,7 +883,8 @@ export function importVensim(file: string, text: string): VensimImport {
       case "VMAX": {
         need(1);
         const over = [...bangDims(args[0]!, new Set())].filter((d) => !ctx.binding.has(d));
-        if (over.length === 0) throw new VensimError(`${fn} needs a subscript range marked with '!', such as x[Dim!]`, e.pos);
+        if (over.length === 0)
+          throw new VensimError(`${fn} needs a subscript range marked with '!', such as x[Dim!]`, e.pos);
         for (const d of over)
           if (!dims.has(d)) throw new VensimError(`'${d}' is not a subscript range`, e.pos);
         const terms = cartesian(over.map((d) => dims.get(d)!)).map((t) => {
@@ -841,7 +899,8 @@ export function importVensim(file: string, text: string): VensimImport {
       }
       case "WITH LOOKUP": {
         const pts = args[1];
-        if (!pts || pts.k !== "lookup") throw new VensimError("WITH LOOKUP takes an input and lookup points", e.pos);
+        if (pts?.k !== "lookup")
+          throw new VensimError("WITH LOOKUP takes an input and lookup points", e.pos);
         const table = fresh(`${ctx.owner}_lookup`);
         tables.push(tableLine(table, pts.points, "continuous"));
         return `${table}(${a(0)})`;
@@ -872,7 +931,10 @@ export function importVensim(file: string, text: string): VensimImport {
     if (track) tracked.push(flat);
     if (rhs.k === "call" && normName(rhs.fn).toUpperCase() === "INTEG") {
       if (rhs.args.length !== 2)
-        throw new VensimError(`INTEG takes 2 arguments (rate, initial value), but has ${rhs.args.length}`, rhs.pos);
+        throw new VensimError(
+          `INTEG takes 2 arguments (rate, initial value), but has ${rhs.args.length}`,
+          rhs.pos,
+        );
       const flow = fresh(`${flat}_net_flow`);
       const rate = tr(rhs.args[0]!, ctx);
       const init = tr(rhs.args[1]!, ctx);
@@ -930,7 +992,9 @@ export function importVensim(file: string, text: string): VensimImport {
   }
   if (problems.length) throw new DiagnosticError(problems);
 
-  const unitText = cleanUnit(controls.get("TIME STEP")?.raw.units || controls.get("FINAL TIME")?.raw.units || "");
+  const unitText = cleanUnit(
+    controls.get("TIME STEP")?.raw.units || controls.get("FINAL TIME")?.raw.units || "",
+  );
   const calendar = /^(second|minute|hour|day|week|month|year)s?$/i.exec(unitText);
   const timeUnit = calendar
     ? `, unit: ${calendar[1]!.toLowerCase()}`
@@ -948,5 +1012,54 @@ export function importVensim(file: string, text: string): VensimImport {
   if (vars.length) lines.push("vars:", ...vars);
   if (tables.length) lines.push("tables:", ...tables);
   lines.push(`track: [${tracked.join(", ")}]`);
-  return { yaml: `${lines.join("\n")}\n`, names };
+  return { yaml: keepUnitsThatCheck(file, lines), names };
+}
+
+/**
+ * Vensim only warns about inconsistent units; Brink refuses a unit clash. An entry whose stated unit clashes keeps
+ * it in its doc ("Vensim unit: …") instead, so the model runs as it does in Vensim and the unit is not lost.
+ */
+function keepUnitsThatCheck(file: string, lines: string[]): string {
+  const unitPart = /, unit: ("(?:[^"\\]|\\.)*")/;
+  for (let round = 0; round < 20; round++) {
+    const yaml = `${lines.join("\n")}\n`;
+    const clashes = checkModelText(file, yaml).diagnostics.filter((d) => d.message.startsWith("unit clash"));
+    if (clashes.length === 0) return yaml;
+    let changed = false;
+    const demote = (k: number) => {
+      const line = lines[k];
+      const m = line === undefined ? null : unitPart.exec(line);
+      if (!line || !m) return;
+      const unit = JSON.parse(m[1]!) as string;
+      let next = line.replace(unitPart, "");
+      const note = `Vensim unit: ${unit}`;
+      const docPart = /, doc: ("(?:[^"\\]|\\.)*")/.exec(next);
+      next = docPart
+        ? next.replace(
+            docPart[0],
+            `, doc: ${JSON.stringify(`${JSON.parse(docPart[1]!) as string} (${note})`)}`,
+          )
+        : next.replace(/ }$/, `, doc: ${JSON.stringify(note)} }`);
+      lines[k] = next;
+      changed = true;
+    };
+    for (const d of clashes) {
+      demote(d.line - 1);
+      // The entries a message names ('flow', 'stock') are on their own lines.
+      for (const [, name] of d.message.matchAll(/'([^']+)'/g))
+        lines.forEach((l, k) => {
+          if (l.startsWith(`  ${name}: `)) demote(k);
+        });
+    }
+    // A clash inside an expression names no entry: after a few rounds, every unit goes to the docs.
+    if (!changed || round >= 2) {
+      lines.forEach((_, k) => demote(k));
+      // Last, the clock's unit: numbers computed in an equation (30 * 2) then never clash with time.
+      if (round >= 3)
+        lines.forEach((l, k) => {
+          if (l.startsWith("time: ")) lines[k] = l.replace(/, unit: [^,}]+/, "");
+        });
+    }
+  }
+  return `${lines.join("\n")}\n`;
 }

@@ -41,7 +41,9 @@ export function conformanceCase(folder: string, format: ConformanceFormat = "xmi
   // Prefer .xmile; fall back to the folder's other models when one is not well-formed XML.
   const candidates =
     format === "mdl"
-      ? files.filter((f) => f.endsWith(".mdl")).sort((a, b) => Number(b.startsWith("test")) - Number(a.startsWith("test")))
+      ? files
+          .filter((f) => f.endsWith(".mdl"))
+          .sort((a, b) => Number(b.startsWith("test")) - Number(a.startsWith("test")))
       : [...files.filter((f) => f.endsWith(".xmile")), ...files.filter((f) => f.endsWith(".stmx"))];
   const wellFormed = candidates.find((f) => {
     try {
