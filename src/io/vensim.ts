@@ -570,8 +570,12 @@ export function importVensim(file: string, text: string): VensimImport {
   const tracked: string[] = [];
   const q = (s: string) => JSON.stringify(s);
   const meta = (eq: Equation): string => {
-    const unit = cleanUnit(eq.raw.units);
-    const doc = eq.raw.doc.replace(/\s*\n\s*/g, " ").trim();
+    // A variable defined by several equations states its unit and doc once, often on the last (`~~|` before).
+    const group = byId.get(eq.id)?.includes(eq) ? byId.get(eq.id)! : [eq];
+    const unit = cleanUnit(eq.raw.units || (group.find((g) => g.raw.units)?.raw.units ?? ""));
+    const doc = (eq.raw.doc || (group.find((g) => g.raw.doc)?.raw.doc ?? ""))
+      .replace(/\s*\n\s*/g, " ")
+      .trim();
     return `${unit ? `, unit: ${q(unit)}` : ""}${doc ? `, doc: ${q(doc)}` : ""}`;
   };
   const tableLine = (id: string, points: [number, number][], type: string) =>
@@ -899,8 +903,7 @@ export function importVensim(file: string, text: string): VensimImport {
       }
       case "WITH LOOKUP": {
         const pts = args[1];
-        if (pts?.k !== "lookup")
-          throw new VensimError("WITH LOOKUP takes an input and lookup points", e.pos);
+        if (pts?.k !== "lookup") throw new VensimError("WITH LOOKUP takes an input and lookup points", e.pos);
         const table = fresh(`${ctx.owner}_lookup`);
         tables.push(tableLine(table, pts.points, "continuous"));
         return `${table}(${a(0)})`;

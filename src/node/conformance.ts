@@ -135,12 +135,17 @@ export function conformanceCase(folder: string, format: ConformanceFormat = "xmi
 }
 
 /** Every folder of a conformance suite (its `tests/` and `samples/` folders, or the folder itself). */
-export function runConformance(dir: string, format: ConformanceFormat = "xmile"): ConformanceRow[] {
+export function suiteFolders(dir: string): string[] {
   const roots = ["tests", "samples"].map((d) => join(dir, d)).filter((d) => existsSync(d));
   const folders = (roots.length ? roots : [dir]).flatMap((root) =>
     readdirSync(root, { withFileTypes: true })
       .filter((e) => e.isDirectory())
       .map((e) => join(root, e.name)),
   );
-  return folders.sort().map((f) => conformanceCase(f, format));
+  return folders.sort();
+}
+
+/** Run every folder of a conformance suite. */
+export function runConformance(dir: string, format: ConformanceFormat = "xmile"): ConformanceRow[] {
+  return suiteFolders(dir).map((f) => conformanceCase(f, format));
 }

@@ -11,6 +11,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { importVensim } from "../io/vensim.js";
 import { importXmile } from "../io/xmile.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { MAX_MODEL_BYTES } from "../model/source.js";
@@ -27,11 +28,16 @@ export const VERSION = (
 export const DEFAULT_MODEL = join(PACKAGE_ROOT, "models", "flagship", "flagship.yaml");
 
 /**
- * Read a model as Brink YAML text: a .yaml file as it is, an XMILE (.xmile, .stmx, .xml) file imported.
- * Unreadable, oversized or unsupported files become diagnostics.
+ * Read a model as Brink YAML text: a .yaml file as it is, an XMILE (.xmile, .stmx, .xml) or Vensim (.mdl) file
+ * imported. Unreadable, oversized or unsupported files become diagnostics.
  */
 export function readModel(path: string): string {
-  const text = readModelFile(path);
+  return importModelText(path, readModelFile(path));
+}
+
+/** A model file's text as Brink YAML: XMILE and Vensim files imported (by extension), YAML as it is. */
+export function importModelText(path: string, text: string): string {
+  if (/\.mdl$/i.test(path)) return importVensim(path, text).yaml;
   return /\.(xmile|stmx|xml)$/i.test(path) ? importXmile(path, text).yaml : text;
 }
 

@@ -1,4 +1,5 @@
-import { RELATIVE_TOLERANCE, runConformance } from "../conformance.js";
+import { compareSuiteImports } from "../../io/vensim-compare.js";
+import { RELATIVE_TOLERANCE, runConformance, suiteFolders } from "../conformance.js";
 import { table } from "../format.js";
 import { jsonOption, printResult, type Verb } from "./shared.js";
 
@@ -12,13 +13,22 @@ export const conformance: Verb = {
       )
       .argument("<dir>", "the suite's folder (with tests/ and samples/)")
       .addOption(jsonOption("print one JSON object instead of a table"))
-      .action((dir: string, opts: { json?: boolean }) => {
-        printResult(io, opts.json, runConformance(dir), (rows) => {
+      .option("--vensim", "read each folder's Vensim .mdl model instead of its XMILE one")
+      .action((dir: string, opts: { json?: boolean; vensim?: boolean }) => {
+        printResult(io, opts.json, runConformance(dir, opts.vensim ? "mdl" : "xmile"), (rows) => {
           const count = (s: string) => rows.filter((r) => r.status === s).length;
+          // Where a folder ships the same model as .mdl and .xmile, the two imports should agree.
+          const pairs = opts.vensim ? compareSuiteImports(suiteFolders(dir)) : [];
+          const compared = pairs.length
+            ? `\n\n.mdl against .xmile:\n${table(
+                ["folder", "imports", "detail"],
+                pairs.map((r) => [r.folder, r.status, r.detail]),
+              )}`
+            : "";
           return `${table(
             ["folder", "status", "detail"],
             rows.map((r) => [r.folder, r.status, r.detail]),
-          )}\n\n${count("passed")} passed, ${count("failed")} failed, ${count("unsupported")} unsupported, ${count("invalid")} invalid model files (relative tolerance ${RELATIVE_TOLERANCE})`;
+          )}\n\n${count("passed")} passed, ${count("failed")} failed, ${count("unsupported")} unsupported, ${count("invalid")} invalid model files (relative tolerance ${RELATIVE_TOLERANCE})${compared}`;
         });
       });
   },

@@ -1,7 +1,7 @@
 import { checkModelText } from "../../analysis/check.js";
 import { importXmile } from "../../io/xmile.js";
 import { formatDiagnostic } from "../../lang/diagnostic.js";
-import { readModelFile, writeFileAtomic } from "../files.js";
+import { importModelText, readModelFile, writeFileAtomic } from "../files.js";
 import { terminalSafe } from "../terminal.js";
 import { EXIT_BAD_MODEL, type Verb } from "./shared.js";
 
@@ -10,12 +10,14 @@ export const importVerb: Verb = {
   register(program, { io, exit, fail }) {
     program
       .command("import")
-      .description("convert an XMILE model (.xmile, .stmx) to a Brink model file")
-      .argument("<file>", "the XMILE file")
+      .description("convert an XMILE (.xmile, .stmx) or Vensim (.mdl) model to a Brink model file")
+      .argument("<file>", "the XMILE or Vensim file")
       .requiredOption("-o, --output <file>", "the Brink YAML file to write")
       .action((file: string, opts: { output: string }) => {
         try {
-          const yaml = importXmile(file, readModelFile(file)).yaml;
+          const yaml = /\.mdl$/i.test(file)
+            ? importModelText(file, readModelFile(file))
+            : importXmile(file, readModelFile(file)).yaml;
           // Check what was produced before writing it, so a bad import never leaves a file behind.
           const problems = checkModelText(opts.output, yaml).diagnostics;
           for (const d of problems) io.err(`${terminalSafe(formatDiagnostic(d))}\n`);
