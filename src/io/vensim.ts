@@ -815,8 +815,11 @@ export function importVensim(file: string, text: string): VensimImport {
       }
       case "DELAY N": {
         need(4);
-        const n = Math.round(constInt(args[3]!, "DELAY N's order"));
+        let n = Math.round(constInt(args[3]!, "DELAY N's order"));
         if (n < 1) throw new VensimError("DELAY N's order must be at least 1", args[3]!.pos);
+        // As Vensim does, an order whose stages would be shorter than a step is lowered (delay_pipeline).
+        const delay0 = evalConst(args[1]!, true);
+        if (delay0 !== undefined && delay0 > 0) n = Math.max(1, Math.min(n, Math.floor(delay0 / dt + 1e-9)));
         let out = a(0);
         for (let k = 0; k < n; k++) out = `delay1(${out}, ${a(1)} / ${n}, ${a(2)})`;
         return out;
@@ -832,7 +835,8 @@ export function importVensim(file: string, text: string): VensimImport {
       case "DELAY FIXED": {
         need(3);
         const delay = constInt(args[1]!, "DELAY FIXED's delay time");
-        const steps = Math.round(delay / dt);
+        // A delay between steps is rounded up to the next step (delay_pipeline).
+        const steps = Math.ceil(delay / dt - 1e-9);
         if (steps <= 0) return a(0);
         // A pipeline of one-step stocks: each passes its whole content on every step.
         const base = `${ctx.owner}_pipeline`;
