@@ -72,22 +72,15 @@ const SAME: Record<string, [string, number]> = {
   ZIDZ: ["zidz", 2],
   STEP: ["step", 2],
   RAMP: ["ramp", 3],
-  DELAY1: ["delay1", 2],
   DELAY1I: ["delay1", 3],
-  DELAY3: ["delay3", 2],
   DELAY3I: ["delay3", 3],
-  SMOOTH: ["smth1", 2],
   SMOOTHI: ["smth1", 3],
-  SMOOTH3: ["smth3", 2],
   SMOOTH3I: ["smth3", 3],
-  INITIAL: ["init", 1],
   "RANDOM UNIFORM": ["uniform", 3],
 };
 
 /** Vensim functions Brink has nothing for yet, with the reason given in the diagnostic. */
 const UNSUPPORTED: Record<string, string> = {
-  "ACTIVE INITIAL":
-    "ACTIVE INITIAL is not supported yet (Brink has no separate initial equation for a variable)",
   "GET XLS DATA": "spreadsheet readers are not supported",
   "GET XLS CONSTANTS": "spreadsheet readers are not supported",
   "GET XLS LOOKUPS": "spreadsheet readers are not supported",
@@ -389,9 +382,10 @@ export function importVensim(file: string, text: string): VensimImport {
     if (!byId.has(eq.id)) byId.set(eq.id, []);
     byId.get(eq.id)!.push(eq);
   }
-  const lookups = new Set(
-    [...byId].filter(([, eqs]) => eqs.every((e) => e.kind === "lookup")).map(([id]) => id),
-  );
+  // Lookups: defined by points, or read from a file (`= GET XLS LOOKUPS(…)`, refused when it is translated).
+  const isLookup = (e: Equation) =>
+    e.kind === "lookup" || (e.rhs?.k === "call" && /LOOKUPS$/.test(normName(e.rhs.fn).toUpperCase()));
+  const lookups = new Set([...byId].filter(([, eqs]) => eqs.some(isLookup)).map(([id]) => id));
 
   // Elements of each variable (by LHS), with the equation and binding that defines each.
   interface ElementDef {
@@ -589,6 +583,11 @@ export function importVensim(file: string, text: string): VensimImport {
     /** Inside a macro: its parameters and own variables, by id, as Brink text. */
     scope?: Map<string, string>;
     depth?: number;
+    /**
+     * Translating what is evaluated once, at the initial time (a stock's initial value, INITIAL): variables
+     * defined by ACTIVE INITIAL stand for their initial expression there.
+     */
+    initial?: boolean;
   }
 
   /** The dimension whose positions number a subrange's elements: the largest one that holds them all. */
@@ -680,6 +679,18 @@ export function importVensim(file: string, text: string): VensimImport {
     return v;
   };
 
+  /** The element a subscript range or element name stands for, where one is used as a value. */
+  const subscriptValue = (e: VExpr, ctx: Ctx): string | undefined => {
+    if (e.k !== "ref" || e.subs) return undefined;
+    const id = canonicalName(e.name);
+    if (defs.has(id) || ctx.scope?.has(id)) return undefined;
+    if (dims.has(id)) {
+      const own = resolveSub({ name: e.name, bang: false, pos: e.pos }, ctx);
+      return own.length === 1 ? own[0] : undefined;
+    }
+    return allElements.has(id) ? id : undefined;
+  };
+
   const tr = (e: VExpr, ctx: Ctx): string => {
     switch (e.k) {
       case "num":
@@ -691,6 +702,16 @@ export function importVensim(file: string, text: string): VensimImport {
       case "un":
         return e.op === "NOT" ? `(not ${tr(e.a, ctx)})` : e.op === "-" ? `(-${tr(e.a, ctx)})` : tr(e.a, ctx);
       case "bin": {
+        // Subscripts compared as values (`dim1 = dim2`, `dimA = B`) compare the elements they stand for.
+        const sa = subscriptValue(e.a, ctx);
+        const sb = subscriptValue(e.b, ctx);
+        // Elements of one dimension compare by name (dim3: A, C, B against dim1: A, B, C); elements of
+        // unrelated dimensions by position (sec1 = secb1), as their values.
+        const related =
+          sa !== undefined &&
+          sb !== undefined &&
+          [...dims.values()].some((d) => d.includes(sa) && d.includes(sb));
+        if ((e.op === "=" || e.op === "<>") && related) return (sa === sb) === (e.op === "=") ? "1" : "0";
         const ops: Record<string, string> = { "=": "==", "<>": "!=", AND: "and", OR: "or" };
         return `(${tr(e.a, ctx)} ${ops[e.op] ?? e.op} ${tr(e.b, ctx)})`;
       }
@@ -713,8 +734,26 @@ export function importVensim(file: string, text: string): VensimImport {
             );
           return String(dims.get(rootDim(id))!.indexOf(element!) + 1);
         }
+        if (!defs.has(id) && allElements.has(id) && !e.subs) {
+          // An element as a value: its position (from 1) in the dimension that holds it.
+          const home = [...dims.keys()].find((d) => dims.get(d)!.includes(id))!;
+          return String(dims.get(rootDim(home))!.indexOf(id) + 1);
+        }
         if (lookups.has(id))
           throw new VensimError(`'${e.name}' is a lookup: call it with an input, ${e.name}(x)`, e.pos);
+        if (ctx.initial) {
+          // ACTIVE INITIAL's initial expression, where the initial value is asked for.
+          const flat = one(refIds(e.name, e.subs, e.pos, ctx), e.pos, `'${e.name}'`);
+          for (const d of defs.get(id)?.values() ?? [])
+            if (
+              flatId(id, d.tuple) === flat &&
+              d.eq.rhs?.k === "call" &&
+              normName(d.eq.rhs.fn).toUpperCase() === "ACTIVE INITIAL" &&
+              d.eq.rhs.args.length === 2
+            )
+              return tr(d.eq.rhs.args[1]!, { ...ctx, binding: d.binding, eq: d.eq, owner: flat });
+          return flat;
+        }
         return one(refIds(e.name, e.subs, e.pos, ctx), e.pos, `'${e.name}'`);
       }
       case "call":
@@ -769,6 +808,23 @@ export function importVensim(file: string, text: string): VensimImport {
       return `${same[0]}(${used.map((x) => tr(x, ctx)).join(", ")})`;
     }
     switch (fn) {
+      case "ACTIVE INITIAL":
+        need(2);
+        return ctx.initial ? a(1) : a(0);
+      case "INITIAL":
+        need(1);
+        return `init(${tr(args[0]!, { ...ctx, initial: true })})`;
+      case "SMOOTH":
+      case "SMOOTH3":
+      case "DELAY1":
+      case "DELAY3": {
+        // Without an initial value these start from their input's initial value: say it where it differs (an
+        // ACTIVE INITIAL in the input), so that the initial values have no cycle.
+        need(2);
+        const brink = { SMOOTH: "smth1", SMOOTH3: "smth3", DELAY1: "delay1", DELAY3: "delay3" }[fn];
+        const start = tr(args[0]!, { ...ctx, initial: true });
+        return `${brink}(${a(0)}, ${a(1)}${start === a(0) ? "" : `, ${start}`})`;
+      }
       case "IF THEN ELSE":
         need(3);
         return `(if ${a(0)} then ${a(1)} else ${a(2)})`;
@@ -944,7 +1000,7 @@ export function importVensim(file: string, text: string): VensimImport {
         );
       const flow = fresh(`${flat}_net_flow`);
       const rate = tr(rhs.args[0]!, ctx);
-      const init = tr(rhs.args[1]!, ctx);
+      const init = tr(rhs.args[1]!, { ...ctx, initial: true });
       flows.push(`  ${flow}: ${q(rate)}`);
       stocks.push(`  ${flat}: { init: ${q(init)}, inflows: [${flow}], outflows: []${meta(eq)} }`);
       return;
