@@ -88,6 +88,9 @@ describe("Vensim import: equations", () => {
       /m\.mdl:3:5: error: in 'b': the function FROBNICATE is not supported yet/,
     );
     expect(diagnostics("x = 1 ~~|")[0]).toMatch(/FINAL TIME is missing/);
+    expect(diagnostics(mdl("a = 1e999 ~~|"))[0]).toBe(
+      "m.mdl:2:5: error: in 'a': the number Infinity is out of range",
+    );
   });
 });
 

@@ -133,8 +133,8 @@ const CONTROLS = new Set(["INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"])
 const cartesian = (lists: string[][]): string[][] =>
   lists.reduce<string[][]>((acc, list) => acc.flatMap((a) => list.map((x) => [...a, x])), [[]]);
 
-const num = (v: number): string => {
-  if (!Number.isFinite(v)) throw new Error("non-finite literal");
+const num = (v: number, pos = 0): string => {
+  if (!Number.isFinite(v)) throw new VensimError(`the number ${v} is out of range`, pos);
   const s = String(v);
   return v < 0 ? `(${s})` : s;
 };
@@ -694,7 +694,7 @@ export function importVensim(file: string, text: string): VensimImport {
   const tr = (e: VExpr, ctx: Ctx): string => {
     switch (e.k) {
       case "num":
-        return num(e.v);
+        return num(e.v, e.pos);
       case "list":
         throw new VensimError("a list of numbers is only allowed as a whole equation", e.pos);
       case "lookup":
@@ -1037,7 +1037,7 @@ export function importVensim(file: string, text: string): VensimImport {
           const count = [...elements.values()].filter((x) => x.eq === eq).length;
           if (rhs.values.length !== count)
             throw new VensimError(`${rhs.values.length} numbers for ${count} elements`, rhs.pos);
-          vars.push(`  ${flat}: { eq: ${q(num(rhs.values[d.index]!))}${meta(eq)} }`);
+          vars.push(`  ${flat}: { eq: ${q(num(rhs.values[d.index]!, rhs.pos))}${meta(eq)} }`);
           continue;
         }
         emit(flat, eq, ctx, true);
