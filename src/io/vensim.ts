@@ -1084,7 +1084,7 @@ export function importVensim(file: string, text: string): VensimImport {
  */
 function keepUnitsThatCheck(file: string, lines: string[]): string {
   const unitPart = /, unit: ("(?:[^"\\]|\\.)*")/;
-  for (let round = 0; round < 20; round++) {
+  for (let round = 0; round < 3; round++) {
     const yaml = `${lines.join("\n")}\n`;
     const clashes = checkModelText(file, yaml).diagnostics.filter((d) => d.message.startsWith("unit clash"));
     if (clashes.length === 0) return yaml;
@@ -1114,15 +1114,13 @@ function keepUnitsThatCheck(file: string, lines: string[]): string {
           if (l.startsWith(`  ${name}: `)) demote(k);
         });
     }
-    // A clash inside an expression names no entry: after a few rounds, every unit goes to the docs.
-    if (!changed || round >= 2) {
-      lines.forEach((_, k) => demote(k));
-      // Last, the clock's unit: numbers computed in an equation (30 * 2) then never clash with time.
-      if (round >= 3)
-        lines.forEach((l, k) => {
-          if (l.startsWith("time: ")) lines[k] = l.replace(/, unit: [^,}]+/, "");
-        });
-    }
+    // A clash inside an expression names no entry: on the second round every unit goes to the docs, and on
+    // the third the clock's unit too (numbers computed in an equation, 30 * 2, then never clash with time).
+    if (!changed || round >= 1) lines.forEach((_, k) => demote(k));
+    if (round >= 2)
+      lines.forEach((l, k) => {
+        if (l.startsWith("time: ")) lines[k] = l.replace(/, unit: [^,}]+/, "");
+      });
   }
   return `${lines.join("\n")}\n`;
 }
