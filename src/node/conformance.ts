@@ -21,7 +21,10 @@ export const RELATIVE_TOLERANCE = 1e-5;
 const ABSOLUTE_FLOOR = 1e-8;
 
 function readExpected(path: string): { header: string[]; rows: number[][] } {
-  const text = readFileSync(path, "utf8");
+  // Some expected outputs are Latin-1, not UTF-8 (unicode_characters).
+  const bytes = readFileSync(path);
+  const utf8 = bytes.toString("utf8");
+  const text = utf8.includes("\uFFFD") ? bytes.toString("latin1") : utf8;
   const sep = path.endsWith(".tab") ? "\t" : ",";
   const lines = text.split(/\r\n|\r|\n/).filter((l) => l.trim() !== "");
   const split = (l: string) => l.split(sep).map((c) => c.trim().replace(/^"|"$/g, ""));
