@@ -983,6 +983,12 @@ export function importVensim(file: string, text: string): VensimImport {
       case "INTEG":
         throw new VensimError("INTEG must be the whole equation of a stock", e.pos);
     }
+    const source = args[0]?.k === "ref" ? args[0].name.replace(/^'|'$/g, "") : "";
+    if (fn.startsWith("GET DIRECT") && /\.xls[xm]?$/i.test(source))
+      throw new Unsupported(
+        `${fn} reads the spreadsheet ${source}; spreadsheet readers are not supported`,
+        e.pos,
+      );
     if (UNSUPPORTED[fn]) throw new Unsupported(UNSUPPORTED[fn]!, e.pos);
     if (defs.has(id)) throw new VensimError(`'${e.fn}' is a variable, not a lookup or function`, e.pos);
     throw new Unsupported(`the function ${fn} is not supported yet`, e.pos);
