@@ -221,6 +221,21 @@ describe("the browser app", { timeout: 300_000 }, () => {
     expect(await page.inputValue("#fan-variable")).not.toBe("");
     expect((await sharedState(page)).text).toBe(sir);
 
+    // A dropped Vensim model is imported and runs (the fixture has 2-D subscripts and a stock per element).
+    const mdl = readFileSync(join(ROOT, "test", "fixtures", "vensim", "subscripts.mdl"), "utf8");
+    const droppedMdl = await completed(page);
+    await page.evaluate((text) => {
+      const data = new DataTransfer();
+      data.items.add(new File([text], "subscripts.mdl", { type: "text/plain" }));
+      document
+        .getElementById("editor")!
+        .dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true }));
+    }, mdl);
+    await page.waitForFunction((n) => Number(document.body.dataset.completed ?? 0) > n, droppedMdl, {
+      timeout: 60_000,
+    });
+    expect(await page.locator("#fan-variable option[value='stock2d__south__a1']").count()).toBe(1);
+
     // A long run of the flagship, cancelled: the buttons come back and nothing more arrives.
     await page.selectOption("#model-select", "models/flagship/flagship.yaml");
     await nextRun(page, await completed(page));

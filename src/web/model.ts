@@ -1,12 +1,14 @@
 import { checkModelText } from "../analysis/check.js";
+import { importVensim } from "../io/vensim.js";
 import { importXmile } from "../io/xmile.js";
 import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
 import { type LoadedModel, loadModel } from "../model/load.js";
 
 /** The model text in the editor as the engine reads it. Pure: no DOM. */
 
-/** The model as Brink YAML (XMILE files are imported first). */
+/** The model as Brink YAML (XMILE and Vensim files are imported first). */
 export function brinkText(file: string, text: string): string {
+  if (/\.mdl$/i.test(file)) return importVensim(file, text).yaml;
   return /\.(xmile|stmx)$/i.test(file) ? importXmile(file, text).yaml : text;
 }
 
