@@ -253,6 +253,32 @@ describe("Vensim import: subscripts", () => {
   });
 });
 
+describe("export and import of an imported .mdl", () => {
+  it("gives identical results through Brink's YAML and XMILE", async () => {
+    const { exportXmile } = await import("../src/io/xmile-export.js");
+    const { importXmile } = await import("../src/io/xmile.js");
+    const { loadModel } = await import("../src/model/load.js");
+    const files = [join(FIXTURES, "subscripts.mdl")];
+    if (hasSuite)
+      for (const f of [
+        "tests/macro_stock/test_macro_stock.mdl",
+        "tests/delays/test_delays.mdl",
+        "tests/lookups/test_lookups.mdl",
+        "tests/delay_pipeline/test_pipeline_delays.mdl",
+        "tests/subscript_mapping_vensim/test_subscript_mapping_vensim.mdl",
+      ])
+        files.push(join(SUITE, f));
+    for (const file of files) {
+      const yaml = importVensim(file, readFileSync(file, "utf8")).yaml;
+      const first = series(prepareModel("m.yaml", yaml)).series;
+      const again = importXmile("m.xmile", exportXmile(loadModel("m.yaml", yaml))).yaml;
+      const second = series(prepareModel("m.yaml", again)).series;
+      for (const [name, values] of Object.entries(first))
+        expect(second[name], `${file}: ${name}`).toEqual(values);
+    }
+  });
+});
+
 describe("brink run, import and conformance read .mdl files", () => {
   const brink = (...args: string[]) =>
     spawnSync(process.execPath, [join(ROOT, "bin", "brink.js"), ...args], { encoding: "utf8" });
