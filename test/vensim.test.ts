@@ -43,8 +43,10 @@ describe("Vensim import: equations", () => {
       ),
     );
     expect(yaml).toMatch(
-      /tank: \{ init: "10", inflows: \[tank_net_flow\], outflows: \[\], unit: "Liters", doc: "Water in the tank." \}/,
+      /tank: \{ init: "10", inflows: \[inflow\], outflows: \[outflow\], unit: "Liters", doc: "Water in the tank." \}/,
     );
+    // The rate's variables are the stock's flows, with their units.
+    expect(yaml).toMatch(/flows:\n {2}inflow: \{ eq: "2", unit: "Liters\/Month" \}\n {2}outflow: /);
     expect(yaml).toMatch(/time: \{ start: 0, stop: 4, dt: 1, unit: month \}/);
     // Euler: tank(t+1) = tank + 2 - 0.1 tank.
     let tank = 10;

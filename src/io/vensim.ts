@@ -42,6 +42,8 @@ interface Equation {
 
 class Unsupported extends VensimError {}
 
+const isInteg = (e: VExpr | undefined) => e?.k === "call" && normName(e.fn).toUpperCase() === "INTEG";
+
 /** A Vensim macro: its parameters and its own equations (one of them named as the macro: its output). */
 interface Macro {
   name: string;
@@ -568,7 +570,7 @@ export function importVensim(file: string, text: string): VensimImport {
     const group = byId.get(eq.id)?.includes(eq) ? byId.get(eq.id)! : [eq];
     const unit = cleanUnit(eq.raw.units || (group.find((g) => g.raw.units)?.raw.units ?? ""));
     const doc = (eq.raw.doc || (group.find((g) => g.raw.doc)?.raw.doc ?? ""))
-      .replace(/\s*\n\s*/g, " ")
+      .replace(/\s*\\?\s*\n\s*/g, " ")
       .trim();
     return `${unit ? `, unit: ${q(unit)}` : ""}${doc ? `, doc: ${q(doc)}` : ""}`;
   };
@@ -995,6 +997,35 @@ export function importVensim(file: string, text: string): VensimImport {
   };
 
   /** One scalar entry: a stock (INTEG, with one net flow) or a var. */
+  /** Variables that are some stock's inflow or outflow (written in `flows:` instead of `vars:`). */
+  const flowIds = new Set<string>();
+  /** The terms of a rate that is a sum and difference of plain variables, each once; else undefined. */
+  function flowTerms(e: VExpr, ctx: Ctx): { id: string; sign: number }[] | undefined {
+    const terms: { id: string; sign: number }[] = [];
+    const walk = (x: VExpr, sign: number): boolean => {
+      if (x.k === "bin" && (x.op === "+" || x.op === "-"))
+        return walk(x.a, sign) && walk(x.b, x.op === "-" ? -sign : sign);
+      if (x.k === "un" && x.op === "-") return walk(x.a, -sign);
+      if (x.k !== "ref") return false;
+      const id = canonicalName(x.name);
+      const eqs = byId.get(id);
+      // Plain variables only: not stocks, lookups, the clock or subscript ranges.
+      if (!eqs || lookups.has(id) || eqs.some((q) => q.kind !== "eq" || isInteg(q.rhs))) return false;
+      let flat: string;
+      try {
+        const ids = refIds(x.name, x.subs, x.pos, ctx);
+        if (ids.length !== 1) return false;
+        flat = ids[0]!;
+      } catch {
+        return false;
+      }
+      if (terms.some((t) => t.id === flat)) return false;
+      terms.push({ id: flat, sign });
+      return true;
+    };
+    return walk(e, 1) && terms.length > 0 ? terms : undefined;
+  }
+
   function emit(flat: string, eq: Equation, ctx: Ctx, track: boolean): void {
     const rhs = eq.rhs!;
     if (track) tracked.push(flat);
@@ -1004,10 +1035,24 @@ export function importVensim(file: string, text: string): VensimImport {
           `INTEG takes 2 arguments (rate, initial value), but has ${rhs.args.length}`,
           rhs.pos,
         );
-      const flow = fresh(`${flat}_net_flow`);
-      const rate = tr(rhs.args[0]!, ctx);
       const init = tr(rhs.args[1]!, { ...ctx, initial: true });
-      flows.push(`  ${flow}: ${q(rate)}`);
+      // `INTEG(in1 + in2 - out, …)` over plain variables: those variables become the stock's flows, as they are
+      // in Vensim's diagram; any other rate becomes one net flow.
+      const named = ctx.scope ? undefined : flowTerms(rhs.args[0]!, ctx);
+      if (named) {
+        for (const t of named) flowIds.add(t.id);
+        const list = (sign: number) =>
+          named
+            .filter((t) => t.sign === sign)
+            .map((t) => t.id)
+            .join(", ");
+        stocks.push(
+          `  ${flat}: { init: ${q(init)}, inflows: [${list(1)}], outflows: [${list(-1)}]${meta(eq)} }`,
+        );
+        return;
+      }
+      const flow = fresh(`${flat}_net_flow`);
+      flows.push(`  ${flow}: ${q(tr(rhs.args[0]!, ctx))}`);
       stocks.push(`  ${flat}: { init: ${q(init)}, inflows: [${flow}], outflows: []${meta(eq)} }`);
       return;
     }
@@ -1077,8 +1122,12 @@ export function importVensim(file: string, text: string): VensimImport {
     `time: { start: ${start}, stop: ${stop}, dt: ${dt}${saveper !== dt ? `, save: ${saveper}` : ""}${timeUnit} }`,
   ];
   if (stocks.length) lines.push("stocks:", ...stocks);
+  // Variables that feed stocks are flows.
+  const isFlow = (line: string) => flowIds.has(line.slice(2, line.indexOf(":")));
+  flows.push(...vars.filter(isFlow));
+  const auxiliaries = vars.filter((l) => !isFlow(l));
   if (flows.length) lines.push("flows:", ...flows);
-  if (vars.length) lines.push("vars:", ...vars);
+  if (auxiliaries.length) lines.push("vars:", ...auxiliaries);
   if (tables.length) lines.push("tables:", ...tables);
   lines.push(`track: [${tracked.join(", ")}]`);
   return { yaml: keepUnitsThatCheck(file, lines), names };
