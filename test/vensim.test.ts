@@ -51,7 +51,10 @@ describe("Vensim import: equations", () => {
     // Euler: tank(t+1) = tank + 2 - 0.1 tank.
     let tank = 10;
     const expected = [tank];
-    for (let k = 0; k < 4; k++) expected.push((tank = tank + 2 - 0.1 * tank));
+    for (let k = 0; k < 4; k++) {
+      tank = tank + 2 - 0.1 * tank;
+      expected.push(tank);
+    }
     expect(s.tank!.map((v) => +v.toFixed(9))).toEqual(expected.map((v) => +v.toFixed(9)));
     expect(s.outflow![0]).toBeCloseTo(1, 12);
   });
@@ -305,9 +308,11 @@ describe("brink run, import and conformance read .mdl files", () => {
   });
 
   it.skipIf(!hasSuite)("brink conformance --vensim prints the table and the .mdl/.xmile comparison", () => {
-    const table = brink("conformance", SUITE, "--vensim");
+    const table = brink("conformance", SUITE, "--vensim", "--absolute", "1e-5");
     expect(table.status).toBe(0);
     expect(table.stdout).toMatch(/teacup\s+passed/);
+    expect(table.stdout).toMatch(/\d+ passed, \d+ failed, .*absolute 0\.00001\)/);
+    expect(brink("conformance", SUITE, "--absolute", "-1").status).toBe(2);
     expect(table.stdout).toMatch(/\.mdl against \.xmile:/);
   });
 });

@@ -18,7 +18,7 @@ export interface ConformanceRow {
 
 /** Relative tolerance of the comparison (as PySD and Simlin use), with an absolute floor near zero. */
 export const RELATIVE_TOLERANCE = 1e-5;
-const ABSOLUTE_FLOOR = 1e-8;
+export const ABSOLUTE_FLOOR = 1e-8;
 
 function readExpected(path: string): { header: string[]; rows: number[][] } {
   // Some expected outputs are Latin-1, not UTF-8 (unicode_characters).
@@ -37,7 +37,11 @@ function readExpected(path: string): { header: string[]; rows: number[][] } {
 export type ConformanceFormat = "xmile" | "mdl";
 
 /** Run one folder of the conformance suite: import, run, compare every column at every time. */
-export function conformanceCase(folder: string, format: ConformanceFormat = "xmile"): ConformanceRow {
+export function conformanceCase(
+  folder: string,
+  format: ConformanceFormat = "xmile",
+  absolute = ABSOLUTE_FLOOR,
+): ConformanceRow {
   const name = folder.replace(/^.*[\\/]/, "");
   const files = readdirSync(folder);
   const importXmile = format === "mdl" ? importVensim : importXmileFile;
@@ -100,10 +104,7 @@ export function conformanceCase(folder: string, format: ConformanceFormat = "xmi
           const got = runner.saved[k * tracked.length + j]!;
           cells++;
           if (
-            !(
-              Math.abs(got - want) <=
-              RELATIVE_TOLERANCE * Math.max(Math.abs(got), Math.abs(want)) + ABSOLUTE_FLOOR
-            )
+            !(Math.abs(got - want) <= RELATIVE_TOLERANCE * Math.max(Math.abs(got), Math.abs(want)) + absolute)
           )
             return { failure: `${expected.header[c]} at time ${t}: expected ${want}, got ${got}`, cells };
         }
@@ -149,6 +150,10 @@ export function suiteFolders(dir: string): string[] {
 }
 
 /** Run every folder of a conformance suite. */
-export function runConformance(dir: string, format: ConformanceFormat = "xmile"): ConformanceRow[] {
-  return suiteFolders(dir).map((f) => conformanceCase(f, format));
+export function runConformance(
+  dir: string,
+  format: ConformanceFormat = "xmile",
+  absolute = ABSOLUTE_FLOOR,
+): ConformanceRow[] {
+  return suiteFolders(dir).map((f) => conformanceCase(f, format, absolute));
 }

@@ -1,11 +1,11 @@
 import { compareSuiteImports } from "../../io/vensim-compare.js";
-import { RELATIVE_TOLERANCE, runConformance, suiteFolders } from "../conformance.js";
+import { ABSOLUTE_FLOOR, RELATIVE_TOLERANCE, runConformance, suiteFolders } from "../conformance.js";
 import { table } from "../format.js";
-import { jsonOption, printResult, type Verb } from "./shared.js";
+import { EXIT_USAGE, jsonOption, printResult, type Verb } from "./shared.js";
 
 export const conformance: Verb = {
   name: "conformance",
-  register(program, { io }) {
+  register(program, { io, exit }) {
     program
       .command("conformance")
       .description(
@@ -14,8 +14,16 @@ export const conformance: Verb = {
       .argument("<dir>", "the suite's folder (with tests/ and samples/)")
       .addOption(jsonOption("print one JSON object instead of a table"))
       .option("--vensim", "read each folder's Vensim .mdl model instead of its XMILE one")
-      .action((dir: string, opts: { json?: boolean; vensim?: boolean }) => {
-        printResult(io, opts.json, runConformance(dir, opts.vensim ? "mdl" : "xmile"), (rows) => {
+      .option("--absolute <x>", "absolute tolerance added to the relative one (PySD uses 1e-5)", "1e-8")
+      .action((dir: string, opts: { json?: boolean; vensim?: boolean; absolute: string }) => {
+        const absolute = Number(opts.absolute);
+        if (!(absolute >= 0)) {
+          io.err(`brink conformance: --absolute must be a non-negative number, not '${opts.absolute}'\n`);
+          exit(EXIT_USAGE);
+          return;
+        }
+        const rows = runConformance(dir, opts.vensim ? "mdl" : "xmile", absolute);
+        printResult(io, opts.json, rows, (rows) => {
           const count = (s: string) => rows.filter((r) => r.status === s).length;
           // Where a folder ships the same model as .mdl and .xmile, the two imports should agree.
           const pairs = opts.vensim ? compareSuiteImports(suiteFolders(dir)) : [];
@@ -28,7 +36,7 @@ export const conformance: Verb = {
           return `${table(
             ["folder", "status", "detail"],
             rows.map((r) => [r.folder, r.status, r.detail]),
-          )}\n\n${count("passed")} passed, ${count("failed")} failed, ${count("unsupported")} unsupported, ${count("invalid")} invalid model files (relative tolerance ${RELATIVE_TOLERANCE})${compared}`;
+          )}\n\n${count("passed")} passed, ${count("failed")} failed, ${count("unsupported")} unsupported, ${count("invalid")} invalid model files (relative tolerance ${RELATIVE_TOLERANCE}${absolute === ABSOLUTE_FLOOR ? "" : `, absolute ${absolute}`})${compared}`;
         });
       });
   },
