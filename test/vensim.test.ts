@@ -93,6 +93,10 @@ describe("Vensim import: equations", () => {
       /m\.mdl:3:5: error: in 'b': the function FROBNICATE is not supported yet/,
     );
     expect(diagnostics("x = 1 ~~|")[0]).toMatch(/FINAL TIME is missing/);
+    // What Brink's checker finds in the translation is told at the Vensim equation it comes from.
+    expect(diagnostics(mdl("a = b + 1 ~~|\nb = a * 2 ~~|"))[0]).toMatch(
+      /^m\.mdl:2:1: error: in 'a': circular definition: a → b → a/,
+    );
     expect(diagnostics(mdl("a = 1e999 ~~|"))[0]).toBe(
       "m.mdl:2:5: error: in 'a': the number Infinity is out of range",
     );

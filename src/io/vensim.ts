@@ -578,6 +578,14 @@ export function importVensim(file: string, text: string): VensimImport {
     `  ${id}: { points: ${JSON.stringify(points)}, type: ${type} }`;
   const tableVariants = new Map<string, string>();
 
+  /** The equation each entry comes from, for diagnostics the checker finds in the translated model. */
+  const origins = new Map<string, { pos: number; label: string }>();
+  let origin = { pos: 0, label: "" };
+  const put = (section: string[], line: string) => {
+    section.push(line);
+    origins.set(line.slice(2, line.indexOf(":")), origin);
+  };
+
   interface Ctx {
     binding: Map<string, string>;
     owner: string;
@@ -899,14 +907,14 @@ export function importVensim(file: string, text: string): VensimImport {
         // A pipeline of one-step stocks: each passes its whole content on every step.
         const base = `${ctx.owner}_pipeline`;
         const input = fresh(`${base}_in`);
-        flows.push(`  ${input}: ${q(a(0))}`);
+        put(flows, `  ${input}: ${q(a(0))}`);
         let inflow = input;
         let last = "";
         for (let k = 1; k <= steps; k++) {
           const stock = fresh(`${base}_${k}`);
           const out = fresh(`${base}_${k}_out`);
-          stocks.push(`  ${stock}: { init: ${q(`${a(2)} * dt`)}, inflows: [${inflow}], outflows: [${out}] }`);
-          flows.push(`  ${out}: ${q(`${stock} / dt`)}`);
+          put(stocks, `  ${stock}: { init: ${q(`${a(2)} * dt`)}, inflows: [${inflow}], outflows: [${out}] }`);
+          put(flows, `  ${out}: ${q(`${stock} / dt`)}`);
           inflow = out;
           last = out;
         }
@@ -967,7 +975,7 @@ export function importVensim(file: string, text: string): VensimImport {
         const pts = args[1];
         if (pts?.k !== "lookup") throw new VensimError("WITH LOOKUP takes an input and lookup points", e.pos);
         const table = fresh(`${ctx.owner}_lookup`);
-        tables.push(tableLine(table, pts.points, "continuous"));
+        put(tables, tableLine(table, pts.points, "continuous"));
         return `${table}(${a(0)})`;
       }
       case "LOOKUP EXTRAPOLATE":
@@ -1046,19 +1054,20 @@ export function importVensim(file: string, text: string): VensimImport {
             .filter((t) => t.sign === sign)
             .map((t) => t.id)
             .join(", ");
-        stocks.push(
+        put(
+          stocks,
           `  ${flat}: { init: ${q(init)}, inflows: [${list(1)}], outflows: [${list(-1)}]${meta(eq)} }`,
         );
         return;
       }
       const flow = fresh(`${flat}_net_flow`);
-      flows.push(`  ${flow}: ${q(tr(rhs.args[0]!, ctx))}`);
-      stocks.push(`  ${flat}: { init: ${q(init)}, inflows: [${flow}], outflows: []${meta(eq)} }`);
+      put(flows, `  ${flow}: ${q(tr(rhs.args[0]!, ctx))}`);
+      put(stocks, `  ${flat}: { init: ${q(init)}, inflows: [${flow}], outflows: []${meta(eq)} }`);
       return;
     }
     if (rhs.k === "lookup" || rhs.k === "list")
       throw new VensimError("lookups and lists of numbers are not allowed here", rhs.pos);
-    vars.push(`  ${flat}: { eq: ${q(tr(rhs, ctx))}${meta(eq)} }`);
+    put(vars, `  ${flat}: { eq: ${q(tr(rhs, ctx))}${meta(eq)} }`);
   }
 
   const lookupPoints = new Map<string, [number, number][]>();
@@ -1071,6 +1080,7 @@ export function importVensim(file: string, text: string): VensimImport {
         ? `${eq.name}[${d.tuple.map((e) => elementNames.get(e) ?? e).join(",")}]`
         : eq.name;
       const ctx: Ctx = { binding: d.binding, owner: flat, eq };
+      origin = { pos: eq.pos, label };
       try {
         const rhs = eq.rhs!;
         if (eq.kind === "lookup") {
@@ -1079,7 +1089,7 @@ export function importVensim(file: string, text: string): VensimImport {
             throw new VensimError("expected lookup points", eq.pos);
           }
           lookupPoints.set(flat, rhs.points);
-          tables.push(tableLine(flat, rhs.points, "continuous"));
+          put(tables, tableLine(flat, rhs.points, "continuous"));
           continue;
         }
         names.set(flat, label);
@@ -1088,7 +1098,7 @@ export function importVensim(file: string, text: string): VensimImport {
           const count = [...elements.values()].filter((x) => x.eq === eq).length;
           if (rhs.values.length !== count)
             throw new VensimError(`${rhs.values.length} numbers for ${count} elements`, rhs.pos);
-          vars.push(`  ${flat}: { eq: ${q(num(rhs.values[d.index]!, rhs.pos))}${meta(eq)} }`);
+          put(vars, `  ${flat}: { eq: ${q(num(rhs.values[d.index]!, rhs.pos))}${meta(eq)} }`);
           continue;
         }
         emit(flat, eq, ctx, true);
@@ -1102,7 +1112,7 @@ export function importVensim(file: string, text: string): VensimImport {
   }
   for (const [key, variant] of tableVariants) {
     const [base, type] = key.split("/") as [string, string];
-    tables.push(tableLine(variant, lookupPoints.get(base) ?? [], type));
+    put(tables, tableLine(variant, lookupPoints.get(base) ?? [], type));
   }
   if (problems.length) throw new DiagnosticError(problems);
 
@@ -1130,19 +1140,32 @@ export function importVensim(file: string, text: string): VensimImport {
   if (auxiliaries.length) lines.push("vars:", ...auxiliaries);
   if (tables.length) lines.push("tables:", ...tables);
   lines.push(`track: [${tracked.join(", ")}]`);
-  return { yaml: keepUnitsThatCheck(file, lines), names };
+  const checked = keepUnitsThatCheck(file, lines);
+  // What the checker finds in the translated model (a cycle, a wrong argument) is told at the Vensim equation.
+  if (checked.problems.length)
+    throw new DiagnosticError(
+      checked.problems.map((d) => {
+        const entry = /^ {2}([^:]+):/.exec(lines[d.line - 1] ?? "")?.[1];
+        const from = entry === undefined ? undefined : origins.get(entry);
+        return from
+          ? at(from.pos, `in '${from.label}': ${d.message}`)
+          : { ...d, message: `in the translated model: ${d.message}` };
+      }),
+    );
+  return { yaml: checked.yaml, names };
 }
 
 /**
  * Vensim only warns about inconsistent units; Brink refuses a unit clash. An entry whose stated unit clashes keeps
  * it in its doc ("Vensim unit: …") instead, so the model runs as it does in Vensim and the unit is not lost.
  */
-function keepUnitsThatCheck(file: string, lines: string[]): string {
+function keepUnitsThatCheck(file: string, lines: string[]): { yaml: string; problems: Diagnostic[] } {
   const unitPart = /, unit: ("(?:[^"\\]|\\.)*")/;
   for (let round = 0; round < 3; round++) {
     const yaml = `${lines.join("\n")}\n`;
-    const clashes = checkModelText(file, yaml).diagnostics.filter((d) => d.message.startsWith("unit clash"));
-    if (clashes.length === 0) return yaml;
+    const found = checkModelText(file, yaml).diagnostics;
+    const clashes = found.filter((d) => d.message.startsWith("unit clash"));
+    if (clashes.length === 0) return { yaml, problems: found };
     let changed = false;
     const demote = (k: number) => {
       const line = lines[k];
@@ -1177,5 +1200,6 @@ function keepUnitsThatCheck(file: string, lines: string[]): string {
         if (l.startsWith("time: ")) lines[k] = l.replace(/, unit: [^,}]+/, "");
       });
   }
-  return `${lines.join("\n")}\n`;
+  const yaml = `${lines.join("\n")}\n`;
+  return { yaml, problems: checkModelText(file, yaml).diagnostics };
 }
