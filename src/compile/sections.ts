@@ -1,3 +1,5 @@
+import { ENTRY_KIND } from "../model/names.js";
+
 /** The named sections of a model file and their words in messages; all share one namespace. */
 export const NAME = /^[\p{L}_][\p{L}\p{N}_]*$/u;
 /** Sections whose entries are named, in declaration order; all share one namespace. */
@@ -11,13 +13,5 @@ export const NAMED_SECTIONS = [
   "events",
   "outcomes",
 ] as const;
-export const SECTION_KIND: Record<string, string> = {
-  params: "param",
-  stocks: "stock",
-  flows: "flow",
-  vars: "var",
-  tables: "table",
-  events: "event",
-  outcomes: "outcome",
-  decisions: "decision",
-};
+/** Each named section's entry kind, as messages say it (the model layer's one table). */
+export const SECTION_KIND = ENTRY_KIND;

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { type Diagnostic, DiagnosticError, didYouMean } from "../lang/diagnostic.js";
-import { checkDeclaredNames, dictionary, nameTablesAsDictionaries } from "./names.js";
+import { checkDeclaredNames, dictionary, ENTRY_KIND, nameTablesAsDictionaries } from "./names.js";
 import { ModelObject, type ModelSpec, ObservationObject, ScenarioObject, SHORTHAND_FIELD } from "./schema.js";
 import { ModelSource, type Path } from "./source.js";
 import { canonicalUnit, dateToDays, isIsoDate, parseDuration, UNIT_DAYS } from "./time.js";
@@ -33,18 +33,7 @@ export interface LoadedModel {
 export const MAX_STEPS = 20_000_000;
 
 const SECTIONS = ["params", "stocks", "flows", "vars", "tables", "events", "outcomes", "decisions"] as const;
-const SINGULAR: Record<string, string> = dictionary({
-  params: "param",
-  stocks: "stock",
-  flows: "flow",
-  vars: "var",
-  tables: "table",
-  events: "event",
-  outcomes: "outcome",
-  scenarios: "scenario",
-  decisions: "decision",
-  observations: "observation",
-});
+const SINGULAR: Record<string, string> = dictionary({ ...ENTRY_KIND, scenarios: "scenario" });
 
 export interface LoadOptions {
   scenario?: string;

@@ -15,8 +15,11 @@ function asDictionary<T>(entries: Record<string, T> | undefined): Record<string,
   return entries === undefined ? undefined : dictionary(entries);
 }
 
-/** Sections whose keys name model entries. */
-const ENTRY_SECTIONS = dictionary({
+/**
+ * Sections whose keys name model entries, and each entry's kind as messages say it: the one table of them (the
+ * compiler's namespace and the loader's messages read it too).
+ */
+export const ENTRY_KIND: Record<string, string> = dictionary({
   params: "param",
   stocks: "stock",
   flows: "flow",
@@ -63,7 +66,7 @@ export function checkDeclaredNames(raw: Record<string, unknown>, source: ModelSo
   const keysOf = (v: unknown): string[] => (isRecord(v) ? Object.keys(v) : []);
 
   const sections = (obj: Record<string, unknown>, at: Path) => {
-    for (const [section, kind] of Object.entries(ENTRY_SECTIONS)) {
+    for (const [section, kind] of Object.entries(ENTRY_KIND)) {
       const entries = obj[section];
       if (!isRecord(entries)) continue;
       for (const [name, entry] of Object.entries(entries)) {
