@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { compressToEncodedURIComponent, decompressFromEncodedURIComponent } from "lz-string";
 import { describe, expect, it } from "vitest";
@@ -10,11 +12,12 @@ import { outcomesCsv, reportHtml } from "../src/web/downloads.js";
 import { moved, pct, sliderStep } from "../src/web/format.js";
 import { html, SafeHtml } from "../src/web/html.js";
 import { decompressLinkText } from "../src/web/lz.js";
-import { controlValue, paramsPanel, restoreDist, setValue } from "../src/web/panels/params.js";
+import { controlValue, paramsPanel, pinValue, restoreDist, setValue } from "../src/web/panels/params.js";
 import { claimsPanel, outcomesPanel } from "../src/web/panels/results.js";
 import { Runs } from "../src/web/run.js";
 import { readShareLink, SHARE_LIMITS, type Shared, shareLink } from "../src/web/share.js";
 import { newState, openFile, recordRun, runSettings } from "../src/web/state.js";
+import { ROOT } from "./helpers.js";
 import { hostile, hostileNamesModel, hostileRunnableModel, markupTags } from "./hostile-names.js";
 
 /** The browser app's DOM-free parts, in Node: markup, share links, panels, state, run orchestration. */
@@ -147,7 +150,11 @@ describe("panels", () => {
   it("the parameter panel shows hostile names, docs and groups as text", () => {
     expect(() => loadModel("hostile.yaml", hostileNamesModel())).toThrow(/is not a valid name/);
     for (const spec of [loadModel("hostile.yaml", hostileRunnableModel()).spec, specWithHostileNames()]) {
-      const pinned = new Map(Object.keys(spec.params ?? {}).map((name) => [name, "1 to 2"] as const));
+      const pinned = new Map(
+        Object.keys(spec.params ?? {}).map(
+          (name) => [name, { dist: "1 to 2", original: '"1 to 2"' }] as const,
+        ),
+      );
       const markup = paramsPanel(spec, pinned).value;
       const tags = markupTags(markup);
       expect(tags).toContain("input");
@@ -159,7 +166,10 @@ describe("panels", () => {
 
   it("a pinned param's ↺ button carries the name in data-restore, escaped", () => {
     const spec = specWithHostileNames();
-    const markup = paramsPanel(spec, new Map([[`pinned ${hostile("names")[0]}`, "1 to 2"]])).value;
+    const markup = paramsPanel(
+      spec,
+      new Map([[`pinned ${hostile("names")[0]}`, { dist: "1 to 2", original: "1 to 2" }]]),
+    ).value;
     expect(markupTags(markup)).toContain("button");
     expect(markup).toContain('data-restore="pinned &lt;img src=x onerror=&quot;');
   });
@@ -244,7 +254,7 @@ describe("formatting and state", () => {
     expect(state.previous).toBe(a);
     recordRun(state, b);
     expect(state.previous).toBeUndefined();
-    state.pinned.set("p", "1 to 2");
+    state.pinned.set("p", { dist: "1 to 2", original: "1 to 2" });
     state.compare = {
       model: "m",
       runs: 100,
@@ -257,16 +267,92 @@ describe("formatting and state", () => {
     expect(state).toEqual({ file: "b.yaml", pinned: new Map() });
   });
 
-  it("sliders edit the model text: pin a distribution, restore it, keep comments", () => {
-    const text = "# note\nparams:\n  k: { dist: 1 to 2, unit: year } # kept\n  j: 3\n";
-    const pinned = setValue(text, "params", "k", 1.5, true);
-    expect(
-      loadModel("m.yaml", `brink: 1\nname: m\ntime: {start: 0, stop: 1, dt: 1}\n${pinned}`).spec.params?.k,
-    ).toEqual({ value: 1.5, unit: "year" });
-    expect(pinned).toContain("# note");
-    const restored = restoreDist(pinned, "k", "1 to 2");
-    expect(restored).toMatch(/k: \{ unit: year, dist: 1 to 2 \}/);
-    expect(setValue(text, "params", "j", 4, false)).toContain("j: 4");
+  /** The lines that differ between two texts of the same line count, as [before, after] pairs. */
+  const changedLines = (a: string, b: string) => {
+    const x = a.split("\n");
+    const y = b.split("\n");
+    expect(y).toHaveLength(x.length);
+    return x.flatMap((line, i) => (line === y[i] ? [] : [[line, y[i]] as const]));
+  };
+  const header = "brink: 1\nname: m\ntime: {start: 0, stop: 1, dt: 1}\n";
+
+  it("a slider edit is a one-value diff; ↺ restores the exact original text (comments, flow, quotes, order)", () => {
+    const text = [
+      "# A model written by hand: comments, flow sequences and quotes stay as they are.",
+      header.trim(),
+      "params:",
+      '  k: { dist: "1 to 2", unit: year }   # a quoted distribution, kept',
+      "  bare: '3 to 5'   # a bare distribution in single quotes",
+      "  j: 3",
+      "  block:",
+      "    unit: year",
+      "    dist: 0.5 to 0.9    # block map, dist after unit",
+      "decisions:",
+      "  d: {value: 2, min: 0, max: 10, unit: person}",
+      "stocks:",
+      "  s: { init: j, inflows: [f], unit: year }",
+      "flows:",
+      "  f: k * bare * block * d / year   # flow",
+      "",
+    ].join("\n");
+    // A plain value: only its characters change.
+    const j = setValue(text, "params", "j", 4, false);
+    expect(changedLines(text, j)).toEqual([["  j: 3", "  j: 4"]]);
+    // A decision in a flow map without spaces: the map keeps its style.
+    expect(changedLines(text, setValue(text, "decisions", "d", 7.5, false))).toEqual([
+      ["  d: {value: 2, min: 0, max: 10, unit: person}", "  d: {value: 7.5, min: 0, max: 10, unit: person}"],
+    ]);
+    // Pinning distributions, then ↺: each pin is one line, and restoring all of them gives the text back.
+    let edited = text;
+    const pins = new Map<string, string>();
+    for (const [name, v] of [
+      ["k", 1.5],
+      ["bare", 4],
+      ["block", 0.7],
+    ] as const) {
+      const before = edited;
+      const pin = pinValue(edited, "params", name, v, true);
+      edited = pin.text;
+      pins.set(name, pin.original!);
+      expect(changedLines(before, edited)).toHaveLength(1);
+    }
+    expect(changedLines(text, edited)).toEqual([
+      [
+        '  k: { dist: "1 to 2", unit: year }   # a quoted distribution, kept',
+        "  k: { value: 1.5, unit: year }   # a quoted distribution, kept",
+      ],
+      [
+        "  bare: '3 to 5'   # a bare distribution in single quotes",
+        "  bare: 4   # a bare distribution in single quotes",
+      ],
+      [
+        "    dist: 0.5 to 0.9    # block map, dist after unit",
+        "    value: 0.7    # block map, dist after unit",
+      ],
+    ]);
+    const spec = loadModel("m.yaml", edited).spec;
+    expect(spec.params?.k).toEqual({ value: 1.5, unit: "year" });
+    expect(spec.params?.bare).toEqual({ value: 4 });
+    // A pinned value moved again is still a one-value edit, and ↺ still restores the original.
+    edited = setValue(edited, "params", "k", 1.75, false);
+    for (const [name, original] of pins) edited = restoreDist(edited, name, original);
+    expect(edited).toBe(text);
+  });
+
+  it("on the flagship, every slider's edit is one line and ↺ gives the file back byte for byte", () => {
+    const text = readFileSync(join(ROOT, "models", "flagship", "flagship.yaml"), "utf8");
+    const spec = loadModel("flagship.yaml", text).spec;
+    for (const [name, p] of Object.entries(spec.params ?? {})) {
+      const pin = pinValue(text, "params", name, 0.123, p.dist !== undefined);
+      const [[before, after]] = changedLines(text, pin.text) as [[string, string]];
+      expect(after.replace("0.123", "").length, name).toBeLessThanOrEqual(before.length);
+      expect(loadModel("flagship.yaml", pin.text).spec.params?.[name]?.value, name).toBe(0.123);
+      if (p.dist !== undefined) expect(restoreDist(pin.text, name, pin.original!), name).toBe(text);
+    }
+    for (const [name, d] of Object.entries(spec.decisions ?? {})) {
+      const edited = setValue(text, "decisions", name, d.value + 0.5, false);
+      expect(changedLines(text, edited), name).toHaveLength(1);
+    }
   });
 });
 

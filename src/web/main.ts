@@ -16,7 +16,7 @@ import { benchmarkOneWorker, pool, sensitivityInBrowser, simulateInBrowser } fro
 import { count } from "./format.js";
 import { html, trustedSvg } from "./html.js";
 import { brinkText, diagnosticsOf, modelNames, tryLoad } from "./model.js";
-import { controlValue, paramsPanel, restoreDist, setValue } from "./panels/params.js";
+import { controlValue, paramsPanel, pinValue, restoreDist } from "./panels/params.js";
 import { claimsPanel, outcomesPanel } from "./panels/results.js";
 import { Runs } from "./run.js";
 import { readShareLink, shareLink } from "./share.js";
@@ -93,8 +93,24 @@ editor.scrollDOM.setAttribute("aria-label", "Model text (scrollable)");
 
 const text = () => editor.state.doc.toString();
 const input = () => ({ file: state.file, text: brinkText(state.file, text()) });
-function setText(next: string): void {
-  editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: next } });
+/** Replace the editor's text with `next`, as one change over only the characters that differ (the view keeps its place). */
+function setText(next: string, whole = false): void {
+  const now = text();
+  if (whole) {
+    editor.dispatch({ changes: { from: 0, to: now.length, insert: next } });
+    return;
+  }
+  let from = 0;
+  while (from < now.length && from < next.length && now[from] === next[from]) from++;
+  let tail = 0;
+  while (
+    tail < now.length - from &&
+    tail < next.length - from &&
+    now[now.length - 1 - tail] === next[next.length - 1 - tail]
+  )
+    tail++;
+  if (from === now.length && from === next.length) return;
+  editor.dispatch({ changes: { from, to: now.length - tail, insert: next.slice(from, next.length - tail) } });
 }
 
 /** Re-read the model (scenario list, parameter panel); false when it does not load. */
@@ -117,10 +133,10 @@ function refreshModel(): boolean {
 
 $("params").addEventListener("click", (e) => {
   const name = (e.target as HTMLElement).dataset.restore;
-  const dist = name ? state.pinned.get(name) : undefined;
-  if (!name || dist === undefined) return;
+  const pin = name ? state.pinned.get(name) : undefined;
+  if (!name || pin === undefined) return;
   state.pinned.delete(name);
-  setText(restoreDist(text(), name, dist));
+  setText(restoreDist(text(), name, pin.original));
 });
 
 $("params").addEventListener("input", (e) => {
@@ -134,8 +150,10 @@ $("params").addEventListener("input", (e) => {
   // The slider edits the model text, so what runs, what is shared and what the editor shows stay one thing.
   // Moving an uncertain param's slider pins it to that value; its distribution is kept for ↺.
   const dist = section === "params" ? state.loaded?.spec.params?.[name]?.dist : undefined;
-  if (dist !== undefined) state.pinned.set(name, String(dist));
-  setText(setValue(text(), section, name, value, dist !== undefined));
+  const edit = pinValue(text(), section, name, value, dist !== undefined);
+  if (dist !== undefined && edit.original !== undefined)
+    state.pinned.set(name, { dist: String(dist), original: edit.original });
+  setText(edit.text);
 });
 
 // --- running ------------------------------------------------------------------------------------------------
@@ -310,7 +328,7 @@ setOptions(
 
 function open(file: string, content: string): void {
   openFile(state, file);
-  setText(content);
+  setText(content, true);
 }
 
 modelSelect.addEventListener("change", () => open(modelSelect.value, MODELS[modelSelect.value]!));

@@ -2,6 +2,7 @@ import type { Comparison } from "../analysis/compare.js";
 import type { RunReport } from "../analysis/results.js";
 import type { SensitivityReport } from "../analysis/sensitivity-job.js";
 import type { LoadedModel } from "../model/load.js";
+import type { Pin } from "./panels/params.js";
 
 /** What the page holds between events: the open file, its loaded model and the results computed from it. */
 export interface AppState {
@@ -14,7 +15,7 @@ export interface AppState {
   sensitivity?: SensitivityReport;
   sensitivitySamples?: number;
   /** Distributions the user pinned to one value with a slider, by param, so ↺ can restore them. */
-  pinned: Map<string, string>;
+  pinned: Map<string, Pin>;
 }
 
 export const newState = (file: string): AppState => ({ file, pinned: new Map() });
