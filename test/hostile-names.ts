@@ -74,7 +74,7 @@ scenarios:
 
 /** Attributes the app's own markup uses; anything else in generated markup (an `on…` handler) is injected. */
 const ATTRIBUTES = new Set(
-  "id class for title type min max step value checked data-section data-name data-restore data-lever aria-label aria-live scope role".split(
+  "id class for title type min max step value checked data-section data-name data-restore data-lever aria-label aria-live scope role tabindex".split(
     " ",
   ),
 );

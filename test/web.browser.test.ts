@@ -360,6 +360,68 @@ describe("the browser app", { timeout: 300_000 }, () => {
     await page.close();
   });
 
+  it("never scrolls sideways from 390 px up: every tab, before and after a slider edit; tables scroll in their box", async () => {
+    const { page, problems } = await openPage(url);
+    await nextRun(page, 0);
+    await page.fill("#runs", "200");
+    /** How far the page is wider than its window, with the widest elements that stick out (for the message). */
+    const overflow = () =>
+      page.evaluate(() => {
+        const root = document.documentElement;
+        const within = (e: Element) => e.closest(".scroll, .cm-scroller");
+        const out = [...document.querySelectorAll("body *")]
+          .filter((e) => e.getBoundingClientRect().right > root.clientWidth + 1 && !within(e))
+          .slice(0, 5)
+          .map(
+            (e) =>
+              `${e.tagName.toLowerCase()}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`,
+          );
+        return { extra: root.scrollWidth - root.clientWidth, out };
+      });
+    const widths = [1440, 1024, 800, 390];
+    const check = async (tab: string, moment: string) => {
+      for (const width of widths) {
+        await page.setViewportSize({ width, height: 900 });
+        const o = await overflow();
+        expect(o.extra, `${tab} at ${width} px ${moment}: ${o.out.join(", ")}`).toBeLessThanOrEqual(0);
+        if (moment === "fresh" && width !== 800)
+          await page.screenshot({ path: join(OUT, `app-${tab}-${width}.png`), fullPage: true });
+      }
+      await page.setViewportSize({ width: 1440, height: 900 });
+    };
+    await check("results", "fresh");
+    await page.click("#tab-compare");
+    await page.click("#compare-run");
+    await page.waitForSelector("#compare tbody tr", { timeout: 90_000 });
+    await check("compare", "fresh");
+    await page.click("#tab-sensitivity");
+    await page.fill("#sens-samples", "16");
+    await page.click("#sens-run");
+    await page.waitForSelector("#chart-tornado svg", { timeout: 90_000 });
+    await check("sensitivity", "fresh");
+    await page.click("#tab-warroom");
+    await page.fill("#wr-months", "2");
+    await page.click("#wr-start");
+    await page.waitForSelector("#wr-risk", { timeout: 60_000 });
+    await check("warroom", "fresh");
+    // A slider edit: the model text changes, the run repeats, and still nothing widens the page.
+    await page.click("#tab-results");
+    const done = await completed(page);
+    await page.locator("#p-params-regime_base_hazard").focus();
+    await page.keyboard.press("ArrowRight");
+    await nextRun(page, done);
+    await check("results", "after a slider edit");
+    await page.click("#tab-compare");
+    await check("compare", "after a slider edit");
+    // The wide tables scroll inside their own boxes, which the keyboard can reach.
+    await page.setViewportSize({ width: 390, height: 900 });
+    const box = page.locator(".scroll", { has: page.locator("#compare") });
+    expect(await box.evaluate((e) => e.scrollWidth > e.clientWidth)).toBe(true);
+    expect(await box.getAttribute("tabindex")).toBe("0");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it("is usable by keyboard and screen reader: labelled controls, arrow-key tabs, readable contrast", async () => {
     const { page } = await openPage(url);
     await nextRun(page, 0);

@@ -1,6 +1,6 @@
 import { type Comparison, compareScenarios, type Simulator } from "../analysis/compare.js";
 import { pct } from "./format.js";
-import { html, type SafeHtml } from "./html.js";
+import { html, type SafeHtml, scrollBox } from "./html.js";
 
 /**
  * The comparison tab: `brink compare`'s own job (src/analysis/compare.ts) — every scenario of the model over the
@@ -36,5 +36,5 @@ export function compareTable(comparison: Comparison): SafeHtml {
     (d) =>
       html`<tr><th scope="row">${d.outcome}</th><td>${d.scenario}</td><td class="num">${points(d.difference)} pt</td><td class="num">${points(d.lo)} – ${points(d.hi)}</td></tr>`,
   );
-  return html`<table id="compare"><thead><tr><th scope="col">end state</th>${names.map((n) => html`<th scope="col">${n}</th>`)}</tr></thead><tbody>${rows}</tbody></table><table id="compare-differences"><caption>Paired differences from the base (percentage points, 95% interval)</caption><thead><tr><th scope="col">end state</th><th scope="col">scenario</th><th scope="col">difference</th><th scope="col">95% interval</th></tr></thead><tbody>${differences}</tbody></table>`;
+  return html`${scrollBox("End states by scenario (scrolls sideways)", html`<table id="compare"><thead><tr><th scope="col">end state</th>${names.map((n) => html`<th scope="col">${n}</th>`)}</tr></thead><tbody>${rows}</tbody></table>`)}${scrollBox("Paired differences (scrolls sideways)", html`<table id="compare-differences"><caption>Paired differences from the base (percentage points, 95% interval)</caption><thead><tr><th scope="col">end state</th><th scope="col">scenario</th><th scope="col">difference</th><th scope="col">95% interval</th></tr></thead><tbody>${differences}</tbody></table>`)}`;
 }

@@ -33,3 +33,10 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Saf
 export const trustedSvg = (svg: string) => new SafeHtml(svg);
 
 export { escapeHtml };
+
+/**
+ * A table in its own horizontal scroll box, so a wide table scrolls inside the page instead of widening it.
+ * The box takes keyboard focus and has a name, so it scrolls from the keyboard too (WCAG: scrollable regions).
+ */
+export const scrollBox = (label: string, table: SafeHtml): SafeHtml =>
+  html`<div class="scroll" role="region" tabindex="0" aria-label="${label}">${table}</div>`;

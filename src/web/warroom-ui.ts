@@ -8,7 +8,7 @@ import { renderSvg } from "../report/render.js";
 import { setHtml } from "./dom.js";
 import { pool, simulateInBrowser } from "./engine.js";
 import { count, pct, spaced } from "./format.js";
-import { html, type SafeHtml, trustedSvg } from "./html.js";
+import { html, type SafeHtml, scrollBox, trustedSvg } from "./html.js";
 
 /**
  * The war room page: the player sets the levers each month along one sampled history, sees the model's estimate
@@ -90,10 +90,13 @@ export function startWarRoom(
 
   const renderLog = (log: LogEntry[]): SafeHtml | string =>
     log.length
-      ? html`<table id="wr-log"><caption>Your decisions</caption><thead><tr><th scope="col">month</th>${game!.config.levers.map((l) => html`<th scope="col">${l.label}</th>`)}<th scope="col">risk of ${spaced(game!.config.riskOutcome)} that month (model)</th></tr></thead><tbody>${log.map(
-          (e) =>
-            html`<tr><td>${e.date}</td>${game!.config.levers.map((l) => html`<td class="num">${e.choice[l.id] ?? l.value}</td>`)}<td class="num">${e.risk ? `${pct(e.risk.p)} [${pct(e.risk.lo)}, ${pct(e.risk.hi)}]` : "–"}</td></tr>`,
-        )}</tbody></table>`
+      ? scrollBox(
+          "Your decisions (scrolls sideways)",
+          html`<table id="wr-log"><caption>Your decisions</caption><thead><tr><th scope="col">month</th>${game!.config.levers.map((l) => html`<th scope="col">${l.label}</th>`)}<th scope="col">risk of ${spaced(game!.config.riskOutcome)} that month (model)</th></tr></thead><tbody>${log.map(
+            (e) =>
+              html`<tr><td>${e.date}</td>${game!.config.levers.map((l) => html`<td class="num">${e.choice[l.id] ?? l.value}</td>`)}<td class="num">${e.risk ? `${pct(e.risk.p)} [${pct(e.risk.lo)}, ${pct(e.risk.hi)}]` : "–"}</td></tr>`,
+          )}</tbody></table>`,
+        )
       : "";
 
   const render = () => {
@@ -271,7 +274,9 @@ ${renderLog(g.log)}<div id="wr-debrief"></div>`,
     setHtml(
       box,
       html`<h2>Debrief</h2><p>Over ${count(runs)} runs from ${g.log[0]?.date ?? "the start"} to ${end} (same seed, same runs for each policy):</p>
-<table id="wr-debrief-table"><thead><tr><th scope="col">policy</th><th scope="col">mean ${objective} on ${end}</th><th scope="col">P(${g.config.riskOutcome} by ${end})</th><th scope="col"></th></tr></thead><tbody>
+${scrollBox(
+  "Debrief (scrolls sideways)",
+  html`<table id="wr-debrief-table"><thead><tr><th scope="col">policy</th><th scope="col">mean ${objective} on ${end}</th><th scope="col">P(${g.config.riskOutcome} by ${end})</th><th scope="col"></th></tr></thead><tbody>
 ${row("your schedule", yours.troops.p, yours.risk.p, "your monthly choices, the last one held")}
 ${row("the model's own rules", automatic.troops.p, automatic.risk.p, "no player: the file's rules and decisions")}
 ${
@@ -286,7 +291,8 @@ ${
       )
     : ""
 }
-</tbody></table><div class="chart" id="wr-paths"></div>`,
+</tbody></table>`,
+)}<div class="chart" id="wr-paths"></div>`,
     );
     const chart = root.querySelector("#wr-paths");
     if (chart) setHtml(chart, trustedSvg(await renderSvg(meanPathsChart(paths, objective, g.state.time))));

@@ -1,6 +1,6 @@
 import type { RunReport } from "../../analysis/results.js";
 import { count, moved, pct } from "../format.js";
-import { html, type SafeHtml } from "../html.js";
+import { html, type SafeHtml, scrollBox } from "../html.js";
 
 /** The results panel's tables, as markup from a run report (and the previous run's, to show what moved). */
 
@@ -17,7 +17,7 @@ export function outcomesPanel(r: RunReport, before: RunReport | undefined): Safe
   const note = before
     ? html`<p class="note">● the previous estimate lies outside this run's 95% interval.</p>`
     : "";
-  return html`<table id="outcome-table"><caption>${count(r.runs)} runs, seed ${r.seed}${scenario}</caption><thead><tr><th scope="col">end state</th><th scope="col">p</th><th scope="col">95% interval</th><th scope="col">median time</th><th scope="col">moved since last run</th></tr></thead><tbody>${rows}</tbody></table>${note}`;
+  return html`${scrollBox("End states (scrolls sideways)", html`<table id="outcome-table"><caption>${count(r.runs)} runs, seed ${r.seed}${scenario}</caption><thead><tr><th scope="col">end state</th><th scope="col">p</th><th scope="col">95% interval</th><th scope="col">median time</th><th scope="col">moved since last run</th></tr></thead><tbody>${rows}</tbody></table>`)}${note}`;
 }
 
 export function claimsPanel(r: RunReport): SafeHtml {
@@ -26,5 +26,8 @@ export function claimsPanel(r: RunReport): SafeHtml {
     (c) =>
       html`<tr><td>${c.text ?? c.id}</td><td><code>${c.check}</code></td><td class="num">${c.p === null ? "–" : `${c.p.toPrecision(3)} [${c.lo?.toPrecision(3)}, ${c.hi?.toPrecision(3)}]`}</td><td class="verdict-${c.verdict}">${c.verdict}</td></tr>`,
   );
-  return html`<table id="claims-table"><thead><tr><th scope="col">claim</th><th scope="col">check</th><th scope="col">estimate [95%]</th><th scope="col">verdict</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return scrollBox(
+    "Claims (scrolls sideways)",
+    html`<table id="claims-table"><thead><tr><th scope="col">claim</th><th scope="col">check</th><th scope="col">estimate [95%]</th><th scope="col">verdict</th></tr></thead><tbody>${rows}</tbody></table>`,
+  );
 }
