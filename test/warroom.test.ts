@@ -141,7 +141,7 @@ describe("a war room on another model", () => {
       "attacker_breaks",
       "defender_breaks",
       "negotiated_ceasefire",
-      "still at war",
+      "still going at the horizon",
     ]);
     // Reserves raised now: more than the history alone would have had a month later.
     const alone = new WarRoomGame(file, readFileSync(file, "utf8"), {

@@ -8,7 +8,7 @@ import type { SimulateOptions, SimulationResult } from "../src/analysis/simulate
 import { loadModel } from "../src/model/load.js";
 import { renderHtml } from "../src/report/html.js";
 import { compareTable, runComparison } from "../src/web/compare.js";
-import { outcomesCsv, reportHtml } from "../src/web/downloads.js";
+import { modelHash, outcomesCsv, reportHtml } from "../src/web/downloads.js";
 import { moved, pct, sliderStep } from "../src/web/format.js";
 import { html, SafeHtml } from "../src/web/html.js";
 import { decompressLinkText } from "../src/web/lz.js";
@@ -200,7 +200,7 @@ describe("panels", () => {
     const r = fakeReport(HOSTILE, HOSTILE, HOSTILE[0]!);
     const state = newState(HOSTILE[1]!);
     state.loaded = loadModel("h.yaml", hostileRunnableModel());
-    const page = await reportHtml(state, r);
+    const page = await reportHtml(state, r, hostileRunnableModel());
     expect(page).not.toMatch(/<img|<script|<svg onload/i);
     // Chart and table ids made from names are attributes too.
     const direct = renderHtml({
@@ -216,6 +216,23 @@ describe("panels", () => {
       metadata: { [HOSTILE[0]!]: HOSTILE[1]! },
     });
     expect(direct).not.toMatch(/<img|<script|<svg onload|id="chart-'"/i);
+  });
+
+  it("a report downloaded after an edit says so and carries the edited text's hash; no local folders", async () => {
+    const text = readFileSync(join(ROOT, "models", "examples", "sir.yaml"), "utf8");
+    const state = newState("sir.yaml");
+    openFile(state, "/home/someone/models/sir.yaml", text);
+    state.loaded = loadModel("sir.yaml", text);
+    const r = fakeReport(["x"], []);
+    const asOpened = await reportHtml(state, r, text);
+    expect(asOpened).toContain("<dd>as opened</dd>");
+    expect(asOpened).toContain(`<dd>${modelHash(text)}</dd>`);
+    expect(asOpened).not.toContain("/home/someone");
+    const edited = setValue(text, "params", Object.keys(state.loaded.spec.params ?? {})[0]!, 0.5, false);
+    const afterEdit = await reportHtml(state, r, edited);
+    expect(afterEdit).toMatch(/<dd>edited in the app/);
+    expect(afterEdit).toContain(`<dd>${modelHash(edited)}</dd>`);
+    expect(modelHash(edited)).not.toBe(modelHash(text));
   });
 
   it("neutralises nothing it need not: the CSV of outcomes keeps names as data", () => {

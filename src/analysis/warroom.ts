@@ -294,7 +294,10 @@ export class WarRoomGame {
     }
     return {
       risk: wilson(risk, counted),
-      outcomes: [...outcomes, "still at war"].map((name, i) => ({ name, ...wilson(ends[i]!, counted) })),
+      outcomes: [...outcomes, "still going at the horizon"].map((name, i) => ({
+        name,
+        ...wilson(ends[i]!, counted),
+      })),
       runs: counted,
     };
   }

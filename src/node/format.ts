@@ -1,5 +1,18 @@
 import type { RunReport } from "../analysis/results.js";
 import type { SensitivityReport } from "../analysis/sensitivity-job.js";
+import {
+  count,
+  endStateName,
+  estimateKind,
+  estimateText,
+  modelTime,
+  percent,
+  points,
+  quantity,
+  STILL_GOING,
+  towardClaim,
+  withInterval,
+} from "../report/format.js";
 import type { Comparison } from "./compare.js";
 import type { OptimizeResult } from "./optimize.js";
 
@@ -14,8 +27,8 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
-const pct = (x: number | null) => (x === null || Number.isNaN(x) ? "–" : `${(100 * x).toFixed(1)}%`);
-const num = (x: number | null) => (x === null ? "–" : Number(x.toPrecision(4)).toString());
+const pct = percent;
+const num = (x: number | null) => quantity(x);
 
 /** The readable form of a run report (what `brink run` prints without --json). */
 export function formatReport(r: RunReport): string {
@@ -27,35 +40,46 @@ export function formatReport(r: RunReport): string {
   out.push("");
   const rows = Object.entries(r.outcomes).map(([name, o]) => [
     name,
-    String(o.count),
+    count(o.count),
     pct(o.p),
     `${pct(o.lo)} – ${pct(o.hi)}`,
-    o.median_date ?? num(o.median_time),
+    modelTime(o.median_time, r.time.unit, o.median_date),
   ]);
   rows.push([
-    "still going at the horizon",
-    String(r.censored.count),
+    STILL_GOING,
+    count(r.censored.count),
     pct(r.censored.p),
     `${pct(r.censored.lo)} – ${pct(r.censored.hi)}`,
     "",
   ]);
   out.push(table(["end state", "runs", "p", "95% interval", "median time"], rows));
+  out.push(
+    "95% interval (Wilson): covers the true probability in 95 of 100 such jobs; median time: among the runs that ended that way.",
+  );
   const tracked = Object.entries(r.tracked);
   if (tracked.length) {
     out.push("");
     const last = (points: RunReport["tracked"][string]) => [...points].reverse().find((p) => p.n > 0);
     const horizon = tracked[0]![1][tracked[0]![1].length - 1];
     out.push(
-      `tracked values at the horizon (${horizon?.date ?? num(horizon?.t ?? null)}), over runs still going; else at the last time any was:`,
+      `tracked values at the horizon (${horizon?.date ?? modelTime(horizon?.t ?? null, r.time.unit)}), over the runs ${STILL_GOING}; else at the last time any run was going:`,
     );
     out.push(
       table(
         ["variable", "at", "runs", "median", "5% – 95%"],
         tracked.map(([name, points]) => {
           const p = last(points);
-          return p
-            ? [name, p.date ?? num(p.t), String(p.n), num(p.q50), `${num(p.q05)} – ${num(p.q95)}`]
-            : [name, "–", "0", "–", "–"];
+          if (!p) return [name, "–", "0", "–", "–"];
+          // Every run at the same value (a stock pinned at 1): that value, not the quantile sketch's ±0.5%.
+          const same = p.sd !== null && p.mean !== null && p.sd <= 1e-12 * Math.max(1, Math.abs(p.mean));
+          const q = (x: number | null) => num(same ? p.mean : x);
+          return [
+            name,
+            p.date ?? modelTime(p.t, r.time.unit),
+            count(p.n),
+            q(p.q50),
+            `${q(p.q05)} – ${q(p.q95)}`,
+          ];
         }),
       ),
     );
@@ -64,9 +88,16 @@ export function formatReport(r: RunReport): string {
     out.push("");
     out.push(
       table(
-        ["claim", "verdict", "estimate", "95% interval", "check"],
-        r.claims.map((c) => [c.id, c.verdict, num(c.p), `${num(c.lo)} – ${num(c.hi)}`, c.check]),
+        ["claim", "verdict", "estimate of", "estimate [95% interval]", "check"],
+        r.claims.map((c) => {
+          const kind = estimateKind(c.check);
+          const f = (x: number | null) => estimateText(kind, x);
+          return [c.id, c.verdict, kind, withInterval(f, c.p, c.lo, c.hi), c.check];
+        }),
       ),
+    );
+    out.push(
+      "estimate: the left side when the right is a number, else left − right; a verdict is holds or fails only when the whole 95% interval is on one side.",
     );
   }
   return out.join("\n");
@@ -107,11 +138,17 @@ export function formatSensitivity(r: SensitivityReport, top: number): string {
   for (const w of r.whatWouldHaveToBeTrue) {
     out.push(
       "",
-      `what would have to be true for ${w.claim} (${w.check}) — mean margin by fifths of its most influential params:`,
+      `what would have to be true for ${w.claim} (${w.check}) — mean margin toward the claim (+: its side) by fifths of its most influential params:`,
     );
     for (const p of w.params) {
       out.push(
-        `  ${p.param}: ${p.bins.map((b) => `[${num(b.from)}, ${num(b.to)}] ${b.holds ? "holds" : "fails"} (${num(b.margin)})`).join("; ")}`,
+        `  ${p.param}: ${p.bins
+          .map((b) => {
+            const { toward, side } = towardClaim(w.check, b.margin);
+            const signed = toward > 0 ? `+${num(toward)}` : num(toward);
+            return `[${num(b.from)}, ${num(b.to)}] ${side === "tie" ? "even" : side} (${signed})`;
+          })
+          .join("; ")}`,
       );
     }
   }
@@ -128,7 +165,7 @@ export function formatComparison(c: Comparison): string {
     table(
       ["end state", ...c.scenarios],
       [...outcomes, "censored"].map((o) => [
-        o,
+        endStateName(o),
         ...c.scenarios.map((s) => {
           const row = o === "censored" ? c.reports[s]!.censored : c.reports[s]!.outcomes[o];
           return row ? `${pct(row.p)} [${pct(row.lo)}, ${pct(row.hi)}]` : "–";
@@ -137,15 +174,18 @@ export function formatComparison(c: Comparison): string {
     ),
   );
   if (c.differences.length) {
-    out.push("", `paired differences from ${c.scenarios[0]} (95% interval):`);
+    out.push(
+      "",
+      `paired differences from ${c.scenarios[0]} in percentage points (95% interval) — paired: each run compared with itself under the other scenario, so shared chance cancels:`,
+    );
     out.push(
       table(
         ["end state", "scenario", "difference", "95% interval"],
         c.differences.map((d) => [
-          d.outcome,
+          endStateName(d.outcome),
           d.scenario,
-          d.difference === null ? "–" : `${(100 * d.difference).toFixed(2)} pts`,
-          d.lo === null ? "–" : `${(100 * d.lo).toFixed(2)} – ${(100 * d.hi!).toFixed(2)}`,
+          points(d.difference),
+          d.lo === null ? "–" : `${points(d.lo)} – ${points(d.hi)}`,
         ]),
       ),
     );
@@ -177,13 +217,13 @@ export function formatOptimization(r: OptimizeResult): string {
       table(
         ["bound", "feasible", "objective", "95% interval", "decisions"],
         r.frontier.map((f) => [
-          String(f.bound),
+          num(f.bound),
           f.feasible ? "yes" : `no (missed by ${num(f.closestViolation)})`,
           num(f.objective),
           f.objectiveLo === null ? "–" : `${num(f.objectiveLo)} – ${num(f.objectiveHi)}`,
           f.decisions
             ? Object.entries(f.decisions)
-                .map(([k, v]) => `${k}=${v}`)
+                .map(([k, v]) => `${k}=${num(v)}`)
                 .join(" ")
             : "–",
         ]),

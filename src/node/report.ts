@@ -1,3 +1,4 @@
+import { basename, isAbsolute, relative, resolve, sep } from "node:path";
 import type { RunReport } from "../analysis/results.js";
 import { sensitivityAnalysis } from "../analysis/sensitivity-job.js";
 import { jobMeta } from "../engine/montecarlo.js";
@@ -5,6 +6,7 @@ import { prepareModel } from "../engine/prepare.js";
 import { didYouMean } from "../lang/diagnostic.js";
 import type { ModelSpec } from "../model/schema.js";
 import { frontierChart, scenarioChart } from "../report/charts.js";
+import { quantity } from "../report/format.js";
 import { type ReportDocument, type ReportSection, renderHtml } from "../report/html.js";
 import { renderSvg } from "../report/render.js";
 import {
@@ -18,6 +20,13 @@ import {
 } from "../report/sections.js";
 import { compareScenarios } from "./compare.js";
 import { VERSION } from "./files.js";
+
+/** The model file as a report names it: relative to the working folder when inside it, else its name alone. */
+function reportedPath(file: string): string {
+  const rel = relative(process.cwd(), resolve(file));
+  return rel.startsWith("..") || isAbsolute(rel) ? basename(file) : rel.split(sep).join("/");
+}
+
 import type { OptimizeResult } from "./optimize.js";
 import { designPool, simulate, UsageError } from "./simulate.js";
 
@@ -76,7 +85,7 @@ export async function htmlReport(
     subtitle: spec.doc ?? "",
     sections,
     metadata: {
-      model: input.file,
+      model: reportedPath(input.file),
       "model hash": meta.modelHash,
       seed: String(seed),
       "runs per scenario": runs.toLocaleString("en"),
@@ -221,13 +230,18 @@ export async function optimizationReport(
           id: "frontier",
           title: "Frontier",
           columns: ["bound", "feasible", "objective", "95% low", "95% high", "decisions", "missed by"],
+          formats: ["quantity", "text", "quantity", "quantity", "quantity", "text", "quantity"],
           rows: result.frontier.map((f) => [
             f.bound,
             f.feasible ? "yes" : "no",
             f.objective,
             f.objectiveLo,
             f.objectiveHi,
-            f.decisions ? JSON.stringify(f.decisions) : null,
+            f.decisions
+              ? Object.entries(f.decisions)
+                  .map(([k, v]) => `${k} = ${quantity(v)}`)
+                  .join(", ")
+              : null,
             f.closestViolation,
           ]),
         },
@@ -238,7 +252,7 @@ export async function optimizationReport(
       intro:
         "On the same random numbers: the optimised decisions, the model's own values, every decision at its minimum, and the scenarios asked for (with the optimised decisions).",
       charts: [{ id: "chart-policies", svg: await renderSvg(scenarioChart(reports)) }],
-      tables: [outcomesByColumnTable("policies", "End-state probabilities by plan (%)", reports)],
+      tables: [outcomesByColumnTable("policies", "End-state probabilities by plan", reports)],
     },
   ];
   return renderHtml({
@@ -246,7 +260,7 @@ export async function optimizationReport(
     subtitle: `brink optimize, seed ${result.seed}`,
     sections,
     metadata: {
-      model: input.file,
+      model: reportedPath(input.file),
       seed: String(result.seed),
       "runs per candidate": String(result.runs),
       "made with": `brink ${VERSION}`,

@@ -1,5 +1,6 @@
 import type { RunReport } from "../analysis/results.js";
 import type { SobolIndex } from "../analysis/sensitivity.js";
+import { STILL_GOING } from "./format.js";
 
 /** A Vega-Lite specification (kept loose: the report only builds and renders them). */
 export type Spec = Record<string, unknown>;
@@ -14,7 +15,7 @@ const timeField = (r: RunReport) =>
 export function outcomesChart(r: RunReport): Spec {
   const values = [
     ...Object.entries(r.outcomes).map(([outcome, o]) => ({ outcome, p: o.p, lo: o.lo, hi: o.hi })),
-    { outcome: "still going (censored)", p: r.censored.p, lo: r.censored.lo, hi: r.censored.hi },
+    { outcome: STILL_GOING, p: r.censored.p, lo: r.censored.lo, hi: r.censored.hi },
   ];
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -53,16 +54,35 @@ export function incidenceChart(r: RunReport): Spec {
     width: WIDTH,
     height: 260,
     data: { values },
-    encoding: { x, color: { field: "outcome", type: "nominal", title: "end state" } },
+    encoding: { x },
+    // The legend comes from the lines alone (a stroke per end state), so it shows what the lines are; the bands
+    // share the lines' colours without a legend of their own.
     layer: [
       {
         mark: { type: "area", opacity: 0.2 },
         encoding: {
-          y: { field: "lo", type: "quantitative", title: "cumulative probability" },
+          color: { field: "outcome", type: "nominal", legend: null },
+          y: {
+            field: "lo",
+            type: "quantitative",
+            title: "cumulative probability",
+            axis: { format: "%" },
+          },
           y2: { field: "hi" },
         },
       },
-      { mark: { type: "line" }, encoding: { y: { field: "cif", type: "quantitative" } } },
+      {
+        mark: { type: "line" },
+        encoding: {
+          color: {
+            field: "outcome",
+            type: "nominal",
+            title: "end state",
+            legend: { symbolType: "stroke", symbolStrokeWidth: 2 },
+          },
+          y: { field: "cif", type: "quantitative" },
+        },
+      },
     ],
   };
 }
@@ -131,7 +151,7 @@ export function tornadoChart(target: string, indices: SobolIndex[], top = 10): S
 export function scenarioChart(reports: Record<string, RunReport>): Spec {
   const values = Object.entries(reports).flatMap(([scenario, r]) => [
     ...Object.entries(r.outcomes).map(([outcome, o]) => ({ scenario, outcome, p: o.p })),
-    { scenario, outcome: "still going", p: r.censored.p },
+    { scenario, outcome: STILL_GOING, p: r.censored.p },
   ]);
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",

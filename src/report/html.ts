@@ -1,5 +1,9 @@
 import type { RunReport } from "../analysis/results.js";
 import type { SobolIndex } from "../analysis/sensitivity.js";
+import { count, percent, points, quantity, STILL_GOING, signedQuantity } from "./format.js";
+
+/** How a column's numbers read on the page (the CSV and JSON exports keep the raw numbers). */
+export type CellFormat = "text" | "percent" | "points" | "count" | "quantity" | "signed";
 
 /** A table of the report, shown in the page and offered as CSV and JSON. */
 export interface ReportTable {
@@ -7,7 +11,29 @@ export interface ReportTable {
   title: string;
   columns: string[];
   rows: (string | number | null)[][];
+  /** Each column's format on the page (numbers without one print with three significant digits). */
+  formats?: CellFormat[];
+  /** Per-row formats where a column's meaning changes by row (a claim's estimate: probability, difference, mean). */
+  rowFormats?: CellFormat[][];
   note?: string;
+  /** Shown folded (a click opens it): detail that the section's charts already summarise. */
+  collapsed?: boolean;
+}
+
+const FORMATTERS: Record<CellFormat, (x: number) => string> = {
+  text: String,
+  percent,
+  points,
+  count,
+  quantity: (x) => quantity(x),
+  signed: (x) => signedQuantity(x),
+};
+
+/** A cell as the page shows it: numbers formatted for their meaning, nothing as a dash. */
+export function cellText(v: string | number | null, format: CellFormat | undefined): string {
+  if (v === null) return "–";
+  if (typeof v === "string") return v;
+  return FORMATTERS[format ?? "quantity"](v);
 }
 
 export interface ReportSection {
@@ -60,16 +86,17 @@ function renderTable(t: ReportTable): string {
   const head = t.columns.map((c) => `<th scope="col">${escapeHtml(c)}</th>`).join("");
   const body = t.rows
     .map(
-      (r) =>
-        `<tr>${r.map((v) => `<td${typeof v === "number" ? ' class="num"' : ""}>${escapeHtml(v === null ? "–" : String(v))}</td>`).join("")}</tr>`,
+      (r, i) =>
+        `<tr>${r.map((v, j) => `<td${typeof v === "number" ? ' class="num"' : ""}>${escapeHtml(cellText(v, t.rowFormats?.[i]?.[j] ?? t.formats?.[j]))}</td>`).join("")}</tr>`,
     )
     .join("\n");
   const id = escapeHtml(t.id);
   const links = `<a download="${id}.csv" href="data:text/csv;base64,${base64(tableCsv(t))}">CSV</a> · <a download="${id}.json" href="data:application/json;base64,${base64(tableJson(t))}">JSON</a>`;
-  return `<figure class="table" id="${id}"><figcaption>${escapeHtml(t.title)} <span class="export">${links}</span></figcaption>
-<table><thead><tr>${head}</tr></thead><tbody>
+  const figure = `<figure class="table" id="${id}"><figcaption>${escapeHtml(t.title)} <span class="export">${links}</span></figcaption>
+<div class="scroll" role="region" tabindex="0" aria-label="${escapeHtml(t.title)} (scrolls sideways)"><table><thead><tr>${head}</tr></thead><tbody>
 ${body}
-</tbody></table>${t.note ? `<p class="note">${escapeHtml(t.note)}</p>` : ""}</figure>`;
+</tbody></table></div>${t.note ? `<p class="note">${escapeHtml(t.note)}</p>` : ""}</figure>`;
+  return t.collapsed ? `<details><summary>${escapeHtml(t.title)}</summary>${figure}</details>` : figure;
 }
 
 /** One self-contained HTML page: inline styles and SVG charts, data exports as data: links, no scripts, no network. */
@@ -94,12 +121,14 @@ ${s.tables.map(renderTable).join("\n")}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(doc.title)}</title>
 <style>
-body { font: 15px/1.5 system-ui, sans-serif; color: #1b1b1b; background: #fff; max-width: 980px; margin: 2rem auto; padding: 0 1rem; }
+body { font: 15px/1.5 system-ui, sans-serif; color: #1b1b1b; background: #fff; max-width: 1180px; margin: 2rem auto; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #ccc; margin-top: 2.5rem; }
 .subtitle { color: #444; margin-top: 0; }
 table { border-collapse: collapse; font-size: 0.88rem; margin: 0.5rem 0 1.5rem; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.scroll { max-width: 100%; overflow-x: auto; } .chart svg { max-width: 100%; height: auto; }
+details { margin: 0.5rem 0; } summary { cursor: pointer; color: #0b5394; }
 figure { margin: 1rem 0; } figcaption { font-weight: 600; margin-bottom: 0.3rem; }
 .export { font-weight: normal; font-size: 0.85rem; } a { color: #0b5394; }
 .note { color: #444; font-size: 0.88rem; } dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; }
@@ -129,7 +158,7 @@ export function outcomeRows(r: RunReport): (string | number | null)[][] {
       o.hi,
       o.median_date ?? o.median_time,
     ]),
-    ["still going at the horizon", r.censored.count, r.censored.p, r.censored.lo, r.censored.hi, null],
+    [STILL_GOING, r.censored.count, r.censored.p, r.censored.lo, r.censored.hi, null],
   ];
 }
 

@@ -1,4 +1,5 @@
 import { type Comparison, compareScenarios, type Simulator } from "../analysis/compare.js";
+import { endStateName, STILL_GOING } from "../report/format.js";
 import { pct } from "./format.js";
 import { html, type SafeHtml, scrollBox } from "./html.js";
 
@@ -21,11 +22,11 @@ export function runComparison(
 export function compareTable(comparison: Comparison): SafeHtml {
   const reports = comparison.reports;
   const names = Object.keys(reports);
-  const outcomes = Object.keys(reports.base?.outcomes ?? {});
+  const outcomes = [...Object.keys(reports.base?.outcomes ?? {}), "censored"];
   const rows = outcomes.map(
     (o) =>
-      html`<tr><th scope="row">${o}</th>${names.map((n) => {
-        const x = reports[n]!.outcomes[o];
+      html`<tr><th scope="row">${o === "censored" ? STILL_GOING : o}</th>${names.map((n) => {
+        const x = o === "censored" ? reports[n]!.censored : reports[n]!.outcomes[o];
         return html`<td class="num">${x ? html`${pct(x.p)} <small>[${pct(x.lo)}, ${pct(x.hi)}]</small>` : "–"}</td>`;
       })}</tr>`,
   );
@@ -34,7 +35,7 @@ export function compareTable(comparison: Comparison): SafeHtml {
     x === null ? "–" : `${x >= 0 ? "+" : "−"}${(100 * Math.abs(x)).toFixed(1)}`;
   const differences = comparison.differences.map(
     (d) =>
-      html`<tr><th scope="row">${d.outcome}</th><td>${d.scenario}</td><td class="num">${points(d.difference)} pt</td><td class="num">${points(d.lo)} – ${points(d.hi)}</td></tr>`,
+      html`<tr><th scope="row">${endStateName(d.outcome)}</th><td>${d.scenario}</td><td class="num">${points(d.difference)} pt</td><td class="num">${points(d.lo)} – ${points(d.hi)}</td></tr>`,
   );
-  return html`${scrollBox("End states by scenario (scrolls sideways)", html`<table id="compare"><thead><tr><th scope="col">end state</th>${names.map((n) => html`<th scope="col">${n}</th>`)}</tr></thead><tbody>${rows}</tbody></table>`)}${scrollBox("Paired differences (scrolls sideways)", html`<table id="compare-differences"><caption>Paired differences from the base (percentage points, 95% interval)</caption><thead><tr><th scope="col">end state</th><th scope="col">scenario</th><th scope="col">difference</th><th scope="col">95% interval</th></tr></thead><tbody>${differences}</tbody></table>`)}`;
+  return html`${scrollBox("End states by scenario (scrolls sideways)", html`<table id="compare"><thead><tr><th scope="col">end state</th>${names.map((n) => html`<th scope="col">${n}</th>`)}</tr></thead><tbody>${rows}</tbody></table>`)}${scrollBox("Paired differences (scrolls sideways)", html`<table id="compare-differences"><caption>Paired differences from the base (percentage points, 95% interval). Paired: each run index is compared with itself under the other scenario, so the chance both share cancels.</caption><thead><tr><th scope="col">end state</th><th scope="col">scenario</th><th scope="col">difference</th><th scope="col">95% interval</th></tr></thead><tbody>${differences}</tbody></table>`)}`;
 }

@@ -327,7 +327,7 @@ setOptions(
 );
 
 function open(file: string, content: string): void {
-  openFile(state, file);
+  openFile(state, file, content);
   setText(content, true);
 }
 
@@ -373,7 +373,7 @@ $("download-csv").addEventListener("click", () => {
   if (state.report) download("brink-outcomes.csv", "text/csv", outcomesCsv(state.report));
 });
 $("download-html").addEventListener("click", async () => {
-  if (state.report) download("brink-report.html", "text/html", await reportHtml(state, state.report));
+  if (state.report) download("brink-report.html", "text/html", await reportHtml(state, state.report, text()));
 });
 
 // --- start: a shared link, or the flagship --------------------------------------------------------------------
@@ -381,6 +381,7 @@ $("download-html").addEventListener("click", async () => {
 const shared = readShareLink(location.href);
 if (shared) {
   state.file = shared.file;
+  state.openedText = shared.text;
   $<HTMLInputElement>("runs").value = String(shared.runs);
   $<HTMLInputElement>("seed").value = String(shared.seed);
   if (MODELS[shared.file]) modelSelect.value = shared.file;
@@ -388,7 +389,8 @@ if (shared) {
   refreshModel();
   $<HTMLSelectElement>("scenario").value = shared.scenario || "base";
 } else {
-  setText(MODELS[FLAGSHIP] ?? "");
+  state.openedText = MODELS[FLAGSHIP] ?? "";
+  setText(state.openedText);
   refreshModel();
 }
 clearTimeout(rerunTimer);

@@ -7,6 +7,8 @@ import type { Pin } from "./panels/params.js";
 /** What the page holds between events: the open file, its loaded model and the results computed from it. */
 export interface AppState {
   file: string;
+  /** The model text as it was opened (a bundled model, a file, a share link), to tell whether it was edited since. */
+  openedText?: string;
   loaded?: LoadedModel;
   report?: RunReport;
   /** The previous report of the same model and scenario, to show what moved. */
@@ -21,13 +23,15 @@ export interface AppState {
 export const newState = (file: string): AppState => ({ file, pinned: new Map() });
 
 /** A new file: its results and pins go, the file name stays for diagnostics and downloads. */
-export function openFile(state: AppState, file: string): void {
+export function openFile(state: AppState, file: string, text?: string): void {
   state.file = file;
+  state.openedText = text;
   state.pinned.clear();
   state.report = undefined;
   state.previous = undefined;
   state.compare = undefined;
   state.sensitivity = undefined;
+  if (text === undefined) delete state.openedText;
 }
 
 /** Record a finished run; the last one stays as `previous` when it is of the same model and scenario. */
