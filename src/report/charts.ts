@@ -26,7 +26,7 @@ export function outcomesChart(r: RunReport): Spec {
       {
         mark: { type: "bar", color: "#4c78a8" },
         encoding: {
-          y: { field: "outcome", type: "nominal", sort: null, title: null },
+          y: { field: "outcome", type: "nominal", sort: null, title: null, axis: { labelLimit: 260 } },
           x: { field: "p", type: "quantitative", title: "probability", axis: { format: "%" } },
         },
       },
@@ -55,6 +55,7 @@ export function incidenceChart(r: RunReport): Spec {
     height: 260,
     data: { values },
     encoding: { x },
+    resolve: { legend: { color: "independent" } },
     // The legend comes from the lines alone (a stroke per end state), so it shows what the lines are; the bands
     // share the lines' colours without a legend of their own.
     layer: [
@@ -78,7 +79,7 @@ export function incidenceChart(r: RunReport): Spec {
             field: "outcome",
             type: "nominal",
             title: "end state",
-            legend: { symbolType: "stroke", symbolStrokeWidth: 2 },
+            legend: { symbolType: "stroke", symbolStrokeWidth: 2, labelLimit: 260 },
           },
           y: { field: "cif", type: "quantitative" },
         },
@@ -114,7 +115,9 @@ export function fanChart(r: RunReport, variable: string): Spec {
 
 /** A tornado chart: total-effect Sobol indices (with intervals) of the most influential params. */
 export function tornadoChart(target: string, indices: SobolIndex[], top = 10): Spec {
-  const values = indices
+  // Params whose whole interval is at zero carry nothing: their empty, tied bars are left out.
+  const carrying = indices.filter((s) => s.totalHi > 1e-3);
+  const values = (carrying.length ? carrying : indices)
     .slice(0, top)
     .map((s) => ({ param: s.input, total: s.total, lo: s.totalLo, hi: s.totalHi, first: s.first }));
   return {
@@ -160,7 +163,7 @@ export function scenarioChart(reports: Record<string, RunReport>): Spec {
     data: { values },
     mark: "bar",
     encoding: {
-      y: { field: "scenario", type: "nominal", title: null },
+      y: { field: "scenario", type: "nominal", title: null, axis: { labelLimit: 260 } },
       x: {
         field: "p",
         type: "quantitative",
@@ -168,7 +171,7 @@ export function scenarioChart(reports: Record<string, RunReport>): Spec {
         title: "share of runs",
         axis: { format: "%" },
       },
-      color: { field: "outcome", type: "nominal", title: "end state" },
+      color: { field: "outcome", type: "nominal", title: "end state", legend: { labelLimit: 260 } },
     },
   };
 }

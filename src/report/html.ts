@@ -83,7 +83,8 @@ export function tableJson(t: ReportTable): string {
 }
 
 function renderTable(t: ReportTable): string {
-  const head = t.columns.map((c) => `<th scope="col">${escapeHtml(c)}</th>`).join("");
+  // Long snake_case headers (scenario names) may break after an underscore, so wide tables fit a laptop screen.
+  const head = t.columns.map((c) => `<th scope="col">${escapeHtml(c).replace(/_/g, "_<wbr>")}</th>`).join("");
   const body = t.rows
     .map(
       (r, i) =>
