@@ -62,7 +62,7 @@ export function formatReport(r: RunReport): string {
     const last = (points: RunReport["tracked"][string]) => [...points].reverse().find((p) => p.n > 0);
     const horizon = tracked[0]![1][tracked[0]![1].length - 1];
     out.push(
-      `tracked values at the horizon (${horizon?.date ?? modelTime(horizon?.t ?? null, r.time.unit)}), over the runs ${STILL_GOING}; else at the last time any run was going:`,
+      `tracked values at the horizon (${horizon?.date ?? modelTime(horizon?.t ?? null, r.time.unit)}), over the runs still going then; else at the last time any run was:`,
     );
     out.push(
       table(
