@@ -201,8 +201,9 @@ describe("the HTML report and the app", () => {
   });
 
   it("the incidence chart's legend is its lines' and its axis is in %", () => {
-    const spec = incidenceChart(report()) as {
-      layer: { mark: { type: string }; encoding: Record<string, any> }[];
+    type Channel = { legend?: { symbolType?: string } | null; axis?: { format?: string } };
+    const spec = incidenceChart(report()) as unknown as {
+      layer: { mark: { type: string }; encoding: Record<string, Channel | undefined> }[];
     };
     const [band, line] = spec.layer;
     expect(band!.encoding.color!.legend).toBeNull();

@@ -16,12 +16,15 @@ import {
 import type { Comparison } from "./compare.js";
 import type { OptimizeResult } from "./optimize.js";
 
-/** A plain text table with right-aligned numbers. */
-export function table(header: string[], rows: string[][]): string {
+/**
+ * A plain text table: the first column and those marked "l" in `align` (one letter per column) left-aligned,
+ * the rest (numbers) right-aligned.
+ */
+export function table(header: string[], rows: string[][], align = ""): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .map((c, i) => (i === 0 || align[i] === "l" ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
       .join("  ")
       .trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
@@ -94,6 +97,7 @@ export function formatReport(r: RunReport): string {
           const f = (x: number | null) => estimateText(kind, x);
           return [c.id, c.verdict, kind, withInterval(f, c.p, c.lo, c.hi), c.check];
         }),
+        "lllrl",
       ),
     );
     out.push(
