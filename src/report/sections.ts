@@ -158,7 +158,8 @@ export async function scenariosSection(
 }
 
 /** A Sobol target carries information when some param's total effect is distinguishable from zero. */
-const informative = (indices: readonly { totalLo: number }[]) => indices.some((s) => s.totalLo > 0.005);
+export const informative = (indices: readonly { totalLo: number }[]) =>
+  indices.some((s) => s.totalLo > 0.005);
 
 export async function sensitivitySection(sens: SensitivityReport, samples: number): Promise<ReportSection> {
   const charts = [];

@@ -8,6 +8,7 @@ import type { Progress } from "../analysis/simulate.js";
 import { type Diagnostic, DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
 import { fanChart, incidenceChart, scenarioChart, tornadoChart } from "../report/charts.js";
 import { renderSvg } from "../report/render.js";
+import { informative } from "../report/sections.js";
 import { compareTable, runComparison } from "./compare.js";
 import { completeModel } from "./completion.js";
 import { $, download, setHtml, setOptions } from "./dom.js";
@@ -266,7 +267,13 @@ async function renderTornado(): Promise<void> {
   if (!s) return;
   const target = $<HTMLSelectElement>("sens-target").value;
   const t = s.targets.find((x) => x.target === target) ?? s.targets[0];
-  if (t?.sobol) setHtml($("chart-tornado"), trustedSvg(await renderSvg(tornadoChart(t.target, t.sobol))));
+  if (!t?.sobol) return;
+  const chart = trustedSvg(await renderSvg(tornadoChart(t.target, t.sobol)));
+  // A result too rare (or too flat) to apportion: say so rather than let empty bars look like an answer.
+  const note = informative(t.sobol)
+    ? ""
+    : html`<p class="note">No param's total effect is distinguishable from zero for ${t.target} at ${count(state.sensitivitySamples ?? 0)} design rows: the result is too rare in these runs or does not vary, so these bars are noise. More design rows may tell.</p>`;
+  setHtml($("chart-tornado"), html`${note}${chart}`);
 }
 
 $("sens-run").addEventListener("click", async () => {
