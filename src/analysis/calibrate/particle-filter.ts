@@ -28,6 +28,8 @@ import type { Noise, NoiseParam, ObservationSeries } from "./observations.js";
 const RUN_BASE = 2 ** 40;
 const RESAMPLE_KEY = hashName("calibrate:resample");
 const STATE_KEY = hashName("calibrate:state");
+/** Run indices of forecast continuations (one per filter call), above every filter particle's. */
+const FORECAST_BASE = 2 ** 52;
 
 /** The observations compared at one step. */
 interface Comparison {
@@ -45,6 +47,8 @@ export interface FilterOptions {
   untilStep?: number;
   /** Also run the particles on to this step (at or after the last observation), for `sampleState`. */
   stateStep?: number;
+  /** Also record the observed values at these steps (at or before `stateStep`), for `forecast`. */
+  recordSteps?: readonly number[];
 }
 
 export interface FilterResult {
@@ -62,6 +66,8 @@ export class ParticleFilter {
   readonly steps: number[];
   readonly particles: number;
   readonly seed: number;
+  /** The observed variables, in the order of `forecast`'s tracks. */
+  readonly observed: string[];
   /** Steps where particles pause: observation steps and the starts of change periods, ascending. */
   private readonly pauses: number[];
   /** For each pause, the comparisons made there (empty where only a value is recorded). */
@@ -95,6 +101,7 @@ export class ParticleFilter {
     this.seed = options.seed;
     const slotOf = new Map(p.slots.map((s, i) => [s.name, i]));
     const observed = [...new Set(series.map((s) => s.variable))];
+    this.observed = observed;
     const used = series.map((s) => ({
       s,
       points: s.points.filter((pt) => options.untilStep === undefined || pt.step <= options.untilStep),
@@ -106,6 +113,7 @@ export class ParticleFilter {
         if (s.changeSteps) pauseSet.add(pt.step - s.changeSteps);
       }
     if (options.stateStep !== undefined) pauseSet.add(options.stateStep);
+    for (const step of options.recordSteps ?? []) pauseSet.add(step);
     this.pauses = [...pauseSet].sort((a, b) => a - b);
     const indexOf = new Map(this.pauses.map((k, i) => [k, i]));
     this.comparisons = this.pauses.map(() => []);
@@ -232,6 +240,51 @@ export class ParticleFilter {
     );
     if (this.alive[i] === 0) return undefined;
     return this.states[i]!.slice(1, 1 + this.program.slots.length);
+  }
+
+  /**
+   * One draw of the observed variables' path given the observations: a run of the filter, then one of its
+   * particles at `stateStep`, run on from there to `toStep` with a stream of its own. Returns each wanted
+   * (track, step) value — a step at or before `stateStep` must be one of `recordSteps` (or a pause) — NaN for
+   * steps after the run ended in an outcome; undefined when the likelihood estimate is 0 or the particle's
+   * run had ended before `stateStep`.
+   */
+  forecast(
+    paramValues: ArrayLike<number>,
+    call: number,
+    toStep: number,
+    wanted: readonly { track: number; step: number }[],
+  ): Float64Array | undefined {
+    if (!this.keepState) throw new Error("forecast needs the filter's stateStep");
+    const { logLikelihood } = this.run(paramValues, call);
+    if (logLikelihood === Number.NEGATIVE_INFINITY) return undefined;
+    const i = Math.min(
+      this.particles - 1,
+      Math.floor(hashUniform(this.seed, call, STATE_KEY) * this.particles),
+    );
+    if (this.alive[i] === 0) return undefined;
+    const R = Math.max(1, this.pauses.length);
+    const T = this.nTracked;
+    const from = this.pauses[this.pauses.length - 1]!;
+    const atPause = wanted.map((w) => (w.step <= from ? this.pauses.indexOf(w.step) : -1));
+    // Values at the recorded pauses are read before the continuation, which may resume this particle's state.
+    const out = new Float64Array(wanted.length);
+    wanted.forEach((w, k) => {
+      if (w.step <= from) {
+        if (atPause[k]! < 0) throw new Error(`step ${w.step} was not recorded`);
+        out[k] = this.recorded[(i * R + atPause[k]!) * T + w.track]!;
+      }
+    });
+    let last = from;
+    if (toStep > from) {
+      this.streams.reset(this.seed, FORECAST_BASE + call);
+      const status = this.kernel(this.values, this.out, this.streams, this.result, this.states[i]!, toStep);
+      last = status === PAUSED || status === CENSORED ? toStep : this.result[2]!;
+    }
+    wanted.forEach((w, k) => {
+      if (w.step > from) out[k] = w.step <= last ? this.out[w.step * T + w.track]! : Number.NaN;
+    });
+    return out;
   }
 
   /** Systematic resampling of the particles (state, recorded values) by the weights now in logWeights. */

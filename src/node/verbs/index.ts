@@ -2,6 +2,7 @@
  * Every verb of the `brink` CLI, in the order `brink --help` lists them. Adding a verb: write
  * src/node/verbs/<verb>.ts exporting a `Verb` (see check.ts for the smallest), and add it here.
  */
+import { backtestVerb } from "./backtest.js";
 import { calibrateVerb } from "./calibrate.js";
 import { check } from "./check.js";
 import { compare } from "./compare.js";
@@ -26,6 +27,7 @@ export const VERBS: Verb[] = [
   report,
   optimize,
   calibrateVerb,
+  backtestVerb,
   importVerb,
   exportVerb,
   conformance,

@@ -1,0 +1,395 @@
+import { normalQuantile, poissonDraw } from "../../compile/functions.js";
+import { quantile } from "../../engine/distributions.js";
+import type { PreparedModel } from "../../engine/prepare.js";
+import { hashName, hashUniform } from "../../engine/rng.js";
+import { DiagnosticError } from "../../lang/diagnostic.js";
+import { dateToDays, isIsoDate, modelTimeToDate, parseDuration, UNIT_DAYS } from "../../model/time.js";
+import { sortedQuantile } from "../stats.js";
+import { type CalibrateOptions, calibrate } from "./calibrate.js";
+import type { Noise, NoiseParam, ObservationSeries } from "./observations.js";
+import { ParticleFilter } from "./particle-filter.js";
+import type { PosteriorParam } from "./pmmh.js";
+import { uncertainParams } from "./pmmh.js";
+import {
+  type Baseline,
+  naiveForecast,
+  type PeriodScore,
+  type ScoreSummary,
+  scoreNormal,
+  scoreSample,
+  summarizeScores,
+} from "./scoring.js";
+
+/**
+ * `brink backtest`: rolling-origin evaluation. At each origin the model is calibrated on the observations up to
+ * it (or left with its priors), forecast to the horizon by Monte Carlo — each forecast run takes a param draw
+ * and a particle of the filtered state at the origin given that draw, runs the model on from there, and draws
+ * the observation from the entry's measurement model — and every observed period after the origin is scored
+ * against what was observed, next to naive baselines scored on the same periods.
+ */
+
+export interface BacktestOptions extends Omit<CalibrateOptions, "untilStep" | "onProgress"> {
+  /** Origin steps, increasing. */
+  origins: number[];
+  /** Forecast this many steps past each origin. */
+  horizonSteps: number;
+  /** Forecast from the priors instead of calibrating at each origin. */
+  priorsOnly: boolean;
+  /** Forecast runs per origin. */
+  runs: number;
+  /** k of the mean-of-the-last-k baseline. */
+  baselineK: number;
+  onProgress?: (origin: number, chain: number, iteration: number, acceptance: number) => void;
+}
+
+export interface ForecastScore extends PeriodScore {
+  forecaster: string;
+}
+
+/** One observed period after an origin, scored for every forecaster. */
+export interface BacktestPeriod {
+  series: string;
+  origin: string;
+  /** When the observation was made: date, or model time. */
+  at: string;
+  t: number;
+  /** Observations of this series since the origin (1 = the next one): the baselines' h. */
+  lead: number;
+  observed: number;
+  /** The model's forecast: its mean and 5/25/50/75/95% quantiles, over the runs that had not ended. */
+  forecast: { mean: number; q05: number; q25: number; q50: number; q75: number; q95: number; runs: number };
+  scores: ForecastScore[];
+}
+
+export interface BacktestResult {
+  brink_backtest: 1;
+  model: { file: string; name: string };
+  method: "posterior" | "priors";
+  seed: number;
+  runs: number;
+  horizon: { steps: number; time: number };
+  /** Forecasters in table order: the model, then the baselines. */
+  forecasters: string[];
+  origins: {
+    label: string;
+    step: number;
+    t: number;
+    /** The calibration at this origin (absent with --priors-only). */
+    posterior?: { acceptance: number; partial: boolean; summary: PosteriorParam[] };
+    /** Forecast runs whose particle had ended (or whose filter estimate was 0) before the origin. */
+    ended: number;
+  }[];
+  /** Per series and forecaster, the scores over the periods every forecaster could forecast. */
+  summary: { series: string; variable: string; forecaster: string; scores: ScoreSummary }[];
+  periods: BacktestPeriod[];
+  /** Periods left out of the summary because some baseline had too short a history there. */
+  skipped: number;
+  partial: boolean;
+}
+
+const PRIOR_KEY = hashName("backtest:prior");
+const NOISE_KEY = hashName("backtest:noise");
+/** Filter calls of forecast runs are numbered apart from the chains' and the posterior state's. */
+const FORECAST_CALL = 2 ** 32;
+
+/** The model time of an ISO date or a number; an error when it is neither. */
+function modelTime(model: PreparedModel, text: string, what: string): number | { error: string } {
+  const { time } = model.loaded;
+  if (isIsoDate(text)) {
+    if (time.origin === undefined || time.unit === undefined)
+      return { error: `${what} ${text} is a date but the model's time is not dated` };
+    return (dateToDays(text) - dateToDays(time.origin)) / UNIT_DAYS[time.unit]!;
+  }
+  if (/^[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?$/.test(text)) return Number(text);
+  return { error: `${what} takes ISO dates (YYYY-MM-DD) or model times, not '${text}'` };
+}
+
+/**
+ * The origin steps of `--origins D1,D2,…`: each a date or model time inside the observations (some observation
+ * at or before it, some after it), strictly increasing.
+ */
+export function parseOrigins(
+  model: PreparedModel,
+  series: readonly ObservationSeries[],
+  text: string,
+): { steps: number[] } | { error: string } {
+  const { time } = model.loaded;
+  const items = text.split(",").map((s) => s.trim());
+  const all = series.flatMap((s) => s.points.map((p) => p.step));
+  const first = Math.min(...all);
+  const last = Math.max(...all);
+  const steps: number[] = [];
+  for (const [i, item] of items.entries()) {
+    if (item === "") return { error: `--origins: origin ${i + 1} is empty` };
+    const t = modelTime(model, item, "--origins");
+    if (typeof t !== "number") return t;
+    const step = Math.floor((t - time.start) / time.dt + 1e-9);
+    if (step < 0 || step > time.steps) return { error: `--origins: ${item} is outside the model's time` };
+    if (all.length === 0) return { error: "--origins: the model has no observations" };
+    if (step < first || step >= last)
+      return {
+        error: `--origins: ${item} is outside the data (an origin needs an observation at or before it and one after it)`,
+      };
+    if (steps.length && step <= steps[steps.length - 1]!)
+      return { error: `--origins: ${item} is not after the origin before it (${items[i - 1]})` };
+    steps.push(step);
+  }
+  return { steps };
+}
+
+/** The steps of `--horizon DURATION` (e.g. `7 days`, or a model time in an undated model). */
+export function parseHorizon(model: PreparedModel, text: string): { steps: number } | { error: string } {
+  const { time } = model.loaded;
+  let amount: number;
+  const d = parseDuration(text);
+  if (d) {
+    if (time.unit === undefined)
+      return { error: `--horizon ${text} has a unit but the model's time has none: give a model time` };
+    amount = (d.amount * UNIT_DAYS[d.unit]!) / UNIT_DAYS[time.unit]!;
+  } else if (/^[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?$/.test(text.trim())) amount = Number(text);
+  else return { error: `--horizon takes a duration such as '7 days' (or a model time), not '${text}'` };
+  const steps = Math.round(amount / time.dt);
+  if (!(steps >= 1)) return { error: `--horizon ${text} is shorter than one time step` };
+  return { steps };
+}
+
+/** A uniform source for draws: (seed, run, key, counter). */
+class Uniforms {
+  private counter = 0;
+  constructor(
+    private readonly seed: number,
+    private readonly run: number,
+    private readonly key: number,
+  ) {}
+  next(): number {
+    return hashUniform(this.seed, this.run, this.key, this.counter++);
+  }
+  uniform(): number {
+    return this.next();
+  }
+}
+
+/** Gamma(shape, 1) by Marsaglia & Tsang (2000), boosted for shape < 1. */
+function gammaDraw(shape: number, u: Uniforms): number {
+  if (shape < 1) return gammaDraw(shape + 1, u) * u.next() ** (1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    const x = normalQuantile(u.next());
+    const v = (1 + c * x) ** 3;
+    if (v <= 0) continue;
+    if (Math.log(u.next()) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+  }
+}
+
+/** A draw of the observation given the model's value x, from the entry's measurement model. */
+export function drawMeasurement(
+  noise: Noise,
+  x: number,
+  value: (p: NoiseParam) => number,
+  u: Uniforms,
+): number {
+  switch (noise.kind) {
+    case "normal":
+      return x + value(noise.sd) * normalQuantile(u.next());
+    case "lognormal":
+      return x > 0 ? Math.exp(Math.log(x) + value(noise.sd) * normalQuantile(u.next())) : Number.NaN;
+    case "student_t": {
+      const df = value(noise.df);
+      const chi2 = 2 * gammaDraw(df / 2, u);
+      return x + (value(noise.scale) * normalQuantile(u.next())) / Math.sqrt(chi2 / df);
+    }
+    case "negative_binomial": {
+      // A Poisson whose mean is gamma with mean x and shape k: variance x + x²/k.
+      if (!(x >= 0)) return Number.NaN;
+      const k = value(noise.dispersion);
+      return poissonDraw((x * gammaDraw(k, u)) / k, { uniform: () => u.next() }, 0);
+    }
+  }
+}
+
+/** The time label of a step: its date in a dated model, else its model time. */
+function label(model: PreparedModel, step: number): { label: string; t: number } {
+  const { time } = model.loaded;
+  const t = time.start + step * time.dt;
+  const rounded = Number(t.toPrecision(10));
+  return {
+    t: rounded,
+    label:
+      time.origin !== undefined && time.unit !== undefined
+        ? modelTimeToDate(t, time.origin, time.unit)
+        : String(rounded),
+  };
+}
+
+export function baselineName(b: Baseline): string {
+  return b.kind === "mean" ? `mean of last ${b.k}` : b.kind;
+}
+
+export async function backtest(
+  model: PreparedModel,
+  file: string,
+  series: readonly ObservationSeries[],
+  options: BacktestOptions,
+): Promise<BacktestResult> {
+  const { source } = model.loaded;
+  if (series.length === 0)
+    throw new DiagnosticError([
+      source.error(0, "nothing to backtest against: the model has no 'observations'"),
+    ]);
+  const p = model.program;
+  const free = uncertainParams(p.params);
+  const baselines: Baseline[] = [
+    { kind: "persistence" },
+    { kind: "mean", k: options.baselineK },
+    { kind: "drift" },
+  ];
+  const forecasters = ["model", ...baselines.map(baselineName)];
+  const periods: BacktestPeriod[] = [];
+  const origins: BacktestResult["origins"] = [];
+  let partial = false;
+  const paramSlot = new Map(p.params.map((q, i) => [q.name, i]));
+  for (const [o, origin] of options.origins.entries()) {
+    if (partial) break;
+    // Param draws: the posterior's (run r takes draw r mod n, as `brink run --posterior`) or the priors'.
+    let draws: number[][];
+    let posterior: BacktestResult["origins"][number]["posterior"];
+    if (options.priorsOnly) {
+      draws = Array.from({ length: options.runs }, (_, r) =>
+        free.map((q, i) => quantile(p.params[q]!.dist, hashUniform(options.seed, r, PRIOR_KEY, i))),
+      );
+    } else {
+      const post = await calibrate(model, file, series, {
+        ...options,
+        untilStep: origin,
+        onProgress: (c, it, a) => options.onProgress?.(o, c, it, a),
+      });
+      if (post.samples.length === 0) {
+        partial = true;
+        break;
+      }
+      partial = post.partial;
+      draws = post.samples;
+      posterior = { acceptance: post.acceptance, partial: post.partial, summary: post.summary };
+    }
+    const end = Math.min(model.loaded.time.steps, origin + options.horizonSteps);
+    // What to forecast: each series' observations in (origin, end], and the starts of their change periods.
+    const targets = series.flatMap((s) =>
+      s.points
+        .filter((pt) => pt.step > origin && pt.step <= end)
+        .map((pt) => ({ s, pt, history: s.points.filter((h) => h.step <= origin) })),
+    );
+    const tracks = new Map<string, number>();
+    const recordSteps = new Set<number>();
+    for (const { s, pt } of targets)
+      if (s.changeSteps && pt.step - s.changeSteps <= origin)
+        recordSteps.add(Math.max(0, pt.step - s.changeSteps));
+    const filter = new ParticleFilter(model, series, {
+      // With the priors nothing is filtered: one particle is a plain run of the model.
+      particles: options.priorsOnly || p.randomSites.length === 0 ? 1 : options.particles,
+      seed: options.seed,
+      untilStep: options.priorsOnly ? -1 : origin,
+      stateStep: origin,
+      recordSteps: [...recordSteps],
+    });
+    filter.observed.forEach((v, i) => tracks.set(v, i));
+    const wanted = targets.flatMap(({ s, pt }) => {
+      const track = tracks.get(s.variable)!;
+      return s.changeSteps
+        ? [
+            { track, step: pt.step },
+            { track, step: Math.max(0, pt.step - s.changeSteps) },
+          ]
+        : [{ track, step: pt.step }];
+    });
+    const samples = targets.map(() => [] as number[]);
+    const values = Float64Array.from(p.params, (q) => (q.dist.kind === "fixed" ? q.dist.value : 0));
+    const noiseValue = (np: NoiseParam) => ("value" in np ? np.value : values[paramSlot.get(np.param)!]!);
+    let ended = 0;
+    for (let r = 0; r < options.runs; r++) {
+      if (options.shouldStop?.()) {
+        partial = true;
+        break;
+      }
+      if (r % 50 === 49) await options.pause?.();
+      const draw = draws[r % draws.length]!;
+      free.forEach((q, i) => {
+        values[q] = draw[i]!;
+      });
+      const path = filter.forecast(values, FORECAST_CALL + r, end, wanted);
+      if (!path) {
+        ended++;
+        continue;
+      }
+      const u = new Uniforms(options.seed, r, NOISE_KEY + o);
+      let w = 0;
+      targets.forEach(({ s }, j) => {
+        let x = path[w++]!;
+        if (s.changeSteps) x -= path[w++]!;
+        const y = Number.isNaN(x) ? Number.NaN : drawMeasurement(s.noise, x, noiseValue, u);
+        if (Number.isFinite(y)) samples[j]!.push(y);
+      });
+    }
+    const at = label(model, origin);
+    origins.push({ label: at.label, step: origin, t: at.t, ...(posterior ? { posterior } : {}), ended });
+    targets.forEach(({ s, pt, history }, j) => {
+      const sample = samples[j]!;
+      if (sample.length === 0) return;
+      const lead = s.points.filter((q) => q.step > origin && q.step <= pt.step).length;
+      const sorted = Float64Array.from(sample).sort();
+      const scores: ForecastScore[] = [{ forecaster: "model", ...scoreSample(sorted, pt.value) }];
+      const past = history.map((h) => h.value);
+      for (const b of baselines) {
+        const f = past.length ? naiveForecast(past, lead, b) : undefined;
+        if (f) scores.push({ forecaster: baselineName(b), ...scoreNormal(f.mean, f.sd, pt.value) });
+      }
+      const q = (x: number) => sortedQuantile(sorted, x);
+      periods.push({
+        series: s.name,
+        origin: at.label,
+        at: label(model, pt.step).label,
+        t: label(model, pt.step).t,
+        lead,
+        observed: pt.value,
+        forecast: {
+          mean: sample.reduce((a, b) => a + b, 0) / sample.length,
+          q05: q(0.05),
+          q25: q(0.25),
+          q50: q(0.5),
+          q75: q(0.75),
+          q95: q(0.95),
+          runs: sample.length,
+        },
+        scores,
+      });
+    });
+  }
+  const common = periods.filter((pd) => pd.scores.length === forecasters.length);
+  const summary = series.flatMap((s) =>
+    forecasters.map((f) => ({
+      series: s.name,
+      variable: s.variable,
+      forecaster: f,
+      scores: summarizeScores(
+        common.filter((pd) => pd.series === s.name).map((pd) => pd.scores.find((x) => x.forecaster === f)!),
+      ),
+    })),
+  );
+  return {
+    brink_backtest: 1,
+    model: { file, name: model.loaded.spec.name },
+    method: options.priorsOnly ? "priors" : "posterior",
+    seed: options.seed,
+    runs: options.runs,
+    horizon: {
+      steps: options.horizonSteps,
+      time: Number((options.horizonSteps * model.loaded.time.dt).toPrecision(10)),
+    },
+    forecasters,
+    origins,
+    summary,
+    periods,
+    skipped: periods.length - common.length,
+    partial,
+  };
+}

@@ -1,0 +1,169 @@
+import {
+  type BacktestResult,
+  backtest,
+  parseHorizon,
+  parseOrigins,
+} from "../../analysis/calibrate/backtest.js";
+import { prepareModel } from "../../engine/prepare.js";
+import { backtestSection } from "../../report/backtest.js";
+import { renderHtml } from "../../report/html.js";
+import { readModel, writeFileAtomic } from "../files.js";
+import { table } from "../format.js";
+import { loadObservations } from "../observations.js";
+import { UsageError } from "../simulate.js";
+import { EXIT_INTERRUPTED, printResult, seedArg, type Verb, wholeNumber } from "./shared.js";
+
+interface BacktestFlags {
+  origins: string;
+  horizon: string;
+  priorsOnly?: boolean;
+  runs: number;
+  seed: number;
+  chains: number;
+  iterations: number;
+  burnIn: number;
+  particles: number;
+  k: number;
+  output?: string;
+  json?: boolean;
+  progress?: boolean;
+}
+
+const fmt = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
+
+/** The backtest as text: one row per series and forecaster, the best CRPS of each series marked. */
+export function formatBacktest(r: BacktestResult): string {
+  const rows = r.summary.map((s) => {
+    const best = Math.min(...r.summary.filter((x) => x.series === s.series).map((x) => x.scores.crps));
+    return [
+      s.series,
+      s.forecaster,
+      String(s.scores.periods),
+      `${fmt(s.scores.crps)}${s.scores.crps === best ? " *" : ""}`,
+      fmt(s.scores.logScore),
+      fmt(s.scores.coverage50),
+      fmt(s.scores.coverage90),
+      fmt(s.scores.bias),
+      s.forecaster === "model" ? s.scores.pitHistogram.join(" ") : "",
+    ];
+  });
+  const how = r.method === "priors" ? "from the priors" : "calibrated at each origin";
+  const ended = r.origins.reduce((a, o) => a + o.ended, 0);
+  return [
+    `backtest of ${r.model.name}: origins ${r.origins.map((o) => o.label).join(", ")}, horizon ${r.horizon.time} (${r.horizon.steps} steps), ${r.runs} runs per origin ${how}, seed ${r.seed}${r.partial ? " — PARTIAL" : ""}`,
+    table(
+      ["series", "forecaster", "periods", "CRPS", "log score", "cov50", "cov90", "bias", "PIT histogram"],
+      rows,
+    ),
+    "* the lowest CRPS of the series (lower is better; log score higher is better; nominal coverage 0.5 and 0.9)",
+    ...(r.skipped ? [`${r.skipped} periods left out: a baseline had too short a history there`] : []),
+    ...(ended ? [`${ended} forecast runs had ended (or could not match the data) before their origin`] : []),
+  ].join("\n");
+}
+
+/**
+ * `brink backtest FILE --origins D1,D2,… --horizon DURATION`: rolling-origin forecast evaluation against naive
+ * baselines. Listed in verbs/index.ts.
+ */
+export const backtestVerb: Verb = {
+  name: "backtest",
+  register(program, { io, exit: setCode, fail: report }) {
+    program
+      .command("backtest")
+      .description("score the model's forecasts from rolling origins against the data and naive baselines")
+      .argument("<file>", "the model file, with an 'observations' section")
+      .requiredOption(
+        "--origins <dates>",
+        "forecast origins, comma-separated dates (or model times), increasing",
+      )
+      .requiredOption("--horizon <duration>", "how far past each origin to forecast, e.g. '7 days'")
+      .option("--priors-only", "forecast from the priors instead of calibrating at each origin")
+      .option("--runs <n>", "forecast runs per origin (default 1000)", wholeNumber("--runs", 1, 1e7), 1000)
+      .option("--seed <s>", "seed: the same seed gives the same scores", seedArg, 1)
+      .option("--chains <n>", "calibration chains (default 4)", wholeNumber("--chains", 1, 64), 4)
+      .option(
+        "--iterations <n>",
+        "kept calibration iterations per chain (default 1000)",
+        wholeNumber("--iterations", 1, 1e6),
+        1000,
+      )
+      .option(
+        "--burn-in <n>",
+        "calibration burn-in per chain (default 500)",
+        wholeNumber("--burn-in", 0, 1e6),
+        500,
+      )
+      .option(
+        "--particles <n>",
+        "particles per likelihood estimate (default 200)",
+        wholeNumber("--particles", 1, 1e6),
+        200,
+      )
+      .option("--k <n>", "k of the mean-of-the-last-k baseline (default 3)", wholeNumber("--k", 2, 1e6), 3)
+      .option("-o, --output <file>", "also write an HTML report with the backtest section")
+      .option("--progress", "show progress even when stderr is not a terminal")
+      .option("--json", "print the backtest as one JSON object instead of a table")
+      .action(async (file: string, opts: BacktestFlags) => {
+        let interrupted = false;
+        const onInterrupt = () => {
+          interrupted = true;
+        };
+        process.once("SIGINT", onInterrupt);
+        try {
+          const model = prepareModel(file, readModel(file));
+          const series = loadObservations(file, model.loaded);
+          if (series.length === 0) throw new UsageError(`${file} has no 'observations' to backtest against`);
+          const origins = parseOrigins(model, series, opts.origins);
+          if ("error" in origins) throw new UsageError(origins.error);
+          const horizon = parseHorizon(model, opts.horizon);
+          if ("error" in horizon) throw new UsageError(horizon.error);
+          const showProgress = opts.progress === true || process.stderr.isTTY === true;
+          let last = Date.now();
+          const result = await backtest(model, file, series, {
+            origins: origins.steps,
+            horizonSteps: horizon.steps,
+            priorsOnly: opts.priorsOnly === true,
+            runs: opts.runs,
+            baselineK: opts.k,
+            seed: opts.seed,
+            chains: opts.chains,
+            iterations: opts.iterations,
+            burnIn: opts.burnIn,
+            particles: opts.particles,
+            onProgress: (o, chain, it, acceptance) => {
+              if (!showProgress || Date.now() - last < 1000) return;
+              last = Date.now();
+              io.err(
+                `origin ${o + 1}/${origins.steps.length}: chain ${chain + 1}/${opts.chains}, iteration ${it + 1}/${opts.burnIn + opts.iterations}, acceptance ${acceptance.toFixed(2)}\n`,
+              );
+            },
+            shouldStop: () => interrupted,
+            pause: () => new Promise((resolve) => setImmediate(resolve)),
+          });
+          if (opts.output) {
+            const html = renderHtml({
+              title: `${result.model.name}: backtest`,
+              subtitle: file,
+              sections: [await backtestSection(result)],
+              metadata: {
+                model: file,
+                origins: result.origins.map((o) => o.label).join(", "),
+                horizon: `${opts.horizon} (${result.horizon.steps} steps)`,
+                forecasts: result.method === "priors" ? "from the priors" : "calibrated at each origin",
+                runs: String(result.runs),
+                seed: String(result.seed),
+              },
+            });
+            writeFileAtomic(opts.output, html);
+          }
+          printResult(io, opts.json, result, formatBacktest);
+          if (opts.output && !opts.json) io.out(`wrote ${opts.output}\n`);
+          if (result.partial) setCode(EXIT_INTERRUPTED);
+        } catch (e) {
+          setCode(report(e));
+        } finally {
+          process.removeListener("SIGINT", onInterrupt);
+        }
+      });
+  },
+};

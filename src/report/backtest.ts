@@ -1,0 +1,135 @@
+import type { BacktestResult } from "../analysis/calibrate/backtest.js";
+import type { Spec } from "./charts.js";
+import type { ReportSection, ReportTable } from "./html.js";
+import { renderSvg } from "./render.js";
+
+/**
+ * The backtest section of an HTML report: the score table (model against the naive baselines, per series), the
+ * forecasts at each origin over what was observed, CRPS by lead, and the model's PIT histogram.
+ */
+
+const WIDTH = 560;
+const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+const round = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(4)) : null);
+
+export function backtestTable(r: BacktestResult): ReportTable {
+  return {
+    id: "table-backtest",
+    title: "Forecast scores: the model against naive baselines on the same periods",
+    columns: ["series", "forecaster", "periods", "CRPS", "log score", "50% coverage", "90% coverage", "bias"],
+    rows: r.summary.map((s) => [
+      s.series,
+      s.forecaster,
+      s.scores.periods,
+      round(s.scores.crps),
+      round(s.scores.logScore),
+      round(s.scores.coverage50),
+      round(s.scores.coverage90),
+      round(s.scores.bias),
+    ]),
+    note: "CRPS: lower is better; log score (log predictive density): higher is better; coverage: the share of observations inside the central interval (nominal 0.5 and 0.9); bias: mean of forecast mean − observation.",
+  };
+}
+
+/** Each origin's forecast (median and 50%/90% bands) over the observations of one series. */
+export function forecastChart(r: BacktestResult, series: string): Spec {
+  const values = r.periods
+    .filter((p) => p.series === series)
+    .map((p) => ({ ...p.forecast, at: p.t, origin: p.origin, observed: p.observed }));
+  const x = { field: "at", type: "quantitative", title: "model time", scale: { zero: false } };
+  return {
+    $schema: SCHEMA,
+    title: `${series}: forecasts from each origin (median, 50% and 90% bands) and the observations`,
+    width: WIDTH,
+    height: 260,
+    data: { values },
+    encoding: { x, color: { field: "origin", type: "nominal", title: "origin" } },
+    layer: [
+      {
+        mark: { type: "area", opacity: 0.15 },
+        encoding: { y: { field: "q05", type: "quantitative", title: series }, y2: { field: "q95" } },
+      },
+      {
+        mark: { type: "area", opacity: 0.25 },
+        encoding: { y: { field: "q25", type: "quantitative" }, y2: { field: "q75" } },
+      },
+      { mark: { type: "line" }, encoding: { y: { field: "q50", type: "quantitative" } } },
+      {
+        mark: { type: "point", filled: true, color: "#222" },
+        encoding: { y: { field: "observed", type: "quantitative" }, color: { value: "#222" } },
+      },
+    ],
+  };
+}
+
+/** Mean CRPS by lead (observations since the origin), per forecaster. */
+export function crpsByLeadChart(r: BacktestResult, series: string): Spec {
+  const sums = new Map<string, { forecaster: string; lead: number; total: number; n: number }>();
+  for (const p of r.periods)
+    if (p.series === series && p.scores.length === r.forecasters.length)
+      for (const s of p.scores) {
+        const key = `${s.forecaster}\u0000${p.lead}`;
+        const e = sums.get(key) ?? { forecaster: s.forecaster, lead: p.lead, total: 0, n: 0 };
+        e.total += s.crps;
+        e.n++;
+        sums.set(key, e);
+      }
+  const values = [...sums.values()].map((e) => ({
+    forecaster: e.forecaster,
+    lead: e.lead,
+    crps: e.total / e.n,
+  }));
+  return {
+    $schema: SCHEMA,
+    title: `${series}: mean CRPS by lead (lower is better)`,
+    width: WIDTH,
+    height: 220,
+    data: { values },
+    mark: { type: "line", point: true },
+    encoding: {
+      x: { field: "lead", type: "quantitative", title: "observations ahead", axis: { tickMinStep: 1 } },
+      y: { field: "crps", type: "quantitative", title: "mean CRPS" },
+      color: { field: "forecaster", type: "nominal", sort: r.forecasters },
+    },
+  };
+}
+
+/** The model's PIT histogram: flat when its forecasts are calibrated. */
+export function pitChart(r: BacktestResult, series: string): Spec {
+  const s = r.summary.find((x) => x.series === series && x.forecaster === "model")!;
+  const bins = s.scores.pitHistogram.length;
+  const values = s.scores.pitHistogram.map((count, i) => ({ from: i / bins, to: (i + 1) / bins, count }));
+  return {
+    $schema: SCHEMA,
+    title: `${series}: PIT histogram of the model's forecasts (flat when calibrated)`,
+    width: WIDTH,
+    height: 180,
+    data: { values },
+    mark: { type: "bar", color: "#4c78a8" },
+    encoding: {
+      x: { field: "from", type: "quantitative", title: "PIT", scale: { domain: [0, 1] } },
+      x2: { field: "to" },
+      y: { field: "count", type: "quantitative", title: "periods" },
+    },
+  };
+}
+
+export async function backtestSection(r: BacktestResult): Promise<ReportSection> {
+  const names = [...new Set(r.summary.map((s) => s.series))];
+  const charts: ReportSection["charts"] = [];
+  for (const [i, name] of names.entries()) {
+    charts.push({ id: `chart-backtest-forecast-${i}`, svg: await renderSvg(forecastChart(r, name)) });
+    charts.push({ id: `chart-backtest-crps-${i}`, svg: await renderSvg(crpsByLeadChart(r, name)) });
+    charts.push({ id: `chart-backtest-pit-${i}`, svg: await renderSvg(pitChart(r, name)) });
+  }
+  const how =
+    r.method === "priors"
+      ? "the priors (not calibrated)"
+      : "the posterior calibrated on the data up to each origin";
+  return {
+    title: "Backtest",
+    intro: `Rolling-origin evaluation from ${r.origins.map((o) => o.label).join(", ")}, ${r.horizon.time} model time units ahead: ${r.runs} forecast runs per origin from ${how}, scored period by period against the observations and against naive baselines on the same periods${r.skipped ? ` (${r.skipped} periods where a baseline had too short a history are left out of the scores)` : ""}.${r.partial ? " PARTIAL: stopped before the end." : ""}`,
+    charts,
+    tables: [backtestTable(r)],
+  };
+}
