@@ -254,7 +254,10 @@ export async function backtest(
     // Param draws: the posterior's (run r takes draw r mod n, as `brink run --posterior`) or the priors'.
     let draws: number[][];
     let posterior: BacktestResult["origins"][number]["posterior"];
-    if (options.priorsOnly) {
+    if (free.length === 0) {
+      // Nothing to calibrate: every run has the model's own params (the state is still filtered).
+      draws = [[]];
+    } else if (options.priorsOnly) {
       draws = Array.from({ length: options.runs }, (_, r) =>
         free.map((q, i) => quantile(p.params[q]!.dist, hashUniform(options.seed, r, PRIOR_KEY, i))),
       );

@@ -5,6 +5,7 @@ import {
   parseOrigins,
 } from "../../analysis/calibrate/backtest.js";
 import { prepareModel } from "../../engine/prepare.js";
+import { DiagnosticError } from "../../lang/diagnostic.js";
 import { backtestSection } from "../../report/backtest.js";
 import { renderHtml } from "../../report/html.js";
 import { readModel, writeFileAtomic } from "../files.js";
@@ -112,7 +113,10 @@ export const backtestVerb: Verb = {
         try {
           const model = prepareModel(file, readModel(file));
           const series = loadObservations(file, model.loaded);
-          if (series.length === 0) throw new UsageError(`${file} has no 'observations' to backtest against`);
+          if (series.length === 0)
+            throw new DiagnosticError([
+              model.loaded.source.error(0, "nothing to backtest against: the model has no 'observations'"),
+            ]);
           const origins = parseOrigins(model, series, opts.origins);
           if ("error" in origins) throw new UsageError(origins.error);
           const horizon = parseHorizon(model, opts.horizon);

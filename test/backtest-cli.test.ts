@@ -1,0 +1,85 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "./helpers.js";
+
+const BIN = join(ROOT, "bin", "brink.js");
+const brink = (...args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: "utf8" });
+const FLU = "models/examples/boarding-school-flu.yaml";
+const SMALL = ["--iterations", "150", "--burn-in", "100", "--chains", "2", "--runs", "300"];
+const ORIGINS = ["--origins", "1978-01-25,1978-01-29", "--horizon", "4 days"];
+
+describe("brink backtest", () => {
+  it("scores the bundled flu model against the baselines, as a table, JSON and an HTML report", () => {
+    const dir = mkdtempSync(join(tmpdir(), "brink-backtest-"));
+    const out = join(dir, "report.html");
+    const j = brink("backtest", FLU, ...ORIGINS, ...SMALL, "--json", "-o", out);
+    expect(j.stderr).toBe("");
+    expect(j.status).toBe(0);
+    const r = JSON.parse(j.stdout);
+    expect(r.forecasters).toEqual(["model", "persistence", "mean of last 3", "drift"]);
+    expect(r.origins.map((o: { label: string }) => o.label)).toEqual(["1978-01-25", "1978-01-29"]);
+    expect(r.origins[0].posterior.summary.map((s: { name: string }) => s.name)).toEqual([
+      "contact_rate",
+      "recovery_rate",
+      "count_dispersion",
+    ]);
+    // Four daily counts after each origin, each scored for every forecaster.
+    expect(r.periods).toHaveLength(8);
+    expect(r.periods[0]).toMatchObject({ series: "in_bed", origin: "1978-01-25", at: "1978-01-26", lead: 1 });
+    for (const p of r.periods) {
+      expect(p.scores).toHaveLength(4);
+      expect(p.forecast.runs).toBe(300);
+      expect(p.forecast.q05).toBeLessThanOrEqual(p.forecast.q95);
+    }
+    expect(r.summary.map((s: { forecaster: string }) => s.forecaster)).toEqual(r.forecasters);
+    const html = readFileSync(out, "utf8");
+    expect(html).toContain("<h2>Backtest</h2>");
+    expect(html).toContain('id="table-backtest"');
+    expect((html.match(/<svg/g) ?? []).length).toBe(3);
+    expect(readdirSync(dir)).toEqual(["report.html"]); // written atomically: no temporary left
+    // The text table shows the same numbers; the same seed gives the same scores.
+    const t = brink("backtest", FLU, ...ORIGINS, ...SMALL);
+    expect(t.status).toBe(0);
+    expect(t.stdout).toMatch(/in_bed\s+model\s+8\s/);
+    expect(t.stdout).toContain("persistence");
+    expect(brink("backtest", FLU, ...ORIGINS, ...SMALL, "--json").stdout).toBe(j.stdout);
+  }, 120_000);
+
+  it("--priors-only forecasts without calibrating", () => {
+    const r = brink("backtest", FLU, ...ORIGINS, "--priors-only", "--runs", "200", "--json");
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.method).toBe("priors");
+    expect(out.origins[0].posterior).toBeUndefined();
+  }, 60_000);
+
+  it("bad origins and horizons are usage errors that name the problem", () => {
+    const cases: [string[], RegExp][] = [
+      [["--origins", "1978-01-32", "--horizon", "4 days"], /not '1978-01-32'/],
+      [["--origins", "1978-01-10", "--horizon", "4 days"], /1978-01-10 is outside the model's time/],
+      [["--origins", "1978-01-21", "--horizon", "4 days"], /1978-01-21 is outside the data/],
+      [["--origins", "1978-01-29,1978-01-25", "--horizon", "4 days"], /1978-01-25 is not after/],
+      [["--origins", "1978-01-25", "--horizon", "soon"], /--horizon takes a duration/],
+      [["--origins", "1978-01-25", "--horizon", "1 hour"], /shorter than one time step/],
+    ];
+    for (const [args, message] of cases) {
+      const r = brink("backtest", FLU, ...args, "--priors-only");
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/at .*\.js/);
+    }
+    const missing = brink("backtest", FLU, "--horizon", "4 days");
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(/--origins/);
+  }, 60_000);
+
+  it("a model without observations gets a diagnostic", () => {
+    const r = brink("backtest", "models/examples/sir.yaml", ...ORIGINS);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^models\/examples\/sir\.yaml:1:1: error: nothing to backtest against/);
+  });
+});
