@@ -1,6 +1,7 @@
 import type { PreparedModel } from "../../engine/prepare.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
 import { dateToDays, isIsoDate, modelTimeToDate, UNIT_DAYS } from "../../model/time.js";
+import { type Evidence, estimateEvidence } from "./evidence.js";
 import type { ObservationSeries } from "./observations.js";
 import { ParticleFilter } from "./particle-filter.js";
 import { type PmmhResult, type PosteriorParam, runPmmhAsync, uncertainParams } from "./pmmh.js";
@@ -16,7 +17,9 @@ export interface CalibrateOptions {
   particles: number;
   /** Use observations up to this step only. */
   untilStep?: number;
-  onProgress?: (chain: number, iteration: number, acceptance: number) => void;
+  /** Filter runs for the log marginal likelihood estimate (0 or absent: not estimated). */
+  evidenceDraws?: number;
+  onProgress?: (chain: number, iteration: number, acceptance: number, ess: () => number) => void;
   shouldStop?: () => boolean;
   /** Called every few iterations; a caller on an event loop yields to it there (progress, Ctrl-C). */
   pause?: () => Promise<void>;
@@ -42,6 +45,8 @@ export interface PosteriorFile {
   /** Equally weighted draws, chain after chain: samples[k][i] is param i (of `params`). */
   samples: number[][];
   chain_acceptance: number[];
+  /** The log marginal likelihood of the observations used, with its estimator and error; null if not estimated. */
+  evidence: Evidence | null;
   /**
    * The filtered state at `until` (or at the last observation): for posterior draws `draws` (indices into
    * `samples`, evenly spaced), the stocks' values of one particle drawn given the observations.
@@ -114,6 +119,14 @@ export async function calibrate(
   );
   const { time } = model.loaded;
   const samples = result.chains.flatMap((c) => c.draws);
+  const evidence =
+    options.evidenceDraws && !result.partial
+      ? (estimateEvidence(
+          filter,
+          result.chains.flatMap((c) => c.scores),
+          { draws: options.evidenceDraws, seed: options.seed },
+        ) ?? null)
+      : null;
   const lastObserved = filter.steps[filter.steps.length - 1] ?? 0;
   const state = filteredState(model, series, options, particles, samples, options.untilStep ?? lastObserved);
   const until =
@@ -147,6 +160,7 @@ export async function calibrate(
     params: result.params,
     samples,
     chain_acceptance: result.chains.map((c) => c.acceptance),
+    evidence,
     state,
   };
 }

@@ -22,8 +22,11 @@ export interface PmmhOptions {
   iterations: number;
   burnIn: number;
   seed: number;
-  /** Called after each iteration of each chain (chain, iteration including burn-in, acceptance so far). */
-  onProgress?: (chain: number, iteration: number, acceptance: number) => void;
+  /**
+   * Called after each iteration of each chain (chain, iteration including burn-in, acceptance so far, and the
+   * smallest ESS over params of the chain's kept draws so far, computed when called: NaN before 4 are kept).
+   */
+  onProgress?: (chain: number, iteration: number, acceptance: number, ess: () => number) => void;
   /** Asked before each iteration: true stops the run, which returns what was sampled, marked partial. */
   shouldStop?: () => boolean;
 }
@@ -31,6 +34,8 @@ export interface PmmhOptions {
 export interface Chain {
   /** Kept draws: draws[k][i] is param i (of `params`) at kept iteration k. */
   draws: number[][];
+  /** The kept draws as normal scores (param i is quantile_i(Φ(z_i))): the sampler's own coordinates. */
+  scores: number[][];
   logLikelihood: number[];
   /** Share of accepted proposals after burn-in. */
   acceptance: number;
@@ -132,7 +137,11 @@ function* pmmhIterations(filter: ParticleFilter, options: PmmhOptions): Generato
       throw new Error("no draw from the prior gives the observations a positive likelihood");
     const sd = new Float64Array(d).fill(1);
     let scale = 2.38 / Math.sqrt(Math.max(1, d));
-    const chain: Chain = { draws: [], logLikelihood: [], acceptance: 0 };
+    const chain: Chain = { draws: [], scores: [], logLikelihood: [], acceptance: 0 };
+    const chainEss = () =>
+      chain.draws.length < 4
+        ? Number.NaN
+        : Math.min(...free.map((_, i) => ess([chain.draws.map((dr) => dr[i]!)])));
     const history: Float64Array[] = [];
     let acceptedInBatch = 0;
     let accepted = 0;
@@ -171,9 +180,15 @@ function* pmmhIterations(filter: ParticleFilter, options: PmmhOptions): Generato
         }
       } else {
         chain.draws.push(free.map((_, i) => valueAt(params, free, z, i)));
+        chain.scores.push(Array.from(z));
         chain.logLikelihood.push(ll);
       }
-      options.onProgress?.(c, it, it >= burnIn ? accepted / (it - burnIn + 1) : acceptedInBatch / 20);
+      options.onProgress?.(
+        c,
+        it,
+        it >= burnIn ? accepted / (it - burnIn + 1) : acceptedInBatch / 20,
+        chainEss,
+      );
       yield;
     }
     chain.acceptance = chain.draws.length ? accepted / chain.draws.length : 0;

@@ -17,6 +17,7 @@ interface CalibrateFlags {
   iterations: number;
   burnIn: number;
   particles: number;
+  evidenceDraws: number;
   output: string;
   json?: boolean;
   progress?: boolean;
@@ -42,6 +43,11 @@ export function formatPosterior(post: PosteriorFile): string {
     `observations: ${used}`,
     table(["param", "mean", "sd", "q05", "q50", "q95", "R-hat", "ESS"], rows),
     `acceptance ${post.acceptance.toFixed(3)} (by chain: ${post.chain_acceptance.map((a) => a.toFixed(2)).join(", ")})`,
+    ...(post.evidence
+      ? [
+          `log marginal likelihood ${fmt(post.evidence.log_marginal_likelihood)} ± ${fmt(post.evidence.se)} (importance sampling, ${post.evidence.draws} filter runs, weights' ESS ${Math.round(post.evidence.ess)})`,
+        ]
+      : []),
   ].join("\n");
 }
 
@@ -79,6 +85,12 @@ export const calibrateVerb: Verb = {
         wholeNumber("--particles", 1, 1e6),
         200,
       )
+      .option(
+        "--evidence-draws <n>",
+        "filter runs for the log marginal likelihood estimate (default 1000; 0: none)",
+        wholeNumber("--evidence-draws", 0, 1e6),
+        1000,
+      )
       .option("-o, --output <file>", "the posterior file to write", "posterior.json")
       .option("--progress", "show progress even when stderr is not a terminal")
       .option("--json", "print the posterior file's content instead of a table")
@@ -106,12 +118,14 @@ export const calibrateVerb: Verb = {
             iterations: opts.iterations,
             burnIn: opts.burnIn,
             particles: opts.particles,
+            evidenceDraws: opts.evidenceDraws,
             ...(step !== undefined ? { untilStep: step } : {}),
-            onProgress: (chain, it, acceptance) => {
+            onProgress: (chain, it, acceptance, ess) => {
               if (!showProgress || Date.now() - last < 1000) return;
               last = Date.now();
+              const e = it >= opts.burnIn ? ess() : Number.NaN;
               io.err(
-                `chain ${chain + 1}/${opts.chains}: iteration ${it + 1}/${total}, acceptance ${acceptance.toFixed(2)}\n`,
+                `chain ${chain + 1}/${opts.chains}: iteration ${it + 1}/${total}, acceptance ${acceptance.toFixed(2)}${Number.isFinite(e) ? `, ESS ${Math.round(e)}` : ""}\n`,
               );
             },
             // Between batches of iterations the event loop runs, so Ctrl-C is seen; the draws so far are kept.
