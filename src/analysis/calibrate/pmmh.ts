@@ -24,7 +24,8 @@ export interface PmmhOptions {
   seed: number;
   /**
    * Called after each iteration of each chain (chain, iteration including burn-in, acceptance so far, and the
-   * smallest ESS over params of the chain's kept draws so far, computed when called: NaN before 4 are kept).
+   * smallest ESS over params of the chain's kept draws so far, computed when called and at most a tenth stale:
+   * NaN before 4 are kept).
    */
   onProgress?: (chain: number, iteration: number, acceptance: number, ess: () => number) => void;
   /** Asked before each iteration: true stops the run, which returns what was sampled, marked partial. */
@@ -138,10 +139,16 @@ function* pmmhIterations(filter: ParticleFilter, options: PmmhOptions): Generato
     const sd = new Float64Array(d).fill(1);
     let scale = 2.38 / Math.sqrt(Math.max(1, d));
     const chain: Chain = { draws: [], scores: [], logLikelihood: [], acceptance: 0 };
-    const chainEss = () =>
-      chain.draws.length < 4
-        ? Number.NaN
-        : Math.min(...free.map((_, i) => ess([chain.draws.map((dr) => dr[i]!)])));
+    // Recomputed only when the chain has grown by a tenth since, so showing it every second stays cheap.
+    let essAt = 0;
+    let essValue = Number.NaN;
+    const chainEss = () => {
+      if (chain.draws.length >= 4 && chain.draws.length >= 1.1 * essAt) {
+        essAt = chain.draws.length;
+        essValue = Math.min(...free.map((_, i) => ess([chain.draws.map((dr) => dr[i]!)])));
+      }
+      return essValue;
+    };
     const history: Float64Array[] = [];
     let acceptedInBatch = 0;
     let accepted = 0;
