@@ -31,12 +31,28 @@ export function backtestTable(r: BacktestResult): ReportTable {
   };
 }
 
+/** Daily ticks over a month or less, else Vega-Lite's own. */
+function dateAxis(dates: string[]): Record<string, unknown> {
+  const ms = dates.map((d) => Date.parse(d));
+  const days = (Math.max(...ms) - Math.min(...ms)) / 86_400_000;
+  return days <= 31 ? { format: "%d %b %Y", tickCount: { interval: "day", step: 1 } } : { format: "%b %Y" };
+}
+
 /** Each origin's forecast (median and 50%/90% bands) over the observations of one series. */
 export function forecastChart(r: BacktestResult, series: string): Spec {
-  const values = r.periods
-    .filter((p) => p.series === series)
-    .map((p) => ({ ...p.forecast, at: p.t, origin: p.origin, observed: p.observed }));
-  const x = { field: "at", type: "quantitative", title: "model time", scale: { zero: false } };
+  const periods = r.periods.filter((p) => p.series === series);
+  const values = periods.map((p) => ({
+    ...p.forecast,
+    t: p.t,
+    at: p.at,
+    origin: p.origin,
+    observed: p.observed,
+  }));
+  // A dated model's periods are labelled by their dates.
+  const dated = periods.every((p) => /^\d{4}-\d{2}-\d{2}$/.test(p.at));
+  const x = dated
+    ? { field: "at", type: "temporal", title: "date", axis: dateAxis(periods.map((p) => p.at)) }
+    : { field: "t", type: "quantitative", title: "model time", scale: { zero: false } };
   return {
     $schema: SCHEMA,
     title: `${series}: forecasts from each origin (median, 50% and 90% bands) and the observations`,
@@ -128,7 +144,7 @@ export async function backtestSection(r: BacktestResult): Promise<ReportSection>
       : "the posterior calibrated on the data up to each origin";
   return {
     title: "Backtest",
-    intro: `Rolling-origin evaluation from ${r.origins.map((o) => o.label).join(", ")}, ${r.horizon.time} model time units ahead: ${r.runs} forecast runs per origin from ${how}, scored period by period against the observations and against naive baselines on the same periods${r.skipped ? ` (${r.skipped} periods where a baseline had too short a history are left out of the scores)` : ""}.${r.partial ? " PARTIAL: stopped before the end." : ""}`,
+    intro: `Rolling-origin evaluation from ${r.origins.map((o) => o.label).join(", ")}, ${r.horizon.time} ${r.horizon.unit ? `${r.horizon.unit}${r.horizon.time === 1 ? "" : "s"}` : "time units"} ahead: ${r.runs} forecast runs per origin from ${how}, scored period by period against the observations and against naive baselines on the same periods${r.skipped ? ` (${r.skipped} periods where a baseline had too short a history are left out of the scores)` : ""}.${r.partial ? " PARTIAL: stopped before the end." : ""}`,
     charts,
     tables: [backtestTable(r)],
   };

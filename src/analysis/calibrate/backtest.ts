@@ -67,7 +67,8 @@ export interface BacktestResult {
   method: "posterior" | "priors";
   seed: number;
   runs: number;
-  horizon: { steps: number; time: number };
+  /** The horizon in steps and in model time (of the model's time unit, when it has one). */
+  horizon: { steps: number; time: number; unit: string | null };
   /** Forecasters in table order: the model, then the baselines. */
   forecasters: string[];
   origins: {
@@ -387,6 +388,7 @@ export async function backtest(
     horizon: {
       steps: options.horizonSteps,
       time: Number((options.horizonSteps * model.loaded.time.dt).toPrecision(10)),
+      unit: model.loaded.time.unit ?? null,
     },
     forecasters,
     origins,

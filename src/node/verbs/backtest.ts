@@ -51,7 +51,7 @@ export function formatBacktest(r: BacktestResult): string {
   const how = r.method === "priors" ? "from the priors" : "calibrated at each origin";
   const ended = r.origins.reduce((a, o) => a + o.ended, 0);
   return [
-    `backtest of ${r.model.name}: origins ${r.origins.map((o) => o.label).join(", ")}, horizon ${r.horizon.time} (${r.horizon.steps} steps), ${r.runs} runs per origin ${how}, seed ${r.seed}${r.partial ? " — PARTIAL" : ""}`,
+    `backtest of ${r.model.name}: origins ${r.origins.map((o) => o.label).join(", ")}, horizon ${r.horizon.time}${r.horizon.unit ? ` ${r.horizon.unit}${r.horizon.time === 1 ? "" : "s"}` : ""} (${r.horizon.steps} steps), ${r.runs} runs per origin ${how}, seed ${r.seed}${r.partial ? " — PARTIAL" : ""}`,
     table(
       ["series", "forecaster", "periods", "CRPS", "log score", "cov50", "cov90", "bias", "PIT histogram"],
       rows,
