@@ -33,7 +33,7 @@ function fitAndEstimate(
   const result = runPmmh(filter, { chains: 2, iterations: 600, burnIn: 300, seed: 5 });
   return estimateEvidence(
     filter,
-    result.chains.flatMap((c) => c.scores),
+    result.chains.map((c) => c.scores),
     { draws: 1500, seed: 5 },
   )!;
 }

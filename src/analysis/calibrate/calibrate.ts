@@ -123,7 +123,7 @@ export async function calibrate(
     options.evidenceDraws && !result.partial
       ? (estimateEvidence(
           filter,
-          result.chains.flatMap((c) => c.scores),
+          result.chains.map((c) => c.scores),
           { draws: options.evidenceDraws, seed: options.seed },
         ) ?? null)
       : null;

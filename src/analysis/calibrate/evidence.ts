@@ -47,20 +47,24 @@ function cholesky(a: number[][]): number[][] {
 
 export function estimateEvidence(
   filter: ParticleFilter,
-  scores: readonly (readonly number[])[],
+  /** Per chain, the kept draws' normal scores, flat (d per draw), as PMMH keeps them. */
+  chainScores: readonly (readonly number[])[],
   options: { draws: number; seed: number },
 ): Evidence | undefined {
   const params = filter.program.params;
   const free = uncertainParams(params);
   const d = free.length;
-  const n = scores.length;
-  if (d === 0 || n < d + 2 || options.draws < 2) return undefined;
-  const mean = Array.from({ length: d }, (_, i) => scores.reduce((a, z) => a + z[i]!, 0) / n);
-  const cov = mean.map((mi, i) =>
-    mean.map(
-      (mj, j) => (INFLATE ** 2 * scores.reduce((a, z) => a + (z[i]! - mi) * (z[j]! - mj), 0)) / (n - 1),
-    ),
-  );
+  if (d === 0) return undefined;
+  const n = chainScores.reduce((a, c) => a + c.length / d, 0);
+  if (n < d + 2 || options.draws < 2) return undefined;
+  const mean = new Array<number>(d).fill(0);
+  for (const c of chainScores) for (let k = 0; k < c.length; k++) mean[k % d]! += c[k]! / n;
+  const cov = mean.map(() => new Array<number>(d).fill(0));
+  for (const c of chainScores)
+    for (let k = 0; k < c.length; k += d)
+      for (let i = 0; i < d; i++)
+        for (let j = 0; j < d; j++)
+          cov[i]![j]! += (INFLATE ** 2 * (c[k + i]! - mean[i]!) * (c[k + j]! - mean[j]!)) / (n - 1);
   const l = cholesky(cov);
   const logDet = 2 * l.reduce((a, row, i) => a + Math.log(row[i]!), 0);
   /** log N(z; mean, cov), solving L u = z − mean. */

@@ -35,8 +35,11 @@ export interface PmmhOptions {
 export interface Chain {
   /** Kept draws: draws[k][i] is param i (of `params`) at kept iteration k. */
   draws: number[][];
-  /** The kept draws as normal scores (param i is quantile_i(Φ(z_i))): the sampler's own coordinates. */
-  scores: number[][];
+  /**
+   * The kept draws as normal scores (param i is quantile_i(Φ(z_i))), the sampler's own coordinates, flat:
+   * scores[k·d + i] is param i at kept iteration k (one array, to keep long chains' memory down).
+   */
+  scores: number[];
   logLikelihood: number[];
   /** Share of accepted proposals after burn-in. */
   acceptance: number;
@@ -187,7 +190,7 @@ function* pmmhIterations(filter: ParticleFilter, options: PmmhOptions): Generato
         }
       } else {
         chain.draws.push(free.map((_, i) => valueAt(params, free, z, i)));
-        chain.scores.push(Array.from(z));
+        for (let i = 0; i < d; i++) chain.scores.push(z[i]!);
         chain.logLikelihood.push(ll);
       }
       options.onProgress?.(
