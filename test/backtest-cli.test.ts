@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,4 +82,23 @@ describe("brink backtest", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^models\/examples\/sir\.yaml:1:1: error: nothing to backtest against/);
   });
+});
+
+describe("brink backtest interrupted", () => {
+  it("Ctrl-C prints what was scored, marked partial, exit code 130", async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, "backtest", FLU, ...ORIGINS, "--iterations", "1000000", "--chains", "1", "--progress"],
+      { cwd: ROOT },
+    );
+    let stdout = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    // Interrupt once the first origin's calibration reports progress.
+    child.stderr.once("data", () => child.kill("SIGINT"));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(code).toBe(130);
+    expect(stdout).toMatch(/PARTIAL/);
+  }, 60_000);
 });

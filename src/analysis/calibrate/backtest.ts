@@ -252,7 +252,7 @@ export async function backtest(
   const paramSlot = new Map(p.params.map((q, i) => [q.name, i]));
   for (const [o, origin] of options.origins.entries()) {
     if (partial) break;
-    // Param draws: the posterior's (run r takes draw r mod n, as `brink run --posterior`) or the priors'.
+    // Param draws: the posterior's or the priors'.
     let draws: number[][];
     let posterior: BacktestResult["origins"][number]["posterior"];
     if (free.length === 0) {
@@ -316,7 +316,8 @@ export async function backtest(
         break;
       }
       if (r % 50 === 49) await options.pause?.();
-      const draw = draws[r % draws.length]!;
+      // Evenly spaced over the draws (chain after chain), each used equally often when there are fewer.
+      const draw = draws[Math.floor((r * draws.length) / options.runs)]!;
       free.forEach((q, i) => {
         values[q] = draw[i]!;
       });
