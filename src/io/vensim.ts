@@ -94,13 +94,11 @@ const UNSUPPORTED: Record<string, string> = {
   "TIME BASE": "TIME BASE is not supported yet",
   "ALLOCATE BY PRIORITY": "ALLOCATE BY PRIORITY is not supported yet",
   "ALLOCATE AVAILABLE": "ALLOCATE AVAILABLE is not supported yet",
-  "VECTOR SELECT": "VECTOR SELECT is not supported yet",
   "VECTOR ELM MAP": "VECTOR ELM MAP is not supported yet",
   "VECTOR SORT ORDER": "VECTOR SORT ORDER is not supported yet",
   "VECTOR RANK": "VECTOR RANK is not supported yet",
   "VECTOR REORDER": "VECTOR REORDER is not supported yet",
   "VECTOR LOOKUP": "VECTOR LOOKUP is not supported yet",
-  "INVERT MATRIX": "INVERT MATRIX is not supported yet",
   "LOOKUP FORWARD": "LOOKUP FORWARD is not supported yet (Brink's discrete tables hold the value backward)",
   "LOOKUP INVERT": "LOOKUP INVERT is not supported yet",
   "LOOKUP AREA": "LOOKUP AREA is not supported yet",
@@ -598,6 +596,8 @@ export function importVensim(file: string, text: string): VensimImport {
      * defined by ACTIVE INITIAL stand for their initial expression there.
      */
     initial?: boolean;
+    /** Inside VECTOR SELECT: the element each range marked '!' stands for, apart from the equation's own. */
+    bang?: Map<string, string>;
   }
 
   /** The dimension whose positions number a subrange's elements: the largest one that holds them all. */
@@ -614,6 +614,7 @@ export function importVensim(file: string, text: string): VensimImport {
     const sid = canonicalName(s.name);
     if (dims.has(sid)) {
       const own = dims.get(sid)!;
+      if (s.bang && ctx.bang?.has(sid)) return [ctx.bang.get(sid)!];
       if (ctx.binding.has(sid)) return [ctx.binding.get(sid)!];
       if (s.bang) return own;
       for (const [d, e] of ctx.binding) {
@@ -970,6 +971,116 @@ export function importVensim(file: string, text: string): VensimImport {
         if (fn === "SUM") return `(${terms.join(" + ")})`;
         if (fn === "PROD") return `(${terms.join(" * ")})`;
         return `${fn === "VMIN" ? "min" : "max"}(${terms.join(", ")})`;
+      }
+      case "VECTOR SELECT": {
+        // Written out over the elements, as SUM is: each term pairs the selection with the expression at the same
+        // elements of the ranges marked '!' in either (ranges of different names make every pair).
+        need(5);
+        // A range marked '!' runs over all its elements even where the equation is over it too.
+        const over = [...bangDims(args[1]!, bangDims(args[0]!, new Set()))];
+        if (over.length === 0)
+          throw new VensimError(
+            "VECTOR SELECT needs subscript ranges marked with '!', such as x[Dim!]",
+            e.pos,
+          );
+        for (const d of over)
+          if (!dims.has(d)) throw new VensimError(`'${d}' is not a subscript range`, e.pos);
+        const errorAction = evalConst(args[4]!);
+        if (errorAction !== 0)
+          throw new Unsupported(
+            "VECTOR SELECT's error action must be 0 (Vensim's other error actions stop the run)",
+            args[4]!.pos,
+          );
+        const pairs = cartesian(over.map((d) => dims.get(d)!)).map((t) => {
+          const bang = new Map(ctx.bang);
+          over.forEach((d, p) => bang.set(d, t[p]!));
+          const at = { ...ctx, bang };
+          return { sel: tr(args[0]!, at), x: tr(args[1]!, at) };
+        });
+        const picked = (v: (p: { sel: string; x: string }) => string, none: string) =>
+          pairs.map((p) => `(if ${p.sel} != 0 then ${v(p)} else ${none})`);
+        const count = `(${picked(() => "1", "0").join(" + ")})`;
+        // Vensim's numerical actions: 0–4 sum, product, minimum, maximum and mean of selection × expression;
+        // 5 the product of expression ^ selection; 6–10 as 0–4 of the expression where the selection is not 0.
+        // Minimum and maximum skip the unselected through a bound no selected value reaches (1e300).
+        const ofAction = (k: number): string => {
+          const v =
+            k <= 4 ? (p: { sel: string; x: string }) => `${p.sel} * ${p.x}` : (p: { x: string }) => p.x;
+          switch (k === 5 ? 5 : k <= 4 ? k : k - 6) {
+            case 0:
+              return `(${picked(v, "0").join(" + ")})`;
+            case 1:
+              return `(${picked(v, "1").join(" * ")})`;
+            case 2:
+              return `min(${picked(v, "1e300").join(", ")})`;
+            case 3:
+              return `max(${picked(v, "-1e300").join(", ")})`;
+            case 4:
+              return `((${picked(v, "0").join(" + ")}) / ${count})`;
+            default:
+              return `(${picked((p) => `${p.x} ^ ${p.sel}`, "1").join(" * ")})`;
+          }
+        };
+        const action = evalConst(args[3]!);
+        let body: string;
+        if (action !== undefined) {
+          if (!Number.isInteger(action) || action < 0 || action > 10)
+            throw new VensimError(
+              "VECTOR SELECT's numerical action must be a whole number from 0 to 10",
+              args[3]!.pos,
+            );
+          body = ofAction(action);
+        } else {
+          body = "0";
+          for (let k = 10; k >= 0; k--) body = `(if ${a(3)} == ${k} then ${ofAction(k)} else ${body})`;
+        }
+        return `(if ${count} == 0 then ${a(2)} else ${body})`;
+      }
+      case "INVERT MATRIX": {
+        // The element of the inverse at the element being defined: its cofactor over the determinant, written out
+        // (the matrix's last two subscripts are its rows and columns).
+        need(2);
+        const m = args[0]!;
+        const subs = m.k === "ref" ? m.subs : undefined;
+        if (!subs || subs.length < 2)
+          throw new VensimError("INVERT MATRIX takes a matrix, such as m[Row, Column]", m.pos);
+        const [rowDim, colDim] = subs.slice(-2).map((s) => canonicalName(s.name)) as [string, string];
+        const rows = dims.get(rowDim);
+        const cols = dims.get(colDim);
+        const i = rows?.indexOf(ctx.binding.get(rowDim) ?? "") ?? -1;
+        const j = cols?.indexOf(ctx.binding.get(colDim) ?? "") ?? -1;
+        if (!rows || !cols || i < 0 || j < 0)
+          throw new VensimError("INVERT MATRIX must be the equation of a matrix over the same ranges", m.pos);
+        const n = rows.length;
+        if (cols.length !== n) throw new VensimError("INVERT MATRIX takes a square matrix", m.pos);
+        if (n > 4) throw new Unsupported("INVERT MATRIX of more than 4 rows is not supported yet", e.pos);
+        const entry = (r: number, c: number) => {
+          const binding = new Map(ctx.binding);
+          binding.set(rowDim, rows[r]!);
+          binding.set(colDim, cols[c]!);
+          return tr(m, { ...ctx, binding });
+        };
+        const det = (rs: number[], cs: number[]): string => {
+          if (rs.length === 1) return entry(rs[0]!, cs[0]!);
+          const terms = cs.map((c, k) => {
+            const minor = det(
+              rs.slice(1),
+              cs.filter((x) => x !== c),
+            );
+            return `${k === 0 ? "" : k % 2 === 0 ? " + " : " - "}${entry(rs[0]!, c)} * ${minor}`;
+          });
+          return `(${terms.join("")})`;
+        };
+        const all = [...Array(n).keys()];
+        // inverse[i][j] = (-1)^(i+j) · minor(j, i) / det.
+        const minor =
+          n === 1
+            ? "1"
+            : det(
+                all.filter((r) => r !== j),
+                all.filter((c) => c !== i),
+              );
+        return `(${(i + j) % 2 === 0 ? "" : "-"}${minor} / ${det(all, all)})`;
       }
       case "WITH LOOKUP": {
         const pts = args[1];

@@ -1,0 +1,87 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { prepareModel } from "../src/engine/prepare.js";
+import { importVensim } from "../src/io/vensim.js";
+import { conformanceCase } from "../src/node/conformance.js";
+import { ROOT, series } from "./helpers.js";
+
+const SUITE = resolve(ROOT, "..", "shared", "test-models", "tests");
+const hasSuite = existsSync(SUITE);
+
+/** A Vensim model of the given equations, run from 0 to 2 in steps of 1. */
+const mdl = (equations: string) =>
+  `{UTF-8}\n${equations}\nFINAL TIME = 2 ~ Month ~|\nINITIAL TIME = 0 ~ Month ~|\nSAVEPER = TIME STEP ~ Month ~|\nTIME STEP = 1 ~ Month ~|\n`;
+
+const values = (equations: string) => {
+  const model = prepareModel("m.yaml", importVensim("m.mdl", mdl(equations)).yaml);
+  const s = series(model, 0, 1).series;
+  return (name: string, row = 0) => {
+    expect(s[name], `${name} is tracked`).toBeDefined();
+    return s[name]![row]!;
+  };
+};
+
+describe("VECTOR SELECT", () => {
+  const at = values(
+    [
+      "d: (a1-a3) ~~|",
+      "sel[d] = 2, 0, -1 ~~|",
+      "x[d] = 3, 5, 4 ~~|",
+      "none[d] = 0 ~~|",
+      "s0 = VECTOR SELECT(sel[d!], x[d!], -9, 0, 0) ~~|",
+      "p1 = VECTOR SELECT(sel[d!], x[d!], -9, 1, 0) ~~|",
+      "mn2 = VECTOR SELECT(sel[d!], x[d!], -9, 2, 0) ~~|",
+      "mean4 = VECTOR SELECT(sel[d!], x[d!], -9, 4, 0) ~~|",
+      "pow5 = VECTOR SELECT(sel[d!], x[d!], -9, 5, 0) ~~|",
+      "s6 = VECTOR SELECT(sel[d!], x[d!], -9, 6, 0) ~~|",
+      "mx9 = VECTOR SELECT(sel[d!], x[d!], -9, 9, 0) ~~|",
+      "dyn = VECTOR SELECT(sel[d!], x[d!], -9, Time + 6, 0) ~~|",
+      "missing = VECTOR SELECT(none[d!], x[d!], -9, 0, 0) ~~|",
+    ].join("\n"),
+  );
+  it("0–4 act on selection × expression over the selected elements, 5 on expression ^ selection", () => {
+    expect(at("s0")).toBeCloseTo(2 * 3 - 4, 12);
+    expect(at("p1")).toBeCloseTo(6 * -4, 12);
+    expect(at("mn2")).toBeCloseTo(-4, 12);
+    expect(at("mean4")).toBeCloseTo((6 - 4) / 2, 12);
+    expect(at("pow5")).toBeCloseTo(3 ** 2 * 4 ** -1, 12);
+  });
+  it("6–10 act on the expression where the selection is not 0; nothing selected gives the missing value", () => {
+    expect(at("s6")).toBe(7);
+    expect(at("mx9")).toBe(4);
+    expect([0, 1, 2].map((row) => at("dyn", row))).toEqual([7, 12, 3]);
+    expect(at("missing")).toBe(-9);
+  });
+});
+
+describe("INVERT MATRIX", () => {
+  it("gives each element of the inverse, for 2×2 and 3×3 matrices (a zero on the diagonal too)", () => {
+    const at = values(
+      [
+        "r: r1, r2, r3 ~~|",
+        "c: c1, c2, c3 ~~|",
+        "m[r, c] = 3, 0, 2; 2, 0, -2; 0, 1, 1; ~~|",
+        "inv[r, c] = INVERT MATRIX(m[r, c], 3) ~~|",
+      ].join("\n"),
+    );
+    const m = [
+      [3, 0, 2],
+      [2, 0, -2],
+      [0, 1, 1],
+    ];
+    const inv = (i: number, j: number) => at(`inv__r${i + 1}__c${j + 1}`);
+    // m · inv is the identity.
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++)
+        expect(m[i]!.reduce((acc, v, k) => acc + v * inv(k, j), 0)).toBeCloseTo(i === j ? 1 : 0, 12);
+  });
+});
+
+describe.skipIf(!hasSuite)("the suite's folders for Vensim's array functions", () => {
+  for (const folder of ["vector_select", "invert_matrix"])
+    it(`${folder} matches its expected output`, () => {
+      const row = conformanceCase(join(SUITE, folder), "mdl");
+      expect(row.status, row.detail).toBe("passed");
+    });
+});
