@@ -92,7 +92,6 @@ const UNSUPPORTED: Record<string, string> = {
   "GET DATA AT TIME": "data variables are not supported yet",
   "GET TIME VALUE": "GET TIME VALUE is not supported yet",
   "TIME BASE": "TIME BASE is not supported yet",
-  "ALLOCATE BY PRIORITY": "ALLOCATE BY PRIORITY is not supported yet",
   "ALLOCATE AVAILABLE": "ALLOCATE AVAILABLE is not supported yet",
   "VECTOR ELM MAP": "VECTOR ELM MAP is not supported yet",
   "VECTOR SORT ORDER": "VECTOR SORT ORDER is not supported yet",
@@ -575,6 +574,8 @@ export function importVensim(file: string, text: string): VensimImport {
   const tableLine = (id: string, points: [number, number][], type: string) =>
     `  ${id}: { points: ${JSON.stringify(points)}, type: ${type} }`;
   const tableVariants = new Map<string, string>();
+  /** ALLOCATE BY PRIORITY's priority level, one variable per call and element of the other subscripts. */
+  const allocationLevels = new Map<string, string>();
 
   /** The equation each entry comes from, for diagnostics the checker finds in the translated model. */
   const origins = new Map<string, { pos: number; label: string }>();
@@ -1035,6 +1036,66 @@ export function importVensim(file: string, text: string): VensimImport {
           for (let k = 10; k >= 0; k--) body = `(if ${a(3)} == ${k} then ${ofAction(k)} else ${body})`;
         }
         return `(if ${count} == 0 then ${a(2)} else ${body})`;
+      }
+      case "ALLOCATE BY PRIORITY": {
+        // ALLOCATE BY PRIORITY(request[D], priority[D], size, width, supply) shares supply among the elements of
+        // request's last range D: element e gets request_e · clamp((priority_e − x) / width, 0, 1), the priority
+        // level x chosen so that the shares add up to the supply (Vensim's rectangular priority profile; everyone's
+        // request when the supply covers them all). The shares fall piecewise-linearly in x, bending only at
+        // priority_e and priority_e − width, so x is found exactly at import, written out over the elements: the
+        // bends whose total is just above and just below the supply, and the straight line between them.
+        need(5);
+        const req = args[0]!;
+        const last = req.k === "ref" ? req.subs?.at(-1) : undefined;
+        const D = last ? canonicalName(last.name) : "";
+        const own = ctx.binding.get(D);
+        const elems = dims.get(D);
+        if (!elems || own === undefined)
+          throw new VensimError(
+            "ALLOCATE BY PRIORITY's request must be subscripted by a range the equation is over, such as r[D]",
+            req.pos,
+          );
+        const at = (el: string) => ({ ...ctx, binding: new Map(ctx.binding).set(D, el) });
+        const width = a(3);
+        const supply = a(4);
+        const share = (el: string, level: string) => {
+          const r = tr(args[0]!, at(el));
+          return `${r} * clamp((${tr(args[1]!, at(el))} - ${level}) / ${width}, 0, 1)`;
+        };
+        const total = `(${elems.map((el) => tr(args[0]!, at(el))).join(" + ")})`;
+        const others = [...ctx.binding].filter(([d]) => d !== D).map(([d, el]) => `${d}=${el}`);
+        const key = `${e.pos}/${others.join(",")}`;
+        if (!allocationLevels.has(key)) {
+          const base = fresh(`${ctx.owner}_priority_level`);
+          allocationLevels.set(key, base);
+          const sum = (level: string) => `(${elems.map((el) => share(el, level)).join(" + ")})`;
+          const bends = elems.flatMap((el) => {
+            const p = tr(args[1]!, at(el));
+            return [p, `(${p} - ${width})`];
+          });
+          const totals = bends.map((b, k) => {
+            const id = fresh(`${base}_bend_${k + 1}`);
+            put(vars, `  ${id}: { eq: ${q(sum(b))} }`);
+            return id;
+          });
+          const lo = fresh(`${base}_low`);
+          const hi = fresh(`${base}_high`);
+          put(
+            vars,
+            `  ${lo}: { eq: ${q(`max(${bends.map((b, k) => `(if ${totals[k]} >= ${supply} then ${b} else -1e300)`).join(", ")})`)} }`,
+          );
+          put(
+            vars,
+            `  ${hi}: { eq: ${q(`min(${bends.map((b, k) => `(if ${totals[k]} <= ${supply} then ${b} else 1e300)`).join(", ")})`)} }`,
+          );
+          const [sLo, sHi] = [sum(lo), sum(hi)];
+          put(
+            vars,
+            `  ${base}: { eq: ${q(`(if ${sLo} - ${sHi} > 0 then ${lo} + (${sLo} - ${supply}) / (${sLo} - ${sHi}) * (${hi} - ${lo}) else ${lo})`)} }`,
+          );
+        }
+        const level = allocationLevels.get(key)!;
+        return `(if ${supply} >= ${total} then ${a(0)} else if ${supply} <= 0 then 0 else ${share(own, level)})`;
       }
       case "INVERT MATRIX": {
         // The element of the inverse at the element being defined: its cofactor over the determinant, written out
