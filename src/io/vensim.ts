@@ -107,7 +107,6 @@ const UNSUPPORTED: Record<string, string> = {
   "QUEUE LIFO": "queues are not supported",
   NPV: "NPV is not supported yet",
   "NPV ARRAY": "NPV ARRAY is not supported yet",
-  GAME: "GAME is not supported yet (Brink's war room plays models instead)",
   "A FUNCTION OF": "the equation is only 'A FUNCTION OF' (Vensim's placeholder for an unwritten equation)",
   "RANDOM POISSON": "RANDOM POISSON is not supported yet",
   "RANDOM TRIANGULAR": "RANDOM TRIANGULAR is not supported yet",
@@ -973,6 +972,10 @@ export function importVensim(file: string, text: string): VensimImport {
         if (fn === "PROD") return `(${terms.join(" * ")})`;
         return `${fn === "VMIN" ? "min" : "max"}(${terms.join(", ")})`;
       }
+      case "GAME":
+        // Outside Vensim's gaming mode GAME(x) is x (Brink's war room plays models its own way).
+        need(1);
+        return a(0);
       case "VECTOR SELECT": {
         // Written out over the elements, as SUM is: each term pairs the selection with the expression at the same
         // elements of the ranges marked '!' in either (ranges of different names make every pair).

@@ -103,8 +103,15 @@ describe("ALLOCATE BY PRIORITY", () => {
   });
 });
 
+describe("GAME", () => {
+  it("is its argument outside Vensim's gaming mode", () => {
+    const at = values("x = INTEG(1, 2) ~~|\ng = GAME(x * 3) ~~|");
+    expect([0, 1, 2].map((row) => at("g", row))).toEqual([6, 9, 12]);
+  });
+});
+
 describe.skipIf(!hasSuite)("the suite's folders for Vensim's array functions", () => {
-  for (const folder of ["vector_select", "invert_matrix"])
+  for (const folder of ["vector_select", "invert_matrix", "game"])
     it(`${folder} matches its expected output`, () => {
       const row = conformanceCase(join(SUITE, folder), "mdl");
       expect(row.status, row.detail).toBe("passed");
