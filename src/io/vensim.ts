@@ -887,50 +887,29 @@ export function importVensim(file: string, text: string): VensimImport {
         // As Vensim does, an order whose stages would be shorter than a step is lowered (delay_pipeline).
         const delay0 = evalConst(args[1]!, true);
         if (delay0 !== undefined && delay0 > 0) n = Math.max(1, Math.min(n, Math.floor(delay0 / dt + 1e-9)));
-        let out = a(0);
-        for (let k = 0; k < n; k++) out = `delay1(${out}, ${a(1)} / ${n}, ${a(2)})`;
-        return out;
+        return `delayn(${a(0)}, ${a(1)}, ${n}, ${a(2)})`;
       }
       case "SMOOTH N": {
         need(4);
         const n = Math.round(constInt(args[3]!, "SMOOTH N's order"));
         if (n < 1) throw new VensimError("SMOOTH N's order must be at least 1", args[3]!.pos);
-        let out = a(0);
-        for (let k = 0; k < n; k++) out = `smth1(${out}, ${a(1)} / ${n}, ${a(2)})`;
-        return out;
+        return `smthn(${a(0)}, ${a(1)}, ${n}, ${a(2)})`;
       }
       case "DELAY FIXED": {
         need(3);
         const delay = constInt(args[1]!, "DELAY FIXED's delay time");
-        // A delay between steps is rounded up to the next step (delay_pipeline).
+        // A delay between steps is rounded up to the next step (delay_pipeline); Brink's delay rounds to the nearest,
+        // so it is given the whole steps.
         const steps = Math.ceil(delay / dt - 1e-9);
         if (steps <= 0) return a(0);
-        // A pipeline of one-step stocks: each passes its whole content on every step.
-        const base = `${ctx.owner}_pipeline`;
-        const input = fresh(`${base}_in`);
-        put(flows, `  ${input}: ${q(a(0))}`);
-        let inflow = input;
-        let last = "";
-        for (let k = 1; k <= steps; k++) {
-          const stock = fresh(`${base}_${k}`);
-          const out = fresh(`${base}_${k}_out`);
-          put(stocks, `  ${stock}: { init: ${q(`${a(2)} * dt`)}, inflows: [${inflow}], outflows: [${out}] }`);
-          put(flows, `  ${out}: ${q(`${stock} / dt`)}`);
-          inflow = out;
-          last = out;
-        }
-        return last;
+        return `delay(${a(0)}, ${steps} * dt, ${a(2)})`;
       }
-      case "TREND": {
+      case "TREND":
         need(3);
-        const average = `smth1(${a(0)}, ${a(1)}, ${a(0)} / (1 + ${a(2)} * ${a(1)}))`;
-        return `zidz(${a(0)} - ${average}, ${a(1)} * ${average})`;
-      }
-      case "FORECAST": {
+        return `trend(${a(0)}, ${a(1)}, ${a(2)})`;
+      case "FORECAST":
         need(3);
-        const average = `smth1(${a(0)}, ${a(1)}, ${a(0)})`;
-        return `(${a(0)} * (1 + zidz(${a(0)} - ${average}, ${a(1)} * ${average}) * ${a(2)}))`;
-      }
+        return `forcst(${a(0)}, ${a(1)}, ${a(2)})`;
       case "SAMPLE IF TRUE": {
         need(3);
         return `(if ${a(0)} then ${a(1)} else previous(${ctx.owner}, ${a(2)}))`;
