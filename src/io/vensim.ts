@@ -1,5 +1,6 @@
 import { checkModelText } from "../analysis/check.js";
 import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
+import { dataKey, type VensimData } from "./vensim-data.js";
 import {
   ExprParser,
   lineCol,
@@ -38,6 +39,8 @@ interface Equation {
   except: VSub[][];
   kind: "eq" | "lookup" | "data";
   rhs?: VExpr;
+  /** A data variable's table type: interpolated (:INTERPOLATE: or no keyword) or held (:HOLD BACKWARD:). */
+  dataType?: "continuous" | "discrete" | "forward";
 }
 
 class Unsupported extends VensimError {}
@@ -147,7 +150,12 @@ function cleanUnit(units: string): string {
 }
 
 /** Import a Vensim `.mdl` model; throws DiagnosticError for malformed or unsupported input. */
-export function importVensim(file: string, text: string): VensimImport {
+export interface VensimImportOptions {
+  /** Time series for the model's data variables (read from data files with readVensimData). */
+  data?: VensimData;
+}
+
+export function importVensim(file: string, text: string, options: VensimImportOptions = {}): VensimImport {
   const src = text.replace(/^\uFEFF/, "");
   const problems: Diagnostic[] = [];
   const at = (offset: number, message: string): Diagnostic => ({ file, ...lineCol(src, offset), message });
@@ -283,11 +291,33 @@ export function importVensim(file: string, text: string): VensimImport {
       // Reality checks (`:THE CONDITION: … :IMPLIES: …`) and test inputs change nothing in a run.
       if (p.peek().kind === "kw" && ["THE CONDITION", "TEST INPUT"].includes(p.peek().text)) continue;
       const op = p.next();
-      if (op.kind === "kw" && ["INTERPOLATE", "RAW", "HOLD BACKWARD", "LOOK FORWARD"].includes(op.text))
+      const dataEnd = p.peek().kind === "eof";
+      if (
+        (op.kind === "kw" &&
+          ["INTERPOLATE", "HOLD BACKWARD", "LOOK FORWARD", "RAW"].includes(op.text) &&
+          dataEnd) ||
+        op.kind === "eof"
+      ) {
+        // A data variable: its values come from a data file given with the run.
+        eq.kind = "data";
+        eq.dataType =
+          op.kind !== "kw" || op.text === "INTERPOLATE"
+            ? "continuous"
+            : op.text === "LOOK FORWARD"
+              ? "forward"
+              : "discrete";
+        (macro ? macro.equations : equations).push(eq);
+        continue;
+      }
+      if (op.kind === "kw" && ["INTERPOLATE", "RAW", "HOLD BACKWARD", "LOOK FORWARD"].includes(op.text)) {
+        const sheet = /GET (?:DIRECT|XLS) DATA\s*\(\s*'([^']*\.xls[xm]?)'/i.exec(raw.expr)?.[1];
         throw new Unsupported(
-          `'${first.text}' is a data variable (:${op.text}:); data variables are not supported yet`,
+          sheet
+            ? `'${first.text}' is a data variable read from the spreadsheet ${sheet}; spreadsheet readers are not supported`
+            : `'${first.text}' is a data variable (:${op.text}:) defined by an equation; only data variables whose values come from a data file are supported`,
           op.pos,
         );
+      }
       if (op.kind === "op" && op.text === "(") {
         eq.kind = "lookup";
         if (p.peek().kind === "name") {
@@ -300,7 +330,7 @@ export function importVensim(file: string, text: string): VensimImport {
         const signed =
           e.k === "num" ? e.v : e.k === "un" && e.op === "-" && e.a.k === "num" ? -e.a.v : undefined;
         eq.rhs = signed !== undefined && (p.isOp(",") || p.isOp(";")) ? p.numberList(signed, e.pos) : e;
-      } else if (op.kind === "eof" || (op.kind === "op" && op.text === ":=")) {
+      } else if (op.kind === "op" && op.text === ":=") {
         throw new Unsupported(
           `'${first.text}' is a data variable; data variables are not supported yet`,
           first.pos,
@@ -1236,6 +1266,33 @@ export function importVensim(file: string, text: string): VensimImport {
       const ctx: Ctx = { binding: d.binding, owner: flat, eq };
       origin = { pos: eq.pos, label };
       try {
+        if (eq.kind === "data") {
+          const key = dataKey(
+            eq.name,
+            d.tuple.map((e) => elementNames.get(e) ?? e),
+          );
+          const points = options.data?.get(key);
+          if (!points)
+            throw new Unsupported(
+              `'${label}' is a data variable; its values come from a data file, and no data file given holds it`,
+              eq.pos,
+            );
+          const table = fresh(`${flat}_data`);
+          // :LOOK FORWARD: holds each value back to just after the time before it: a held (discrete) table whose
+          // steps come a hair (a billionth of the interval) after the earlier time.
+          const forward = eq.dataType === "forward";
+          const held: [number, number][] = forward
+            ? points.map(([t, v], k) => {
+                const before = points[k - 1]?.[0];
+                return [before === undefined ? t : before + (t - before) * 1e-9, v];
+              })
+            : points;
+          put(tables, tableLine(table, held, forward ? "discrete" : (eq.dataType ?? "continuous")));
+          names.set(flat, label);
+          tracked.push(flat);
+          put(vars, `  ${flat}: { eq: ${q(`${table}(time)`)}${meta(eq)} }`);
+          continue;
+        }
         const rhs = eq.rhs!;
         if (eq.kind === "lookup") {
           if (rhs.k !== "lookup") {

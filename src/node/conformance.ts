@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { prepareModel } from "../engine/prepare.js";
 import { Runner } from "../engine/run.js";
 import { importVensim } from "../io/vensim.js";
+import { readVensimData, type VensimData } from "../io/vensim-data.js";
 import { columnId, importXmile as importXmileFile } from "../io/xmile.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 
@@ -44,7 +45,17 @@ export function conformanceCase(
 ): ConformanceRow {
   const name = folder.replace(/^.*[\\/]/, "");
   const files = readdirSync(folder);
-  const importXmile = format === "mdl" ? importVensim : importXmileFile;
+  // A Vensim model's data variables read the folder's data files (tab or CSV, other than the expected outputs).
+  const data = () => {
+    const series: VensimData = new Map();
+    for (const f of files.filter((f) => /\.(tab|csv)$/i.test(f) && !/^output/i.test(f)))
+      readVensimData(readFileSync(join(folder, f), "utf8"), series);
+    return series;
+  };
+  const importXmile =
+    format === "mdl"
+      ? (file: string, text: string) => importVensim(file, text, { data: data() })
+      : importXmileFile;
   // Prefer .xmile; fall back to the folder's other models when one is not well-formed XML.
   const candidates =
     format === "mdl"
