@@ -306,7 +306,8 @@ export function importVensim(file: string, text: string, options: VensimImportOp
             : op.text === "LOOK FORWARD"
               ? "forward"
               : "discrete";
-        (macro ? macro.equations : equations).push(eq);
+        if (macro) throw new Unsupported("data variables inside a macro are not supported", first.pos);
+        equations.push(eq);
         continue;
       }
       if (op.kind === "kw" && ["INTERPOLATE", "RAW", "HOLD BACKWARD", "LOOK FORWARD"].includes(op.text)) {
