@@ -310,12 +310,15 @@ export function importVensim(file: string, text: string, options: VensimImportOp
         equations.push(eq);
         continue;
       }
-      if (op.kind === "kw" && ["INTERPOLATE", "RAW", "HOLD BACKWARD", "LOOK FORWARD"].includes(op.text)) {
+      if (
+        (op.kind === "kw" && ["INTERPOLATE", "RAW", "HOLD BACKWARD", "LOOK FORWARD"].includes(op.text)) ||
+        (op.kind === "op" && op.text === ":=")
+      ) {
         const sheet = /GET (?:DIRECT|XLS) DATA\s*\(\s*'([^']*\.xls[xm]?)'/i.exec(raw.expr)?.[1];
         throw new Unsupported(
           sheet
             ? `'${first.text}' is a data variable read from the spreadsheet ${sheet}; spreadsheet readers are not supported`
-            : `'${first.text}' is a data variable (:${op.text}:) defined by an equation; only data variables whose values come from a data file are supported`,
+            : `'${first.text}' is a data variable${op.kind === "kw" ? ` (:${op.text}:)` : ""} defined by an equation; only data variables whose values come from a data file are supported`,
           op.pos,
         );
       }
@@ -331,11 +334,6 @@ export function importVensim(file: string, text: string, options: VensimImportOp
         const signed =
           e.k === "num" ? e.v : e.k === "un" && e.op === "-" && e.a.k === "num" ? -e.a.v : undefined;
         eq.rhs = signed !== undefined && (p.isOp(",") || p.isOp(";")) ? p.numberList(signed, e.pos) : e;
-      } else if (op.kind === "op" && op.text === ":=") {
-        throw new Unsupported(
-          `'${first.text}' is a data variable; data variables are not supported yet`,
-          first.pos,
-        );
       } else throw new VensimError(`expected '=' after '${first.text}', found '${op.text}'`, op.pos);
       // Keywords Vensim allows after an equation, such as :SUPPLEMENTARY:, change nothing in a run.
       while (p.peek().kind === "kw" && ["SUPPLEMENTARY", "IMPLICIT"].includes(p.peek().text)) p.next();
