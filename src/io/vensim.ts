@@ -18,8 +18,10 @@ import { canonicalName, elementId } from "./xmile.js";
  * Vensim `.mdl` import: equations are parsed (src/io/vensim-parse.ts) and translated into Brink YAML text — the
  * same target the XMILE importer writes. Names become identifiers as XMILE's do (`canonicalName`), subscripted
  * variables are expanded into one variable per element (`x__a`, `x__a__b`), INTEG equations become stocks with
- * one net flow, lookups become tables, and Vensim's builtins are rewritten onto Brink's (stateful ones through
- * Brink's smooths and delays, nested for the N-th order forms; DELAY FIXED as a pipeline of one-step stocks).
+ * one net flow, lookups become tables, and Vensim's builtins are rewritten onto Brink's (stateful ones onto
+ * Brink's smooths, delays, delayn, smthn, trend and forcst). Array functions (VECTOR SELECT, INVERT MATRIX,
+ * ALLOCATE BY PRIORITY) are written out over the elements here, as arrays are, so the engine stays scalar; data
+ * variables become tables of time read from the data files given.
  * What Brink cannot express is refused with a diagnostic naming the equation and its line.
  */
 
