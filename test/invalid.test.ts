@@ -293,3 +293,23 @@ describe("XMILE names and functions become safe Brink names", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe("diagnostics carry the range of what they name", () => {
+  it("an unknown name and a misused call are underlined from their first to past their last character", () => {
+    const text = [
+      "brink: 1",
+      "name: ranges",
+      "time: { start: 0, stop: 2, dt: 1 }",
+      "stocks:",
+      "  s: { init: 1, inflows: [grow] }",
+      "flows:",
+      "  grow: s * grwth + lookup(2 * s, 1)",
+    ].join("\n");
+    const found = checkModelText("r.yaml", text).diagnostics;
+    const unknown = found.find((d) => /unknown name 'grwth'/.test(d.message));
+    // `grwth` sits at columns 13–17 of line 7: the range ends just past it.
+    expect(unknown).toMatchObject({ line: 7, col: 13, end: { line: 7, col: 18 } });
+    const lookup = found.find((d) => /first argument of lookup/.test(d.message));
+    expect(lookup).toMatchObject({ line: 7, col: 28, end: { line: 7, col: 33 } });
+  });
+});

@@ -310,8 +310,13 @@ class Builder implements ResolveHost {
   ): Node | undefined {
     if (typeof text === "number") return { op: "const", value: text };
     const locate = this.source.expressionLocator(path, text);
-    const at = (pos: number, message: string) =>
-      this.diagnostics.push({ file: this.source.file, ...locate(pos), message });
+    const at = (pos: number, message: string, end?: number) =>
+      this.diagnostics.push({
+        file: this.source.file,
+        ...locate(pos),
+        ...(end !== undefined && end > pos ? { end: locate(end) } : {}),
+        message,
+      });
     let ast: Expr;
     try {
       ast = parseExpr(text);

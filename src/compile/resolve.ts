@@ -57,14 +57,15 @@ const CLAIM_FUNCTIONS = new Set(["P", "E", "Q"]);
 export class Resolver {
   constructor(
     private readonly b: ResolveHost,
-    private readonly at: (pos: number, message: string) => void,
+    private readonly at: (pos: number, message: string, end?: number) => void,
     private readonly path: Path,
     private readonly owner: string,
     private readonly initial: boolean,
   ) {}
 
-  private fail(pos: number, message: string): Node {
-    this.at(pos, message);
+  /** Record a diagnostic on the text of `span` (an expression node: start and end). */
+  private fail(span: { pos: number; end: number }, message: string): Node {
+    this.at(span.pos, message, span.end);
     return { op: "const", value: 0 };
   }
 
@@ -74,10 +75,10 @@ export class Resolver {
         return { op: "const", value: e.value };
       case "date": {
         const t = dateToModelTime(e.iso, this.b.time);
-        return "error" in t ? this.fail(e.pos, t.error) : { op: "const", value: t.value };
+        return "error" in t ? this.fail(e, t.error) : { op: "const", value: t.value };
       }
       case "name":
-        return this.name(e.name, e.pos);
+        return this.name(e.name, e);
       case "unary": {
         const a = this.resolve(e.arg);
         if (e.op === "+") return a;
@@ -87,7 +88,7 @@ export class Resolver {
         const fn = BIN[e.op];
         if (!fn)
           return this.fail(
-            e.pos,
+            e,
             `'${e.op === "given" ? "|" : e.op}' only appears inside claims such as P(outcome ${e.op === "given" ? "|" : e.op} …)`,
           );
         return { op: "bin", fn, a: this.resolve(e.left), b: this.resolve(e.right) };
@@ -99,14 +100,14 @@ export class Resolver {
     }
   }
 
-  private name(name: string, pos: number): Node {
+  private name(name: string, span: { pos: number; end: number }): Node {
     const { slot, section } = this.b.lookupName(name);
     if (slot !== undefined) return { op: "slot", slot };
     if (section === "tables")
-      return this.fail(pos, `'${name}' is a table: call it with a value, as ${name}(x)`);
+      return this.fail(span, `'${name}' is a table: call it with a value, as ${name}(x)`);
     if (section === "events" || section === "outcomes") {
       return this.fail(
-        pos,
+        span,
         `'${name}' is an ${SECTION_KIND[section]}; equations cannot read it (claims can)`,
       );
     }
@@ -118,7 +119,7 @@ export class Resolver {
     if (name in UNIT_DAYS) {
       if (t.unit === undefined || UNIT_DAYS[t.unit] === undefined) {
         return this.fail(
-          pos,
+          span,
           `'${name}' is a time unit, which needs a calendar time.unit (day, week, month, year, …)`,
         );
       }
@@ -126,26 +127,23 @@ export class Resolver {
       return { op: "const", value: UNIT_DAYS[name]! / UNIT_DAYS[t.unit]! };
     }
     const fn = BUILTINS.get(name);
-    if (fn) return this.fail(pos, `'${name}' is a function: call it as ${fn.signature}`);
-    return this.fail(pos, `unknown name '${name}'${didYouMean(name, this.b.knownNames())}`);
+    if (fn) return this.fail(span, `'${name}' is a function: call it as ${fn.signature}`);
+    return this.fail(span, `unknown name '${name}'${didYouMean(name, this.b.knownNames())}`);
   }
 
   private call(e: Extract<Expr, { kind: "call" }>): Node {
     const tableIdx = this.b.tableOf(e.callee);
     if (tableIdx !== undefined) {
       if (e.args.length !== 1)
-        return this.fail(e.pos, `table '${e.callee}' takes one argument, found ${e.args.length}`);
+        return this.fail(e, `table '${e.callee}' takes one argument, found ${e.args.length}`);
       return { op: "lookup", table: tableIdx, x: this.resolve(e.args[0]!) };
     }
     const fn = BUILTINS.get(e.callee);
     if (!fn) {
       const { section } = this.b.lookupName(e.callee);
-      if (section) return this.fail(e.pos, `'${e.callee}' is a ${SECTION_KIND[section]}, not a function`);
-      if (CLAIM_FUNCTIONS.has(e.callee)) return this.fail(e.pos, `${e.callee}(…) can be used only in claims`);
-      return this.fail(
-        e.pos,
-        `unknown function '${e.callee}'${didYouMean(e.callee, this.b.functionNames())}`,
-      );
+      if (section) return this.fail(e, `'${e.callee}' is a ${SECTION_KIND[section]}, not a function`);
+      if (CLAIM_FUNCTIONS.has(e.callee)) return this.fail(e, `${e.callee}(…) can be used only in claims`);
+      return this.fail(e, `unknown function '${e.callee}'${didYouMean(e.callee, this.b.functionNames())}`);
     }
     if (e.args.length < fn.minArgs || e.args.length > fn.maxArgs) {
       const n =
@@ -155,7 +153,7 @@ export class Resolver {
             ? `at least ${fn.minArgs}`
             : `${fn.minArgs} to ${fn.maxArgs}`;
       return this.fail(
-        e.pos,
+        e,
         `${e.callee} takes ${n} argument${n === "1" ? "" : "s"}, found ${e.args.length}: ${fn.signature}`,
       );
     }
@@ -168,7 +166,7 @@ export class Resolver {
             ? ` '${table.name}'${didYouMean(table.name, Object.keys(this.b.spec.tables ?? {}))}`
             : "";
         return this.fail(
-          table.pos,
+          table,
           `the first argument of lookup must be a table name; found${named || " an expression"}`,
         );
       }
@@ -183,7 +181,7 @@ export class Resolver {
       case "random": {
         if ((this.b.spec.method ?? "euler") === "rk4") {
           return this.fail(
-            e.pos,
+            e,
             `${e.callee}(…) draws a random number each step, which rk4 cannot integrate (its stages would redraw): use method: euler, or make it a param`,
           );
         }
@@ -191,13 +189,13 @@ export class Resolver {
         const values = args.map((a) => constant(a));
         if (values.every((v) => v !== undefined)) {
           const broken = domainError(fn, values as number[]);
-          if (broken) return this.fail(e.pos, broken);
+          if (broken) return this.fail(e, broken);
         }
         return { op: "random", fn: fn.name, site: this.b.randomSite(this.owner, fn.name), args };
       }
       case "stateful":
         if (this.initial)
-          return this.fail(e.pos, `${e.callee}(…) keeps state over time, so it cannot set an initial value`);
+          return this.fail(e, `${e.callee}(…) keeps state over time, so it cannot set an initial value`);
         return this.stateful(fn, e, args);
     }
   }
@@ -214,7 +212,7 @@ export class Resolver {
       constant: (n) => b.constantOf(n),
       defer: (work) => b.deferred.push(work),
       setAux: (slot, expr) => b.setAux(slot, expr),
-      fail: (index, message) => this.fail((e.args[index] ?? e).pos, message),
+      fail: (index, message) => this.fail(e.args[index] ?? e, message),
     };
     return fn.lower(ctx, args);
   }

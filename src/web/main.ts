@@ -5,7 +5,7 @@ import { type Diagnostic as CmDiagnostic, linter } from "@codemirror/lint";
 import { EditorView } from "@codemirror/view";
 import { basicSetup } from "codemirror";
 import type { Progress } from "../analysis/simulate.js";
-import { type Diagnostic, DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
+import { type Diagnostic, DiagnosticError, formatDiagnostic, severityOf } from "../lang/diagnostic.js";
 import { fanChart, incidenceChart, scenarioChart, tornadoChart } from "../report/charts.js";
 import { renderSvg } from "../report/render.js";
 import { informative } from "../report/sections.js";
@@ -54,13 +54,19 @@ const lint = linter(
   (view) => {
     const list = diagnosticsOf(state.file, view.state.doc.toString());
     showDiagnostics(list);
+    const doc = view.state.doc;
+    const offset = (p: { line: number; col: number }) => {
+      const line = doc.line(Math.min(Math.max(1, p.line), doc.lines));
+      return Math.min(line.to, line.from + Math.max(0, p.col - 1));
+    };
     return list.map((d): CmDiagnostic => {
-      const line = view.state.doc.line(Math.min(Math.max(1, d.line), view.state.doc.lines));
-      const from = Math.min(line.to, line.from + Math.max(0, d.col - 1));
+      const from = offset(d);
+      // The diagnostic's range when it has one (a name, a call); else one character.
+      const to = d.end ? offset(d.end) : from + 1;
       return {
         from,
-        to: Math.max(from + 1, Math.min(line.to, from + 1)),
-        severity: "error",
+        to: Math.min(doc.length, Math.max(from + 1, to)),
+        severity: severityOf(d),
         message: d.message,
       };
     });
