@@ -1,8 +1,10 @@
+import { saveCount } from "../compile/kernel.js";
 import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.js";
 import { jobIdentity, jobMeta, runChunk } from "../engine/montecarlo.js";
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { RECORD_BUDGET_BYTES, RunRecords, recordBytesPerRun } from "../engine/records.js";
 import { type ParamRows, RunFailure, type Sampling } from "../engine/run.js";
+import { type RunsOut, runTableBytesPerRun } from "../engine/run-table.js";
 import { type JobMeta, Summary, shapeOf } from "../engine/summary.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { compileClaims } from "./check.js";
@@ -35,6 +37,11 @@ export interface SimulateOptions {
   ownClaims?: boolean;
   /** Param values by run instead of drawn: a calibration's posterior draws (`brink run --posterior`). */
   paramRows?: ParamRows;
+  /**
+   * Write every run (params, decisions, end, tracked values at each save) as one file per chunk into this folder,
+   * with these key/value metadata besides the job's identity. Runs on worker threads; the host writes the files.
+   */
+  runsOut?: { dir: string; metadata: Record<string, string> };
 }
 
 export interface Progress {
@@ -56,6 +63,9 @@ export class UsageError extends Error {}
 
 /** The largest job: what `--runs` accepts. */
 export const MAX_RUNS = 1e9;
+
+/** The most memory one chunk's per-run table may take (`runsOut`): default chunks are cut to fit. */
+export const RUN_TABLE_CHUNK_BYTES = 64 * 2 ** 20;
 
 /**
  * Check the options a library caller passes as the CLI checks its flags, so that a bad value is a clear
@@ -159,9 +169,17 @@ export async function runSimulation(
   const workers = Math.max(1, Math.min(options.workers ?? host.cores, 64));
   // A few chunks per worker: enough to balance the load, few enough that merging stays cheap. Progress and
   // stopping do not wait for chunks: workers report through shared memory.
+  const defaultChunk = Math.min(50_000, Math.max(256, Math.ceil(maxRuns / (workers * 4))));
+  const p = model.program;
+  const saves = saveCount(p.time.steps, p.time.saveEvery);
+  // A chunk's per-run table is held whole in its worker until written, so default chunks are cut to fit.
+  const tableRuns = Math.max(
+    1,
+    Math.floor(RUN_TABLE_CHUNK_BYTES / runTableBytesPerRun(p.params.length, p.tracked.length, saves)),
+  );
   const chunkSize = Math.max(
     1,
-    options.chunkSize ?? Math.min(50_000, Math.max(256, Math.ceil(maxRuns / (workers * 4)))),
+    options.chunkSize ?? (options.runsOut ? Math.min(defaultChunk, tableRuns) : defaultChunk),
   );
   const started = performance.now();
   const progress = (done: number, total: number) => {
@@ -173,7 +191,10 @@ export async function runSimulation(
       runsPerSecond: elapsedSeconds > 0 ? done / elapsedSeconds : 0,
     });
   };
-  const pool = workers > 1 || options.threads === true ? host.pool?.(workers) : undefined;
+  // Per-run files are written by the workers, one per chunk, so such a job always runs on worker threads.
+  const pool = workers > 1 || options.threads === true || options.runsOut ? host.pool?.(workers) : undefined;
+  if (options.runsOut && !pool)
+    throw new UsageError("per-run output needs worker threads, which this host lacks");
   const aborted = () => options.signal?.aborted === true;
 
   /** Run the runs [from, to) of one scenario's job into `summary` (and `records`, when given). */
@@ -239,6 +260,7 @@ export async function runSimulation(
           probes: records ? records.probes : null,
           decisions: options.decisions ?? null,
           ...(options.paramRows ? { paramRows: options.paramRows } : {}),
+          ...(job.runsOut ? { runsOut: job.runsOut } : {}),
         };
         const part = await pool.run(task);
         finished += b - a;
@@ -312,6 +334,7 @@ export async function runSimulation(
   };
 
   const main = makeJob(model, options.scenario ?? null);
+  if (options.runsOut) main.runsOut = runsOutOf(model, main.meta, saves, options.runsOut);
   if (precision === undefined) {
     await runRange(main, first, first + maxRuns);
   } else {
@@ -374,6 +397,41 @@ interface Job {
   meta: JobMeta;
   summary: Summary;
   records?: RunRecords;
+  /** Where this job's runs are written (the main job of a `runsOut` simulation only). */
+  runsOut?: RunsOut;
+}
+
+/** The columns and metadata of a job's per-run files. */
+function runsOutOf(
+  model: PreparedModel,
+  meta: JobMeta,
+  saves: number,
+  given: { dir: string; metadata: Record<string, string> },
+): RunsOut {
+  const p = model.program;
+  const { time } = model.loaded;
+  const decisions = Object.fromEntries(
+    Object.entries(model.loaded.spec.decisions ?? {}).map(([name, d]) => [name, d.value]),
+  );
+  return {
+    dir: given.dir,
+    params: p.params.map((q) => q.name),
+    decisions,
+    tracked: p.tracked.map((t) => t.name),
+    saveTimes: Array.from({ length: saves }, (_, s) => time.start + s * time.saveEvery * time.dt),
+    outcomes: p.outcomes.map((o) => o.name),
+    metadata: {
+      ...given.metadata,
+      "brink.model": meta.model,
+      "brink.model_hash": meta.modelHash,
+      "brink.scenario": meta.scenario ?? "",
+      "brink.seed": String(meta.seed),
+      "brink.sampling": meta.sampling,
+      ...(meta.designRuns !== null ? { "brink.design_runs": String(meta.designRuns) } : {}),
+      "brink.decisions": JSON.stringify(decisions),
+      "brink.columns": "run, outcome, end_time, param.NAME, decision.NAME, VAR@T (null after the run ended)",
+    },
+  };
 }
 
 /** Compile claims given as text (objectives and constraints); their errors name the option, not a file line. */

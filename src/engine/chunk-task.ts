@@ -1,8 +1,10 @@
+import { saveCount } from "../compile/kernel.js";
 import type { Diagnostic } from "../lang/diagnostic.js";
 import { runChunk } from "./montecarlo.js";
 import { type PreparedModel, prepareModel } from "./prepare.js";
 import { type Probe, RunRecords } from "./records.js";
 import { type ParamRows, RunFailure } from "./run.js";
+import { type RunsOut, RunTable, type RunTableData } from "./run-table.js";
 import type { JobMeta } from "./summary.js";
 
 /** One chunk of a job, as sent to a worker thread. */
@@ -25,12 +27,19 @@ export interface ChunkTask {
   decisions: Record<string, number> | null;
   /** Param values by run instead of drawn (`brink run --posterior`). */
   paramRows?: ParamRows;
+  /**
+   * Keep every run's params, end and tracked values, and have the host write them as one file per chunk into
+   * this folder (`brink run --runs-out`; Node only). Absent: nothing extra is kept.
+   */
+  runsOut?: RunsOut;
 }
 
 /** A chunk's summary, packed, and its per-run records when asked for. */
 export interface ChunkResult {
   summary: Float64Array;
   records?: { start: number; outcome: Int32Array; step: Int32Array; values: Float64Array[] };
+  /** Every run of the chunk, when `runsOut` asked for them and the chunk ran to its end. */
+  table?: RunTableData;
 }
 
 // Each worker compiles a model once and keeps it for every later chunk of the same job.
@@ -70,6 +79,15 @@ function runChunkTask(task: ChunkTask): ChunkResult {
   const records = task.probes
     ? new RunRecords(task.start, task.end - task.start, task.probes, model.program.tracked.length)
     : undefined;
+  const table = task.runsOut
+    ? new RunTable(
+        task.start,
+        task.end - task.start,
+        model.program.params.length,
+        model.program.tracked.length,
+        saveCount(model.program.time.steps, model.program.time.saveEvery),
+      )
+    : undefined;
   let reported = 0;
   const summary = runChunk(model, {
     meta: task.meta,
@@ -77,6 +95,7 @@ function runChunkTask(task: ChunkTask): ChunkResult {
     end: task.end,
     ...(control ? { shouldStop: () => Atomics.load(control, 1) !== 0 } : {}),
     ...(records ? { records } : {}),
+    ...(table ? { table } : {}),
     ...(task.paramRows ? { paramRows: task.paramRows } : {}),
     onProgress: (done) => {
       if (control) Atomics.add(control, 0, done - reported);
@@ -85,10 +104,13 @@ function runChunkTask(task: ChunkTask): ChunkResult {
   });
   if (control) Atomics.add(control, 0, summary.runs - reported);
   const { data } = summary.pack();
-  if (!records) return { summary: data };
+  // A stopped chunk's table is dropped: a file per chunk holds the whole chunk or is not written.
+  const whole = table && !summary.partial && table.count === table.capacity ? { table: table.data() } : {};
+  if (!records) return { summary: data, ...whole };
   // (Piscina transfers typed arrays it is told to move; the records are small next to the summary.)
   return {
     summary: data,
     records: { start: records.start, outcome: records.outcome, step: records.step, values: records.values },
+    ...whole,
   };
 }

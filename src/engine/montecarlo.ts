@@ -2,6 +2,7 @@ import type { PreparedModel } from "./prepare.js";
 import type { RunRecords } from "./records.js";
 import { hashName } from "./rng.js";
 import { type ParamRows, Runner, type Sampling } from "./run.js";
+import type { RunTable } from "./run-table.js";
 import { type JobMeta, Summary, shapeOf } from "./summary.js";
 
 export interface ChunkOptions {
@@ -23,6 +24,8 @@ export interface ChunkOptions {
   records?: RunRecords;
   /** Param values by run instead of drawn (a posterior's draws). */
   paramRows?: ParamRows;
+  /** Also keep every run's params, end and tracked values here (`--runs-out`). */
+  table?: RunTable;
 }
 
 /**
@@ -82,6 +85,7 @@ export function runChunk(model: PreparedModel, options: ChunkOptions): Summary {
     const end = runner.run(run);
     summary.add(run, end, runner.saved);
     options.records?.record(run, end, runner.saved);
+    options.table?.record(run, end, runner);
     if (options.onProgress && (run - options.start + 1) % 256 === 0)
       options.onProgress(run - options.start + 1);
   }

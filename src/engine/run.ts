@@ -128,6 +128,11 @@ export class Runner {
     return this.execute(run);
   }
 
+  /** The value param i took in the last run (the kernel only reads the value array, so it is still there). */
+  paramValue(i: number): number {
+    return this.values[this.program.params[i]!.slot]!;
+  }
+
   run(run: number): RunEnd {
     this.sampleParams(run);
     return this.execute(run);

@@ -9,7 +9,8 @@ import {
   type SimulationResult,
 } from "../analysis/simulate.js";
 import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.js";
-import { PACKAGE_ROOT } from "./files.js";
+import { FileWriteError, PACKAGE_ROOT } from "./files.js";
+import type { ChunkWriteFailure } from "./worker.js";
 
 export {
   type Progress,
@@ -27,7 +28,7 @@ const WORKER = join(PACKAGE_ROOT, "dist", "node", "worker.js");
  * Idle threads exit after a second, so a finished program is not held open.
  */
 type WorkerTask = ChunkTask | DesignRowsTask;
-type WorkerResult = ChunkResult | ChunkFailure | Float64Array;
+type WorkerResult = ChunkResult | ChunkFailure | ChunkWriteFailure | Float64Array;
 const pools = new Map<number, Piscina<WorkerTask, WorkerResult>>();
 
 function piscinaOf(threads: number): Piscina<WorkerTask, WorkerResult> {
@@ -48,7 +49,15 @@ function piscinaOf(threads: number): Piscina<WorkerTask, WorkerResult> {
 function poolOf(threads: number): ChunkPool {
   const piscina = piscinaOf(threads);
   // The default export answers chunk tasks (see worker.ts).
-  return { run: (task) => piscina.run(task) as Promise<ChunkResult | ChunkFailure>, sharedMemory: true };
+  const run = async (task: ChunkTask) => {
+    const result = (await piscina.run(task)) as ChunkResult | ChunkFailure | ChunkWriteFailure;
+    if ("writeFailed" in result) {
+      const { path, message } = result.writeFailed;
+      throw new FileWriteError(path, message.slice(`cannot write ${path}: `.length));
+    }
+    return result;
+  };
+  return { run, sharedMemory: true };
 }
 
 /** The worker threads as a pool for sensitivity designs; none for one worker (the design then runs here). */

@@ -1,7 +1,8 @@
 import { Option } from "commander";
-import { DEFAULT_MODEL, readModel, writeFileAtomic } from "../files.js";
+import { DEFAULT_MODEL, readModel, VERSION, writeFileAtomic } from "../files.js";
 import { formatReport } from "../format.js";
 import { progressBar } from "../progress.js";
+import { prepareRunsFolder } from "../runs-parquet.js";
 import { simulate } from "../simulate.js";
 import { type SummaryFile, summaryFileText } from "../summary-file.js";
 import { posteriorParamRows } from "./calibrate.js";
@@ -33,6 +34,7 @@ interface RunOptions {
   precision?: number;
   firstRun: number;
   saveSummary?: string;
+  runsOut?: string;
   progress?: boolean;
   json?: boolean;
   posterior?: string;
@@ -74,6 +76,10 @@ export const run: Verb = {
       )
       .option("--save-summary <file>", "also write the mergeable summary (JSON) to this file")
       .option(
+        "--runs-out <dir>",
+        "also write every run (params, decisions, outcome, tracked values) as Parquet, one file per chunk",
+      )
+      .option(
         "--set <decision=value...>",
         "set decision variables, e.g. --set min_review_interval=6",
         decisionArg,
@@ -94,6 +100,7 @@ export const run: Verb = {
         try {
           const text = readModel(path);
           const paramRows = opts.posterior ? posteriorParamRows(opts.posterior, path, text) : undefined;
+          if (opts.runsOut) prepareRunsFolder(opts.runsOut);
           const result = await simulate(
             { file: path, text },
             {
@@ -109,6 +116,14 @@ export const run: Verb = {
               ...given("scenario", opts.scenario),
               ...(Object.keys(opts.set).length ? { decisions: opts.set } : {}),
               ...(paramRows ? { paramRows } : {}),
+              ...(opts.runsOut
+                ? {
+                    runsOut: {
+                      dir: opts.runsOut,
+                      metadata: { "brink.engine_version": VERSION, "brink.file": path },
+                    },
+                  }
+                : {}),
             },
           );
           bar.stop();
