@@ -17,6 +17,7 @@ import { schema } from "./schema.js";
 import { sensitivity } from "./sensitivity.js";
 import { serve } from "./serve.js";
 import type { Verb } from "./shared.js";
+import { worker } from "./worker.js";
 
 export const VERBS: Verb[] = [
   check,
@@ -32,5 +33,6 @@ export const VERBS: Verb[] = [
   exportVerb,
   conformance,
   serve,
+  worker,
   schema,
 ];

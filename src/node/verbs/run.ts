@@ -1,9 +1,10 @@
 import { Option } from "commander";
+import { simulateOnRedis } from "../distributed.js";
 import { DEFAULT_MODEL, readModel, VERSION, writeFileAtomic } from "../files.js";
 import { formatReport } from "../format.js";
 import { progressBar } from "../progress.js";
 import { prepareRunsFolder } from "../runs-parquet.js";
-import { simulate } from "../simulate.js";
+import { type SimulateOptions, simulate } from "../simulate.js";
 import { type SummaryFile, summaryFileText } from "../summary-file.js";
 import { posteriorParamRows } from "./calibrate.js";
 import {
@@ -35,6 +36,7 @@ interface RunOptions {
   firstRun: number;
   saveSummary?: string;
   runsOut?: string;
+  redis?: string;
   progress?: boolean;
   json?: boolean;
   posterior?: string;
@@ -89,6 +91,10 @@ export const run: Verb = {
         "--posterior <file>",
         "take the uncertain params from a `brink calibrate` posterior, a draw per run",
       )
+      .option(
+        "--redis <url>",
+        "run the chunks on `brink worker`s through this Redis server (same result as a local run)",
+      )
       .option("--progress", "show a progress bar even when stderr is not a terminal")
       .addOption(jsonOption())
       .action(async (file: string | undefined, opts: RunOptions) => {
@@ -101,31 +107,32 @@ export const run: Verb = {
           const text = readModel(path);
           const paramRows = opts.posterior ? posteriorParamRows(opts.posterior, path, text) : undefined;
           if (opts.runsOut) prepareRunsFolder(opts.runsOut);
-          const result = await simulate(
-            { file: path, text },
-            {
-              seed: opts.seed,
-              sampling: opts.sampling,
-              firstRun: opts.firstRun,
-              signal: controller.signal,
-              onProgress: (p) => bar.update(p),
-              ...given("runs", opts.runs),
-              ...given("workers", opts.workers),
-              ...given("chunkSize", opts.chunkSize),
-              ...given("precision", opts.precision),
-              ...given("scenario", opts.scenario),
-              ...(Object.keys(opts.set).length ? { decisions: opts.set } : {}),
-              ...(paramRows ? { paramRows } : {}),
-              ...(opts.runsOut
-                ? {
-                    runsOut: {
-                      dir: opts.runsOut,
-                      metadata: { "brink.engine_version": VERSION, "brink.file": path },
-                    },
-                  }
-                : {}),
-            },
-          );
+          const options: SimulateOptions = {
+            seed: opts.seed,
+            sampling: opts.sampling,
+            firstRun: opts.firstRun,
+            signal: controller.signal,
+            onProgress: (p) => bar.update(p),
+            ...given("runs", opts.runs),
+            ...given("workers", opts.workers),
+            ...given("chunkSize", opts.chunkSize),
+            ...given("precision", opts.precision),
+            ...given("scenario", opts.scenario),
+            ...(Object.keys(opts.set).length ? { decisions: opts.set } : {}),
+            ...(paramRows ? { paramRows } : {}),
+            ...(opts.runsOut
+              ? {
+                  runsOut: {
+                    dir: opts.runsOut,
+                    metadata: { "brink.engine_version": VERSION, "brink.file": path },
+                  },
+                }
+              : {}),
+          };
+          const input = { file: path, text };
+          const result = opts.redis
+            ? await simulateOnRedis(input, options, opts.redis)
+            : await simulate(input, options);
           bar.stop();
           if (opts.saveSummary) {
             const saved: SummaryFile = {

@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { SummaryMismatchError } from "../../engine/summary.js";
 import { DiagnosticError, formatDiagnostic } from "../../lang/diagnostic.js";
+import { RedisError } from "../distributed.js";
 import { FileWriteError } from "../files.js";
 import { UsageError } from "../simulate.js";
 import { terminalSafe } from "../terminal.js";
@@ -49,7 +50,7 @@ export function makeContext(io: Io, setCode: (code: number) => void): VerbContex
         io.err(`brink: ${terminalSafe(e.message)}\n`);
         return EXIT_USAGE;
       }
-      if (e instanceof SummaryMismatchError || e instanceof FileWriteError) {
+      if (e instanceof SummaryMismatchError || e instanceof FileWriteError || e instanceof RedisError) {
         io.err(`brink: ${terminalSafe(e.message)}\n`);
         return EXIT_BAD_MODEL;
       }

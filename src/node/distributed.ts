@@ -1,0 +1,279 @@
+import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { type ConnectionOptions, type Job, Queue, QueueEvents, Worker } from "bullmq";
+import { type ChunkPool, runSimulation, type SimulationResult, UsageError } from "../analysis/simulate.js";
+import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.js";
+import { type PreparedModel, prepareModel } from "../engine/prepare.js";
+import { Summary, shapeOf } from "../engine/summary.js";
+import { FileWriteError, PACKAGE_ROOT, VERSION } from "./files.js";
+import type { SimulateOptions } from "./simulate.js";
+
+/** The BullMQ queue every `brink run --redis` submits chunks to and every `brink worker` serves. */
+export const QUEUE = "brink-chunks";
+
+/** A chunk job as stored in Redis: the task without its shared memory, and who submitted it. */
+export interface ChunkJobData {
+  task: Omit<ChunkTask, "control">;
+  /** Brink's version on the submitting side: a worker of another version refuses the chunk. */
+  engineVersion: string;
+}
+
+/** A chunk's result as stored in Redis (JSON): typed arrays as base64 of their bytes, so it is exact. */
+export type StoredChunkResult =
+  | {
+      summary: string;
+      records?: { start: number; outcome: string; step: string; values: string[] };
+    }
+  | ChunkFailure
+  | { writeFailed: { path: string; message: string } };
+
+const toBase64 = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
+function fromBase64<T>(text: string, make: (b: ArrayBuffer) => T): T {
+  const bytes = Buffer.from(text, "base64");
+  // Copy into a fresh buffer: the typed array must start at an aligned offset.
+  return make(new Uint8Array(bytes).buffer);
+}
+
+export function encodeChunkResult(
+  r: ChunkResult | ChunkFailure | { writeFailed: { path: string; message: string } },
+): StoredChunkResult {
+  if (!("summary" in r)) return r;
+  const records = r.records;
+  return {
+    summary: toBase64(r.summary),
+    ...(records
+      ? {
+          records: {
+            start: records.start,
+            outcome: toBase64(records.outcome),
+            step: toBase64(records.step),
+            values: records.values.map((v) => toBase64(v)),
+          },
+        }
+      : {}),
+  };
+}
+
+export function decodeChunkResult(stored: StoredChunkResult): ChunkResult | ChunkFailure {
+  if ("writeFailed" in stored) {
+    const { path, message } = stored.writeFailed;
+    throw new FileWriteError(path, message.slice(`cannot write ${path}: `.length));
+  }
+  if (!("summary" in stored)) return stored;
+  const result: ChunkResult = { summary: fromBase64(stored.summary, (b) => new Float64Array(b)) };
+  if (stored.records) {
+    const r = stored.records;
+    result.records = {
+      start: r.start,
+      outcome: fromBase64(r.outcome, (b) => new Int32Array(b)),
+      step: fromBase64(r.step, (b) => new Int32Array(b)),
+      values: r.values.map((v) => fromBase64(v, (b) => new Float64Array(b))),
+    };
+  }
+  return result;
+}
+
+/**
+ * The id of a chunk job: a sha256 of everything its result depends on — model text, scenario, decisions,
+ * posterior rows, seed, sampling, engine version, run range, and what it is asked to keep. The same chunk
+ * submitted twice is one job, and a finished one is reused.
+ */
+export function chunkJobId(task: Omit<ChunkTask, "control">, engineVersion: string): string {
+  const identity = JSON.stringify([
+    task.text,
+    task.scenario,
+    task.decisions,
+    task.paramRows ?? null,
+    task.meta.seed,
+    task.meta.sampling,
+    task.meta.designRuns,
+    engineVersion,
+    task.start,
+    task.end,
+    task.probes,
+    task.runsOut ?? null,
+  ]);
+  return createHash("sha256").update(identity).digest("hex");
+}
+
+/** Redis connection options from a `redis://host:port[/db]` URL, as BullMQ's workers need them. */
+export function redisConnection(url: string): ConnectionOptions {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new RedisUrlError(url);
+  }
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:") throw new RedisUrlError(url);
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
+  return {
+    host: u.hostname || "127.0.0.1",
+    port: u.port ? Number(u.port) : 6379,
+    db: Number.isInteger(db) ? db : 0,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === "rediss:" ? { tls: {} } : {}),
+    // Commands wait for Redis to come back rather than fail the job (BullMQ requires this for workers).
+    maxRetriesPerRequest: null,
+  };
+}
+
+/** Redis could not be reached or answered with an error: `brink: …`, exit 1. */
+export class RedisError extends Error {}
+
+/** How long `brink run --redis` and `brink worker` wait for Redis at the start before giving up. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+async function reachable(url: string, ready: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new RedisError(`cannot reach Redis at ${url} (waited ${CONNECT_TIMEOUT_MS / 1000} s)`)),
+      CONNECT_TIMEOUT_MS,
+    );
+  });
+  try {
+    await Promise.race([ready, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export class RedisUrlError extends UsageError {
+  constructor(url: string) {
+    super(`--redis must be a URL such as redis://127.0.0.1:6379, not ${JSON.stringify(url)}`);
+  }
+}
+
+/** Retries of a chunk whose worker failed or died, with exponential backoff from one second. */
+const ATTEMPTS = 5;
+
+/**
+ * Chunks as BullMQ jobs: each is added under its content id (an existing one, finished or not, is reused; a
+ * failed one is retried), then awaited. A stop removes the chunks still waiting and answers at once with an
+ * empty summary, so the job ends partial with the chunks already merged, as a local one does.
+ */
+function redisPool(url: string, signal: AbortSignal | undefined, opened: { close(): Promise<void> }[]) {
+  const connection = redisConnection(url);
+  const queue = new Queue<ChunkJobData, StoredChunkResult>(QUEUE, { connection });
+  const events = new QueueEvents(QUEUE, { connection });
+  opened.push(events, queue);
+  const empties = new Map<string, PreparedModel>();
+  const emptyResult = (task: ChunkTask): ChunkResult => {
+    const key = `${task.meta.modelHash}\u0000${task.scenario ?? ""}`;
+    let model = empties.get(key);
+    if (!model) {
+      model = prepareModel(task.file, task.text, {
+        ...(task.scenario === null ? {} : { scenario: task.scenario }),
+        ...(task.decisions ? { decisions: task.decisions } : {}),
+      });
+      empties.set(key, model);
+    }
+    return { summary: new Summary(shapeOf(model.program), task.meta).pack().data };
+  };
+  const ready = reachable(url, Promise.all([events.waitUntilReady(), queue.waitUntilReady()]));
+  const run = async (full: ChunkTask): Promise<ChunkResult | ChunkFailure> => {
+    const { control: _, ...task } = full;
+    if (signal?.aborted) return emptyResult(full);
+    await ready;
+    const id = chunkJobId(task, VERSION);
+    let job: Job<ChunkJobData, StoredChunkResult> = await queue.add(
+      "chunk",
+      { task, engineVersion: VERSION },
+      {
+        jobId: id,
+        attempts: ATTEMPTS,
+        backoff: { type: "exponential", delay: 1000 },
+        removeOnFail: false,
+        removeOnComplete: false,
+      },
+    );
+    const state = await job.getState();
+    if (state === "failed") {
+      // A chunk that failed before (e.g. refused by a worker of another version) is tried again.
+      await job.retry("failed");
+      job = (await queue.getJob(id)) ?? job;
+    }
+    const finished = job.waitUntilFinished(events) as Promise<StoredChunkResult | string>;
+    const stopped = new Promise<"stopped">((resolve) => {
+      if (!signal) return;
+      const onAbort = () => resolve("stopped");
+      signal.addEventListener("abort", onAbort, { once: true });
+      void finished.finally(() => signal.removeEventListener("abort", onAbort)).catch(() => {});
+    });
+    const outcome = await Promise.race([finished, stopped]);
+    if (outcome === "stopped") {
+      // Waiting chunks are withdrawn; one already running on a worker finishes there and is kept for reuse.
+      await job.remove().catch(() => {});
+      void finished.catch(() => {});
+      return emptyResult(full);
+    }
+    const stored = typeof outcome === "string" ? (JSON.parse(outcome) as StoredChunkResult) : outcome;
+    return decodeChunkResult(stored);
+  };
+  return { run, sharedMemory: false } satisfies ChunkPool;
+}
+
+/**
+ * Run a job's chunks on `brink worker`s through Redis and merge them here: the same result, byte for byte, as
+ * the job run locally (summaries merge exactly whatever order the chunks finish in).
+ */
+export async function simulateOnRedis(
+  input: { file: string; text: string },
+  options: SimulateOptions,
+  url: string,
+): Promise<SimulationResult> {
+  const opened: { close(): Promise<void> }[] = [];
+  try {
+    return await runSimulation(
+      input,
+      // `workers` here is how many chunks are in flight at once (two per "worker"), not threads.
+      { ...options, threads: true, workers: options.workers ?? 8 },
+      {
+        cores: availableParallelism(),
+        pool: () => redisPool(url, options.signal, opened),
+        yieldToEvents: () => new Promise((resolve) => setImmediate(resolve)),
+      },
+    );
+  } finally {
+    await Promise.all(opened.map((o) => o.close().catch(() => {})));
+  }
+}
+
+/** The sandboxed processor file BullMQ loads into a worker thread for each chunk (see redis-processor.ts). */
+const PROCESSOR = join(PACKAGE_ROOT, "dist", "node", "redis-processor.js");
+
+export interface ServeOptions {
+  concurrency: number;
+  /** How long a worker's lock on a chunk lasts without renewal; a dead worker's chunk is retried after it. */
+  lockDurationMs: number;
+}
+
+/**
+ * Serve chunks from Redis until `signal` says stop. Each chunk runs in a sandboxed worker thread, so the
+ * process's own event loop stays free to renew its locks however long a chunk takes.
+ */
+export async function serveChunks(url: string, options: ServeOptions, signal: AbortSignal): Promise<void> {
+  const connection = redisConnection(url);
+  const worker = new Worker<ChunkJobData, StoredChunkResult>(QUEUE, PROCESSOR, {
+    connection,
+    concurrency: options.concurrency,
+    useWorkerThreads: true,
+    lockDuration: options.lockDurationMs,
+    stalledInterval: Math.max(1000, Math.floor(options.lockDurationMs / 2)),
+    maxStalledCount: ATTEMPTS,
+  });
+  worker.on("error", (e) => process.stderr.write(`brink worker: ${e.message}\n`));
+  try {
+    await reachable(url, worker.waitUntilReady());
+  } catch (e) {
+    await worker.close(true).catch(() => {});
+    throw e;
+  }
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+  await worker.close();
+}
