@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { availableParallelism } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { join } from "node:path";
 import { type ConnectionOptions, type Job, Queue, QueueEvents, Worker } from "bullmq";
 import { type ChunkPool, runSimulation, type SimulationResult, UsageError } from "../analysis/simulate.js";
@@ -159,6 +159,14 @@ function redisPool(url: string, signal: AbortSignal | undefined, opened: { close
   const queue = new Queue<ChunkJobData, StoredChunkResult>(QUEUE, { connection });
   const events = new QueueEvents(QUEUE, { connection });
   opened.push(events, queue);
+  // One wait per chunk in flight listens on these (twice the "workers"): not a leak.
+  queue.setMaxListeners(0);
+  events.setMaxListeners(0);
+  // One listener for the signal, which wakes every chunk still awaited.
+  const stopWaiters = new Set<() => void>();
+  signal?.addEventListener("abort", () => {
+    for (const wake of stopWaiters) wake();
+  });
   const empties = new Map<string, PreparedModel>();
   const emptyResult = (task: ChunkTask): ChunkResult => {
     const key = `${task.meta.modelHash}\u0000${task.scenario ?? ""}`;
@@ -196,13 +204,18 @@ function redisPool(url: string, signal: AbortSignal | undefined, opened: { close
       job = (await queue.getJob(id)) ?? job;
     }
     const finished = job.waitUntilFinished(events) as Promise<StoredChunkResult | string>;
+    let release = () => {};
     const stopped = new Promise<"stopped">((resolve) => {
-      if (!signal) return;
-      const onAbort = () => resolve("stopped");
-      signal.addEventListener("abort", onAbort, { once: true });
-      void finished.finally(() => signal.removeEventListener("abort", onAbort)).catch(() => {});
+      release = () => resolve("stopped");
+      stopWaiters.add(release);
     });
-    const outcome = await Promise.race([finished, stopped]);
+    const outcome = await Promise.race([finished, stopped])
+      .catch((e: unknown) => {
+        // Failed on every attempt (or refused): say which runs, and why, as the workers reported it.
+        const reason = e instanceof Error ? e.message : String(e);
+        throw new RedisError(`runs ${task.start}–${task.end - 1} failed on the workers: ${reason}`);
+      })
+      .finally(() => stopWaiters.delete(release));
     if (outcome === "stopped") {
       // Waiting chunks are withdrawn; one already running on a worker finishes there and is kept for reuse.
       await job.remove().catch(() => {});
@@ -263,6 +276,8 @@ export async function serveChunks(url: string, options: ServeOptions, signal: Ab
     lockDuration: options.lockDurationMs,
     stalledInterval: Math.max(1000, Math.floor(options.lockDurationMs / 2)),
     maxStalledCount: ATTEMPTS,
+    // Shown as each job's processedBy, so an operator can tell which machine and process ran a chunk.
+    name: `${hostname()}:${process.pid}`,
   });
   worker.on("error", (e) => process.stderr.write(`brink worker: ${e.message}\n`));
   try {
