@@ -7,6 +7,7 @@ import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { Summary, shapeOf } from "../engine/summary.js";
 import { FileWriteError, PACKAGE_ROOT, VERSION } from "./files.js";
+import { RedisError } from "./redis-error.js";
 import type { SimulateOptions } from "./simulate.js";
 
 /** The BullMQ queue every `brink run --redis` submits chunks to and every `brink worker` serves. */
@@ -118,9 +119,6 @@ export function redisConnection(url: string): ConnectionOptions {
     maxRetriesPerRequest: null,
   };
 }
-
-/** Redis could not be reached or answered with an error: `brink: …`, exit 1. */
-export class RedisError extends Error {}
 
 /** How long `brink run --redis` and `brink worker` wait for Redis at the start before giving up. */
 const CONNECT_TIMEOUT_MS = 10_000;

@@ -1,5 +1,4 @@
 import { Option } from "commander";
-import { simulateOnRedis } from "../distributed.js";
 import { DEFAULT_MODEL, readModel, VERSION, writeFileAtomic } from "../files.js";
 import { formatReport } from "../format.js";
 import { progressBar } from "../progress.js";
@@ -131,7 +130,8 @@ export const run: Verb = {
           };
           const input = { file: path, text };
           const result = opts.redis
-            ? await simulateOnRedis(input, options, opts.redis)
+            ? // BullMQ is loaded only when asked for, so other runs start as fast as before.
+              await (await import("../distributed.js")).simulateOnRedis(input, options, opts.redis)
             : await simulate(input, options);
           bar.stop();
           if (opts.saveSummary) {

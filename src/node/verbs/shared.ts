@@ -6,8 +6,8 @@ import { availableParallelism } from "node:os";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { SummaryMismatchError } from "../../engine/summary.js";
 import { DiagnosticError, formatDiagnostic } from "../../lang/diagnostic.js";
-import { RedisError } from "../distributed.js";
 import { FileWriteError } from "../files.js";
+import { RedisError } from "../redis-error.js";
 import { UsageError } from "../simulate.js";
 import { terminalSafe } from "../terminal.js";
 

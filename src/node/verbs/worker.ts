@@ -1,4 +1,3 @@
-import { serveChunks } from "../distributed.js";
 import { type Verb, wholeNumber } from "./shared.js";
 
 interface WorkerOptions {
@@ -33,6 +32,7 @@ export const worker: Verb = {
         process.once("SIGTERM", stop);
         try {
           io.err(`brink worker: serving chunks from ${opts.redis} (concurrency ${opts.concurrency})\n`);
+          const { serveChunks } = await import("../distributed.js");
           await serveChunks(
             opts.redis,
             { concurrency: opts.concurrency, lockDurationMs: opts.lockDuration },
