@@ -151,6 +151,30 @@ describe("brink run --redis", () => {
     }
   }, 120_000);
 
+  it("on Ctrl-C withdraws the waiting chunks and prints the partial summary, exit 130", async () => {
+    const url = `redis://127.0.0.1:${port}/2`;
+    const queue = new Queue(QUEUE, { connection: redisConnection(url) });
+    try {
+      // No worker serves this database: every chunk waits.
+      const child = spawn(
+        process.execPath,
+        [BIN, "run", FLAGSHIP, "--runs", "2000", "--chunk-size", "250", "--json", "--redis", url],
+        { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stdout = "";
+      child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+      const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+      await until("chunks to be queued", async () => (await queue.getWaitingCount()) > 0, 60_000);
+      child.kill("SIGINT");
+      expect(await exited).toBe(130);
+      const report = JSON.parse(stdout) as { partial: boolean; runs: number };
+      expect(report).toMatchObject({ partial: true, runs: 0 });
+      expect(await queue.getWaitingCount()).toBe(0);
+    } finally {
+      await queue.close();
+    }
+  }, 120_000);
+
   it("refuses a URL that is not a Redis URL", async () => {
     const ran = await brink("run", "--runs", "10", "--redis", "http://example.org");
     expect(ran.status).toBe(2);
