@@ -137,6 +137,36 @@ describe("per-run results as Parquet", () => {
     expect(after).toEqual(before);
   }, 120_000);
 
+  it("brink compare writes each scenario into its own partition, agreeing with its report", async () => {
+    const folder = join(dir, "compare");
+    const ran = await brink(
+      "compare",
+      MODEL,
+      "--scenarios",
+      "base,strong_defence",
+      "--runs",
+      "600",
+      "--seed",
+      "3",
+      "--runs-out",
+      folder,
+      "--json",
+    );
+    expect(ran.status).toBe(0);
+    const result = JSON.parse(ran.stdout) as { reports: Record<string, Report> };
+    const rows = await query(
+      `select scenario, outcome, count(*) n, count(distinct run) d from read_parquet('${folder}/*/*.parquet', hive_partitioning = true) group by all`,
+    );
+    for (const [scenario, report] of Object.entries(result.reports)) {
+      const mine = rows.filter((r) => r.scenario === scenario);
+      const counts = Object.fromEntries(mine.map((r) => [r.outcome, r.n]));
+      const expected: Record<string, number> = { censored: report.censored.count };
+      for (const [name, o] of Object.entries(report.outcomes)) if (o.count > 0) expected[name] = o.count;
+      expect(counts).toEqual(expected);
+    }
+    expect(new Set(rows.map((r) => r.scenario))).toEqual(new Set(["base", "strong_defence"]));
+  }, 120_000);
+
   it("says which folder it cannot write to, without a stack trace", async () => {
     const blocker = join(dir, "a-file");
     writeFileSync(blocker, "");

@@ -41,7 +41,16 @@ export interface SimulateOptions {
    * Write every run (params, decisions, end, tracked values at each save) as one file per chunk into this folder,
    * with these key/value metadata besides the job's identity. Runs on worker threads; the host writes the files.
    */
-  runsOut?: { dir: string; metadata: Record<string, string> };
+  runsOut?: {
+    dir: string;
+    metadata: Record<string, string>;
+    /**
+     * Also write the other scenarios run (for claims, or `brink compare`), each job into `DIR/scenario=NAME/`
+     * (Hive-style partitions, which DuckDB, pandas and R read as a `scenario` column); the main job goes to
+     * `DIR/scenario=NAME/` too. Without it only the main job is written, into DIR itself.
+     */
+    scenarios?: boolean;
+  };
 }
 
 export interface Progress {
@@ -334,7 +343,15 @@ export async function runSimulation(
   };
 
   const main = makeJob(model, options.scenario ?? null);
-  if (options.runsOut) main.runsOut = runsOutOf(model, main.meta, saves, options.runsOut);
+  const runsOutFor = (job: Job, key: string): RunsOut | undefined => {
+    const given = options.runsOut;
+    if (!given) return undefined;
+    if (!given.scenarios) return job === main ? runsOutOf(job.prepared, job.meta, given) : undefined;
+    const dir = `${given.dir.replace(/[\\/]+$/, "")}/scenario=${encodeURIComponent(key)}`;
+    return runsOutOf(job.prepared, job.meta, { ...given, dir });
+  };
+  const mainRunsOut = runsOutFor(main, currentKey);
+  if (mainRunsOut) main.runsOut = mainRunsOut;
   if (precision === undefined) {
     await runRange(main, first, first + maxRuns);
   } else {
@@ -359,6 +376,8 @@ export async function runSimulation(
     if (jobs.has(key) || aborted()) continue;
     const other = prepareModel(input.file, input.text, loadOptions(key === "base" ? undefined : key));
     const job = makeJob(other, key === "base" ? null : key);
+    const runsOut = runsOutFor(job, key);
+    if (runsOut) job.runsOut = runsOut;
     await runRange(job, first, first + summary.runs);
     jobs.set(key, job);
   }
@@ -405,10 +424,10 @@ interface Job {
 function runsOutOf(
   model: PreparedModel,
   meta: JobMeta,
-  saves: number,
   given: { dir: string; metadata: Record<string, string> },
 ): RunsOut {
   const p = model.program;
+  const saves = saveCount(p.time.steps, p.time.saveEvery);
   const { time } = model.loaded;
   const decisions = Object.fromEntries(
     Object.entries(model.loaded.spec.decisions ?? {}).map(([name, d]) => [name, d.value]),

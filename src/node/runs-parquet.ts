@@ -75,6 +75,8 @@ export function runsParquet(out: RunsOut, table: RunTableData): ArrayBuffer {
  * idempotently (the same chunk of the same job gives the same bytes under the same name).
  */
 export function writeRunsPart(out: RunsOut, table: RunTableData): string {
+  // A scenario's partition folder is made by the first of its chunks to finish.
+  prepareRunsFolder(out.dir);
   const path = join(out.dir, runsPartName(table.start, table.start + table.count - 1));
   writeFileAtomic(path, new Uint8Array(runsParquet(out, table)));
   return path;

@@ -1,6 +1,7 @@
 import { compareScenarios } from "../compare.js";
-import { DEFAULT_MODEL, readModel } from "../files.js";
+import { DEFAULT_MODEL, readModel, VERSION } from "../files.js";
 import { formatComparison } from "../format.js";
+import { prepareRunsFolder } from "../runs-parquet.js";
 import {
   given,
   jsonOption,
@@ -26,21 +27,46 @@ export const compare: Verb = {
       .addOption(runsOption("runs per scenario", { default: 1000 }))
       .addOption(seedOption("seed (shared by every scenario: common random numbers)"))
       .addOption(workersOption())
+      .option(
+        "--runs-out <dir>",
+        "also write every run of every scenario as Parquet, into <dir>/scenario=NAME/, one file per chunk",
+      )
       .addOption(jsonOption())
       .action(
         async (
           file: string | undefined,
-          opts: { scenarios: string; runs: number; seed: number; workers?: number; json?: boolean },
+          opts: {
+            scenarios: string;
+            runs: number;
+            seed: number;
+            workers?: number;
+            runsOut?: string;
+            json?: boolean;
+          },
         ) => {
           const path = file ?? DEFAULT_MODEL;
           try {
+            if (opts.runsOut) prepareRunsFolder(opts.runsOut);
             const result = await compareScenarios(
               { file: path, text: readModel(path) },
               opts.scenarios
                 .split(",")
                 .map((s) => s.trim())
                 .filter(Boolean),
-              { runs: opts.runs, seed: opts.seed, ...given("workers", opts.workers) },
+              {
+                runs: opts.runs,
+                seed: opts.seed,
+                ...given("workers", opts.workers),
+                ...(opts.runsOut
+                  ? {
+                      runsOut: {
+                        dir: opts.runsOut,
+                        metadata: { "brink.engine_version": VERSION, "brink.file": path },
+                        scenarios: true,
+                      },
+                    }
+                  : {}),
+              },
             );
             printResult(io, opts.json, result, formatComparison);
           } catch (e) {
