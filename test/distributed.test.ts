@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { Queue } from "bullmq";
@@ -174,6 +174,39 @@ describe("brink run --redis", () => {
       await queue.close();
     }
   }, 120_000);
+
+  it("completes byte-identical when Redis (with persistence on) restarts mid-job", async () => {
+    // A second server of its own, with the append-only file on, so that it can be stopped and started again.
+    const ownPort = await freePort();
+    const aof = join(dir, "aof");
+    mkdirSync(aof);
+    const args = ["--port", String(ownPort), "--bind", "127.0.0.1", "--appendonly", "yes", "--dir", aof];
+    let server = spawn("redis-server", args, { stdio: "ignore" });
+    const url = `redis://127.0.0.1:${ownPort}`;
+    const queue = new Queue(QUEUE, { connection: redisConnection(url) });
+    queue.on("error", () => {}); // this test's own client sees the outage too; it reconnects by itself
+    try {
+      await queue.waitUntilReady();
+      const job = ["--runs", "2000", "--seed", "5", "--chunk-size", "250", "--json"];
+      const local = await brink("run", FLAGSHIP, ...job);
+      await startWorker(url);
+      const submitted = brink("run", FLAGSHIP, ...job, "--redis", url);
+      await until(
+        "a finished chunk",
+        async () => ((await queue.getJobCounts("completed")).completed ?? 0) >= 1,
+      );
+      const stopped = new Promise((resolve) => server.on("exit", resolve));
+      server.kill("SIGTERM"); // a clean shutdown: the append-only file is flushed
+      await stopped;
+      server = spawn("redis-server", args, { stdio: "ignore" });
+      const ran = await submitted;
+      expect(ran.status).toBe(0);
+      expect(ran.stdout).toBe(local.stdout);
+    } finally {
+      await queue.close();
+      server.kill("SIGKILL");
+    }
+  }, 300_000);
 
   it("refuses a URL that is not a Redis URL", async () => {
     const ran = await brink("run", "--runs", "10", "--redis", "http://example.org");

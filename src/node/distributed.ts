@@ -157,6 +157,15 @@ function redisPool(url: string, signal: AbortSignal | undefined, opened: { close
   const queue = new Queue<ChunkJobData, StoredChunkResult>(QUEUE, { connection });
   const events = new QueueEvents(QUEUE, { connection });
   opened.push(events, queue);
+  // While Redis is away the clients retry; say so once per distinct reason rather than with every retry's stack.
+  const said = new Set<string>();
+  const onError = (e: Error) => {
+    if (said.has(e.message)) return;
+    said.add(e.message);
+    process.stderr.write(`brink: Redis: ${e.message} (retrying)\n`);
+  };
+  queue.on("error", onError);
+  events.on("error", onError);
   // One wait per chunk in flight listens on these (twice the "workers"): not a leak.
   queue.setMaxListeners(0);
   events.setMaxListeners(0);
