@@ -12,7 +12,7 @@ import { readModel, writeFileAtomic } from "../files.js";
 import { table } from "../format.js";
 import { loadObservations } from "../observations.js";
 import { UsageError } from "../simulate.js";
-import { EXIT_INTERRUPTED, printResult, seedArg, type Verb, wholeNumber } from "./shared.js";
+import { EXIT_INTERRUPTED, printResult, samplerOptions, seedArg, type Verb, wholeNumber } from "./shared.js";
 
 interface BacktestFlags {
   origins: string;
@@ -69,37 +69,21 @@ export function formatBacktest(r: BacktestResult): string {
 export const backtestVerb: Verb = {
   name: "backtest",
   register(program, { io, exit: setCode, fail: report }) {
-    program
-      .command("backtest")
-      .description("score the model's forecasts from rolling origins against the data and naive baselines")
-      .argument("<file>", "the model file, with an 'observations' section")
-      .requiredOption(
-        "--origins <dates>",
-        "forecast origins, comma-separated dates (or model times), increasing",
-      )
-      .requiredOption("--horizon <duration>", "how far past each origin to forecast, e.g. '7 days'")
-      .option("--priors-only", "forecast from the priors instead of calibrating at each origin")
-      .option("--runs <n>", "forecast runs per origin (default 1000)", wholeNumber("--runs", 1, 1e7), 1000)
-      .option("--seed <s>", "seed: the same seed gives the same scores", seedArg, 1)
-      .option("--chains <n>", "calibration chains (default 4)", wholeNumber("--chains", 1, 64), 4)
-      .option(
-        "--iterations <n>",
-        "kept calibration iterations per chain (default 1000)",
-        wholeNumber("--iterations", 1, 1e6),
-        1000,
-      )
-      .option(
-        "--burn-in <n>",
-        "calibration burn-in per chain (default 500)",
-        wholeNumber("--burn-in", 0, 1e6),
-        500,
-      )
-      .option(
-        "--particles <n>",
-        "particles per likelihood estimate (default 200)",
-        wholeNumber("--particles", 1, 1e6),
-        200,
-      )
+    samplerOptions(
+      program
+        .command("backtest")
+        .description("score the model's forecasts from rolling origins against the data and naive baselines")
+        .argument("<file>", "the model file, with an 'observations' section")
+        .requiredOption(
+          "--origins <dates>",
+          "forecast origins, comma-separated dates (or model times), increasing",
+        )
+        .requiredOption("--horizon <duration>", "how far past each origin to forecast, e.g. '7 days'")
+        .option("--priors-only", "forecast from the priors instead of calibrating at each origin")
+        .option("--runs <n>", "forecast runs per origin (default 1000)", wholeNumber("--runs", 1, 1e7), 1000)
+        .option("--seed <s>", "seed: the same seed gives the same scores", seedArg, 1),
+      1000,
+    )
       .option("--k <n>", "k of the mean-of-the-last-k baseline (default 3)", wholeNumber("--k", 2, 1e6), 3)
       .option("-o, --output <file>", "also write an HTML report with the backtest section")
       .option("--progress", "show progress even when stderr is not a terminal")

@@ -8,7 +8,7 @@ import { readModel, writeFileAtomic } from "../files.js";
 import { table } from "../format.js";
 import { loadObservations } from "../observations.js";
 import { UsageError } from "../simulate.js";
-import { EXIT_INTERRUPTED, seedArg, type Verb, wholeNumber } from "./shared.js";
+import { EXIT_INTERRUPTED, samplerOptions, seedArg, type Verb, wholeNumber } from "./shared.js";
 
 interface CalibrateFlags {
   until?: string;
@@ -58,33 +58,17 @@ export function formatPosterior(post: PosteriorFile): string {
 export const calibrateVerb: Verb = {
   name: "calibrate",
   register(program, { io, exit: setCode, fail: report }) {
-    program
-      .command("calibrate")
-      .description(
-        "fit the uncertain params to the model's observations (particle-marginal Metropolis–Hastings)",
-      )
-      .argument("<file>", "the model file, with an 'observations' section")
-      .option("--until <date>", "use observations up to this date (or model time) only")
-      .option("--seed <s>", "seed: the same seed gives the same posterior", seedArg, 1)
-      .option("--chains <n>", "independent chains (default 4)", wholeNumber("--chains", 1, 64), 4)
-      .option(
-        "--iterations <n>",
-        "kept iterations per chain (default 2000)",
-        wholeNumber("--iterations", 1, 1e6),
-        2000,
-      )
-      .option(
-        "--burn-in <n>",
-        "adaptation iterations per chain, discarded (default 500)",
-        wholeNumber("--burn-in", 0, 1e6),
-        500,
-      )
-      .option(
-        "--particles <n>",
-        "particles per likelihood estimate (default 200)",
-        wholeNumber("--particles", 1, 1e6),
-        200,
-      )
+    samplerOptions(
+      program
+        .command("calibrate")
+        .description(
+          "fit the uncertain params to the model's observations (particle-marginal Metropolis–Hastings)",
+        )
+        .argument("<file>", "the model file, with an 'observations' section")
+        .option("--until <date>", "use observations up to this date (or model time) only")
+        .option("--seed <s>", "seed: the same seed gives the same posterior", seedArg, 1),
+      2000,
+    )
       .option(
         "--evidence-draws <n>",
         "filter runs for the log marginal likelihood estimate (default 1000; 0: none)",

@@ -130,3 +130,27 @@ export const jsonOption = (description = "print one JSON object instead of table
 /** `{ key: value }` when value is defined, else `{}`: optional settings passed on only when given. */
 export const given = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
   (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+
+/** The PMMH sampler's options, shared by calibrate and backtest: chains, kept iterations, burn-in, particles. */
+export function samplerOptions(command: Command, iterations: number): Command {
+  return command
+    .option("--chains <n>", "independent calibration chains", wholeNumber("--chains", 1, 64), 4)
+    .option(
+      "--iterations <n>",
+      `kept calibration iterations per chain (default ${iterations})`,
+      wholeNumber("--iterations", 1, 1e6),
+      iterations,
+    )
+    .option(
+      "--burn-in <n>",
+      "adaptation iterations per chain, discarded (default 500)",
+      wholeNumber("--burn-in", 0, 1e6),
+      500,
+    )
+    .option(
+      "--particles <n>",
+      "particles per likelihood estimate (default 200)",
+      wholeNumber("--particles", 1, 1e6),
+      200,
+    );
+}
