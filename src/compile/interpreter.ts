@@ -1,6 +1,6 @@
 import { BUILTINS, domainError } from "./builtins.js";
 import * as F from "./functions.js";
-import { type Assignment, type Node, type Program, slotsRead, stageAux } from "./ir.js";
+import { type Assignment, applyBinary, type Node, type Program, slotsRead, stageAux } from "./ir.js";
 import { CENSORED, NUMERIC_FAILURE } from "./kernel.js";
 
 /** Where and why a run produced a NaN, an infinity or a negative hazard. */
@@ -240,35 +240,7 @@ export class Interpreter {
       case "bin": {
         if (n.fn === "and") return this.eval(n.a) !== 0 && this.eval(n.b) !== 0 ? 1 : 0;
         if (n.fn === "or") return this.eval(n.a) !== 0 || this.eval(n.b) !== 0 ? 1 : 0;
-        const a = this.eval(n.a);
-        const b = this.eval(n.b);
-        switch (n.fn) {
-          case "+":
-            return a + b;
-          case "-":
-            return a - b;
-          case "*":
-            return a * b;
-          case "/":
-            return a / b;
-          case "%":
-            return a % b;
-          case "^":
-            return a ** b;
-          case "<":
-            return a < b ? 1 : 0;
-          case "<=":
-            return a <= b ? 1 : 0;
-          case ">":
-            return a > b ? 1 : 0;
-          case ">=":
-            return a >= b ? 1 : 0;
-          case "==":
-            return a === b ? 1 : 0;
-          case "!=":
-            return a !== b ? 1 : 0;
-        }
-        break;
+        return applyBinary(n.fn, this.eval(n.a), this.eval(n.b));
       }
       case "if":
         return this.eval(n.c) !== 0 ? this.eval(n.a) : this.eval(n.b);

@@ -26,6 +26,42 @@ export type Node =
 
 export type BinFn = "+" | "-" | "*" | "/" | "%" | "^" | "<" | "<=" | ">" | ">=" | "==" | "!=" | "and" | "or";
 
+/** The operators whose two sides are always both evaluated (`and`/`or` short-circuit). */
+export type StrictBinFn = Exclude<BinFn, "and" | "or">;
+
+/**
+ * The value of a strict binary operator: its one definition, read by the reference interpreter and by constant
+ * folding (the generated kernel prints the same operators as JavaScript). Comparisons give 1 or 0.
+ */
+export function applyBinary(fn: StrictBinFn, a: number, b: number): number {
+  switch (fn) {
+    case "+":
+      return a + b;
+    case "-":
+      return a - b;
+    case "*":
+      return a * b;
+    case "/":
+      return a / b;
+    case "%":
+      return a % b;
+    case "^":
+      return a ** b;
+    case "<":
+      return a < b ? 1 : 0;
+    case "<=":
+      return a <= b ? 1 : 0;
+    case ">":
+      return a > b ? 1 : 0;
+    case ">=":
+      return a >= b ? 1 : 0;
+    case "==":
+      return a === b ? 1 : 0;
+    case "!=":
+      return a !== b ? 1 : 0;
+  }
+}
+
 export type SlotKind = "param" | "stock" | "flow" | "var" | "hidden-stock" | "hidden" | "previous" | "init";
 
 export interface SlotInfo {

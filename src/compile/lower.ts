@@ -1,4 +1,4 @@
-import type { Node } from "./ir.js";
+import { applyBinary, type BinFn, type Node, type StrictBinFn } from "./ir.js";
 
 /**
  * Lowering of the stateful builtins (smooths, delays, trends, previous, init) to hidden stocks and slots. Each
@@ -38,6 +38,9 @@ const sub = (a: Node, b: Node): Node => ({ op: "bin", fn: "-", a, b });
 const mul = (a: Node, b: Node): Node => ({ op: "bin", fn: "*", a, b });
 const add = (a: Node, b: Node): Node => ({ op: "bin", fn: "+", a, b });
 
+/** The operators constant folding evaluates. */
+const FOLDED: ReadonlySet<BinFn> = new Set<BinFn>(["+", "-", "*", "/", "^"]);
+
 /**
  * The value of a node made of numbers, arithmetic and pure calls only (no slots, time or draws); else undefined.
  * `call` evaluates a pure builtin (the registry's), so this module need not import the registry that imports it.
@@ -60,20 +63,8 @@ export function constantValue(
       const a = constantValue(n.a, call, slot);
       const b = constantValue(n.b, call, slot);
       if (a === undefined || b === undefined) return undefined;
-      switch (n.fn) {
-        case "+":
-          return a + b;
-        case "-":
-          return a - b;
-        case "*":
-          return a * b;
-        case "/":
-          return a / b;
-        case "^":
-          return a ** b;
-        default:
-          return undefined;
-      }
+      // Arithmetic only: a comparison or remainder does not make a constant here.
+      return FOLDED.has(n.fn) ? applyBinary(n.fn as StrictBinFn, a, b) : undefined;
     }
     case "call": {
       const args = n.args.map((a) => constantValue(a, call, slot));
