@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -129,5 +129,22 @@ describe("brink calibrate", () => {
     expect(until.status).toBe(2);
     expect(until.stderr).toBe("brink: --until 1980-01-01 is outside the model's time\n");
     expect(existsSync(out)).toBe(false);
+  });
+
+  it("reads data files and posteriors with a byte cap: /dev/zero is an error, not exhausted memory", () => {
+    const dir = mkdtempSync(join(tmpdir(), "brink-calibrate-"));
+    const model = join(dir, "endless.yaml");
+    writeFileSync(model, readFileSync(join(ROOT, FLU), "utf8").replace(/file: \S+\.csv/, "file: /dev/zero"));
+    const data = brink("calibrate", model, "-o", join(dir, "p.json"));
+    expect(data.status).toBe(1);
+    expect(data.stderr).toMatch(
+      /error: observation 'in_bed': cannot read '\/dev\/zero' \(file is over 8\.0 MB/,
+    );
+    const posterior = brink("run", FLU, "--posterior", "/dev/zero", "--runs", "5");
+    expect(posterior.status).toBe(1);
+    expect(posterior.stderr).toBe(
+      "/dev/zero:1:1: error: file is over 256.0 MB; posterior files are limited to 256 MB\n",
+    );
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,9 +1,9 @@
-import { readFileSync, statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { type ObservationSeries, parseObservations } from "../analysis/calibrate/observations.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import type { LoadedModel } from "../model/load.js";
 import { MAX_MODEL_BYTES } from "../model/source.js";
+import { readTextFile } from "./files.js";
 
 /**
  * The observation series of a model file: each entry's data file read relative to the model file (a missing or
@@ -20,15 +20,13 @@ export function loadObservations(modelPath: string, loaded: LoadedModel): Observ
         ),
       ]);
     try {
-      const st = statSync(full);
-      if (st.isDirectory()) throw fail("it is a directory");
-      if (st.size > MAX_MODEL_BYTES) throw fail(`larger than ${MAX_MODEL_BYTES / 1024 / 1024} MB`);
+      // Read with a byte cap: a model file may name /dev/zero or another endless file.
+      const text = readTextFile(full, MAX_MODEL_BYTES, "data files");
       const shown = relative(process.cwd(), full);
-      return { file: shown.startsWith("..") ? full : shown, text: readFileSync(full, "utf8") };
+      return { file: shown.startsWith("..") ? full : shown, text };
     } catch (e) {
-      if (e instanceof DiagnosticError) throw e;
-      const code = (e as NodeJS.ErrnoException).code;
-      throw fail(code === "ENOENT" ? "no such file" : (code ?? String(e)));
+      if (e instanceof DiagnosticError) throw fail(e.diagnostics[0]?.message ?? "unreadable");
+      throw e;
     }
   });
 }

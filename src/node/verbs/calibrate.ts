@@ -1,13 +1,13 @@
-import { readFileSync } from "node:fs";
 import { calibrate, type PosteriorFile, untilStep } from "../../analysis/calibrate/calibrate.js";
 import { prepareModel } from "../../engine/prepare.js";
 import type { ParamRows } from "../../engine/run.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
 import { loadModel } from "../../model/load.js";
-import { readModel, writeFileAtomic } from "../files.js";
+import { readModel, readTextFile, writeFileAtomic } from "../files.js";
 import { table } from "../format.js";
 import { loadObservations } from "../observations.js";
 import { UsageError } from "../simulate.js";
+import { MAX_SUMMARY_BYTES } from "../summary-file.js";
 import { EXIT_INTERRUPTED, samplerOptions, seedArg, type Verb, wholeNumber } from "./shared.js";
 
 interface CalibrateFlags {
@@ -141,12 +141,13 @@ export const calibrateVerb: Verb = {
  */
 export function posteriorParamRows(path: string, modelFile: string, modelText: string): ParamRows {
   const fail = (message: string) => new DiagnosticError([{ file: path, line: 1, col: 1, message }]);
+  // Read with a byte cap (a posterior is draws × params numbers; /dev/zero must not exhaust memory).
+  const text = readTextFile(path, MAX_SUMMARY_BYTES, "posterior files");
   let post: Partial<PosteriorFile>;
   try {
-    post = JSON.parse(readFileSync(path, "utf8")) as Partial<PosteriorFile>;
+    post = JSON.parse(text) as Partial<PosteriorFile>;
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw fail(code === "ENOENT" ? "no such file" : `not a posterior file (${code ?? (e as Error).message})`);
+    throw fail(`not a posterior file (${(e as Error).message})`);
   }
   const { params, samples } = post;
   if (
