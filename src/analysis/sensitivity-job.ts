@@ -1,4 +1,6 @@
 import { quantile } from "../engine/distributions.js";
+import { ExactSumArray } from "../engine/exactsum.js";
+import { PackReader, PackWriter } from "../engine/pack.js";
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { hashName } from "../engine/rng.js";
 import { Runner } from "../engine/run.js";
@@ -7,12 +9,12 @@ import type { Distribution } from "../model/distribution.js";
 import { compileClaims } from "./check.js";
 import { type ClaimAtom, type CompiledClaim, claimMargin, compileClaim, needsRecords } from "./claims.js";
 import {
+  JansenSums,
   type MorrisEffect,
   morrisDesign,
   morrisEffects,
+  SaltelliDesign,
   type SobolIndex,
-  saltelliDesign,
-  sobolIndices,
 } from "./sensitivity.js";
 import { UsageError } from "./simulate.js";
 
@@ -24,6 +26,8 @@ export interface SensitivityOptions {
   replicates?: number;
   seed?: number;
   method?: "sobol" | "morris";
+  /** Sobol: independently shifted batches of design rows, for the jackknife intervals (default 16). */
+  batches?: number;
   /** Extra targets: E(var at T) terms. */
   targets?: string[];
   onProgress?: (done: number, total: number) => void;
@@ -53,6 +57,8 @@ export interface SensitivityReport {
   inputs: string[];
   evaluations: number;
   runs: number;
+  /** Sobol: the independently shifted batches the intervals come from. */
+  batches?: number;
   targets: TargetResult[];
   whatWouldHaveToBeTrue: WhatWouldHaveToBeTrue[];
 }
@@ -68,9 +74,86 @@ export interface DesignSetup {
 }
 
 /** A batch of design points for a worker: evaluation indices and their uniforms (rows × inputs, flattened). */
-export interface DesignRowsTask extends DesignSetup {
+export interface DesignPointsTask extends DesignSetup {
+  kind?: "points";
   rows: number[];
   points: Float64Array;
+}
+
+/**
+ * A range of rows [from, to) of a Sobol' design for a worker, which makes the points itself from their indices
+ * and returns the rows' running sums packed (see `SobolRowSums`), not one output per point: a design of any
+ * size then moves and merges in constant memory.
+ */
+export interface SobolRowsTask extends DesignSetup {
+  kind: "sobol";
+  /** Design rows N and batches: together with the seed they fix every row's points. */
+  designRows: number;
+  batches: number;
+  from: number;
+  to: number;
+}
+
+export type DesignRowsTask = DesignPointsTask | SobolRowsTask;
+
+/**
+ * What a Sobol' design's rows add up to: Jansen's sums for every target, and for each claim the margin's sum
+ * and count by fifth of each input's A coordinate (for "what would have to be true"). Mergeable in any order.
+ */
+export class SobolRowSums {
+  readonly jansen: JansenSums;
+  /** claims × inputs × 5 bins × (Σ margin, count), added in exact sums within JansenSums' rules. */
+  readonly bins: JansenBins;
+
+  constructor(batches: number, targets: number, inputs: number, claims: number) {
+    this.jansen = new JansenSums(batches, targets, inputs);
+    this.bins = new JansenBins(claims, inputs);
+  }
+
+  pack(): Float64Array {
+    const w = new PackWriter();
+    this.jansen.pack(w);
+    this.bins.pack(w);
+    return w.finish();
+  }
+
+  mergePacked(data: Float64Array): void {
+    const r = new PackReader(data);
+    this.jansen.mergePacked(r);
+    this.bins.mergePacked(r);
+    if (r.pos !== data.length) throw new RangeError("packed Sobol' sums have trailing values");
+  }
+}
+
+/** Each claim's margin at the A points, summed by fifth of each input (exact sums, mergeable). */
+class JansenBins {
+  private readonly sums: ExactSumArray;
+  constructor(
+    readonly claims: number,
+    readonly inputs: number,
+  ) {
+    this.sums = new ExactSumArray(claims * inputs * 5 * 2);
+  }
+  add(claim: number, a: ArrayLike<number>, margin: number): void {
+    for (let i = 0; i < this.inputs; i++) {
+      const bin = Math.min(4, Math.floor(a[i]! * 5));
+      const c = ((claim * this.inputs + i) * 5 + bin) * 2;
+      this.sums.add(c, margin);
+      this.sums.add(c + 1, 1);
+    }
+  }
+  /** Mean margin of a claim over the rows whose input i fell in fifth `bin` (0 when none did). */
+  mean(claim: number, input: number, bin: number): number {
+    const c = ((claim * this.inputs + input) * 5 + bin) * 2;
+    const n = this.sums.value(c + 1);
+    return n > 0 ? this.sums.value(c) / n : 0;
+  }
+  pack(w: PackWriter): void {
+    for (let c = 0; c < this.sums.size; c++) this.sums.pack(c, w);
+  }
+  mergePacked(r: PackReader): void {
+    for (let c = 0; c < this.sums.size; c++) this.sums.mergePacked(c, r);
+  }
 }
 
 /**
@@ -178,17 +261,57 @@ export class DesignEvaluator {
 // A worker keeps the evaluator of its current design between batches.
 let cached: { key: string; evaluator: DesignEvaluator } | undefined;
 
-/** Evaluate a batch of design points (in a worker thread or Web Worker): outputs rows × targets, flattened. */
+/** Evaluate a batch of design points or Sobol' rows (in a worker thread or Web Worker): a flat Float64Array. */
 export function evaluateDesignRows(task: DesignRowsTask): Float64Array {
-  const { rows, points, ...setup } = task;
+  const setup: DesignSetup = {
+    file: task.file,
+    text: task.text,
+    scenario: task.scenario,
+    seed: task.seed,
+    replicates: task.replicates,
+    targets: task.targets,
+  };
   const key = JSON.stringify({ ...setup, text: `${setup.text.length}:${hashName(setup.text)}` });
   if (cached?.key !== key) cached = { key, evaluator: new DesignEvaluator(setup) };
   const evaluator = cached.evaluator;
+  if (task.kind === "sobol") return sobolRows(evaluator, task).pack();
+  const { rows, points } = task;
   const k = evaluator.inputs.length;
   const width = evaluator.targetNames.length;
   const out = new Float64Array(rows.length * width);
   rows.forEach((row, i) => out.set(evaluator.evaluate(row, points.subarray(i * k, (i + 1) * k)), i * width));
   return out;
+}
+
+/**
+ * Rows [from, to) of a Sobol' design, added up. Row r evaluates A_r (run stream r), B_r (stream N + r) and each
+ * A_r with column i from B_r (stream r): B's runs get their own random numbers, while A and every
+ * A-with-column-i-from-B share A's, so the total effect (A against AB_i) holds the runs' own randomness fixed and
+ * the first order (B against AB_i) counts it with the inputs that differ — as Jansen's estimators assume of every
+ * input but i.
+ */
+function sobolRows(evaluator: DesignEvaluator, task: SobolRowsTask): SobolRowSums {
+  const k = evaluator.inputs.length;
+  const design = new SaltelliDesign(task.designRows, k, task.seed, task.batches);
+  const claims = evaluator.claims.length;
+  const firstClaim = evaluator.model.program.outcomes.length;
+  const sums = new SobolRowSums(design.batches, evaluator.targetNames.length, k, claims);
+  const a = new Float64Array(k);
+  const b = new Float64Array(k);
+  const mixed = new Float64Array(k);
+  for (let r = task.from; r < task.to; r++) {
+    design.row(r, a, b);
+    const fA = evaluator.evaluate(r, a);
+    const fB = evaluator.evaluate(task.designRows + r, b);
+    const fAB = Array.from({ length: k }, (_, i) => {
+      mixed.set(a);
+      mixed[i] = b[i]!;
+      return evaluator.evaluate(r, mixed);
+    });
+    sums.jansen.addRow(design.batchOf(r), fA, fB, fAB);
+    for (let c = 0; c < claims; c++) sums.bins.add(c, a, fA[firstClaim + c]!);
+  }
+  return sums;
 }
 
 /** Where batches of design points run: worker threads or Web Workers (absent: this thread). */
@@ -261,35 +384,40 @@ export async function sensitivityAnalysis(
   const column = (rows: Float64Array[], t: number) => Float64Array.from(rows, (r) => r[t]!);
   const targets: TargetResult[] = [];
   const whatWouldHaveToBeTrue: WhatWouldHaveToBeTrue[] = [];
+  let batches: number | undefined;
   if (method === "sobol") {
-    const { A, B } = saltelliDesign(samples, k, seed);
-    // B's runs get their own random numbers, while A and every A-with-column-i-from-B share A's: the total
-    // effect (A against AB_i) then holds the runs' own randomness fixed, and the first order (B against AB_i)
-    // counts it with the inputs that differ — as Jansen's estimators assume of every input but i.
-    const design = [
-      ...A.map((u, r) => ({ row: r, u })),
-      ...B.map((u, r) => ({ row: samples + r, u })),
-      ...inputs.flatMap((_, i) =>
-        A.map((u, r) => {
-          const mixed = Float64Array.from(u);
-          mixed[i] = B[r]![i]!;
-          return { row: r, u: mixed };
-        }),
-      ),
-    ];
-    const outputs = await evaluateAll(design);
-    const fA = outputs.slice(0, samples);
-    const fB = outputs.slice(samples, 2 * samples);
-    const fAB = inputs.map((_, i) => outputs.slice((2 + i) * samples, (3 + i) * samples));
+    const design = new SaltelliDesign(samples, k, seed, options.batches ?? 16);
+    batches = design.batches;
+    const sums = new SobolRowSums(design.batches, targetNames.length, k, claims.length);
+    const task = (from: number, to: number): SobolRowsTask => ({
+      ...setup,
+      kind: "sobol",
+      designRows: samples,
+      batches: design.batches,
+      from,
+      to,
+    });
+    const perRow = k + 2;
+    const total = samples * perRow;
+    // Rows are added up where they run and merged here in exact sums: any split gives the same bits.
+    const chunk = pool
+      ? Math.max(1, Math.ceil(samples / (pool.size * 8)))
+      : Math.max(1, Math.ceil(256 / perRow));
+    let done = 0;
+    const parts: Promise<void>[] = [];
+    for (let from = 0; from < samples; from += chunk) {
+      const to = Math.min(samples, from + chunk);
+      const merge = (packed: Float64Array) => {
+        sums.mergePacked(packed);
+        done += (to - from) * perRow;
+        options.onProgress?.(done, total);
+      };
+      if (pool) parts.push(pool.evaluate(task(from, to)).then(merge));
+      else merge(sobolRows(evaluator, task(from, to)).pack());
+    }
+    await Promise.all(parts);
     targetNames.forEach((target, t) => {
-      const sobol = sobolIndices(
-        inputs,
-        column(fA, t),
-        column(fB, t),
-        fAB.map((rows) => column(rows, t)),
-        { seed },
-      ).sort((a, b) => b.total - a.total);
-      targets.push({ target, sobol });
+      targets.push({ target, sobol: sums.jansen.indices(inputs, t).sort((x, y) => y.total - x.total) });
     });
     // What would have to be true: for each claim's three most influential params, the margin by fifths of the param.
     claims.forEach((c, ci) => {
@@ -301,16 +429,13 @@ export async function sensitivityAnalysis(
         params: top.map((ix) => {
           const i = inputs.indexOf(ix.input);
           const param = program.params[inputIndex[i]!]!;
-          const bins = [0, 1, 2, 3, 4].map((b) => {
-            const rows = A.map((u, r) => ({ u: u[i]!, m: fA[r]![t]! })).filter(
-              (x) => x.u >= b / 5 && x.u < (b + 1) / 5,
-            );
-            const margin = rows.reduce((s, x) => s + x.m, 0) / Math.max(1, rows.length);
+          const bins = [0, 1, 2, 3, 4].map((bin) => {
+            const margin = sums.bins.mean(ci, i, bin);
             const holds =
               c.op === ">" || c.op === ">=" ? margin > 0 : c.op === "<" || c.op === "<=" ? margin < 0 : false;
             return {
-              from: quantileOf(param.dist, b / 5),
-              to: quantileOf(param.dist, (b + 1) / 5),
+              from: quantileOf(param.dist, bin / 5),
+              to: quantileOf(param.dist, (bin + 1) / 5),
               margin,
               holds,
             };
@@ -346,6 +471,7 @@ export async function sensitivityAnalysis(
     inputs,
     evaluations: evaluatedRuns(method, samples, k),
     runs: evaluatedRuns(method, samples, k) * replicates,
+    ...(batches === undefined ? {} : { batches }),
     targets,
     whatWouldHaveToBeTrue,
   };

@@ -1,10 +1,16 @@
 /**
  * Global sensitivity analysis, pure: designs and estimators, with the model evaluation passed in.
- * Variance-based indices use Saltelli's design (matrices A, B and A with column i from B) and Jansen's
- * estimators; intervals come from a seeded bootstrap over design rows. Morris screening gives μ* and σ of
- * elementary effects for models with many inputs.
+ * Variance-based indices use a Saltelli design (matrices A, B and A with column i from B) whose rows are points of
+ * a 2k-dimensional Sobol' sequence, and Jansen's estimators kept as running sums, so a design of any size is
+ * split by row range over workers or machines and merged exactly. The rows form independently shifted batches
+ * (each a randomised quasi-Monte Carlo design); intervals come from a jackknife over batches. Morris screening
+ * gives μ* and σ of elementary effects for models with many inputs.
  */
+import { betaQuantile } from "../engine/distributions.js";
+import { ExactSumArray } from "../engine/exactsum.js";
+import type { PackReader, PackWriter } from "../engine/pack.js";
 import { hashUniform, mix32 } from "../engine/rng.js";
+import { SOBOL_MAX_DIMENSIONS, SobolSequence } from "./sobol-sequence.js";
 
 export interface SobolIndex {
   input: string;
@@ -16,79 +22,158 @@ export interface SobolIndex {
   totalHi: number;
 }
 
-/** Uniform design matrices A and B, N × k, from the seeded hash (reproducible for a seed). */
-export function saltelliDesign(n: number, k: number, seed: number): { A: Float64Array[]; B: Float64Array[] } {
-  const row = (r: number, which: number) =>
-    Float64Array.from({ length: k }, (_, i) => hashUniform(seed, r, mix32(which * 7919 + i + 1)));
-  return {
-    A: Array.from({ length: n }, (_, r) => row(r, 1)),
-    B: Array.from({ length: n }, (_, r) => row(r, 2)),
-  };
+/** The most uncertain inputs a Sobol' design can vary: A and B together take two coordinates per input. */
+export const SOBOL_MAX_INPUTS = Math.floor(SOBOL_MAX_DIMENSIONS / 2);
+
+/**
+ * The rows of a Saltelli design over k inputs: N rows in `batches` batches of ⌈N/batches⌉ consecutive rows, each
+ * batch the leading points of the 2k-dimensional Sobol' sequence under its own seeded digital shift. Row r's A
+ * point is the first k coordinates, its B point the last k. Every row is computed from its index alone.
+ */
+export class SaltelliDesign {
+  readonly batches: number;
+  readonly rowsPerBatch: number;
+  private readonly sequences: SobolSequence[] = [];
+  private readonly point: Float64Array;
+
+  constructor(
+    readonly rows: number,
+    readonly inputs: number,
+    readonly seed: number,
+    batches = 16,
+  ) {
+    if (inputs > SOBOL_MAX_INPUTS)
+      throw new RangeError(`a Sobol' design varies at most ${SOBOL_MAX_INPUTS} params, not ${inputs}`);
+    this.batches = Math.max(1, Math.min(batches, rows));
+    this.rowsPerBatch = Math.ceil(rows / this.batches);
+    this.point = new Float64Array(2 * inputs);
+  }
+
+  batchOf(row: number): number {
+    return Math.floor(row / this.rowsPerBatch);
+  }
+
+  /** Row r's A and B points, written into `a` and `b` (k values each). */
+  row(r: number, a: Float64Array, b: Float64Array): void {
+    const batch = this.batchOf(r);
+    this.sequences[batch] ??= new SobolSequence(2 * this.inputs, {
+      shift: { seed: this.seed, stream: batch },
+    });
+    const p = this.sequences[batch]!.point(r - batch * this.rowsPerBatch, this.point);
+    a.set(p.subarray(0, this.inputs));
+    b.set(p.subarray(this.inputs));
+  }
 }
 
 /**
- * First- and total-order Sobol indices from outputs fA, fB (length N) and fAB[i] (A with column i from B):
- * V_i = V − ½·mean((fB − fABi)²) (Jansen), S1 = V_i / V, ST = ½·mean((fA − fABi)²) / V.
+ * Jansen's estimators as running sums, per batch and target: n, Σf_A, Σf_B, Σf_A², Σf_B², and per input i
+ * Σ(f_B − f_ABi)² and Σ(f_A − f_ABi)². Sums are exact, so adding rows or merging parts in any order gives the
+ * same bits.
  */
-export function sobolIndices(
-  inputs: string[],
-  fA: Float64Array,
-  fB: Float64Array,
-  fAB: Float64Array[],
-  options: { bootstrap?: number; seed?: number } = {},
-): SobolIndex[] {
-  const n = fA.length;
-  const estimate = (rows: Int32Array) => {
-    let mean = 0;
-    for (const r of rows) mean += fA[r]! + fB[r]!;
-    mean /= 2 * rows.length;
-    let variance = 0;
-    for (const r of rows) variance += (fA[r]! - mean) ** 2 + (fB[r]! - mean) ** 2;
-    variance /= 2 * rows.length - 1;
-    return inputs.map((_, i) => {
-      let a = 0;
-      let b = 0;
-      const ab = fAB[i]!;
-      for (const r of rows) {
-        a += (fB[r]! - ab[r]!) ** 2;
-        b += (fA[r]! - ab[r]!) ** 2;
+export class JansenSums {
+  private readonly sums: ExactSumArray;
+  private readonly width: number;
+
+  constructor(
+    readonly batches: number,
+    readonly targets: number,
+    readonly inputs: number,
+  ) {
+    this.width = 5 + 2 * inputs;
+    this.sums = new ExactSumArray(batches * targets * this.width);
+  }
+
+  /** One design row's outputs for every target: fA[t], fB[t] and fAB[i][t]. */
+  addRow(batch: number, fA: ArrayLike<number>, fB: ArrayLike<number>, fAB: ArrayLike<number>[]): void {
+    const k = this.inputs;
+    for (let t = 0; t < this.targets; t++) {
+      const base = (batch * this.targets + t) * this.width;
+      const a = fA[t]!;
+      const b = fB[t]!;
+      this.sums.add(base, 1);
+      this.sums.add(base + 1, a);
+      this.sums.add(base + 2, b);
+      this.sums.add(base + 3, a * a);
+      this.sums.add(base + 4, b * b);
+      for (let i = 0; i < k; i++) {
+        const ab = fAB[i]![t]!;
+        this.sums.add(base + 5 + i, (b - ab) ** 2);
+        this.sums.add(base + 5 + k + i, (a - ab) ** 2);
       }
-      a /= 2 * rows.length;
-      b /= 2 * rows.length;
-      // An output that (almost) never varies has no variance to apportion: report zeros, not noise.
-      return variance > 1e-12
-        ? { first: (variance - a) / variance, total: b / variance }
-        : { first: 0, total: 0 };
-    });
-  };
-  const all = Int32Array.from({ length: n }, (_, i) => i);
-  const point = estimate(all);
-  const B = options.bootstrap ?? 500;
-  const seed = options.seed ?? 1;
-  const firsts = inputs.map(() => new Float64Array(B));
-  const totals = inputs.map(() => new Float64Array(B));
-  for (let b = 0; b < B; b++) {
-    const rows = Int32Array.from({ length: n }, (_, i) =>
-      Math.floor(hashUniform(seed, b, mix32(i + 0x5bd1e995)) * n),
+    }
+  }
+
+  pack(w: PackWriter): void {
+    for (let c = 0; c < this.sums.size; c++) this.sums.pack(c, w);
+  }
+
+  mergePacked(r: PackReader): void {
+    for (let c = 0; c < this.sums.size; c++) this.sums.mergePacked(c, r);
+  }
+
+  /** Rows added so far (over all batches). */
+  get rows(): number {
+    let n = 0;
+    for (let b = 0; b < this.batches; b++) n += this.sums.value(b * this.targets * this.width);
+    return n;
+  }
+
+  /**
+   * First- and total-order indices of target t: V_i = V − ½·mean((f_B − f_ABi)²), S1 = V_i / V,
+   * ST = ½·mean((f_A − f_ABi)²) / V, with 95% intervals from a delete-one-batch jackknife (Student t with
+   * batches − 1 degrees of freedom). One batch gives no interval: its bounds equal the estimate.
+   */
+  indices(inputs: string[], t: number): SobolIndex[] {
+    const k = this.inputs;
+    const perBatch = Array.from({ length: this.batches }, (_, b) =>
+      Float64Array.from({ length: this.width }, (_, j) =>
+        this.sums.value((b * this.targets + t) * this.width + j),
+      ),
     );
-    estimate(rows).forEach((e, i) => {
-      firsts[i]![b] = e.first;
-      totals[i]![b] = e.total;
+    const total = new Float64Array(this.width);
+    for (const s of perBatch) for (let j = 0; j < this.width; j++) total[j]! += s[j]!;
+    const estimate = (s: Float64Array) => {
+      const n = s[0]!;
+      const mean = (s[1]! + s[2]!) / (2 * n);
+      const variance = (s[3]! + s[4]! - 2 * n * mean * mean) / (2 * n - 1);
+      return inputs.map((_, i) =>
+        // An output that (almost) never varies has no variance to apportion: report zeros, not noise.
+        variance > 1e-12
+          ? { first: (variance - s[5 + i]! / (2 * n)) / variance, total: s[5 + k + i]! / (2 * n) / variance }
+          : { first: 0, total: 0 },
+      );
+    };
+    const point = estimate(total);
+    const used = perBatch.filter((s) => s[0]! > 0);
+    const g = used.length;
+    const leaveOut = g < 2 ? [] : used.map((s) => estimate(total.map((x, j) => x - s[j]!)));
+    const halfWidth = (pick: (e: { first: number; total: number }) => number, i: number) => {
+      if (g < 2) return 0;
+      const values = leaveOut.map((e) => pick(e[i]!));
+      const mean = values.reduce((a, x) => a + x, 0) / g;
+      const se = Math.sqrt(((g - 1) / g) * values.reduce((a, x) => a + (x - mean) ** 2, 0));
+      return studentT975(g - 1) * se;
+    };
+    return inputs.map((input, i) => {
+      const hf = halfWidth((e) => e.first, i);
+      const ht = halfWidth((e) => e.total, i);
+      return {
+        input,
+        first: point[i]!.first,
+        firstLo: point[i]!.first - hf,
+        firstHi: point[i]!.first + hf,
+        total: point[i]!.total,
+        totalLo: point[i]!.total - ht,
+        totalHi: point[i]!.total + ht,
+      };
     });
   }
-  const pct = (xs: Float64Array, q: number) => {
-    const s = Float64Array.from(xs).sort();
-    return s[Math.min(s.length - 1, Math.max(0, Math.floor(q * (s.length - 1))))]!;
-  };
-  return inputs.map((input, i) => ({
-    input,
-    first: point[i]!.first,
-    firstLo: pct(firsts[i]!, 0.025),
-    firstHi: pct(firsts[i]!, 0.975),
-    total: point[i]!.total,
-    totalLo: pct(totals[i]!, 0.025),
-    totalHi: pct(totals[i]!, 0.975),
-  }));
+}
+
+/** The 97.5% quantile of Student's t with ν degrees of freedom, through the beta quantile. */
+export function studentT975(nu: number): number {
+  const x = betaQuantile(0.05, nu / 2, 0.5);
+  return Math.sqrt(nu * (1 / x - 1));
 }
 
 export interface MorrisEffect {

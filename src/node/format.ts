@@ -110,7 +110,7 @@ export function formatReport(r: RunReport): string {
 export function formatSensitivity(r: SensitivityReport, top: number): string {
   const out: string[] = [];
   out.push(
-    `${r.model}${r.scenario ? `, scenario ${r.scenario}` : ""}: ${r.method === "sobol" ? "Sobol indices (Saltelli design, Jansen estimators, 95% bootstrap intervals)" : "Morris screening"} over ${r.inputs.length} uncertain params, ${r.runs.toLocaleString("en")} runs`,
+    `${r.model}${r.scenario ? `, scenario ${r.scenario}` : ""}: ${r.method === "sobol" ? `Sobol indices (Saltelli design on a Sobol' sequence, Jansen estimators, 95% jackknife intervals over ${r.batches ?? 1} shifted batches)` : "Morris screening"} over ${r.inputs.length} uncertain params, ${r.runs.toLocaleString("en")} runs`,
   );
   for (const t of r.targets) {
     out.push("", `${t.target}`);

@@ -122,7 +122,7 @@ export function tornadoChart(target: string, indices: SobolIndex[], top = 10): S
     .map((s) => ({ param: s.input, total: s.total, lo: s.totalLo, hi: s.totalHi, first: s.first }));
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: `What carries ${target}: total-effect Sobol index (95% bootstrap interval)`,
+    title: `What carries ${target}: total-effect Sobol index (95% interval)`,
     width: WIDTH - 120,
     data: { values },
     layer: [

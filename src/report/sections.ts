@@ -210,7 +210,7 @@ export async function sensitivitySection(sens: SensitivityReport, samples: numbe
     : "";
   return {
     title: "Sensitivity",
-    intro: `Variance-based (Sobol) indices of each outcome probability and claim margin over the ${sens.inputs.length} uncertain params: Saltelli design with ${samples} rows, Jansen estimators, ${sens.runs.toLocaleString("en")} runs, 95% bootstrap intervals. A param's total effect is the share of the result's variance that would vanish if that param were known (alone and through its interactions); its first-order effect is the share it carries alone. Small designs give wide intervals; rare outcomes give little to apportion.${silentNote}`,
+    intro: `Variance-based (Sobol) indices of each outcome probability and claim margin over the ${sens.inputs.length} uncertain params: Saltelli design with ${samples} rows from a Sobol' sequence, Jansen estimators, ${sens.runs.toLocaleString("en")} runs, 95% intervals from a jackknife over ${sens.batches ?? 1} independently shifted batches of rows. A param's total effect is the share of the result's variance that would vanish if that param were known (alone and through its interactions); its first-order effect is the share it carries alone. Small designs give wide intervals; rare outcomes give little to apportion.${silentNote}`,
     charts,
     tables,
   };

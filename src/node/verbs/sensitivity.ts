@@ -21,6 +21,7 @@ interface SensitivityOptions {
   method: "sobol" | "morris";
   samples?: number;
   replicates?: number;
+  batches?: number;
   seed: number;
   workers?: number;
   target?: string[];
@@ -39,7 +40,7 @@ export const sensitivity: Verb = {
       .argument(...MODEL_ARGUMENT)
       .addOption(scenarioOption("analyse a scenario of the model"))
       .addOption(
-        new Option("--method <m>", "sobol (variance-based, with bootstrap intervals) or morris (screening)")
+        new Option("--method <m>", "sobol (variance-based, with jackknife intervals) or morris (screening)")
           .choices(["sobol", "morris"])
           .default("sobol"),
       )
@@ -49,6 +50,11 @@ export const sensitivity: Verb = {
         wholeNumber("--samples", 2, 1e7),
       )
       .option("--replicates <r>", "runs averaged per evaluation", wholeNumber("--replicates", 1, 1e6))
+      .option(
+        "--batches <b>",
+        "sobol: independently shifted batches of design rows, for the intervals' jackknife (default 16)",
+        wholeNumber("--batches", 2, 1024),
+      )
       .addOption(seedOption())
       .addOption(workersOption("worker threads (default: the cores; results do not depend on it)"))
       .option("--target <term...>", "also analyse E(var at TIME)")
@@ -67,6 +73,7 @@ export const sensitivity: Verb = {
               ...given("scenario", opts.scenario),
               ...given("samples", opts.samples),
               ...given("replicates", opts.replicates),
+              ...given("batches", opts.batches),
               ...given("targets", opts.target),
               onProgress: (done, total) => {
                 const elapsedSeconds = (performance.now() - started) / 1000;
