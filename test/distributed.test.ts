@@ -208,6 +208,30 @@ describe("brink run --redis", () => {
     }
   }, 300_000);
 
+  it("spreads a Sobol' design over workers and merges it to the local analysis's bytes", async () => {
+    const url = `redis://127.0.0.1:${port}/4`;
+    const model = join(ROOT, "models", "examples", "war-of-attrition.yaml");
+    const job = ["--samples", "96", "--replicates", "2", "--seed", "5", "--json"];
+    const local = await brink("sensitivity", model, ...job, "--workers", "1");
+    expect(local.status).toBe(0);
+    await Promise.all([startWorker(url), startWorker(url)]);
+    const remote = await brink("sensitivity", model, ...job, "--redis", url, "--workers", "3");
+    expect(remote.stderr).not.toMatch(/failed/);
+    expect(remote.status).toBe(0);
+    expect(remote.stdout).toBe(local.stdout);
+    // Submitted again, every part is a finished job already: the same bytes, nothing recomputed.
+    const queue = new Queue(QUEUE, { connection: redisConnection(url) });
+    try {
+      const parts = await queue.getJobCountByTypes("completed");
+      const again = await brink("sensitivity", model, ...job, "--redis", url, "--workers", "3");
+      expect(again.stdout).toBe(local.stdout);
+      expect(await queue.getJobCountByTypes("completed")).toBe(parts);
+      expect((await queue.getJobs(["completed"])).every((j) => j.name === "design")).toBe(true);
+    } finally {
+      await queue.close();
+    }
+  }, 240_000);
+
   it("refuses a URL that is not a Redis URL", async () => {
     const ran = await brink("run", "--runs", "10", "--redis", "http://example.org");
     expect(ran.status).toBe(2);

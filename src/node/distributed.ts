@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { availableParallelism, hostname } from "node:os";
 import { join } from "node:path";
 import { type ConnectionOptions, type Job, Queue, QueueEvents, Worker } from "bullmq";
+import type { DesignPool, DesignRowsTask, SobolRowsTask } from "../analysis/sensitivity-job.js";
 import { type ChunkPool, runSimulation, type SimulationResult, UsageError } from "../analysis/simulate.js";
 import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.js";
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
@@ -18,6 +19,20 @@ export interface ChunkJobData {
   task: Omit<ChunkTask, "control">;
   /** Brink's version on the submitting side: a worker of another version refuses the chunk. */
   engineVersion: string;
+}
+
+/**
+ * A part of a sensitivity design as stored in Redis (job name "design"): a Sobol' row range (the worker makes
+ * the points from their indices) or a batch of Morris points, whose uniforms travel as base64 of their bytes.
+ */
+export interface DesignJobData {
+  design: Omit<DesignRowsTask, "points"> & { points?: string };
+  engineVersion: string;
+}
+
+/** A design part's result as stored in Redis: the packed sums or outputs, base64 of their bytes. */
+export interface StoredDesignResult {
+  packed: string;
 }
 
 /** A chunk's result as stored in Redis (JSON): typed arrays as base64 of their bytes, so it is exact. */
@@ -73,6 +88,31 @@ export function decodeChunkResult(stored: StoredChunkResult): ChunkResult | Chun
     };
   }
   return result;
+}
+
+export function encodeDesignTask(task: DesignRowsTask): DesignJobData["design"] {
+  if (task.kind === "sobol") return task;
+  return { ...task, points: toBase64(task.points) };
+}
+
+export function decodeDesignTask(stored: DesignJobData["design"]): DesignRowsTask {
+  if (stored.kind === "sobol") return stored as SobolRowsTask;
+  return {
+    ...stored,
+    kind: "points",
+    points: fromBase64(stored.points ?? "", (b) => new Float64Array(b)),
+  } as DesignRowsTask;
+}
+
+export function encodeDesignResult(packed: Float64Array): StoredDesignResult {
+  return { packed: toBase64(packed) };
+}
+
+/** The id of a design job: a sha256 of the design part in full (its model text included) and the engine version. */
+export function designJobId(design: DesignJobData["design"], engineVersion: string): string {
+  return createHash("sha256")
+    .update(JSON.stringify(["design", design, engineVersion]))
+    .digest("hex");
 }
 
 /**
@@ -147,14 +187,17 @@ export class RedisUrlError extends UsageError {
 /** Retries of a chunk whose worker failed or died, with exponential backoff from one second. */
 const ATTEMPTS = 5;
 
+type JobData = ChunkJobData | DesignJobData;
+type StoredResult = StoredChunkResult | StoredDesignResult;
+
 /**
- * Chunks as BullMQ jobs: each is added under its content id (an existing one, finished or not, is reused; a
- * failed one is retried), then awaited. A stop removes the chunks still waiting and answers at once with an
- * empty summary, so the job ends partial with the chunks already merged, as a local one does.
+ * The submitting side of the queue. `submit` adds a job under its content id (an existing one, finished or not,
+ * is reused; a failed one is retried), then awaits it — or a stop, which removes it if still waiting (one already
+ * running on a worker finishes there and is kept for reuse) and answers "stopped".
  */
-function redisPool(url: string, signal: AbortSignal | undefined, opened: { close(): Promise<void> }[]) {
+function redisQueue(url: string, signal: AbortSignal | undefined, opened: { close(): Promise<void> }[]) {
   const connection = redisConnection(url);
-  const queue = new Queue<ChunkJobData, StoredChunkResult>(QUEUE, { connection });
+  const queue = new Queue<JobData, StoredResult>(QUEUE, { connection });
   const events = new QueueEvents(QUEUE, { connection });
   opened.push(events, queue);
   // While Redis is away the clients retry; say so once per distinct reason rather than with every retry's stack.
@@ -166,14 +209,65 @@ function redisPool(url: string, signal: AbortSignal | undefined, opened: { close
   };
   queue.on("error", onError);
   events.on("error", onError);
-  // One wait per chunk in flight listens on these (twice the "workers"): not a leak.
+  // One wait per job in flight listens on these: not a leak.
   queue.setMaxListeners(0);
   events.setMaxListeners(0);
-  // One listener for the signal, which wakes every chunk still awaited.
+  // One listener for the signal, which wakes every job still awaited.
   const stopWaiters = new Set<() => void>();
   signal?.addEventListener("abort", () => {
     for (const wake of stopWaiters) wake();
   });
+  const ready = reachable(url, Promise.all([events.waitUntilReady(), queue.waitUntilReady()]));
+  const submit = async (
+    name: "chunk" | "design",
+    data: JobData,
+    id: string,
+    what: string,
+  ): Promise<StoredResult | "stopped"> => {
+    await ready;
+    let job: Job<JobData, StoredResult> = await queue.add(name, data, {
+      jobId: id,
+      attempts: ATTEMPTS,
+      backoff: { type: "exponential", delay: 1000 },
+      removeOnFail: false,
+      removeOnComplete: false,
+    });
+    const state = await job.getState();
+    if (state === "failed") {
+      // A job that failed before (e.g. refused by a worker of another version) is tried again.
+      await job.retry("failed");
+      job = (await queue.getJob(id)) ?? job;
+    }
+    const finished = job.waitUntilFinished(events) as Promise<StoredResult | string>;
+    let release = () => {};
+    const stopped = new Promise<"stopped">((resolve) => {
+      release = () => resolve("stopped");
+      stopWaiters.add(release);
+    });
+    if (signal?.aborted) release();
+    const outcome = await Promise.race([finished, stopped])
+      .catch((e: unknown) => {
+        // Failed on every attempt (or refused): say which part, and why, as the workers reported it.
+        const reason = e instanceof Error ? e.message : String(e);
+        throw new RedisError(`${what} failed on the workers: ${reason}`);
+      })
+      .finally(() => stopWaiters.delete(release));
+    if (outcome === "stopped") {
+      await job.remove().catch(() => {});
+      void finished.catch(() => {});
+      return "stopped";
+    }
+    return typeof outcome === "string" ? (JSON.parse(outcome) as StoredResult) : outcome;
+  };
+  return { submit };
+}
+
+/**
+ * Chunks as BullMQ jobs. A stop answers at once with an empty summary, so the job ends partial with the chunks
+ * already merged, as a local one does.
+ */
+function redisPool(url: string, signal: AbortSignal | undefined, opened: { close(): Promise<void> }[]) {
+  const { submit } = redisQueue(url, signal, opened);
   const empties = new Map<string, PreparedModel>();
   const emptyResult = (task: ChunkTask): ChunkResult => {
     const key = `${task.meta.modelHash}\u0000${task.scenario ?? ""}`;
@@ -187,52 +281,53 @@ function redisPool(url: string, signal: AbortSignal | undefined, opened: { close
     }
     return { summary: new Summary(shapeOf(model.program), task.meta).pack().data };
   };
-  const ready = reachable(url, Promise.all([events.waitUntilReady(), queue.waitUntilReady()]));
   const run = async (full: ChunkTask): Promise<ChunkResult | ChunkFailure> => {
     const { control: _, ...task } = full;
     if (signal?.aborted) return emptyResult(full);
-    await ready;
-    const id = chunkJobId(task, VERSION);
-    let job: Job<ChunkJobData, StoredChunkResult> = await queue.add(
+    const stored = await submit(
       "chunk",
       { task, engineVersion: VERSION },
-      {
-        jobId: id,
-        attempts: ATTEMPTS,
-        backoff: { type: "exponential", delay: 1000 },
-        removeOnFail: false,
-        removeOnComplete: false,
-      },
+      chunkJobId(task, VERSION),
+      `runs ${task.start}–${task.end - 1}`,
     );
-    const state = await job.getState();
-    if (state === "failed") {
-      // A chunk that failed before (e.g. refused by a worker of another version) is tried again.
-      await job.retry("failed");
-      job = (await queue.getJob(id)) ?? job;
-    }
-    const finished = job.waitUntilFinished(events) as Promise<StoredChunkResult | string>;
-    let release = () => {};
-    const stopped = new Promise<"stopped">((resolve) => {
-      release = () => resolve("stopped");
-      stopWaiters.add(release);
-    });
-    const outcome = await Promise.race([finished, stopped])
-      .catch((e: unknown) => {
-        // Failed on every attempt (or refused): say which runs, and why, as the workers reported it.
-        const reason = e instanceof Error ? e.message : String(e);
-        throw new RedisError(`runs ${task.start}–${task.end - 1} failed on the workers: ${reason}`);
-      })
-      .finally(() => stopWaiters.delete(release));
-    if (outcome === "stopped") {
-      // Waiting chunks are withdrawn; one already running on a worker finishes there and is kept for reuse.
-      await job.remove().catch(() => {});
-      void finished.catch(() => {});
-      return emptyResult(full);
-    }
-    const stored = typeof outcome === "string" ? (JSON.parse(outcome) as StoredChunkResult) : outcome;
-    return decodeChunkResult(stored);
+    if (stored === "stopped") return emptyResult(full);
+    return decodeChunkResult(stored as StoredChunkResult);
   };
   return { run, sharedMemory: false } satisfies ChunkPool;
+}
+
+/** Thrown by a design pool on Redis when the submitter is stopped: a sensitivity analysis has no partial result. */
+export class DesignStopped extends Error {
+  constructor() {
+    super("stopped");
+  }
+}
+
+/**
+ * A sensitivity design's parts as BullMQ jobs (`size` of them in flight is the hint for splitting the design;
+ * the queue holds the rest). The result is the same bits as on local threads: parts merge as exact sums.
+ */
+export function redisDesignPool(
+  url: string,
+  options: { workers?: number; signal?: AbortSignal },
+  opened: { close(): Promise<void> }[],
+): DesignPool {
+  const { submit } = redisQueue(url, options.signal, opened);
+  return {
+    size: options.workers ?? 8,
+    evaluate: async (task) => {
+      const design = encodeDesignTask(task);
+      const what = task.kind === "sobol" ? `design rows ${task.from}–${task.to - 1}` : "design points";
+      const stored = await submit(
+        "design",
+        { design, engineVersion: VERSION },
+        designJobId(design, VERSION),
+        what,
+      );
+      if (stored === "stopped") throw new DesignStopped();
+      return fromBase64((stored as StoredDesignResult).packed, (b) => new Float64Array(b));
+    },
+  };
 }
 
 /**

@@ -25,6 +25,7 @@ interface SensitivityOptions {
   seed: number;
   workers?: number;
   target?: string[];
+  redis?: string;
   top: number;
   json?: boolean;
 }
@@ -58,11 +59,28 @@ export const sensitivity: Verb = {
       .addOption(seedOption())
       .addOption(workersOption("worker threads (default: the cores; results do not depend on it)"))
       .option("--target <term...>", "also analyse E(var at TIME)")
+      .option(
+        "--redis <url>",
+        "evaluate the design on `brink worker`s through this Redis server (same result as locally)",
+      )
       .option("--top <n>", "params shown per target", wholeNumber("--top", 1, 1000), 8)
       .addOption(jsonOption())
       .action(async (file: string | undefined, opts: SensitivityOptions) => {
         const path = file ?? DEFAULT_MODEL;
+        const opened: { close(): Promise<void> }[] = [];
+        const controller = new AbortController();
+        const stop = () => controller.abort();
         try {
+          let pool = opts.redis === undefined ? designPool(opts.workers) : undefined;
+          if (opts.redis !== undefined) {
+            const { redisDesignPool } = await import("../distributed.js");
+            process.once("SIGINT", stop);
+            pool = redisDesignPool(
+              opts.redis,
+              { ...given("workers", opts.workers), signal: controller.signal },
+              opened,
+            );
+          }
           const bar = progressBar();
           const started = performance.now();
           const result = await sensitivityAnalysis(
@@ -85,12 +103,19 @@ export const sensitivity: Verb = {
                 });
               },
             },
-            designPool(opts.workers),
+            pool,
           );
           bar.stop();
           printResult(io, opts.json, result, (r) => formatSensitivity(r, opts.top));
         } catch (e) {
-          exit(fail(e));
+          if (controller.signal.aborted) {
+            // A sensitivity analysis has no partial result; what was waiting is withdrawn from the queue.
+            io.err("brink: stopped; the design's waiting parts were withdrawn from the queue\n");
+            exit(130);
+          } else exit(fail(e));
+        } finally {
+          process.removeListener("SIGINT", stop);
+          await Promise.all(opened.map((o) => o.close().catch(() => {})));
         }
       });
   },
