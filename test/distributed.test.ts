@@ -232,6 +232,38 @@ describe("brink run --redis", () => {
     }
   }, 240_000);
 
+  it("runs compare and optimize on workers with the local verbs' bytes", async () => {
+    const url = `redis://127.0.0.1:${port}/5`;
+    await Promise.all([startWorker(url), startWorker(url)]);
+    const duel = join(ROOT, "models", "examples", "war-of-attrition.yaml");
+    const compareJob = ["--scenarios", "base,strong_defence", "--runs", "3000", "--seed", "3", "--json"];
+    const localCompare = await brink("compare", duel, ...compareJob, "--workers", "1");
+    expect(localCompare.status).toBe(0);
+    const remoteCompare = await brink("compare", duel, ...compareJob, "--redis", url, "--workers", "2");
+    expect(remoteCompare.stderr).not.toMatch(/failed/);
+    expect(remoteCompare.stdout).toBe(localCompare.stdout);
+    const growth = join(ROOT, "models", "examples", "calibrated-growth.yaml");
+    const optimizeJob = [
+      "--maximize",
+      "E(size at 10)",
+      "--subject-to",
+      "P(failure by 10) <= 0.05",
+      "--runs",
+      "300",
+      "--iterations",
+      "2",
+      "--candidates",
+      "4",
+      "--seed",
+      "2",
+      "--json",
+    ];
+    const localOptimize = await brink("optimize", growth, ...optimizeJob, "--workers", "1");
+    expect(localOptimize.status).toBe(0);
+    const remoteOptimize = await brink("optimize", growth, ...optimizeJob, "--redis", url);
+    expect(remoteOptimize.stdout).toBe(localOptimize.stdout);
+  }, 300_000);
+
   it("refuses a URL that is not a Redis URL", async () => {
     const ran = await brink("run", "--runs", "10", "--redis", "http://example.org");
     expect(ran.status).toBe(2);

@@ -7,6 +7,8 @@ import {
   jsonOption,
   MODEL_ARGUMENT,
   printResult,
+  redisOption,
+  redisSimulator,
   runsOption,
   seedOption,
   type Verb,
@@ -27,6 +29,7 @@ export const compare: Verb = {
       .addOption(runsOption("runs per scenario", { default: 1000 }))
       .addOption(seedOption("seed (shared by every scenario: common random numbers)"))
       .addOption(workersOption())
+      .addOption(redisOption("every scenario's runs"))
       .option(
         "--runs-out <dir>",
         "also write every run of every scenario as Parquet, into <dir>/scenario=NAME/, one file per chunk",
@@ -41,6 +44,7 @@ export const compare: Verb = {
             seed: number;
             workers?: number;
             runsOut?: string;
+            redis?: string;
             json?: boolean;
           },
         ) => {
@@ -67,6 +71,7 @@ export const compare: Verb = {
                     }
                   : {}),
               },
+              await redisSimulator(opts.redis),
             );
             printResult(io, opts.json, result, formatComparison);
           } catch (e) {

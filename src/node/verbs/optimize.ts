@@ -9,6 +9,8 @@ import {
   jsonOption,
   MODEL_ARGUMENT,
   printResult,
+  redisOption,
+  redisSimulator,
   runsOption,
   scenarioOption,
   seedOption,
@@ -31,6 +33,7 @@ interface OptimizeOptions {
   report?: string;
   compareScenarios?: string;
   matchObjective?: string;
+  redis?: string;
   json?: boolean;
 }
 
@@ -59,6 +62,7 @@ export const optimize: Verb = {
       .option("--vary <names>", "comma-separated decisions to vary (default: all)")
       .addOption(seedOption())
       .addOption(workersOption())
+      .addOption(redisOption("every candidate's runs"))
       .option(
         "--report <file>",
         "also write an HTML report: frontier, decisions, and the optimised plan against the model's own values, the minimum and --compare-scenarios",
@@ -117,6 +121,7 @@ export const optimize: Verb = {
                   bar.update({ done: p.iteration, total: p.iterations, elapsedSeconds, runsPerSecond: 0 });
               },
             },
+            await redisSimulator(opts.redis),
           );
           bar.stop();
           if (opts.report) {

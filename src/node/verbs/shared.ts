@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from "node:os";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import type { Simulator } from "../../analysis/compare.js";
 import { SummaryMismatchError } from "../../engine/summary.js";
 import { DiagnosticError, formatDiagnostic } from "../../lang/diagnostic.js";
 import { FileWriteError } from "../files.js";
@@ -153,4 +154,20 @@ export function samplerOptions(command: Command, iterations: number): Command {
       wholeNumber("--particles", 1, 1e6),
       200,
     );
+}
+
+export const redisOption = (what: string) =>
+  new Option(
+    "--redis <url>",
+    `run ${what} on \`brink worker\`s through this Redis server (same result as locally)`,
+  );
+
+/**
+ * With --redis, a simulator whose Monte Carlo chunks go to `brink worker`s through Redis (BullMQ is loaded only
+ * then); without it, undefined: this machine's worker threads.
+ */
+export async function redisSimulator(url: string | undefined): Promise<Simulator | undefined> {
+  if (url === undefined) return undefined;
+  const { simulateOnRedis } = await import("../distributed.js");
+  return (input, options) => simulateOnRedis(input, options, url);
 }
