@@ -175,6 +175,31 @@ describe("brink run --redis", () => {
     }
   }, 120_000);
 
+  it("on Ctrl-C stops the chunks running on workers, which fail as cancelled and go on serving", async () => {
+    const url = `redis://127.0.0.1:${port}/6`;
+    const worker = await startWorker(url);
+    const queue = new Queue(QUEUE, { connection: redisConnection(url) });
+    try {
+      // One chunk of 200,000 flagship runs: minutes of work, so only a cancellation ends it within the wait below.
+      const child = spawn(
+        process.execPath,
+        [BIN, "run", FLAGSHIP, "--runs", "200000", "--chunk-size", "200000", "--json", "--redis", url],
+        { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+      await until("the chunk to start on the worker", async () => (await queue.getActiveCount()) > 0, 60_000);
+      child.kill("SIGINT");
+      expect(await exited).toBe(130);
+      await until("the running chunk to stop", async () => (await queue.getActiveCount()) === 0, 30_000);
+      const [failed] = await queue.getFailed();
+      expect(failed?.failedReason).toContain("cancelled");
+      expect(failed?.attemptsMade).toBe(1);
+      expect(worker.exitCode).toBeNull();
+    } finally {
+      await queue.close();
+    }
+  }, 180_000);
+
   it("completes byte-identical when Redis (with persistence on) restarts mid-job", async () => {
     // A second server of its own, with the append-only file on, so that it can be stopped and started again.
     const ownPort = await freePort();

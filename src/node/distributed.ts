@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { availableParallelism, hostname } from "node:os";
 import { join } from "node:path";
-import { type ConnectionOptions, type Job, Queue, QueueEvents, Worker } from "bullmq";
+import { type ConnectionOptions, type Job, Queue, QueueEvents, UnrecoverableError, Worker } from "bullmq";
+import type { Redis as IORedis, RedisOptions } from "ioredis";
+import { Piscina } from "piscina";
 import type { DesignPool, DesignRowsTask, SobolRowsTask } from "../analysis/sensitivity-job.js";
 import { type ChunkPool, runSimulation, type SimulationResult, UsageError } from "../analysis/simulate.js";
 import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.js";
@@ -10,6 +12,7 @@ import { Summary, shapeOf } from "../engine/summary.js";
 import { FileWriteError, PACKAGE_ROOT, VERSION } from "./files.js";
 import { RedisError } from "./redis-error.js";
 import type { SimulateOptions } from "./simulate.js";
+import type { ChunkWriteFailure } from "./worker.js";
 
 /** The BullMQ queue every `brink run --redis` submits chunks to and every `brink worker` serves. */
 export const QUEUE = "brink-chunks";
@@ -218,6 +221,17 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
     for (const wake of stopWaiters) wake();
   });
   const ready = reachable(url, Promise.all([events.waitUntilReady(), queue.waitUntilReady()]));
+  // A connection for cancellations, opened at the first stop only.
+  let publisher: Promise<IORedis> | undefined;
+  const publishCancel = async (id: string) => {
+    publisher ??= import("ioredis").then(({ Redis }) => {
+      const client = new Redis(connection as RedisOptions);
+      client.on("error", () => {});
+      opened.push({ close: async () => void client.disconnect() });
+      return client;
+    });
+    await (await publisher).publish(CANCEL_CHANNEL, id).catch(() => 0);
+  };
   const submit = async (
     name: "chunk" | "design",
     data: JobData,
@@ -253,7 +267,9 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
       })
       .finally(() => stopWaiters.delete(release));
     if (outcome === "stopped") {
+      // Withdrawn if still waiting; if a worker is running it, that worker is asked to stop it.
       await job.remove().catch(() => {});
+      await publishCancel(id);
       void finished.catch(() => {});
       return "stopped";
     }
@@ -356,8 +372,11 @@ export async function simulateOnRedis(
   }
 }
 
-/** The sandboxed processor file BullMQ loads into a worker thread for each chunk (see redis-processor.ts). */
-const PROCESSOR = join(PACKAGE_ROOT, "dist", "node", "redis-processor.js");
+/** Where a submitter that stops asks the workers to stop the chunks they are running (Redis pub/sub). */
+export const CANCEL_CHANNEL = `${QUEUE}:cancel`;
+
+/** The worker-thread entry that local jobs use too (see worker.ts). */
+const WORKER_FILE = join(PACKAGE_ROOT, "dist", "node", "worker.js");
 
 export interface ServeOptions {
   concurrency: number;
@@ -366,15 +385,53 @@ export interface ServeOptions {
 }
 
 /**
- * Serve chunks from Redis until `signal` says stop. Each chunk runs in a sandboxed worker thread, so the
- * process's own event loop stays free to renew its locks however long a chunk takes.
+ * Serve chunks from Redis until `signal` says stop. Each job runs on one of the process's worker threads (the
+ * pool local jobs use), so its event loop stays free to renew locks however long a chunk takes, and hears
+ * cancellations: a submitter that stops publishes the ids of its jobs, and a chunk running here is told to stop
+ * between runs (through the same shared flag as a local Ctrl-C) and fails as cancelled, without retries.
  */
 export async function serveChunks(url: string, options: ServeOptions, signal: AbortSignal): Promise<void> {
   const connection = redisConnection(url);
-  const worker = new Worker<ChunkJobData, StoredChunkResult>(QUEUE, PROCESSOR, {
+  const threads = new Piscina<unknown, unknown>({
+    filename: WORKER_FILE,
+    minThreads: 0,
+    maxThreads: options.concurrency,
+    idleTimeout: 10_000,
+  });
+  const processor = async (
+    job: Job<JobData>,
+    _token?: string,
+    cancel?: AbortSignal,
+  ): Promise<StoredResult> => {
+    const { engineVersion } = job.data;
+    if (engineVersion !== VERSION)
+      throw new UnrecoverableError(
+        `this worker runs Brink ${VERSION} but the job was submitted by Brink ${engineVersion}; run workers of the submitter's version`,
+      );
+    if ("design" in job.data) {
+      const out = (await threads.run(decodeDesignTask(job.data.design), {
+        name: "evaluateDesignRows",
+      })) as Float64Array;
+      return encodeDesignResult(out);
+    }
+    const control = new SharedArrayBuffer(8);
+    const flags = new Int32Array(control);
+    const stop = () => Atomics.store(flags, 1, 1);
+    cancel?.addEventListener("abort", stop, { once: true });
+    try {
+      const result = (await threads.run({ ...job.data.task, control })) as
+        | ChunkResult
+        | ChunkFailure
+        | ChunkWriteFailure;
+      if (cancel?.aborted) throw new UnrecoverableError("cancelled: the submitter stopped");
+      return encodeChunkResult(result);
+    } finally {
+      cancel?.removeEventListener("abort", stop);
+    }
+  };
+  const worker = new Worker<JobData, StoredResult>(QUEUE, processor, {
     connection,
     concurrency: options.concurrency,
-    useWorkerThreads: true,
     lockDuration: options.lockDurationMs,
     stalledInterval: Math.max(1000, Math.floor(options.lockDurationMs / 2)),
     maxStalledCount: ATTEMPTS,
@@ -382,10 +439,24 @@ export async function serveChunks(url: string, options: ServeOptions, signal: Ab
     name: `${hostname()}:${process.pid}`,
   });
   worker.on("error", (e) => process.stderr.write(`brink worker: ${e.message}\n`));
+  const { Redis } = await import("ioredis");
+  const cancellations = new Redis({ ...(connection as RedisOptions), lazyConnect: true });
+  cancellations.on("error", () => {});
+  cancellations.on("message", (_channel: string, id: string) => {
+    worker.cancelJob(id, "the submitter stopped");
+  });
   try {
-    await reachable(url, worker.waitUntilReady());
+    await reachable(
+      url,
+      Promise.all([
+        worker.waitUntilReady(),
+        cancellations.connect().then(() => cancellations.subscribe(CANCEL_CHANNEL)),
+      ]),
+    );
   } catch (e) {
     await worker.close(true).catch(() => {});
+    cancellations.disconnect();
+    await threads.destroy();
     throw e;
   }
   await new Promise<void>((resolve) => {
@@ -393,4 +464,6 @@ export async function serveChunks(url: string, options: ServeOptions, signal: Ab
     else signal.addEventListener("abort", () => resolve(), { once: true });
   });
   await worker.close();
+  cancellations.disconnect();
+  await threads.destroy();
 }
