@@ -1,10 +1,12 @@
 import { basename, isAbsolute, relative, resolve, sep } from "node:path";
+import { posteriorPredictive } from "../analysis/calibrate/predictive.js";
 import type { RunReport } from "../analysis/results.js";
 import { sensitivityAnalysis } from "../analysis/sensitivity-job.js";
 import { jobMeta } from "../engine/montecarlo.js";
 import { prepareModel } from "../engine/prepare.js";
 import { didYouMean } from "../lang/diagnostic.js";
 import type { ModelSpec } from "../model/schema.js";
+import { type CalibrationPosterior, calibrationSection } from "../report/calibration.js";
 import { frontierChart, scenarioChart } from "../report/charts.js";
 import { quantity } from "../report/format.js";
 import { type ReportDocument, type ReportSection, renderHtml } from "../report/html.js";
@@ -19,7 +21,10 @@ import {
   trackedSection,
 } from "../report/sections.js";
 import { compareScenarios } from "./compare.js";
-import { VERSION } from "./files.js";
+import { readTextFile, VERSION } from "./files.js";
+import { loadObservations } from "./observations.js";
+import { MAX_SUMMARY_BYTES } from "./summary-file.js";
+import { posteriorParamRows } from "./verbs/calibrate.js";
 
 /** The model file as a report names it: relative to the working folder when inside it, else its name alone. */
 function reportedPath(file: string): string {
@@ -37,7 +42,53 @@ export interface HtmlReportOptions {
   /** Sobol design rows for the sensitivity section (0: leave the section out). */
   samples?: number;
   replicates?: number;
+  /** A `brink calibrate` posterior file: adds the calibration section. */
+  posterior?: string;
+  /** Runs behind the calibration section's posterior-predictive fan. */
+  predictiveRuns?: number;
   onStage?: (stage: string) => void;
+}
+
+/**
+ * The posterior file as the report reads it: checked as `brink run --posterior` checks it (a posterior of this
+ * model's params, with finite draws), its other fields taken only where they have the expected types.
+ */
+function readPosterior(path: string, modelFile: string, modelText: string): CalibrationPosterior {
+  const { params } = posteriorParamRows(path, modelFile, modelText);
+  const raw = JSON.parse(readTextFile(path, MAX_SUMMARY_BYTES, "posterior files")) as Record<string, unknown>;
+  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+  const until = raw.until as { time?: unknown; date?: unknown } | null | undefined;
+  const summary = Array.isArray(raw.summary)
+    ? (raw.summary as { name?: unknown; rhat?: unknown; ess?: unknown }[]).flatMap((s) =>
+        typeof s?.name === "string" && params.includes(s.name)
+          ? [{ name: s.name, rhat: num(s.rhat) ?? Number.NaN, ess: num(s.ess) ?? Number.NaN }]
+          : [],
+      )
+    : undefined;
+  const abc = raw.abc as { tolerances?: unknown } | undefined;
+  const method = raw.method === "abc-smc" ? "abc-smc" : "pmmh";
+  return {
+    method,
+    seed: num(raw.seed) ?? 0,
+    ...(num(raw.chains) !== undefined ? { chains: num(raw.chains)! } : {}),
+    ...(num(raw.iterations) !== undefined ? { iterations: num(raw.iterations)! } : {}),
+    partial: raw.partial === true,
+    params,
+    samples: raw.samples as number[][],
+    ...(summary ? { summary } : {}),
+    until:
+      until && num(until.time) !== undefined
+        ? {
+            time: num(until.time)!,
+            ...(typeof until.date === "string" && /^\d{4}-\d{2}-\d{2}$/.test(until.date)
+              ? { date: until.date }
+              : {}),
+          }
+        : null,
+    ...(method === "abc-smc" && Array.isArray(abc?.tolerances)
+      ? { abc: { tolerances: abc.tolerances.filter((x): x is number => num(x) !== undefined) } }
+      : {}),
+  };
 }
 
 /**
@@ -68,6 +119,21 @@ export async function htmlReport(
   ];
   if (comparable.length)
     sections.push(await scenariosSection(comparison.reports, spec, comparison.differences));
+  if (options.posterior !== undefined) {
+    options.onStage?.("calibration: the posterior and its predictive runs");
+    const posterior = readPosterior(options.posterior, input.file, input.text);
+    const series = loadObservations(input.file, model.loaded);
+    const predictiveRuns = options.predictiveRuns ?? 1000;
+    const byName = new Map(model.program.params.map((p) => [p.name, p.dist]));
+    sections.push(
+      await calibrationSection({
+        posterior,
+        priors: posterior.params.map((name) => byName.get(name)!),
+        predictive: posteriorPredictive(model, series, posterior, { runs: predictiveRuns, seed }),
+        predictiveRuns,
+      }),
+    );
+  }
   const samples = options.samples ?? 128;
   if (samples > 0 && model.program.params.some((p) => p.dist.kind !== "fixed")) {
     options.onStage?.("sensitivity analysis");

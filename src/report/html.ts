@@ -39,7 +39,8 @@ export function cellText(v: string | number | null, format: CellFormat | undefin
 export interface ReportSection {
   title: string;
   intro?: string;
-  charts: { id: string; svg: string }[];
+  /** `small` charts sit side by side where the page is wide enough. */
+  charts: { id: string; svg: string; small?: boolean }[];
   tables: ReportTable[];
 }
 
@@ -107,11 +108,15 @@ export function renderHtml(doc: ReportDocument): string {
       (s) => `<section>
 <h2>${escapeHtml(s.title)}</h2>
 ${s.intro ? `<p>${escapeHtml(s.intro)}</p>` : ""}
-${s.charts.map((c) => `<figure class="chart" id="${escapeHtml(c.id)}" role="img" aria-label="${escapeHtml(c.id)}">${c.svg}</figure>`).join("\n")}
+${s.charts.map((c) => `<figure class="chart${c.small ? " small" : ""}" id="${escapeHtml(c.id)}" role="img" aria-label="${escapeHtml(c.id)}">${c.svg}</figure>`).join("\n")}
 ${s.tables.map(renderTable).join("\n")}
 </section>`,
     )
     .join("\n");
+  // Only a page with small charts carries their rule, so other reports stay as they were.
+  const small = doc.sections.some((s) => s.charts.some((c) => c.small))
+    ? "\n.chart.small { display: inline-block; vertical-align: top; margin: 0.5rem 1.5rem 0.5rem 0; max-width: 100%; }"
+    : "";
   const meta = Object.entries(doc.metadata)
     .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
     .join("");
@@ -128,7 +133,7 @@ h1 { font-size: 1.6rem; margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #
 table { border-collapse: collapse; font-size: 0.88rem; margin: 0.5rem 0 1.5rem; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.scroll { max-width: 100%; overflow-x: auto; } .chart svg { max-width: 100%; height: auto; }
+.scroll { max-width: 100%; overflow-x: auto; } .chart svg { max-width: 100%; height: auto; }${small}
 details { margin: 0.5rem 0; } summary { cursor: pointer; color: #0b5394; }
 figure { margin: 1rem 0; } figcaption { font-weight: 600; margin-bottom: 0.3rem; }
 .export { font-weight: normal; font-size: 0.85rem; } a { color: #0b5394; }

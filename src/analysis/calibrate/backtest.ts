@@ -171,7 +171,7 @@ class Uniforms {
 }
 
 /** Gamma(shape, 1) by Marsaglia & Tsang (2000), boosted for shape < 1. */
-function gammaDraw(shape: number, u: Uniforms): number {
+function gammaDraw(shape: number, u: { next(): number }): number {
   if (shape < 1) return gammaDraw(shape + 1, u) * u.next() ** (1 / shape);
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);
@@ -188,7 +188,7 @@ export function drawMeasurement(
   noise: Noise,
   x: number,
   value: (p: NoiseParam) => number,
-  u: Uniforms,
+  u: { next(): number },
 ): number {
   switch (noise.kind) {
     case "normal":

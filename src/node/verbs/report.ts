@@ -30,10 +30,25 @@ export const report: Verb = {
         wholeNumber("--samples", 0, 1e7),
         128,
       )
+      .option("--posterior <file>", "a `brink calibrate` posterior: adds the calibration section")
+      .option(
+        "--predictive-runs <n>",
+        "runs behind the calibration section's posterior-predictive fan",
+        wholeNumber("--predictive-runs", 1, 1e6),
+        1000,
+      )
       .action(
         async (
           file: string | undefined,
-          opts: { output: string; runs: number; seed: number; workers?: number; samples: number },
+          opts: {
+            output: string;
+            runs: number;
+            seed: number;
+            workers?: number;
+            samples: number;
+            posterior?: string;
+            predictiveRuns: number;
+          },
         ) => {
           const path = file ?? DEFAULT_MODEL;
           try {
@@ -43,6 +58,8 @@ export const report: Verb = {
                 runs: opts.runs,
                 seed: opts.seed,
                 samples: opts.samples,
+                predictiveRuns: opts.predictiveRuns,
+                ...given("posterior", opts.posterior),
                 ...given("workers", opts.workers),
                 onStage: (stage) => io.err(`${terminalSafe(stage)}…\n`),
               },
