@@ -152,10 +152,15 @@ export const ObservationObject = z.strictObject({
     .optional()
     .describe("observe the variable's change over this period (e.g. 'month') instead of its level"),
   noise: z
-    .enum(["normal", "lognormal", "student_t", "negative_binomial"])
-    .describe("the measurement model: how an observation scatters around the model's value"),
+    .enum(["normal", "lognormal", "student_t", "negative_binomial", "none"])
+    .optional()
+    .describe(
+      "the measurement model: how an observation scatters around the model's value; 'none' (or absent): no likelihood, the entry is fitted by ABC-SMC on a distance",
+    ),
   sd: noiseValue.optional().describe("normal: the sd; lognormal: the sd of the log"),
-  scale: noiseValue.optional().describe("student_t: the scale"),
+  scale: noiseValue
+    .optional()
+    .describe("student_t: the scale; none (ABC): the entry's differences are divided by it in the distance"),
   df: noiseValue.optional().describe("student_t: the degrees of freedom"),
   dispersion: noiseValue.optional().describe("negative_binomial: k, with variance mean + mean²/k"),
   ...meta,

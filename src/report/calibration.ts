@@ -308,7 +308,8 @@ export async function calibrationSection(input: CalibrationInput): Promise<Repor
       id: `chart-calibration-predictive-${k}`,
       svg: await renderSvg(predictiveChart(input.predictive, name)),
     });
-  const pairs = mostUpdated(rows);
+  // In the params' own order, so each pair reads the same way whatever their contractions.
+  const pairs = mostUpdated(rows).sort((a, b) => a - b);
   for (let a = 0; a < pairs.length; a++)
     for (let b = a + 1; b < pairs.length; b++)
       charts.push({
@@ -328,7 +329,7 @@ export async function calibrationSection(input: CalibrationInput): Promise<Repor
     post.method === "pmmh"
       ? `particle-marginal Metropolis–Hastings, ${post.chains} chains of ${post.iterations} kept draws`
       : post.method === "abc-smc"
-        ? `adaptive ABC-SMC, ${post.samples.length} particles`
+        ? `adaptive ABC-SMC, ${post.samples.length} equally weighted particles`
         : post.method;
   const until = post.until ? `, observations up to ${post.until.date ?? post.until.time}` : "";
   return {

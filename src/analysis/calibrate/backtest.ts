@@ -206,6 +206,8 @@ export function drawMeasurement(
       const k = value(noise.dispersion);
       return poissonDraw((x * gammaDraw(k, u)) / k, { uniform: () => u.next() }, 0);
     }
+    case "none":
+      return x;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { PreparedModel } from "../../engine/prepare.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
 import { dateToDays, isIsoDate, modelTimeToDate, UNIT_DAYS } from "../../model/time.js";
+import { calibrateAbc } from "./abc-smc.js";
 import { type Evidence, estimateEvidence } from "./evidence.js";
 import type { ObservationSeries } from "./observations.js";
 import { ParticleFilter } from "./particle-filter.js";
@@ -19,6 +20,9 @@ export interface CalibrateOptions {
   untilStep?: number;
   /** Filter runs for the log marginal likelihood estimate (0 or absent: not estimated). */
   evidenceDraws?: number;
+  /** ABC-SMC (entries without a measurement model): the target tolerance (absent: 0) and particles (1000). */
+  tolerance?: number;
+  abcParticles?: number;
   onProgress?: (chain: number, iteration: number, acceptance: number, ess: () => number) => void;
   shouldStop?: () => boolean;
   /** Called every few iterations; a caller on an event loop yields to it there (progress, Ctrl-C). */
@@ -30,7 +34,7 @@ export interface PosteriorFile {
   brink_posterior: 1;
   model: { file: string; name: string };
   until: { step: number; time: number; date?: string } | null;
-  method: "pmmh";
+  method: "pmmh" | "abc-smc";
   seed: number;
   particles: number;
   chains: number;
@@ -47,6 +51,8 @@ export interface PosteriorFile {
   chain_acceptance: number[];
   /** The log marginal likelihood of the observations used, with its estimator and error; null if not estimated. */
   evidence: Evidence | null;
+  /** ABC-SMC only: the tolerance schedule, the moves' acceptance by generation, simulations, why it stopped. */
+  abc?: { tolerances: (number | null)[]; acceptances: number[]; simulations: number; stopped: string };
   /**
    * The filtered state at `until` (or at the last observation): for posterior draws `draws` (indices into
    * `samples`, evenly spaced), the stocks' values of one particle drawn given the observations.
@@ -99,6 +105,8 @@ export async function calibrate(
     throw new DiagnosticError([
       source.error(0, "nothing to calibrate: the model has no uncertain params (params with a 'dist')"),
     ]);
+  // Entries without a measurement model have no likelihood: ABC-SMC (abc-smc.ts).
+  if (series.some((s) => s.noise.kind === "none")) return calibrateAbc(model, file, series, options);
   const particles = model.program.randomSites.length === 0 ? 1 : options.particles;
   const filter = new ParticleFilter(model, series, {
     particles,
@@ -166,7 +174,7 @@ export async function calibrate(
 }
 
 /** The state at `step` for evenly spaced posterior draws: one particle each, from a filter run with its params. */
-function filteredState(
+export function filteredState(
   model: PreparedModel,
   series: readonly ObservationSeries[],
   options: CalibrateOptions,

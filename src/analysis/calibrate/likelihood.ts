@@ -51,5 +51,8 @@ export function logMeasurement(noise: Noise, y: number, x: number, value: (p: No
       return logStudentT(y, x, value(noise.scale), value(noise.df));
     case "negative_binomial":
       return logNegativeBinomial(y, x, value(noise.dispersion));
+    case "none":
+      // No measurement model: the entry weighs nothing in a particle filter (ABC-SMC fits it by distance).
+      return 0;
   }
 }

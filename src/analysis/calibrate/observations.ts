@@ -19,7 +19,9 @@ export type Noise =
   | { kind: "normal"; sd: NoiseParam }
   | { kind: "lognormal"; sd: NoiseParam }
   | { kind: "student_t"; scale: NoiseParam; df: NoiseParam }
-  | { kind: "negative_binomial"; dispersion: NoiseParam };
+  | { kind: "negative_binomial"; dispersion: NoiseParam }
+  /** No measurement model: fitted by ABC-SMC, the entry's differences divided by `scale` in the distance. */
+  | { kind: "none"; scale: number };
 
 export interface ObservationPoint {
   /** Model time of the observation, snapped to the nearest step. */
@@ -55,6 +57,7 @@ const NOISE_FIELDS: Record<Noise["kind"], readonly ("sd" | "scale" | "df" | "dis
   lognormal: ["sd"],
   student_t: ["scale", "df"],
   negative_binomial: ["dispersion"],
+  none: ["scale"],
 };
 
 /** A table of string cells with the place of each, from CSV or JSON. */
@@ -137,21 +140,32 @@ function parseEntry(
       diagnostics.push(at(field, `observation '${name}': no param '${v}'${didYouMean(v, params)}`));
     return { param: v };
   };
-  const wanted = NOISE_FIELDS[entry.noise];
+  const kind = entry.noise ?? "none";
+  const wanted = NOISE_FIELDS[kind];
   for (const field of ["sd", "scale", "df", "dispersion"] as const) {
     if (entry[field] !== undefined && !wanted.includes(field))
       diagnostics.push(
         at(
           field,
-          `observation '${name}': noise '${entry.noise}' takes ${wanted.map((f) => `'${f}'`).join(" and ")}, not '${field}'`,
+          `observation '${name}': noise '${kind}' takes ${wanted.map((f) => `'${f}'`).join(" and ")}, not '${field}'`,
         ),
       );
   }
   let noise: Noise;
-  switch (entry.noise) {
+  switch (kind) {
+    case "none": {
+      // The distance's scale: a fixed positive number (a param would make the distance itself uncertain).
+      const scale = entry.scale ?? 1;
+      if (typeof scale !== "number" || !(scale > 0 && Number.isFinite(scale)))
+        diagnostics.push(
+          at("scale", `observation '${name}': without a measurement model, scale must be a positive number`),
+        );
+      noise = { kind: "none", scale: typeof scale === "number" ? scale : Number.NaN };
+      break;
+    }
     case "normal":
     case "lognormal":
-      noise = { kind: entry.noise, sd: noiseParam("sd") };
+      noise = { kind, sd: noiseParam("sd") };
       break;
     case "student_t":
       noise = { kind: "student_t", scale: noiseParam("scale"), df: noiseParam("df") };

@@ -12,7 +12,7 @@ import { uncertainParams } from "./pmmh.js";
  * params of one posterior draw (evenly spaced over the draws), the observed variable (or its change) read at
  * each observation's step and passed through the entry's measurement model — so the fan is of what would be
  * observed, comparable point by point with the data. An entry without a measurement model (ABC) is the
- * variable itself.
+ * variable itself (drawMeasurement returns it).
  */
 
 export interface PredictivePoint {
@@ -81,7 +81,7 @@ export function posteriorPredictive(
     targets.forEach(({ s }, j) => {
       let x = path[w++]!;
       if (s.changeSteps) x -= path[w++]!;
-      const y = Number.isNaN(x) || !s.noise ? x : drawMeasurement(s.noise, x, noiseValue, u);
+      const y = Number.isNaN(x) ? x : drawMeasurement(s.noise, x, noiseValue, u);
       if (Number.isFinite(y)) samples[j]!.push(y);
     });
   }

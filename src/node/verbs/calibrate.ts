@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from "commander";
 import { calibrate, type PosteriorFile, untilStep } from "../../analysis/calibrate/calibrate.js";
 import { prepareModel } from "../../engine/prepare.js";
 import type { ParamRows } from "../../engine/run.js";
@@ -18,9 +19,19 @@ interface CalibrateFlags {
   burnIn: number;
   particles: number;
   evidenceDraws: number;
+  tolerance: number;
+  abcParticles: number;
   output: string;
   json?: boolean;
   progress?: boolean;
+}
+
+/** A number ≥ 0 (a tolerance). */
+function nonNegative(text: string): number {
+  const x = Number(text);
+  if (text.trim() === "" || !(x >= 0) || !Number.isFinite(x))
+    throw new InvalidArgumentError(`--tolerance must be a number ≥ 0, not '${text}'`);
+  return x;
 }
 
 /** The posterior summary as a table: one row per calibrated param. */
@@ -38,6 +49,18 @@ export function formatPosterior(post: PosteriorFile): string {
   ]);
   const until = post.until ? ` up to ${post.until.date ?? post.until.time}` : "";
   const used = post.observations.map((o) => `${o.name} (${o.used})`).join(", ");
+  if (post.abc) {
+    const tolerances = post.abc.tolerances.filter((t): t is number => t !== null);
+    return [
+      `posterior of ${post.model.name}${until}: ABC-SMC, ${post.particles} particles, ${tolerances.length} generations, final tolerance ${fmt(tolerances[tolerances.length - 1] ?? Number.NaN)} (stopped on ${post.abc.stopped}), ${post.abc.simulations} simulations, seed ${post.seed}${post.partial ? " — PARTIAL" : ""}`,
+      `observations: ${used}`,
+      table(
+        ["param", "mean", "sd", "q05", "q50", "q95", "draws"],
+        rows.map((r) => [...r.slice(0, 6), r[7]!]),
+      ),
+      `last generation's move acceptance ${post.acceptance.toFixed(3)}`,
+    ].join("\n");
+  }
   return [
     `posterior of ${post.model.name}${until}: PMMH, ${post.chains} chains × ${post.iterations} (after ${post.burn_in} burn-in), ${post.particles} particle${post.particles === 1 ? "" : "s"}, seed ${post.seed}${post.partial ? " — PARTIAL" : ""}`,
     `observations: ${used}`,
@@ -62,7 +85,7 @@ export const calibrateVerb: Verb = {
       program
         .command("calibrate")
         .description(
-          "fit the uncertain params to the model's observations (particle-marginal Metropolis–Hastings)",
+          "fit the uncertain params to the model's observations (particle-marginal Metropolis–Hastings; ABC-SMC for entries without a measurement model)",
         )
         .argument("<file>", "the model file, with an 'observations' section")
         .option("--until <date>", "use observations up to this date (or model time) only")
@@ -73,6 +96,18 @@ export const calibrateVerb: Verb = {
         "--evidence-draws <n>",
         "filter runs for the log marginal likelihood estimate (default 1000; 0: none)",
         wholeNumber("--evidence-draws", 0, 1e6),
+        1000,
+      )
+      .option(
+        "--tolerance <eps>",
+        "ABC-SMC: stop when the distance tolerance reaches this (default 0: when moves stop being accepted)",
+        nonNegative,
+        0,
+      )
+      .option(
+        "--abc-particles <n>",
+        "ABC-SMC: particles (default 1000)",
+        wholeNumber("--abc-particles", 2, 1e6),
         1000,
       )
       .option("-o, --output <file>", "the posterior file to write", "posterior.json")
@@ -103,6 +138,8 @@ export const calibrateVerb: Verb = {
             burnIn: opts.burnIn,
             particles: opts.particles,
             evidenceDraws: opts.evidenceDraws,
+            tolerance: opts.tolerance,
+            abcParticles: opts.abcParticles,
             ...(step !== undefined ? { untilStep: step } : {}),
             onProgress: (chain, it, acceptance, ess) => {
               if (!showProgress || Date.now() - last < 1000) return;
