@@ -51,6 +51,8 @@ export interface PosteriorFile {
   chain_acceptance: number[];
   /** The log marginal likelihood of the observations used, with its estimator and error; null if not estimated. */
   evidence: Evidence | null;
+  /** With `--mle`: the maximum-likelihood params (mle.ts). */
+  mle?: { params: Record<string, number>; log_likelihood: number; evaluations: number };
   /** ABC-SMC only: the tolerance schedule, the moves' acceptance by generation, simulations, why it stopped. */
   abc?: { tolerances: (number | null)[]; acceptances: number[]; simulations: number; stopped: string };
   /**

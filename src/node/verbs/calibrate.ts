@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "commander";
 import { calibrate, type PosteriorFile, untilStep } from "../../analysis/calibrate/calibrate.js";
+import { posteriorMle } from "../../analysis/calibrate/mle.js";
 import { prepareModel } from "../../engine/prepare.js";
 import type { ParamRows } from "../../engine/run.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
@@ -21,6 +22,7 @@ interface CalibrateFlags {
   evidenceDraws: number;
   tolerance: number;
   abcParticles: number;
+  mle?: boolean;
   output: string;
   json?: boolean;
   progress?: boolean;
@@ -66,6 +68,15 @@ export function formatPosterior(post: PosteriorFile): string {
     `observations: ${used}`,
     table(["param", "mean", "sd", "q05", "q50", "q95", "R-hat", "ESS"], rows),
     `acceptance ${post.acceptance.toFixed(3)} (by chain: ${post.chain_acceptance.map((a) => a.toFixed(2)).join(", ")})`,
+    ...(post.mle
+      ? [
+          `maximum likelihood (Nelder–Mead, ${post.mle.evaluations} evaluations): ${Object.entries(
+            post.mle.params,
+          )
+            .map(([k, v]) => `${k} = ${Number(v.toPrecision(8))}`)
+            .join(", ")}; log-likelihood ${fmt(post.mle.log_likelihood)}`,
+        ]
+      : []),
     ...(post.evidence
       ? [
           `log marginal likelihood ${fmt(post.evidence.log_marginal_likelihood)} ± ${fmt(post.evidence.se)} (importance sampling, ${post.evidence.draws} filter runs, weights' ESS ${Math.round(post.evidence.ess)})`,
@@ -110,6 +121,10 @@ export const calibrateVerb: Verb = {
         wholeNumber("--abc-particles", 2, 1e6),
         1000,
       )
+      .option(
+        "--mle",
+        "also find the maximum-likelihood params (Nelder–Mead from the posterior's median; not with ABC-SMC)",
+      )
       .option("-o, --output <file>", "the posterior file to write", "posterior.json")
       .option("--progress", "show progress even when stderr is not a terminal")
       .option("--json", "print the posterior file's content instead of a table")
@@ -153,6 +168,13 @@ export const calibrateVerb: Verb = {
             shouldStop: () => interrupted,
             pause: () => new Promise((resolve) => setImmediate(resolve)),
           });
+          if (opts.mle && !post.partial && post.samples.length > 0) {
+            if (post.method !== "pmmh")
+              throw new UsageError(
+                "--mle needs a likelihood: every observation entry needs a measurement model",
+              );
+            post.mle = posteriorMle(model, series, post);
+          }
           if (post.samples.length === 0) {
             io.err("brink: stopped during burn-in, before any draw was kept; nothing written\n");
             setCode(EXIT_INTERRUPTED);
