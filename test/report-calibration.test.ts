@@ -134,6 +134,20 @@ describe("the calibration section", () => {
   });
 });
 
+describe("the calibration section of an ABC-SMC posterior", () => {
+  it("shows the tolerance schedule instead of traces, and no R-hat", async () => {
+    const { model } = setup();
+    const post = { ...posterior(), method: "abc-smc", chains: 1, abc: { tolerances: [4, 2, 1, 0.5] } };
+    const priors = post.params.map((n) => model.program.params.find((p) => p.name === n)!.dist);
+    const section = await calibrationSection({ posterior: post, priors, predictive: [], predictiveRuns: 0 });
+    const ids = section.charts.map((c) => c.id);
+    expect(ids).toContain("chart-calibration-tolerance");
+    expect(ids.some((i) => i.includes("trace"))).toBe(false);
+    expect(section.tables[0]!.columns).not.toContain("R-hat");
+    expect(section.intro).toContain("ABC-SMC");
+  });
+});
+
 describe("brink report --posterior", () => {
   const dir = mkdtempSync(join(tmpdir(), "brink-report-calib-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -109,6 +109,14 @@ export async function htmlReport(
   const comparable = model.loaded.scenarios.filter(
     (s) => !/"time"/.test(JSON.stringify(spec.scenarios?.[s] ?? {})),
   );
+  // The posterior and the data are checked before anything runs.
+  const calibration =
+    options.posterior !== undefined
+      ? {
+          posterior: readPosterior(options.posterior, input.file, input.text),
+          series: loadObservations(input.file, model.loaded),
+        }
+      : undefined;
   options.onStage?.(`running the base model and ${comparable.length} scenarios`);
   const comparison = await compareScenarios(input, ["base", ...comparable], common);
   const report = comparison.reports.base!;
@@ -119,10 +127,9 @@ export async function htmlReport(
   ];
   if (comparable.length)
     sections.push(await scenariosSection(comparison.reports, spec, comparison.differences));
-  if (options.posterior !== undefined) {
+  if (calibration) {
     options.onStage?.("calibration: the posterior and its predictive runs");
-    const posterior = readPosterior(options.posterior, input.file, input.text);
-    const series = loadObservations(input.file, model.loaded);
+    const { posterior, series } = calibration;
     const predictiveRuns = options.predictiveRuns ?? 1000;
     const byName = new Map(model.program.params.map((p) => [p.name, p.dist]));
     sections.push(
