@@ -15,6 +15,7 @@ import {
   mostUpdated,
   predictiveChart,
   priorSample,
+  traceChart,
 } from "../src/report/calibration.js";
 import { hostile, hostileRunnableModel } from "./hostile-names.js";
 
@@ -116,9 +117,13 @@ describe("the calibration section", () => {
     expect(ids).toContain("chart-calibration-predictive-0");
     expect(ids.filter((i) => i.includes("pair"))).toHaveLength(3);
     const trace = section.charts.find((c) => c.id === "chart-calibration-trace-0")!.svg;
-    expect(trace).toContain("chain 1");
-    expect(trace).toContain("chain 2");
-    expect(trace).not.toContain("chain 3");
+    // A legend entry per chain: two here.
+    const chainSpec = traceChart({ posterior: post, priors, predictive, predictiveRuns: 300 }, 0) as {
+      data: { values: { chain: string; iteration: number }[] };
+    };
+    expect([...new Set(chainSpec.data.values.map((v) => v.chain))]).toEqual(["1", "2"]);
+    expect(Math.max(...chainSpec.data.values.map((v) => v.iteration))).toBe(300);
+    expect(trace).toContain("chain");
     // The fan carries the observations as points over its bands.
     const fan = predictiveChart(predictive, "y") as {
       data: { values: { observed: number; q05: number; q95: number }[] };

@@ -151,20 +151,25 @@ export function traceChart(input: CalibrationInput, i: number): Spec {
     thin(chain, MAX_TRACE_POINTS).map(({ index, value }) => ({
       iteration: index + 1,
       value: value[i]!,
-      chain: `chain ${c + 1}`,
+      chain: String(c + 1),
     })),
   );
   return {
     $schema: SCHEMA,
     title: { text: name, subtitle: "trace of the kept draws by chain" },
-    width: 560,
-    height: 120,
+    width: 240,
+    height: 110,
     data: { values },
     mark: { type: "line", strokeWidth: 0.8, opacity: 0.8 },
     encoding: {
       x: { field: "iteration", type: "quantitative", title: "kept iteration" },
       y: { field: "value", type: "quantitative", title: name, scale: { zero: false } },
-      color: { field: "chain", type: "nominal", title: null, legend: { orient: "top" } },
+      color: {
+        field: "chain",
+        type: "nominal",
+        title: "chain",
+        legend: { orient: "top", direction: "horizontal" },
+      },
     },
   };
 }
@@ -195,7 +200,7 @@ export function toleranceChart(tolerances: readonly number[]): Spec {
   return {
     $schema: SCHEMA,
     title: { text: "ABC-SMC tolerance schedule", subtitle: "distance accepted at each generation" },
-    width: 560,
+    width: 400,
     height: 140,
     data: {
       values: tolerances
@@ -223,7 +228,7 @@ export function predictiveChart(points: readonly PredictivePoint[], series: stri
       text: `${series}: posterior predictive`,
       subtitle: "median, 25–75% and 5–95% of what would be observed; dots: the data",
     },
-    width: 560,
+    width: 460,
     height: 240,
     data: { values },
     encoding: { x },
@@ -319,7 +324,11 @@ export async function calibrationSection(input: CalibrationInput): Promise<Repor
       });
   if (post.method === "pmmh")
     for (let i = 0; i < post.params.length; i++)
-      charts.push({ id: `chart-calibration-trace-${i}`, svg: await renderSvg(traceChart(input, i)) });
+      charts.push({
+        id: `chart-calibration-trace-${i}`,
+        svg: await renderSvg(traceChart(input, i)),
+        small: true,
+      });
   else if (post.abc)
     charts.push({
       id: "chart-calibration-tolerance",
