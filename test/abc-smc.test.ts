@@ -1,3 +1,7 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runAbcSmc } from "../src/analysis/calibrate/abc-smc.js";
 import { calibrate } from "../src/analysis/calibrate/calibrate.js";
@@ -5,6 +9,7 @@ import { parseObservations } from "../src/analysis/calibrate/observations.js";
 import { normalCdf } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { DiagnosticError } from "../src/lang/diagnostic.js";
+import { ROOT } from "./helpers.js";
 
 function setup(modelText: string, data: Record<string, string>) {
   const model = prepareModel("m.yaml", modelText);
@@ -172,4 +177,54 @@ observations:
     );
     expect((err as DiagnosticError).diagnostics[0]!.line).toBe(10);
   });
+});
+
+describe("brink calibrate on a model without a measurement model", () => {
+  it("writes an ABC-SMC posterior, the same for the same seed", () => {
+    const dir = mkdtempSync(join(tmpdir(), "brink-abc-"));
+    try {
+      const run = (out: string) =>
+        spawnSync(
+          process.execPath,
+          [
+            join(ROOT, "bin", "brink.js"),
+            "calibrate",
+            "test/fixtures/abc/noisy-line.yaml",
+            "--tolerance",
+            "0.5",
+            "--abc-particles",
+            "300",
+            "--json",
+            "-o",
+            join(dir, out),
+          ],
+          { cwd: ROOT, encoding: "utf8" },
+        );
+      const a = run("a.json");
+      expect(a.stderr).toBe("");
+      expect(a.status).toBe(0);
+      const post = JSON.parse(a.stdout);
+      expect(post.method).toBe("abc-smc");
+      expect(post.params).toEqual(["a", "b"]);
+      expect(post.abc.stopped).toBe("tolerance");
+      expect(post.abc.tolerances.at(-1)).toBe(0.5);
+      expect(post.summary[0].rhat).toBeNull();
+      expect(run("b.json").stdout).toBe(a.stdout);
+      const bad = spawnSync(
+        process.execPath,
+        [
+          join(ROOT, "bin", "brink.js"),
+          "calibrate",
+          "test/fixtures/abc/noisy-line.yaml",
+          "--tolerance",
+          "-1",
+        ],
+        { cwd: ROOT, encoding: "utf8" },
+      );
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/--tolerance must be a number ≥ 0/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

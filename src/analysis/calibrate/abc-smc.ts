@@ -344,12 +344,7 @@ export async function calibrateAbc(
     ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
     ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
     ...(options.pause ? { pause: options.pause } : {}),
-    ...(options.onProgress
-      ? {
-          onGeneration: (g: number, _eps: number, ess: number, acceptance: number) =>
-            options.onProgress!(0, g, acceptance, () => ess),
-        }
-      : {}),
+    ...(options.onGeneration ? { onGeneration: options.onGeneration } : {}),
   });
   const { time } = model.loaded;
   const lastObserved = Math.max(0, ...series.flatMap((s) => s.points.map((p) => p.step)));

@@ -23,6 +23,8 @@ export interface CalibrateOptions {
   /** ABC-SMC (entries without a measurement model): the target tolerance (absent: 0) and particles (1000). */
   tolerance?: number;
   abcParticles?: number;
+  /** ABC-SMC's progress, after each generation (PMMH's is onProgress). */
+  onGeneration?: (generation: number, tolerance: number, ess: number, acceptance: number) => void;
   onProgress?: (chain: number, iteration: number, acceptance: number, ess: () => number) => void;
   shouldStop?: () => boolean;
   /** Called every few iterations; a caller on an event loop yields to it there (progress, Ctrl-C). */

@@ -156,6 +156,13 @@ export const calibrateVerb: Verb = {
             tolerance: opts.tolerance,
             abcParticles: opts.abcParticles,
             ...(step !== undefined ? { untilStep: step } : {}),
+            onGeneration: (g, tolerance, ess, acceptance) => {
+              if (!showProgress || Date.now() - last < 1000) return;
+              last = Date.now();
+              io.err(
+                `ABC-SMC generation ${g}: tolerance ${Number(tolerance.toPrecision(4))}, ESS ${ess}, move acceptance ${acceptance.toFixed(2)}\n`,
+              );
+            },
             onProgress: (chain, it, acceptance, ess) => {
               if (!showProgress || Date.now() - last < 1000) return;
               last = Date.now();
