@@ -107,8 +107,11 @@ export function contractions(input: CalibrationInput): ParamContraction[] {
 /** One param's prior and posterior densities (kernel estimates over the prior's quantiles and the draws). */
 export function densityChart(input: CalibrationInput, i: number): Spec {
   const name = input.posterior.params[i]!;
+  const prior = priorSample(input.priors[i]!, true);
+  // A param the model now fixes has no prior density to draw (a posterior from an older version of the model).
+  const spread = prior[prior.length - 1]! > prior[0]!;
   const values = [
-    ...priorSample(input.priors[i]!, true).map((value) => ({ value, distribution: "prior" })),
+    ...(spread ? prior : []).map((value) => ({ value, distribution: "prior" })),
     ...thin(input.posterior.samples, MAX_DENSITY_DRAWS).map(({ value: row }) => ({
       value: row[i]!,
       distribution: "posterior",
