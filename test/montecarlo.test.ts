@@ -8,6 +8,7 @@ import { prepareModel } from "../src/engine/prepare.js";
 import { RunRecords } from "../src/engine/records.js";
 import { Runner } from "../src/engine/run.js";
 import { Summary } from "../src/engine/summary.js";
+import { DiagnosticError, formatDiagnostic } from "../src/lang/diagnostic.js";
 import { closeWorkers, simulate, UsageError, worstHalfWidth } from "../src/node/simulate.js";
 import { brink, scratchDir } from "./cli-helpers.js";
 import { diagnosticsOf, example, ROOT } from "./helpers.js";
@@ -239,7 +240,7 @@ describe("library options and resource bounds", () => {
     );
   });
 
-  it("per-run records grow with the runs done, and a job whose records could not fit is refused up front", async () => {
+  it("per-run records grow with the runs done; only claims bootstrapped over runs keep them, within a budget", async () => {
     const records = new RunRecords(0, 1e9, [{ tracked: 0, save: 0 }], 1);
     expect(records.outcome.buffer.byteLength).toBeLessThan(1e6);
     records.record(4999, { outcome: 0, time: 1, timeIndex: 1, saves: 1 }, Float64Array.of(3));
@@ -247,10 +248,33 @@ describe("library options and resource bounds", () => {
     expect(records.recorded()).toBe(1);
     expect(records.values[0]![4999]).toBe(3);
     expect(records.outcome.buffer.byteLength).toBeLessThan(1e6);
-    const extraClaims = [{ id: "mean-attacker", check: "E(attacker at 2026-01-01) > 10" }];
-    await expect(simulate(input, { runs: 1e9, workers: 1, extraClaims })).rejects.toThrow(
-      /mean-attacker need every run's end state .*use at most [\d,]+ runs/,
+    // Claims with E, Q and other scenarios' terms are running statistics: a billion runs is not refused.
+    const extraClaims = [
+      { id: "mean-attacker", check: "E(attacker at 2026-01-01) > 10" },
+      { id: "median-attacker", check: "Q50(attacker at 2026-01-01) > 10" },
+      { id: "paired", check: "P(defender_breaks | scenario = strong_defence) < P(defender_breaks)" },
+    ];
+    const stopped = await simulate(input, {
+      runs: 1e9,
+      workers: 1,
+      extraClaims,
+      signal: AbortSignal.abort(),
+    });
+    expect(stopped.report.partial).toBe(true);
+    // A Q term combined with another is bootstrapped over every run's values: refused at the claim.
+    const text = input.text.replace(
+      "claims:\n",
+      'claims:\n  - { id: median-gap, check: "Q50(attacker at 2026-01-01) > Q50(defender at 2026-01-01)" }\n',
     );
+    const refused = simulate({ file: WAR, text }, { runs: 1e9, workers: 1 });
+    await expect(refused).rejects.toThrow(DiagnosticError);
+    const message = await refused.catch((e: DiagnosticError) =>
+      e.diagnostics.map(formatDiagnostic).join("\n"),
+    );
+    expect(message).toMatch(
+      /war-of-attrition\.yaml:59:\d+: error: this claim combines a Q\(…\) term with other terms.*use at most [\d,]+ runs/,
+    );
+    await expect(simulate({ file: WAR, text }, { runs: 200, workers: 1 })).resolves.toBeDefined();
   });
 });
 

@@ -136,16 +136,13 @@ export function evaluateClaimWithRecords(
     }
   }
   const quantiles = claim.atoms.filter((a) => a.kind === "Q");
-  const lone =
-    claim.atoms.length === 1 &&
-    (claim.left.kind === "atom" ? isConstant(claim.right) : isConstant(claim.left));
-  if (quantiles.length && lone) {
-    const q = quantiles[0] as Extract<ClaimAtom, { kind: "Q" }>;
-    const sr = recordsOf(q.scenario);
-    const values = Array.from(sr.records.values[sr.probe(q.tracked, q.save)]!)
+  const lone = loneQuantile(claim);
+  if (lone) {
+    const sr = recordsOf(lone.scenario);
+    const values = Array.from(sr.records.values[sr.probe(lone.tracked, lone.save)] ?? [])
       .filter((v) => !Number.isNaN(v))
       .sort((x, y) => x - y);
-    return quantileClaim(claim, values, q.q);
+    return quantileClaim(claim, values.length, (k) => values[k]!, lone.q);
   }
   if (quantiles.length) {
     return bootstrapClaim(
@@ -174,6 +171,28 @@ export function evaluateClaimWithRecords(
   });
 }
 
+/**
+ * The claim's Q term when the claim is that term alone against a number (`Q50(x at T) < 16`, `16 > Q50(…)`):
+ * such a claim is read off order statistics. Any other claim with a Q term is bootstrapped.
+ */
+export function loneQuantile(claim: CompiledClaim): Extract<ClaimAtom, { kind: "Q" }> | null {
+  const atom = claim.atoms.length === 1 ? claim.atoms[0]! : null;
+  if (atom?.kind !== "Q") return null;
+  const lone =
+    (claim.left.kind === "atom" && isConstant(claim.right)) ||
+    (claim.right.kind === "atom" && isConstant(claim.left));
+  return lone ? atom : null;
+}
+
+/**
+ * True when a claim can only be evaluated on every run's values: a Q term combined with other terms or
+ * arithmetic, whose interval is a paired bootstrap over runs. Every other claim is evaluated from running sums
+ * (claims-stream.ts) whose size does not grow with the runs.
+ */
+export function needsRunValues(claim: CompiledClaim): boolean {
+  return claim.atoms.some((a) => a.kind === "Q") && loneQuantile(claim) === null;
+}
+
 interface Observations {
   /** Number of runs. */
   n: number;
@@ -195,6 +214,18 @@ interface Observations {
  * observed 0 or 1 does not claim certainty.
  */
 function evaluateObservations(claim: CompiledClaim, obs: Observations): ClaimResult {
+  const { means, cov } = momentsOf(obs);
+  return deltaMethodClaim(claim, {
+    n: obs.n,
+    means,
+    cov,
+    atomValue: obs.atomValue,
+    indicator: obs.indicator,
+  });
+}
+
+/** Means of the basic variables and the covariance of their means (paired over runs). */
+function momentsOf(obs: Observations): { means: Float64Array; cov: Float64Array } {
   const { n, weights, basics } = obs;
   const m = basics.length;
   const len = basics[0]?.length ?? 0;
@@ -212,12 +243,33 @@ function evaluateObservations(claim: CompiledClaim, obs: Observations): ClaimRes
       for (let i = 0; i < len; i++) sum += w(i) * (basics[k]![i]! - means[k]!) * (basics[l]![i]! - means[l]!);
       cov[k * m + l] = cov[l * m + k] = sum / n / n;
     }
-    if (obs.indicator[k]) {
+  }
+  return { means, cov };
+}
+
+/** What the delta method reads: the basics' means and the covariance of those means. */
+export interface Moments {
+  n: number;
+  means: Float64Array;
+  /** m × m, row-major: the covariance of the means (centred cross-products over runs / n²). */
+  cov: Float64Array;
+  atomValue: (atom: number, means: Float64Array) => number;
+  /** Which basics are 0/1 indicators (their variances get an Agresti–Coull floor). */
+  indicator: boolean[];
+}
+
+/** The margin's estimate and 95% interval from the basics' moments (see evaluateObservations). */
+export function deltaMethodClaim(claim: CompiledClaim, moments: Moments): ClaimResult {
+  const { n, means } = moments;
+  const m = means.length;
+  const cov = Float64Array.from(moments.cov);
+  for (let k = 0; k < m; k++) {
+    if (moments.indicator[k]) {
       const smoothed = (means[k]! * n + 2) / (n + 4);
       cov[k * m + k] = Math.max(cov[k * m + k]!, (smoothed * (1 - smoothed)) / (n + 4));
     }
   }
-  const atomValues = (mu: Float64Array) => Float64Array.from(claim.atoms, (_, i) => obs.atomValue(i, mu));
+  const atomValues = (mu: Float64Array) => Float64Array.from(claim.atoms, (_, i) => moments.atomValue(i, mu));
   const rightConstant = isConstant(claim.right);
   const shift = rightConstant ? evaluate(claim.right, atomValues(means)) : 0;
   let estimate: number;
@@ -258,14 +310,25 @@ function evaluateObservations(claim: CompiledClaim, obs: Observations): ClaimRes
   };
 }
 
-/** A Q term against a constant: the sample quantile, with a distribution-free order-statistic interval. */
-function quantileClaim(claim: CompiledClaim, sorted: number[], q: number): ClaimResult {
-  const n = sorted.length;
+/**
+ * A Q term against a constant: the sample quantile, with a distribution-free order-statistic interval. `at(k)`
+ * is the value of rank k (0-based) among the n values.
+ */
+export function quantileClaim(
+  claim: CompiledClaim,
+  n: number,
+  at: (rank: number) => number,
+  q: number,
+): ClaimResult {
   if (n === 0) return undecided(claim, "no run was still going at that time");
-  const estimate = sortedQuantile(sorted, q);
+  // As sortedQuantile: interpolated between the order statistics around rank (n − 1)·q.
+  const h = (n - 1) * q;
+  const below = Math.floor(h);
+  const low = at(below);
+  const estimate = low + (h - below) * (at(Math.min(n - 1, below + 1)) - low);
   const spread = Z975 * Math.sqrt(n * q * (1 - q));
-  const lo = sorted[Math.max(0, Math.floor(n * q - spread) - 1)]!;
-  const hi = sorted[Math.min(n - 1, Math.ceil(n * q + spread))]!;
+  const lo = at(Math.max(0, Math.floor(n * q - spread) - 1));
+  const hi = at(Math.min(n - 1, Math.ceil(n * q + spread)));
   const leftIsQ = claim.left.kind === "atom";
   const constant = evaluate(leftIsQ ? claim.right : claim.left, []);
   // Write the claim as (Q − c) op 0, flipping the comparison when Q is on the right.
@@ -305,7 +368,7 @@ function verdictOf(op: CompiledClaim["op"], mLo: number, mHi: number, estimate: 
   }
 }
 
-function compares(x: number, op: LevelOp, threshold: number): boolean {
+export function compares(x: number, op: LevelOp, threshold: number): boolean {
   return op === ">"
     ? x > threshold
     : op === ">="

@@ -1,14 +1,7 @@
 import type { Summary } from "../engine/summary.js";
 import type { ResolvedTime } from "../model/load.js";
 import { modelTimeToDate } from "../model/time.js";
-import {
-  type ClaimResult,
-  type CompiledClaim,
-  evaluateClaim,
-  evaluateClaimWithRecords,
-  needsRecords,
-  type ScenarioRecords,
-} from "./claims.js";
+import { type ClaimResult, type CompiledClaim, evaluateClaim, needsRecords } from "./claims.js";
 import { type IncidenceCurve, incidenceCurves } from "./incidence.js";
 import { wilson } from "./stats.js";
 
@@ -60,8 +53,11 @@ export function buildReport(args: {
   time: ResolvedTime;
   summary: Summary;
   claims: CompiledClaim[];
-  /** Per-run records by scenario, for claims with E, Q or other scenarios' terms. */
-  recordsOf?: (scenario: string | null) => ScenarioRecords;
+  /**
+   * Evaluates claims with E, Q, P(var at T > x) or other scenarios' terms, which the summary's counts cannot
+   * (from running statistics over the runs, or their records); absent, such claims are undecided.
+   */
+  evaluateFromRuns?: (claim: CompiledClaim) => ClaimResult;
 }): RunReport {
   const { summary, time } = args;
   const n = summary.runs;
@@ -111,8 +107,8 @@ export function buildReport(args: {
   });
   const claims = args.claims.map((claim) => {
     const r =
-      needsRecords(claim) && args.recordsOf
-        ? evaluateClaimWithRecords(claim, args.recordsOf)
+      needsRecords(claim) && args.evaluateFromRuns
+        ? args.evaluateFromRuns(claim)
         : evaluateClaim(claim, { runs: n, outcomeTimes: summary.outcomeTimes, censored: summary.censored });
     // Not-a-number estimates (a claim that could not be evaluated) print as null.
     const finite = (x: number | null) => (x === null ? null : round(x));

@@ -2,13 +2,21 @@ import { saveCount } from "../compile/kernel.js";
 import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.js";
 import { jobIdentity, jobMeta, runChunk } from "../engine/montecarlo.js";
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
-import { RECORD_BUDGET_BYTES, RunRecords, recordBytesPerRun } from "../engine/records.js";
+import { type Probe, RECORD_BUDGET_BYTES, RunRecords, recordBytesPerRun } from "../engine/records.js";
 import { type ParamRows, RunFailure, type Sampling } from "../engine/run.js";
 import { type RunsOut, runTableBytesPerRun } from "../engine/run-table.js";
 import { type JobMeta, Summary, shapeOf } from "../engine/summary.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { compileClaims } from "./check.js";
-import { type CompiledClaim, compileClaim, needsRecords, type ScenarioRecords } from "./claims.js";
+import {
+  type CompiledClaim,
+  compileClaim,
+  evaluateClaimWithRecords,
+  needsRecords,
+  needsRunValues,
+  type ScenarioRecords,
+} from "./claims.js";
+import { type ChunkRuns, ClaimStatistics, type ScenarioLayout } from "./claims-stream.js";
 import { buildReport, type RunReport } from "./results.js";
 
 export interface SimulateOptions {
@@ -206,139 +214,74 @@ export async function runSimulation(
     throw new UsageError("per-run output needs worker threads, which this host lacks");
   const aborted = () => options.signal?.aborted === true;
 
-  /** Run the runs [from, to) of one scenario's job into `summary` (and `records`, when given). */
-  const runRange = async (job: Job, from: number, to: number): Promise<void> => {
-    const { prepared, meta, summary, records } = job;
-    if (!pool) {
-      // On this thread, in slices of about 50 ms, yielding between them so that Ctrl-C (an event) is heard.
-      let a = from;
-      while (a < to && !aborted()) {
-        const before = summary.runs;
-        const deadline = performance.now() + IN_PROCESS_SLICE_MS;
-        runChunk(prepared, {
-          meta,
-          start: a,
-          end: to,
-          into: summary,
-          pause: () => performance.now() > deadline,
-          ...(records ? { records } : {}),
-          ...(options.paramRows ? { paramRows: options.paramRows } : {}),
-        });
-        a += summary.runs - before;
-        progress(summary.runs, maxRuns);
-        await host.yieldToEvents();
-      }
-      return;
-    }
-    const control = pool.sharedMemory ? new SharedArrayBuffer(8) : null;
-    const shared = control ? new Int32Array(control) : null;
-    const base = summary.runs;
-    // Without shared memory, a stop is heard between chunks and progress counts finished chunks.
-    let finished = 0;
-    let stopped = false;
-    const stop = () => {
-      stopped = true;
-      if (shared) Atomics.store(shared, 1, 1);
-    };
-    if (aborted()) stop();
-    options.signal?.addEventListener("abort", stop);
-    // Every chunk runs to its end or its first failing run; the failing run with the lowest index is reported,
-    // so the same job fails the same way whatever the workers (chunks after a known failure are not needed).
-    const failures: RunFailure[] = [];
-    const firstFailure = () => Math.min(Number.POSITIVE_INFINITY, ...failures.map((f) => f.run));
-    const ticker = setInterval(
-      () => progress(base + (shared ? Atomics.load(shared, 0) : finished), maxRuns),
-      250,
-    );
-    // Chunks are handed out a few per worker at a time, so a stop leaves no queue of chunks to drain and the
-    // queue's memory does not grow with the runs.
-    let next = from;
-    const feed = async (): Promise<void> => {
-      while (!stopped && next < to && next < firstFailure()) {
-        const a = next;
-        const b = Math.min(to, a + chunkSize);
-        next = b;
-        const task: ChunkTask = {
-          file: input.file,
-          text: input.text,
-          scenario: job.scenario,
-          meta,
-          start: a,
-          end: b,
-          control,
-          probes: records ? records.probes : null,
-          decisions: options.decisions ?? null,
-          ...(options.paramRows ? { paramRows: options.paramRows } : {}),
-          ...(job.runsOut ? { runsOut: job.runsOut } : {}),
-        };
-        const part = await pool.run(task);
-        finished += b - a;
-        if ("diagnostic" in part) failures.push(new RunFailure(part.run, part.diagnostic));
-        else {
-          summary.mergePacked({ meta, shape: summary.shape(), data: part.summary });
-          if (part.records && records) records.absorb(part.records);
-        }
-      }
-    };
-    try {
-      const feeders = Math.min(2 * workers, Math.ceil((to - from) / chunkSize));
-      await Promise.all(Array.from({ length: feeders }, feed));
-    } finally {
-      clearInterval(ticker);
-      options.signal?.removeEventListener("abort", stop);
-    }
-    if (failures.length) throw failures.sort((x, y) => x.run - y.run)[0]!;
-    progress(summary.runs, maxRuns);
-  };
-
-  // Claims with E, Q or another scenario's terms need per-run records of each scenario they name.
+  // Claims with E, Q, P(var at T > x) or another scenario's terms read per-run values of each scenario they
+  // name. The scenarios run side by side, chunk by chunk over the same run indices (the same random numbers),
+  // and each chunk's values are folded into the claims' running statistics (claims-stream.ts) and dropped, so
+  // memory does not grow with the runs. Only a Q term combined with other terms needs every run's values (a
+  // paired bootstrap over runs): those claims keep records, within a budget checked before the job starts.
   const recordClaims = claims.filter(needsRecords);
+  const bootstrapClaims = recordClaims.filter(needsRunValues);
   const currentKey = options.scenario ?? "base";
   const keyOf = (s: string | null) => (s === null ? currentKey : s);
+  const probeKey = (atom: { variable: string; save: number }) => `${atom.variable}\u0000${atom.save}`;
   const probesByKey = new Map<string, Set<string>>();
+  const keptProbesByKey = new Map<string, Set<string>>();
   for (const claim of recordClaims) {
     for (const atom of claim.atoms) {
       const key = keyOf(atom.scenario);
       const set = probesByKey.get(key) ?? new Set<string>();
-      if (atom.kind !== "P") set.add(`${atom.variable}\u0000${atom.save}`);
+      if (atom.kind !== "P") set.add(probeKey(atom));
       probesByKey.set(key, set);
     }
   }
-  // Per-run records grow with the runs done; a job that could not hold them all is refused before it starts.
+  for (const claim of bootstrapClaims) {
+    for (const atom of claim.atoms) {
+      const key = keyOf(atom.scenario);
+      const set = keptProbesByKey.get(key) ?? new Set<string>();
+      if (atom.kind !== "P") set.add(probeKey(atom));
+      keptProbesByKey.set(key, set);
+    }
+  }
+  // Records kept for bootstrapped claims grow with the runs done; a job that could not hold them is refused.
   let recordBytes = 0;
-  for (const probes of probesByKey.values()) recordBytes += maxRuns * recordBytesPerRun(probes.size);
+  for (const probes of keptProbesByKey.values()) recordBytes += maxRuns * recordBytesPerRun(probes.size);
   if (recordBytes > RECORD_BUDGET_BYTES) {
     const most = Math.floor((maxRuns * RECORD_BUDGET_BYTES) / recordBytes);
-    throw new UsageError(
-      `the claims ${recordClaims.map((c) => c.id).join(", ")} need every run's end state (E, Q or another scenario's terms): ` +
-        `${maxRuns.toLocaleString("en")} runs would take ${(recordBytes / 2 ** 30).toFixed(1)} GiB; use at most ${most.toLocaleString("en")} runs`,
-    );
+    const message =
+      `this claim combines a Q(…) term with other terms, so its interval is a bootstrap over every run's values: ` +
+      `${maxRuns.toLocaleString("en")} runs would keep ${(recordBytes / 2 ** 30).toFixed(1)} GiB of them; ` +
+      `use at most ${most.toLocaleString("en")} runs, or compare the Q(…) term with a number`;
+    const declared = model.loaded.spec.claims ?? [];
+    const diagnostics = bootstrapClaims.flatMap((claim) => {
+      const i = declared.findIndex((c) => c.id === claim.id && c.check === claim.check);
+      return i < 0 ? [] : [model.loaded.source.at(["claims", i, "check"], message)];
+    });
+    if (diagnostics.length === bootstrapClaims.length) throw new DiagnosticError(diagnostics);
+    throw new UsageError(`the claims ${bootstrapClaims.map((c) => c.id).join(", ")}: ${message}`);
   }
+
   const makeJob = (prepared: PreparedModel, scenario: string | null): Job => {
-    const probeKeys = probesByKey.get(scenario ?? "base");
+    const key = scenario ?? "base";
     const trackedNames = prepared.program.tracked.map((t) => t.name);
-    const probes = probeKeys
-      ? [...probeKeys].map((k) => {
-          const [variable, save] = k.split("\u0000") as [string, string];
-          return { tracked: trackedNames.indexOf(variable), save: Number(save) };
-        })
-      : undefined;
+    const probesOf = (keys: Set<string> | undefined) =>
+      keys
+        ? [...keys]
+            .map((k) => {
+              const [variable, save] = k.split("\u0000") as [string, string];
+              return { tracked: trackedNames.indexOf(variable), save: Number(save) };
+            })
+            .filter((p) => p.tracked >= 0)
+        : undefined;
+    const probes = probesOf(probesByKey.get(key));
+    const kept = probesOf(keptProbesByKey.get(key));
     const meta = jobMeta(prepared, identity, seed, sampling);
     return {
       prepared,
       scenario,
       meta,
       summary: new Summary(shapeOf(prepared.program), meta),
-      ...(probes
-        ? {
-            records: new RunRecords(
-              first,
-              maxRuns,
-              probes.filter((p) => p.tracked >= 0),
-              trackedNames.length,
-            ),
-          }
-        : {}),
+      ...(probes ? { probes } : {}),
+      ...(kept ? { records: new RunRecords(first, maxRuns, kept, trackedNames.length) } : {}),
     };
   };
 
@@ -352,12 +295,172 @@ export async function runSimulation(
   };
   const mainRunsOut = runsOutFor(main, currentKey);
   if (mainRunsOut) main.runsOut = mainRunsOut;
+  // The other scenarios the claims name, run over the same run indices as the main job.
+  const jobs = new Map<string, Job>([[currentKey, main]]);
+  for (const key of probesByKey.keys()) {
+    if (jobs.has(key)) continue;
+    const other = prepareModel(input.file, input.text, loadOptions(key === "base" ? undefined : key));
+    const job = makeJob(other, key === "base" ? null : key);
+    const runsOut = runsOutFor(job, key);
+    if (runsOut) job.runsOut = runsOut;
+    jobs.set(key, job);
+  }
+  const group = [...jobs.values()];
+  const layoutOf = (scenario: string | null): ScenarioLayout => {
+    const job = jobs.get(keyOf(scenario))!;
+    const trackedNames = job.prepared.program.tracked.map((t) => t.name);
+    const probes = job.probes ?? [];
+    return {
+      outcomes: job.prepared.program.outcomes.map((o) => o.name),
+      probe: (tracked, save) => {
+        // Atoms carry the tracked index of the scenario being run; find the same variable in this one.
+        const name = model.program.tracked[tracked]?.name;
+        return probes.findIndex((p) => trackedNames[p.tracked] === name && p.save === save);
+      },
+    };
+  };
+  const statistics = new ClaimStatistics(
+    recordClaims.filter((c) => !needsRunValues(c)),
+    layoutOf,
+  );
+  /** Fold one chunk's runs [a, a + count) of every scenario (in `group` order) into the claims. */
+  const fold = (a: number, count: number, parts: (ChunkRuns & { start: number })[]) => {
+    const partOf = (scenario: string | null) => parts[group.indexOf(jobs.get(keyOf(scenario))!)]!;
+    statistics.addChunk(a, count, partOf);
+    group.forEach((job, j) => {
+      const records = job.records;
+      if (!records) return;
+      const part = parts[j]!;
+      // The kept probes are some of the chunk's probes: pick their columns.
+      const columns = records.probes.map((p) =>
+        job.probes!.findIndex((q) => q.tracked === p.tracked && q.save === p.save),
+      );
+      records.absorb({ ...part, values: columns.map((c) => part.values[c]!) });
+    });
+  };
+
+  /** Run the runs [from, to) of every job in `group`, the same indices in each, folding them into the claims. */
+  const runRange = async (from: number, to: number): Promise<void> => {
+    const wantsRuns = recordClaims.length > 0;
+    const tracked = (job: Job) => job.prepared.program.tracked.length;
+    if (!pool) {
+      // On this thread, in slices of about 50 ms, yielding between them so that Ctrl-C (an event) is heard.
+      let a = from;
+      while (a < to && !aborted()) {
+        const before = main.summary.runs;
+        const deadline = performance.now() + IN_PROCESS_SLICE_MS;
+        const slice = (job: Job, capacity: number) =>
+          wantsRuns ? new RunRecords(a, capacity, job.probes ?? [], tracked(job)) : undefined;
+        const mainRuns = slice(main, to - a);
+        runChunk(main.prepared, {
+          meta: main.meta,
+          start: a,
+          end: to,
+          into: main.summary,
+          pause: () => performance.now() > deadline,
+          ...(mainRuns ? { records: mainRuns } : {}),
+          ...(options.paramRows ? { paramRows: options.paramRows } : {}),
+        });
+        const done = main.summary.runs - before;
+        const parts = [mainRuns];
+        for (const job of group.slice(1)) {
+          const runs = slice(job, done);
+          runChunk(job.prepared, {
+            meta: job.meta,
+            start: a,
+            end: a + done,
+            into: job.summary,
+            ...(runs ? { records: runs } : {}),
+            ...(options.paramRows ? { paramRows: options.paramRows } : {}),
+          });
+          parts.push(runs);
+        }
+        if (wantsRuns) fold(a, done, parts as RunRecords[]);
+        a += done;
+        progress(main.summary.runs, maxRuns);
+        await host.yieldToEvents();
+      }
+      return;
+    }
+    const control = pool.sharedMemory ? new SharedArrayBuffer(8) : null;
+    const shared = control ? new Int32Array(control) : null;
+    const base = main.summary.runs;
+    // Without shared memory, a stop is heard between chunks and progress counts finished chunks.
+    let finished = 0;
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      if (shared) Atomics.store(shared, 1, 1);
+    };
+    if (aborted()) stop();
+    options.signal?.addEventListener("abort", stop);
+    // Every chunk runs to its end or its first failing run; the failing run with the lowest index is reported
+    // (the main scenario's first at the same index), so the same job fails the same way whatever the workers
+    // (chunks after a known failure are not needed).
+    const failures: { failure: RunFailure; job: number }[] = [];
+    const firstFailure = () => Math.min(Number.POSITIVE_INFINITY, ...failures.map((f) => f.failure.run));
+    // Workers count the runs of every scenario in the group.
+    const ticker = setInterval(
+      () =>
+        progress(base + (shared ? Math.floor(Atomics.load(shared, 0) / group.length) : finished), maxRuns),
+      250,
+    );
+    // Chunks are handed out a few per worker at a time, so a stop leaves no queue of chunks to drain and the
+    // queue's memory does not grow with the runs.
+    let next = from;
+    const feed = async (): Promise<void> => {
+      while (!stopped && next < to && next < firstFailure()) {
+        const a = next;
+        const b = Math.min(to, a + chunkSize);
+        next = b;
+        const task = (job: Job): ChunkTask => ({
+          file: input.file,
+          text: input.text,
+          scenario: job.scenario,
+          meta: job.meta,
+          start: a,
+          end: b,
+          control,
+          probes: wantsRuns ? (job.probes ?? []) : null,
+          decisions: options.decisions ?? null,
+          ...(options.paramRows ? { paramRows: options.paramRows } : {}),
+          ...(job.runsOut ? { runsOut: job.runsOut } : {}),
+        });
+        const parts = await Promise.all(group.map((job) => pool.run(task(job))));
+        finished += b - a;
+        const runs: (ChunkRuns & { start: number })[] = [];
+        parts.forEach((part, j) => {
+          if ("diagnostic" in part)
+            failures.push({ failure: new RunFailure(part.run, part.diagnostic), job: j });
+          else {
+            const job = group[j]!;
+            job.summary.mergePacked({ meta: job.meta, shape: job.summary.shape(), data: part.summary });
+            if (part.records) runs.push(part.records);
+          }
+        });
+        // A stopped chunk's runs are not folded: claims are evaluated only on a whole job.
+        if (wantsRuns && runs.length === group.length && runs.every((r) => r.outcome.length === b - a))
+          fold(a, b - a, runs);
+      }
+    };
+    try {
+      const feeders = Math.min(2 * workers, Math.ceil((to - from) / chunkSize));
+      await Promise.all(Array.from({ length: feeders }, feed));
+    } finally {
+      clearInterval(ticker);
+      options.signal?.removeEventListener("abort", stop);
+    }
+    if (failures.length)
+      throw failures.sort((x, y) => x.failure.run - y.failure.run || x.job - y.job)[0]!.failure;
+    progress(main.summary.runs, maxRuns);
+  };
+
   if (precision === undefined) {
-    await runRange(main, first, first + maxRuns);
+    await runRange(first, first + maxRuns);
   } else {
     let from = first;
     for (const checkpoint of precisionCheckpoints(first, maxRuns)) {
-      await runRange(main, from, checkpoint);
+      await runRange(from, checkpoint);
       from = checkpoint;
       if (aborted()) break;
       if (
@@ -370,17 +473,6 @@ export async function runSimulation(
   const summary = main.summary;
   if (aborted() || (precision === undefined && summary.runs < maxRuns)) summary.partial = true;
 
-  // The other scenarios the claims name, over the same run indices (the same random numbers).
-  const jobs = new Map<string, Job>([[currentKey, main]]);
-  for (const key of probesByKey.keys()) {
-    if (jobs.has(key) || aborted()) continue;
-    const other = prepareModel(input.file, input.text, loadOptions(key === "base" ? undefined : key));
-    const job = makeJob(other, key === "base" ? null : key);
-    const runsOut = runsOutFor(job, key);
-    if (runsOut) job.runsOut = runsOut;
-    await runRange(job, first, first + summary.runs);
-    jobs.set(key, job);
-  }
   const recordsOf = (scenario: string | null): ScenarioRecords => {
     const job = jobs.get(keyOf(scenario))!;
     const trackedNames = job.prepared.program.tracked.map((t) => t.name);
@@ -389,7 +481,6 @@ export async function runSimulation(
       records: job.records ?? new RunRecords(first, 0, [], 0),
       outcomes: job.prepared.program.outcomes.map((o) => o.name),
       probe: (tracked, save) => {
-        // Atoms carry the tracked index of the scenario being run; find the same variable in this one.
         const name = model.program.tracked[tracked]?.name;
         return probes.findIndex((p) => trackedNames[p.tracked] === name && p.save === save);
       },
@@ -399,7 +490,12 @@ export async function runSimulation(
     time: model.loaded.time,
     summary,
     claims,
-    ...(recordClaims.length && !aborted() ? { recordsOf } : {}),
+    ...(recordClaims.length && !aborted()
+      ? {
+          evaluateFromRuns: (claim: CompiledClaim) =>
+            needsRunValues(claim) ? evaluateClaimWithRecords(claim, recordsOf) : statistics.result(claim),
+        }
+      : {}),
   });
   const others: Record<string, RunReport> = {};
   for (const [key, job] of jobs) {
@@ -415,6 +511,9 @@ interface Job {
   scenario: string | null;
   meta: JobMeta;
   summary: Summary;
+  /** Values each chunk reports per run, for claims (absent: none of this scenario's). */
+  probes?: Probe[];
+  /** Every run's values, kept for claims bootstrapped over runs (absent: no such claim names this scenario). */
   records?: RunRecords;
   /** Where this job's runs are written (the main job of a `runsOut` simulation only). */
   runsOut?: RunsOut;
