@@ -42,8 +42,10 @@ export interface ChunkResult {
   table?: RunTableData;
 }
 
-// Each worker compiles a model once and keeps it for every later chunk of the same job.
+// Each worker compiles a model once and keeps it for every later chunk of the same job. Claims naming other
+// scenarios run their chunks side by side with the job's, so a few models (one per scenario) are kept.
 const compiled = new Map<string, PreparedModel>();
+const MODELS_KEPT = 8;
 
 /** A chunk that stopped at a failing run: the first such run and its diagnostic. */
 export interface ChunkFailure {
@@ -72,7 +74,7 @@ function runChunkTask(task: ChunkTask): ChunkResult {
       ...(task.scenario === null ? {} : { scenario: task.scenario }),
       ...(task.decisions ? { decisions: task.decisions } : {}),
     });
-    compiled.clear();
+    if (compiled.size >= MODELS_KEPT) compiled.delete(compiled.keys().next().value!);
     compiled.set(key, model);
   }
   const control = task.control ? new Int32Array(task.control) : null;
