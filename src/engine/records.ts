@@ -6,15 +6,20 @@ export interface Probe {
   save: number;
 }
 
-/** The most memory a job's per-run records may take (8 bytes a run, plus 8 per probe, per scenario). */
+/**
+ * The most memory a job's per-run records may take (8 bytes a run, plus 8 per probe, per scenario). Only claims
+ * bootstrapped over runs (a Q term combined with other terms) keep a whole job's records; other claims see each
+ * chunk's records once and keep running statistics (src/analysis/claims-stream.ts).
+ */
 export const RECORD_BUDGET_BYTES = 2 ** 31;
 
 /** Bytes of records one run takes with `probes` probes. */
 export const recordBytesPerRun = (probes: number): number => 8 + 8 * probes;
 
 /**
- * Per-run end states (and probed values) of runs start … start + capacity − 1. Claims that compare scenarios
- * pair runs by index — the same random numbers — so they need these rather than the summary's counts.
+ * Per-run end states (and probed values) of runs start … start + capacity − 1: a chunk's, handed to the claims'
+ * running statistics, or a whole job's for claims bootstrapped over runs. Claims that compare scenarios pair runs
+ * by index — the same random numbers — so they need these rather than the summary's counts.
  * Eight bytes a run, plus eight per probe. Memory grows with the runs recorded, not with the runs asked for:
  * the arrays cover runs start … start + count − 1, `count` one past the furthest run recorded so far.
  */
