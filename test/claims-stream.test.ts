@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { compileClaims } from "../src/analysis/check.js";
@@ -15,6 +17,7 @@ import { jobMeta, runChunk } from "../src/engine/montecarlo.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { type Probe, RunRecords } from "../src/engine/records.js";
 import { closeWorkers, simulate } from "../src/node/simulate.js";
+import { BIN, scratchDir } from "./cli-helpers.js";
 import { ROOT } from "./helpers.js";
 
 afterAll(() => closeWorkers());
@@ -302,7 +305,7 @@ describe("claims of the flagship", () => {
   it("streamed through worker chunks equal the record-based verdicts and intervals", async () => {
     const file = `${ROOT}/models/flagship/flagship.yaml`;
     const text = readFileSync(file, "utf8");
-    const runs = 240;
+    const runs = 160;
     const seed = 11;
     const { report } = await simulate({ file, text }, { runs, seed, workers: 2, chunkSize: 37 });
     // The reference: every scenario the claims name run whole on this thread with per-run records.
@@ -354,5 +357,56 @@ describe("claims of the flagship", () => {
           );
       }
     }
+  });
+});
+
+/** Two hazards and a growing level; `riskier` doubles the first hazard. */
+const HAZARDS = `brink: 1
+name: hazards
+time: { start: 0, stop: 20, dt: 0.5 }
+params:
+  a_rate: 0.05
+  b_rate: 0.03
+stocks:
+  level: { init: 10, inflows: [growth] }
+flows:
+  growth: uniform(0, 1)
+outcomes:
+  a: { rate: a_rate }
+  b: { rate: b_rate }
+track: [level]
+claims:
+  - { id: paired, check: "P(a) < P(a | scenario = riskier)" }
+  - { id: mean-level, check: E(level at 10) > 14 }
+  - { id: median-level, check: "Q50(level at 10) < 16" }
+scenarios:
+  riskier: { params: { a_rate: 0.1 } }
+`;
+
+describe("a billion runs with claims from the command line", () => {
+  const dir = scratchDir("claims-stream");
+
+  it("start without an up-front refusal and stop on Ctrl-C with a partial report", async () => {
+    const file = join(dir, "hazards.yaml");
+    writeFileSync(file, HAZARDS);
+    const child = spawn(
+      process.execPath,
+      [BIN, "run", file, "--runs", "1000000000", "--workers", "2", "--json", "--progress"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      if (/ [1-9][\d,]*\/1000000000 .*runs\/s/.test(stderr) && !child.killed) child.kill("SIGINT");
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(code, stderr).toBe(130);
+    const report = JSON.parse(stdout);
+    expect(report.partial).toBe(true);
+    expect(report.runs).toBeGreaterThan(0);
+    // Claims are evaluated on whole jobs only: a stopped one leaves them undecided.
+    expect(report.claims.map((c: ClaimResult) => c.verdict)).toEqual(["undecided", "undecided", "undecided"]);
   });
 });
