@@ -444,7 +444,8 @@ export async function runSimulation(
       }
     };
     try {
-      const feeders = Math.min(2 * workers, Math.ceil((to - from) / chunkSize));
+      // About two tasks per worker in flight, counting each scenario's task of a chunk.
+      const feeders = Math.min(Math.ceil((2 * workers) / group.length), Math.ceil((to - from) / chunkSize));
       await Promise.all(Array.from({ length: feeders }, feed));
     } finally {
       clearInterval(ticker);
