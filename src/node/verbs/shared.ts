@@ -70,14 +70,18 @@ export function printResult<T>(io: Io, json: boolean | undefined, result: T, tex
 
 // ---- argument parsers ----
 
+/** Digits, optionally with a power of ten (`1e6`, `25e4`) or thousands separators (`1_000_000`). */
+const WHOLE_NUMBER = /^(\d{1,3}(_\d{3})+|\d+)(e\d{1,2})?$/i;
+
 export function wholeNumber(name: string, min: number, max: number) {
   return (text: string): number => {
-    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    const value = WHOLE_NUMBER.test(text) ? Number(text.replaceAll("_", "")) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
       throw new InvalidArgumentError(
-        `${name} must be a whole number from ${min} to ${max.toLocaleString("en")}`,
+        `${name} must be a whole number from ${min} to ${max.toLocaleString("en")} (digits, or a power of ten such as 1e6)`,
       );
     }
-    return Number(text);
+    return value;
   };
 }
 
