@@ -1,5 +1,6 @@
 import { ExactSum, ExactSumArray } from "../engine/exactsum.js";
 import { RankSketches } from "../engine/sketch.js";
+import type { SavedClaimStatistics } from "../engine/summary-file.js";
 import type { ClaimAtom, CompiledClaim } from "./claims-compile.js";
 import {
   type ClaimResult,
@@ -95,6 +96,9 @@ function addProduct(sum: ExactSum, a: number, b: number): void {
 
 /** Offset of the product sum of basics k ≤ l among `m` basics (after the m plain sums). */
 const pairOffset = (m: number, k: number, l: number) => m + k * m - (k * (k - 1)) / 2 + (l - k);
+
+/** Claim statistics as saved in a summary file (see ClaimStatistics.toJSON; the schema is the file's). */
+export type ClaimStatisticsJSON = SavedClaimStatistics;
 
 export class ClaimStatistics {
   private readonly plans: Plan[];
@@ -263,6 +267,71 @@ export class ClaimStatistics {
       // As on records: only P terms' indicators get the variance floor (E's and P(var at T > x)'s parts do not).
       indicator: basics.map((b) => b.kind === "outcome"),
     });
+  }
+
+  /**
+   * The statistics as saved with a summary file (`brink run --save-summary`), so that `brink merge` can decide
+   * these claims over the merged runs: each claim's id and check (to refuse statistics of other claims), its run
+   * count and exact sums as canonical partials, and the lone-Q sketch.
+   */
+  toJSON(): ClaimStatisticsJSON {
+    const sketch = this.sketch;
+    return {
+      claims: this.plans.map((plan) => {
+        const { id, check } = plan.claim;
+        if (plan.kind !== "moments") return { id, check, runs: 0, sums: [] };
+        const m = plan.basics.length;
+        const size = m + (m * (m + 1)) / 2;
+        return {
+          id,
+          check,
+          runs: plan.runs,
+          sums: Array.from({ length: size }, (_, c) => plan.sums.get(c).toJSON()),
+        };
+      }),
+      sketch: sketch
+        ? {
+            nodes: sketch.toJSON(),
+            counts: Array.from(sketch.counts),
+            min: Array.from(sketch.min, (x) => (Number.isFinite(x) ? x : null)),
+            max: Array.from(sketch.max, (x) => (Number.isFinite(x) ? x : null)),
+          }
+        : null,
+    };
+  }
+
+  /** Fold in saved statistics of other runs of the same claims; throws a RangeError if they are of other claims. */
+  mergeJSON(saved: ClaimStatisticsJSON): void {
+    const same =
+      saved.claims.length === this.plans.length &&
+      saved.claims.every(
+        (c, i) => c.id === this.plans[i]!.claim.id && c.check === this.plans[i]!.claim.check,
+      );
+    if (!same) throw new RangeError("the saved claim statistics are of other claims");
+    saved.claims.forEach((c, i) => {
+      const plan = this.plans[i]!;
+      if (plan.kind !== "moments") return;
+      const m = plan.basics.length;
+      if (c.sums.length !== m + (m * (m + 1)) / 2)
+        throw new RangeError(`claim ${c.id}: saved sums of another shape`);
+      plan.runs += c.runs;
+      c.sums.forEach((parts, cell) => {
+        for (const x of parts) plan.sums.add(cell, x);
+      });
+    });
+    if (this.sketch && saved.sketch) {
+      const { nodes, counts, min, max } = saved.sketch;
+      this.sketch.mergeJSON(nodes, counts, min, max);
+    } else if (this.sketch || saved.sketch)
+      throw new RangeError("the saved claim statistics are of other claims");
+  }
+
+  /**
+   * Statistics that only merge saved ones and give results (what `brink merge` needs): with no runs to fold in,
+   * the claims' outcome and probe positions in each scenario are not needed.
+   */
+  static forMerging(claims: CompiledClaim[]): ClaimStatistics {
+    return new ClaimStatistics(claims, () => ({ outcomes: [], probe: () => -1 }));
   }
 
   /**

@@ -74,6 +74,11 @@ export interface SimulationResult {
   report: RunReport;
   /** Reports of the other scenarios the claims named (run over the same run indices), by name ("base" for the base). */
   others: Record<string, RunReport>;
+  /**
+   * The running statistics of the claims the summary's counts cannot decide (E, Q, other scenarios), for saving
+   * with the summary so that `brink merge` can decide them; absent when there are none or the job was stopped.
+   */
+  claimStatistics?: ClaimStatistics;
 }
 
 export class UsageError extends Error {}
@@ -503,7 +508,8 @@ export async function runSimulation(
     if (job !== main)
       others[key] = buildReport({ time: job.prepared.loaded.time, summary: job.summary, claims: [] });
   }
-  return { model, summary, report, others };
+  const keepStatistics = recordClaims.length > 0 && !aborted();
+  return { model, summary, report, others, ...(keepStatistics ? { claimStatistics: statistics } : {}) };
 }
 
 interface Job {

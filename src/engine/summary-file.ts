@@ -16,11 +16,28 @@ export interface SummaryFile {
     /** Params taken from a posterior (`brink run --posterior`), part of the job's identity. */
     paramRows?: ParamRows;
   };
+  /** Statistics of the claims the summary's counts cannot decide (E, Q, other scenarios), for `brink merge`. */
+  claims?: SavedClaimStatistics;
 }
 
 const count = z.number().int().nonnegative();
 const finite = z.number().finite();
 const exactSum = z.array(z.number());
+
+const SketchSchema = z.strictObject({
+  leafRuns: count,
+  capacity: count,
+  nodes: z.array(
+    z.strictObject({
+      level: count.max(60),
+      index: count,
+      runs: count,
+      cells: z.array(
+        z.strictObject({ values: z.array(finite), weights: z.array(z.number().positive()).optional() }),
+      ),
+    }),
+  ),
+});
 
 const SummaryJSONSchema = z.strictObject({
   format: z.literal("brink-summary/3"),
@@ -51,20 +68,7 @@ const SummaryJSONSchema = z.strictObject({
       sumSquares: exactSum,
     }),
   ),
-  quantiles: z.strictObject({
-    leafRuns: count,
-    capacity: count,
-    nodes: z.array(
-      z.strictObject({
-        level: count.max(60),
-        index: count,
-        runs: count,
-        cells: z.array(
-          z.strictObject({ values: z.array(finite), weights: z.array(z.number().positive()).optional() }),
-        ),
-      }),
-    ),
-  }),
+  quantiles: SketchSchema,
   pending: z.array(
     z.strictObject({
       block: count,
@@ -75,8 +79,26 @@ const SummaryJSONSchema = z.strictObject({
   ),
 });
 
+/** Claim statistics saved beside the summary (analysis/claims-stream.ts writes and reads them). */
+const ClaimStatisticsSchema = z.strictObject({
+  claims: z.array(
+    z.strictObject({ id: z.string(), check: z.string(), runs: count, sums: z.array(exactSum) }),
+  ),
+  sketch: z
+    .strictObject({
+      nodes: SketchSchema,
+      counts: z.array(count),
+      min: z.array(finite.nullable()),
+      max: z.array(finite.nullable()),
+    })
+    .nullable(),
+});
+
+export type SavedClaimStatistics = z.infer<typeof ClaimStatisticsSchema>;
+
 const SummaryFileSchema = z.strictObject({
   summary: SummaryJSONSchema,
+  claims: ClaimStatisticsSchema.optional(),
   model: z.strictObject({
     file: z.string(),
     text: z.string(),

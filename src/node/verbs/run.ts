@@ -144,6 +144,9 @@ export const run: Verb = {
                 ...(Object.keys(opts.set).length ? { decisions: opts.set } : {}),
                 ...(paramRows ? { paramRows } : {}),
               },
+              ...(result.claimStatistics && !result.summary.partial
+                ? { claims: result.claimStatistics.toJSON() }
+                : {}),
             };
             writeFileAtomic(opts.saveSummary, summaryFileText(saved));
           }
