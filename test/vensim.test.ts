@@ -70,6 +70,28 @@ describe("Vensim import: equations", () => {
     expect(d[0]).toMatch(/^m\.mdl:\d+:1: error: SAVEPER \(1\.5\) must be a whole multiple of TIME STEP/);
   });
 
+  it("ends the run where Time reaches a FINAL TIME that is an equation, and refuses a TIME STEP that is one", () => {
+    const controls = { start: 0, stop: 20, dt: 1, save: "TIME STEP" };
+    const text = mdl("x = INTEG(1, 0) ~~|", controls).replace(
+      "FINAL TIME  = 20",
+      "FINAL TIME  = IF THEN ELSE(x > 5.5, Time, 20)",
+    );
+    const { yaml, end, series: s } = run(text);
+    // The horizon is FINAL TIME at the initial time; the run stops at the first step where x > 5.5 (time 6).
+    expect(yaml).toMatch(/time: \{ start: 0, stop: 20, dt: 1/);
+    expect(s.x).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(s.final_time).toEqual([20, 20, 20, 20, 20, 20, 6]);
+    expect(end.outcome).toBeGreaterThanOrEqual(0);
+    // A FINAL TIME that stays at its initial value lets the run reach the horizon, still going.
+    const { end: whole, series: all } = run(text.replace("x > 5.5", "x > 50"));
+    expect(all.x).toHaveLength(21);
+    expect(whole.outcome).toBe(-1);
+    const d = diagnostics(
+      mdl("x = 1 ~~|", controls).replace("TIME STEP  = 1", "TIME STEP  = IF THEN ELSE(Time < 4, 1, 0.5)"),
+    );
+    expect(d[0]).toMatch(/^m\.mdl:\d+:1: error: TIME STEP is an equation of Time .* not supported/);
+  });
+
   it("names spaced, quoted and continued names as identifiers, case-insensitively", () => {
     const { series: s } = run(
       mdl(

@@ -131,6 +131,12 @@ const CLOCK: Record<string, string> = {
   "INITIAL TIME": "starttime",
   "FINAL TIME": "stoptime",
 };
+/** Whether an expression names a variable or calls a function (not only numbers). */
+const refersToAny = (e: VExpr): boolean =>
+  e.k === "ref" ||
+  e.k === "call" ||
+  (e.k === "un" && refersToAny(e.a)) ||
+  (e.k === "bin" && (refersToAny(e.a) || refersToAny(e.b)));
 const CONTROLS = new Set(["INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"]);
 
 const cartesian = (lists: string[][]): string[][] =>
@@ -558,9 +564,12 @@ export function importVensim(file: string, text: string, options: VensimImportOp
       problems.push(
         at(
           eq?.pos ?? 0,
-          eq
-            ? `${name} must be a constant number`
-            : `${name} is missing (a Vensim model sets it in its control section)`,
+          !eq
+            ? `${name} is missing (a Vensim model sets it in its control section)`
+            : eq.rhs && refersToAny(eq.rhs)
+              ? // Vensim re-reads its time controls every step; Brink's clock is fixed before a run.
+                `${name} is an equation of Time or of other variables: a ${name} that changes during the run is not supported (only FINAL TIME may be one)`
+              : `${name} must be a constant number`,
         ),
       );
       return Number.NaN;
@@ -568,11 +577,25 @@ export function importVensim(file: string, text: string, options: VensimImportOp
     return v;
   };
   const start = controlValue("INITIAL TIME", 0);
-  const stop = controlValue("FINAL TIME");
   const dt = controlValue("TIME STEP", 1);
-  const saveper = controls.has("SAVEPER") ? controlValue("SAVEPER") : dt;
   clock.start = start;
   clock.dt = dt;
+  // A FINAL TIME that is an equation (`IF THEN ELSE(x > 50, Time, 100)`) ends the run at the first step where
+  // Time reaches it: the horizon is its value at the initial time, and it becomes a variable and a `when`
+  // outcome. A FINAL TIME that grows past its initial value cannot lengthen the run.
+  const finalEq = controls.get("FINAL TIME");
+  const finalAtStart =
+    finalEq?.rhs && evalConst(finalEq.rhs) === undefined && Number.isFinite(start) && Number.isFinite(dt)
+      ? evalConst(finalEq.rhs, true)
+      : undefined;
+  const dynamicStop = finalEq !== undefined && finalAtStart !== undefined && Number.isFinite(finalAtStart);
+  const stop = dynamicStop ? finalAtStart : controlValue("FINAL TIME");
+  const saveper = controls.has("SAVEPER") ? controlValue("SAVEPER") : dt;
+  if (dynamicStop) {
+    byId.set(finalEq.id, [finalEq]);
+    defs.set(finalEq.id, new Map([["", { eq: finalEq, tuple: [], binding: new Map(), index: 0 }]]));
+    taken.add(finalEq.id);
+  }
   if (problems.length) throw new DiagnosticError(problems);
   if (!(dt > 0))
     throw new DiagnosticError([at(controls.get("TIME STEP")?.pos ?? 0, "TIME STEP must be positive")]);
@@ -761,7 +784,7 @@ export function importVensim(file: string, text: string, options: VensimImportOp
         const upper = e.name.toUpperCase();
         const id = canonicalName(e.name);
         if (ctx.scope?.has(id) && !e.subs) return ctx.scope.get(id)!;
-        if (CLOCK[upper] && !e.subs) return CLOCK[upper];
+        if (CLOCK[upper] && !e.subs && !(dynamicStop && upper === "FINAL TIME")) return CLOCK[upper];
         if (upper === "SAVEPER" && !e.subs) return num(saveper);
         if (!defs.has(id) && dims.has(id) && !e.subs) {
           // A subscript range as a value: the position (from 1) of the element being defined.
@@ -1351,6 +1374,15 @@ export function importVensim(file: string, text: string, options: VensimImportOp
   if (flows.length) lines.push("flows:", ...flows);
   if (auxiliaries.length) lines.push("vars:", ...auxiliaries);
   if (tables.length) lines.push("tables:", ...tables);
+  if (dynamicStop) {
+    // Vensim stops at the step where Time reaches FINAL TIME (half a step's tolerance for rounding); reaching
+    // the horizon itself is not an outcome.
+    const stopVar = flatId(finalEq.id, []);
+    lines.push(
+      "outcomes:",
+      `  ${fresh("final_time_reached")}: { when: ${q(`${stopVar} < stoptime and time >= ${stopVar} - dt / 2`)}, doc: "FINAL TIME, an equation in the Vensim model, reached before its initial value" }`,
+    );
+  }
   lines.push(`track: [${tracked.join(", ")}]`);
   const checked = keepUnitsThatCheck(file, lines);
   // What the checker finds in the translated model (a cycle, a wrong argument) is told at the Vensim equation.
