@@ -174,6 +174,20 @@ describe("Vensim import: builtins", () => {
     expect(s.pw![0]).toBe(-4);
   });
 
+  it("DELAY N of a delay time that changes drains with the delay times of the steps before", () => {
+    // Order 1, initial 8, delay 2 then 4 from time 2, no input: the stage holds 8 · 2 = 16; each step it loses
+    // its content over the current delay, and the output is the content over the delay of one step ago —
+    // 16/2 = 8, 8/2 = 4, 4/2 = 2 (the delay of time 1), 3/4 = 0.75, 2.25/4 = 0.5625. DELAY1 reads the current
+    // delay (4/4 = 1 at time 2).
+    const { series: s } = run(
+      mdl(
+        "delay time = 2 + STEP(2, 2) ~~|\ndn = DELAY N(0, delay time, 8, 1) ~~|\nd1 = DELAY1I(0, delay time, 8) ~~|",
+      ),
+    );
+    expect(s.dn).toEqual([8, 4, 2, 0.75, 0.5625]);
+    expect(s.d1![2]).toBe(1);
+  });
+
   it("DELAY FIXED shifts its input by the delay; DELAY N and SMOOTH N of order 3 equal DELAY3 and SMOOTH3", () => {
     const { series: s } = run(
       mdl(
@@ -370,6 +384,8 @@ describe.skipIf(!hasSuite)("the Vensim conformance suite", () => {
       "vector_select",
       "invert_matrix",
       "game",
+      "delays",
+      "dynamic_final_time",
     ])
       expect(status[name]?.status, `${name}: ${status[name]?.detail}`).toBe("passed");
   });

@@ -941,7 +941,15 @@ export function importVensim(file: string, text: string, options: VensimImportOp
         // As Vensim does, an order whose stages would be shorter than a step is lowered (delay_pipeline).
         const delay0 = evalConst(args[1]!, true);
         if (delay0 !== undefined && delay0 > 0) n = Math.max(1, Math.min(n, Math.floor(delay0 / dt + 1e-9)));
-        return `delayn(${a(0)}, ${a(1)}, ${n}, ${a(2)})`;
+        if (evalConst(args[1]!) !== undefined) return `delayn(${a(0)}, ${a(1)}, ${n}, ${a(2)})`;
+        return delayNChain(
+          a(0),
+          a(1),
+          tr(args[2]!, { ...ctx, initial: true }),
+          tr(args[1]!, { ...ctx, initial: true }),
+          n,
+          ctx.owner,
+        );
       }
       case "SMOOTH N": {
         need(4);
@@ -1211,6 +1219,40 @@ export function importVensim(file: string, text: string, options: VensimImportOp
     if (defs.has(id)) throw new VensimError(`'${e.fn}' is a variable, not a lookup or function`, e.pos);
     throw new Unsupported(`the function ${fn} is not supported yet`, e.pos);
   };
+
+  /**
+   * Vensim's DELAY N of a delay time that changes: "its output depends only on the values delay time had in
+   * previous time steps" (Vensim's documentation). Each of the n stages keeps the delay time of the step at which
+   * it was passed on: stage i drains at its content over the delay time of i steps ago (n / that, per unit of
+   * content, as stage contents are stored multiplied by the delay time), and the output divides the last stage by
+   * the delay time of one step ago. This reproduces the suite's `delays` (an order and a delay time that change);
+   * with a constant delay time it is Brink's `delayn`, which is used then.
+   */
+  function delayNChain(
+    input: string,
+    delay: string,
+    initial: string,
+    initialDelay: string,
+    n: number,
+    owner: string,
+  ): string {
+    const base = fresh(`${owner}_delay_n`);
+    const times = Array.from({ length: n + 1 }, (_, i) => fresh(`${base}_time_${i}`));
+    times.forEach((t, i) =>
+      put(vars, `  ${t}: { eq: ${q(i === 0 ? delay : `previous(${times[i - 1]}, ${times[0]})`)} }`),
+    );
+    const stages = Array.from({ length: n }, (_, i) => fresh(`${base}_stage_${i + 1}`));
+    stages.forEach((stage, i) => {
+      const inflow = i === 0 ? `(${input})` : `${stages[i - 1]} / ${times[i - 1]}`;
+      const flow = fresh(`${stage}_net_flow`);
+      put(flows, `  ${flow}: ${q(`${n} * (${inflow} - ${stage} / ${times[i]})`)}`);
+      put(
+        stocks,
+        `  ${stage}: { init: ${q(`(${initial}) * (${initialDelay})`)}, inflows: [${flow}], outflows: [] }`,
+      );
+    });
+    return `(${stages[n - 1]} / ${times[1]})`;
+  }
 
   /** One scalar entry: a stock (INTEG, with one net flow) or a var. */
   /** Variables that are some stock's inflow or outflow (written in `flows:` instead of `vars:`). */
