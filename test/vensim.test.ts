@@ -347,6 +347,43 @@ describe("brink run, import and conformance read .mdl files", () => {
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it("reads a data variable's values from --data files, and tells a bad data file at its line and column", () => {
+    const dir = mkdtempSync(join(tmpdir(), "brink-vensim-data-"));
+    const model = join(dir, "demand.mdl");
+    writeFileSync(
+      model,
+      mdl("demand :INTERPOLATE: ~ Widgets ~ Measured demand. |\ndoubled = demand * 2 ~~|"),
+    );
+    const data = join(dir, "demand.tab");
+    writeFileSync(data, "Time\tdemand\n0\t10\n4\t30\n");
+    const missing = brink("run", model, "--runs", "1");
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(
+      /demand\.mdl:2:1: error: in 'demand': 'demand' is a data variable.*--data FILE/,
+    );
+    const out = brink("run", model, "--runs", "1", "--json", "--data", data);
+    expect(out.status, out.stderr).toBe(0);
+    // Interpolated between (0, 10) and (4, 30): 30 at the horizon, doubled 60.
+    expect(JSON.parse(out.stdout).tracked.doubled.at(-1).mean).toBe(60);
+    const yaml = join(dir, "demand.yaml");
+    expect(brink("import", model, "-o", yaml, "--data", data).status).toBe(0);
+    expect(brink("check", yaml).status).toBe(0);
+    expect(brink("check", model, "--data", data).status).toBe(0);
+    const bad = join(dir, "bad.csv");
+    writeFileSync(bad, "Time,demand\n0,10\n4,thirty\n");
+    const broken = brink("run", model, "--data", bad);
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toMatch(/bad\.csv:3:3: error: 'thirty' is not a number/);
+    const vdf = join(dir, "run.vdf");
+    writeFileSync(vdf, "binary");
+    expect(brink("run", model, "--data", vdf).stderr).toMatch(
+      /run\.vdf:1:1: error: .*\.vdf runs cannot be read/,
+    );
+    expect(brink("check", yaml, "--data", data).stderr).toMatch(
+      /data files are read by Vensim \(\.mdl\) models only/,
+    );
+  });
+
   it.skipIf(!hasSuite)("brink conformance --vensim prints the table and the .mdl/.xmile comparison", () => {
     const table = brink("conformance", SUITE, "--vensim", "--absolute", "1e-5");
     expect(table.status).toBe(0);

@@ -1,3 +1,4 @@
+import { DiagnosticError } from "../lang/diagnostic.js";
 import { canonicalName } from "./xmile.js";
 
 /**
@@ -26,16 +27,42 @@ const cell = (s: string | undefined): number | undefined => {
   return Number.isFinite(v) ? v : undefined;
 };
 
-/** Read one data file's text; `into` gathers several files. A file with no Time header row gives nothing. */
-export function readVensimData(text: string, into: VensimData = new Map()): VensimData {
-  const lines = text
+/**
+ * Read one data file's text; `into` gathers several files. Without `file`, a file with no Time header row gives
+ * nothing and cells that are not numbers are skipped (the conformance runner reads every text file of a folder).
+ * With `file` (a file the user named), those are diagnostics at the line and column of the cell.
+ */
+export function readVensimData(text: string, into: VensimData = new Map(), file?: string): VensimData {
+  const fail = (line: number, col: number, message: string) => {
+    if (file !== undefined) throw new DiagnosticError([{ file, line, col, message }]);
+  };
+  const numbered = text
     .replace(/^\uFEFF/, "")
-    .split(/\r?\n/)
-    .filter((l) => l.trim() !== "");
-  if (lines.length < 2) return into;
-  const sep = lines[0]!.includes("\t") ? "\t" : ",";
-  const rows = lines.map((l) => l.split(sep));
-  if (!/^"?time"?$/i.test(rows[0]![0]!.trim())) return into;
+    .split(/\r\n|\r|\n/)
+    .map((l, k) => ({ l, line: k + 1 }))
+    .filter(({ l }) => l.trim() !== "");
+  if (numbered.length < 2) {
+    fail(1, 1, "a data file needs a header row (Time, then the variables) and at least one row of values");
+    return into;
+  }
+  const sep = numbered[0]!.l.includes("\t") ? "\t" : ",";
+  const rows = numbered.map(({ l }) => l.split(sep));
+  /** The column (from 1) where cell c of a row starts. */
+  const colOf = (k: number, c: number) => rows[k]!.slice(0, c).reduce((n, x) => n + x.length + 1, 1);
+  if (!/^"?time"?$/i.test(rows[0]![0]!.trim())) {
+    fail(
+      numbered[0]!.line,
+      1,
+      `a data file starts with a header whose first cell is Time, not '${rows[0]![0]!.trim().slice(0, 40)}'`,
+    );
+    return into;
+  }
+  const value = (k: number, c: number): number | undefined => {
+    const v = cell(rows[k]![c]);
+    if (v === undefined && (rows[k]![c]?.trim() ?? "") !== "")
+      fail(numbered[k]!.line, colOf(k, c), `'${rows[k]![c]!.trim().slice(0, 40)}' is not a number`);
+    return v;
+  };
   const put = (label: string, points: [number, number][]) => {
     if (points.length) into.set(keyOf(label), points);
   };
@@ -44,24 +71,24 @@ export function readVensimData(text: string, into: VensimData = new Map()): Vens
     const header = rows[0]!;
     for (let c = 1; c < header.length; c++) {
       const points: [number, number][] = [];
-      for (const row of rows.slice(1)) {
-        const t = cell(row[0]);
-        const v = cell(row[c]);
+      for (let k = 1; k < rows.length; k++) {
+        const t = value(k, 0);
+        const v = value(k, c);
         if (t !== undefined && v !== undefined) points.push([t, v]);
       }
       put(header[c]!, points);
     }
   } else {
     // Across: the first row holds the times.
-    const times = rows[0]!.map(cell);
-    for (const row of rows.slice(1)) {
+    const times = rows[0]!.map((_, c) => (c === 0 ? undefined : value(0, c)));
+    for (let k = 1; k < rows.length; k++) {
       const points: [number, number][] = [];
-      for (let c = 1; c < row.length; c++) {
+      for (let c = 1; c < rows[k]!.length; c++) {
         const t = times[c];
-        const v = cell(row[c]);
+        const v = value(k, c);
         if (t !== undefined && v !== undefined) points.push([t, v]);
       }
-      put(row[0]!, points);
+      put(rows[k]![0]!, points);
     }
   }
   return into;

@@ -1340,7 +1340,7 @@ export function importVensim(file: string, text: string, options: VensimImportOp
           const points = options.data?.get(key);
           if (!points)
             throw new Unsupported(
-              `'${label}' is a data variable; its values come from a data file, and no data file given holds it`,
+              `'${label}' is a data variable; its values come from a data file, and no data file given holds it (give one with --data FILE)`,
               eq.pos,
             );
           const table = fresh(`${flat}_data`);

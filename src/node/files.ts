@@ -12,6 +12,7 @@ import {
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { importVensim } from "../io/vensim.js";
+import { readVensimData, type VensimData } from "../io/vensim-data.js";
 import { importXmile } from "../io/xmile.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { MAX_MODEL_BYTES } from "../model/source.js";
@@ -31,14 +32,47 @@ export const DEFAULT_MODEL = join(PACKAGE_ROOT, "models", "flagship", "flagship.
  * Read a model as Brink YAML text: a .yaml file as it is, an XMILE (.xmile, .stmx, .xml) or Vensim (.mdl) file
  * imported. Unreadable, oversized or unsupported files become diagnostics.
  */
-export function readModel(path: string): string {
-  return importModelText(path, readModelFile(path));
+export function readModel(path: string, options: ModelReadOptions = {}): string {
+  return importModelText(path, readModelFile(path), options);
+}
+
+/** How a model file is read: `data`, the data files a Vensim model's data variables read (`--data`). */
+export interface ModelReadOptions {
+  data?: readonly string[];
 }
 
 /** A model file's text as Brink YAML: XMILE and Vensim files imported (by extension), YAML as it is. */
-export function importModelText(path: string, text: string): string {
-  if (/\.mdl$/i.test(path)) return importVensim(path, text).yaml;
+export function importModelText(path: string, text: string, options: ModelReadOptions = {}): string {
+  const dataFiles = options.data ?? [];
+  if (/\.mdl$/i.test(path))
+    return importVensim(path, text, dataFiles.length ? { data: readDataFiles(dataFiles) } : {}).yaml;
+  if (dataFiles.length)
+    throw new DiagnosticError([
+      { file: dataFiles[0]!, line: 1, col: 1, message: "data files are read by Vensim (.mdl) models only" },
+    ]);
   return /\.(xmile|stmx|xml)$/i.test(path) ? importXmile(path, text).yaml : text;
+}
+
+/**
+ * Read the data files of a Vensim model (tab- or comma-separated text, as Vensim exports a run); a later file's
+ * series replaces an earlier one's of the same name. Vensim's binary .vdf runs are refused with a diagnostic.
+ */
+export function readDataFiles(paths: readonly string[]): VensimData {
+  const series: VensimData = new Map();
+  for (const path of paths) {
+    if (/\.vdfx?$/i.test(path))
+      throw new DiagnosticError([
+        {
+          file: path,
+          line: 1,
+          col: 1,
+          message:
+            "Vensim's binary .vdf runs cannot be read: export the dataset from Vensim as tab-separated text (.tab) or CSV and give that",
+        },
+      ]);
+    readVensimData(readTextFile(path, MAX_MODEL_BYTES, "data files"), series, path);
+  }
+  return series;
 }
 
 /** Read a model file as UTF-8 text; unreadable or oversized files become diagnostics. */

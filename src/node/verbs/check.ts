@@ -2,7 +2,7 @@ import { checkModelText } from "../../analysis/check.js";
 import { formatDiagnostic } from "../../lang/diagnostic.js";
 import { readModel } from "../files.js";
 import { terminalSafe } from "../terminal.js";
-import { EXIT_BAD_MODEL, type Verb } from "./shared.js";
+import { dataOption, EXIT_BAD_MODEL, given, type Verb } from "./shared.js";
 
 export const check: Verb = {
   name: "check",
@@ -10,10 +10,11 @@ export const check: Verb = {
     program
       .command("check")
       .description("check a model file — its base model, every scenario and every claim")
-      .argument("<file>", "the model file (YAML)")
-      .action((file: string) => {
+      .argument("<file>", "the model file (YAML, XMILE or Vensim .mdl)")
+      .addOption(dataOption())
+      .action((file: string, opts: { data?: string[] }) => {
         try {
-          const result = checkModelText(file, readModel(file));
+          const result = checkModelText(file, readModel(file, given("data", opts.data)));
           for (const d of result.diagnostics) io.err(`${terminalSafe(formatDiagnostic(d))}\n`);
           if (result.diagnostics.length) {
             exit(EXIT_BAD_MODEL);

@@ -3,7 +3,7 @@ import { importXmile } from "../../io/xmile.js";
 import { formatDiagnostic } from "../../lang/diagnostic.js";
 import { importModelText, readModelFile, writeFileAtomic } from "../files.js";
 import { terminalSafe } from "../terminal.js";
-import { EXIT_BAD_MODEL, type Verb } from "./shared.js";
+import { dataOption, EXIT_BAD_MODEL, given, type Verb } from "./shared.js";
 
 export const importVerb: Verb = {
   name: "import",
@@ -13,11 +13,13 @@ export const importVerb: Verb = {
       .description("convert an XMILE (.xmile, .stmx) or Vensim (.mdl) model to a Brink model file")
       .argument("<file>", "the XMILE or Vensim file")
       .requiredOption("-o, --output <file>", "the Brink YAML file to write")
-      .action((file: string, opts: { output: string }) => {
+      .addOption(dataOption())
+      .action((file: string, opts: { output: string; data?: string[] }) => {
         try {
-          const yaml = /\.mdl$/i.test(file)
-            ? importModelText(file, readModelFile(file))
-            : importXmile(file, readModelFile(file)).yaml;
+          const yaml =
+            /\.mdl$/i.test(file) || opts.data
+              ? importModelText(file, readModelFile(file), given("data", opts.data))
+              : importXmile(file, readModelFile(file)).yaml;
           // Check what was produced before writing it, so a bad import never leaves a file behind.
           const problems = checkModelText(opts.output, yaml).diagnostics;
           for (const d of problems) io.err(`${terminalSafe(formatDiagnostic(d))}\n`);

@@ -7,6 +7,7 @@ import { type SimulateOptions, simulate } from "../simulate.js";
 import { type SummaryFile, summaryFileText } from "../summary-file.js";
 import { posteriorParamRows } from "./calibrate.js";
 import {
+  dataOption,
   decisionArg,
   EXIT_INTERRUPTED,
   given,
@@ -39,6 +40,7 @@ interface RunOptions {
   progress?: boolean;
   json?: boolean;
   posterior?: string;
+  data?: string[];
 }
 
 export const run: Verb = {
@@ -95,6 +97,7 @@ export const run: Verb = {
         "run the chunks on `brink worker`s through this Redis server (same result as a local run)",
       )
       .option("--progress", "show a progress bar even when stderr is not a terminal")
+      .addOption(dataOption())
       .addOption(jsonOption())
       .action(async (file: string | undefined, opts: RunOptions) => {
         const path = file ?? DEFAULT_MODEL;
@@ -103,7 +106,7 @@ export const run: Verb = {
         const onInterrupt = () => controller.abort();
         process.once("SIGINT", onInterrupt);
         try {
-          const text = readModel(path);
+          const text = readModel(path, given("data", opts.data));
           const paramRows = opts.posterior ? posteriorParamRows(opts.posterior, path, text) : undefined;
           if (opts.runsOut) prepareRunsFolder(opts.runsOut);
           const options: SimulateOptions = {

@@ -129,6 +129,13 @@ export function runsOption(
 
 export const scenarioOption = (description: string) => new Option("--scenario <name>", description);
 
+/** `--data FILE` (repeatable): the data files of a Vensim model's data variables. */
+export const dataOption = () =>
+  new Option(
+    "--data <file>",
+    "a data file (tab or CSV, as Vensim exports a run) for a Vensim .mdl model's data variables; repeat for several",
+  ).argParser((file: string, previous: string[] | undefined) => [...(previous ?? []), file]);
+
 export const jsonOption = (description = "print one JSON object instead of tables") =>
   new Option("--json", description);
 
