@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { allocateAvailable } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { importVensim } from "../src/io/vensim.js";
 import { readVensimData } from "../src/io/vensim-data.js";
@@ -104,6 +105,46 @@ describe("ALLOCATE BY PRIORITY", () => {
   });
 });
 
+describe("ALLOCATE AVAILABLE", () => {
+  it("shares the supply by priority profiles, solved for the priority level", () => {
+    // Rectangular profiles of width 2 at priorities 10 (a) and 5 (b), 100 requested each: a is served first;
+    // at a supply of 150, b gets the half its profile gives at level 5 (its midpoint).
+    const at = values(
+      [
+        "branch: a, b ~~|",
+        "pprofile: ptype, ppriority, pwidth, pextra ~~|",
+        "demand[branch] = 100, 100 ~~|",
+        "rect[branch, pprofile] = 1, 10, 2, 0; 1, 5, 2, 0; ~~|",
+        "normal[branch, pprofile] = 3, 10, 1, 0; 3, 8, 1, 0; ~~|",
+        "supply = 150 - 50 * Time ~~|",
+        "by rect[branch] = ALLOCATE AVAILABLE(demand[branch], rect[branch, ptype], supply) ~~|",
+        "by normal[branch] = ALLOCATE AVAILABLE(demand[branch], normal[branch, ptype], supply) ~~|",
+      ].join("\n"),
+    );
+    expect([at("by_rect__a"), at("by_rect__b")]).toEqual([100, 50]);
+    // At a supply of 100, a takes all of it; the normal profiles meet at level 9, between their priorities,
+    // where a gets Φ(1) of its request and b Φ(−1).
+    expect(at("by_rect__a", 1)).toBeCloseTo(100, 9);
+    expect(at("by_rect__b", 1)).toBeCloseTo(0, 9);
+    expect(at("by_normal__a", 1)).toBeCloseTo(84.1345, 3);
+    expect(at("by_normal__b", 1)).toBeCloseTo(15.8655, 3);
+    // At 50, a (first in priority) takes all of it.
+    expect(at("by_rect__a", 2)).toBeCloseTo(50, 9);
+    expect(at("by_rect__b", 2)).toBeCloseTo(0, 9);
+  });
+
+  it("gives every request when the supply covers them, and NaN for a profile it does not know", () => {
+    expect(allocateAvailable(2, 300, 100, 1, 10, 2, 120, 1, 5, 2)).toBe(120);
+    expect(allocateAvailable(1, 0, 100, 1, 10, 2, 120, 1, 5, 2)).toBe(0);
+    // Two triangular profiles at one priority split the supply evenly.
+    expect(allocateAvailable(1, 50, 100, 2, 5, 2, 100, 2, 5, 2)).toBeCloseTo(25, 9);
+    // Exponential: equal requests at one priority, so equal halves.
+    expect(allocateAvailable(2, 30, 100, 4, 5, 1, 100, 4, 5, 1)).toBeCloseTo(15, 9);
+    expect(allocateAvailable(1, 50, 100, 9, 5, 2, 100, 1, 5, 2)).toBeNaN();
+    expect(allocateAvailable(1, 50, 100, 1, 5, 0, 100, 1, 5, 2)).toBeNaN();
+  });
+});
+
 describe("GAME", () => {
   it("is its argument outside Vensim's gaming mode", () => {
     const at = values("x = INTEG(1, 2) ~~|\ng = GAME(x * 3) ~~|");
@@ -125,6 +166,12 @@ describe.skipIf(!hasSuite)("the suite's folders for Vensim's array functions", (
       const row = conformanceCase(join(SUITE, folder), "mdl", 1e-5);
       expect(row.status, row.detail).toBe("passed");
     });
+  // Vensim's own search for ALLOCATE AVAILABLE's priority level stops with totals up to 1.6e-3 off the supply
+  // (79.9984 of 80), so its shares differ from the exact ones by as much; PySD judges this folder at relative 2e-2.
+  it("allocate_available matches its expected output within PySD's tolerance for it (relative 2e-2)", () => {
+    const row = conformanceCase(join(SUITE, "allocate_available"), "mdl", 1e-5, 2e-2);
+    expect(row.status, row.detail).toBe("passed");
+  });
 });
 
 describe("data variables", () => {

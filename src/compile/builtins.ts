@@ -253,6 +253,16 @@ const list: Builtin[] = [
   pure("zidz", [2, 2], "zidz(a, b)", "a / b, or 0 when b is 0", "F.zidz", (a, b) => F.zidz(a!, b!), {
     units: "ratio",
   }),
+  pure(
+    "allocate",
+    [6, 2 + 4 * 4096],
+    "allocate(i, supply, request, profile, priority, width, …)",
+    "Vensim's ALLOCATE AVAILABLE: the i-th requester's share of supply, each requester given as (request, profile 1 rectangular | 2 triangular | 3 normal | 4 exponential, priority, width); everyone's request when supply covers them all",
+    "F.allocateAvailable",
+    (i, supply, ...rest) => F.allocateAvailable(i!, supply!, ...(rest as number[])),
+    // XMILE has no allocation by priority profiles: written under a name no XMILE reader knows, so it is refused.
+    { xmile: { read: [], write: "VENSIM_ALLOCATE_AVAILABLE" } },
+  ),
   time(
     "step",
     [2, 2],

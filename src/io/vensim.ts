@@ -97,7 +97,6 @@ const UNSUPPORTED: Record<string, string> = {
   "GET DATA AT TIME": "data variables are not supported yet",
   "GET TIME VALUE": "GET TIME VALUE is not supported yet",
   "TIME BASE": "TIME BASE is not supported yet",
-  "ALLOCATE AVAILABLE": "ALLOCATE AVAILABLE is not supported yet",
   "VECTOR ELM MAP": "VECTOR ELM MAP is not supported yet",
   "VECTOR SORT ORDER": "VECTOR SORT ORDER is not supported yet",
   "VECTOR RANK": "VECTOR RANK is not supported yet",
@@ -1140,6 +1139,41 @@ export function importVensim(file: string, text: string, options: VensimImportOp
         }
         const level = allocationLevels.get(key)!;
         return `(if ${supply} >= ${total} then ${a(0)} else if ${supply} <= 0 then 0 else ${share(own, level)})`;
+      }
+      case "ALLOCATE AVAILABLE": {
+        // ALLOCATE AVAILABLE(request[D], pp[D, ptype], avail) shares avail among the elements of request's last
+        // range D by their priority profiles: pp's last subscript names the first of four elements in a row
+        // (profile, priority, width, extra). Brink's `allocate` solves for the priority level each step.
+        need(3);
+        const [req, pp] = [args[0]!, args[1]!];
+        const last = req.k === "ref" ? req.subs?.at(-1) : undefined;
+        const D = last ? canonicalName(last.name) : "";
+        const elems = dims.get(D);
+        const own = ctx.binding.get(D);
+        if (!elems || own === undefined)
+          throw new VensimError(
+            "ALLOCATE AVAILABLE's request must be subscripted by a range the equation is over, such as r[D]",
+            req.pos,
+          );
+        const first = pp.k === "ref" ? pp.subs?.at(-1) : undefined;
+        const firstId = first ? canonicalName(first.name) : "";
+        // The profile's four elements: the named one and the three after it, in the largest range that holds them.
+        const row = [...dims.values()]
+          .filter((list) => list.indexOf(firstId) >= 0 && list.indexOf(firstId) + 4 <= list.length)
+          .sort((x, y) => y.length - x.length)[0];
+        if (pp.k !== "ref" || !first || !row)
+          throw new VensimError(
+            "ALLOCATE AVAILABLE's priority profile must be subscripted by the first of its four elements, such as pp[D, ptype]",
+            pp.pos,
+          );
+        const start = row.indexOf(firstId);
+        const at = (el: string) => ({ ...ctx, binding: new Map(ctx.binding).set(D, el) });
+        const field = (el: string, m: number) =>
+          tr({ ...pp, subs: [...pp.subs!.slice(0, -1), { ...first, name: row[start + m]! }] }, at(el));
+        const requesters = elems.map((el) =>
+          [tr(req, at(el)), field(el, 0), field(el, 1), field(el, 2)].join(", "),
+        );
+        return `allocate(${elems.indexOf(own) + 1}, ${a(2)}, ${requesters.join(", ")})`;
       }
       case "INVERT MATRIX": {
         // The element of the inverse at the element being defined: its cofactor over the determinant, written out

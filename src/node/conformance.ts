@@ -42,6 +42,7 @@ export function conformanceCase(
   folder: string,
   format: ConformanceFormat = "xmile",
   absolute = ABSOLUTE_FLOOR,
+  relative = RELATIVE_TOLERANCE,
 ): ConformanceRow {
   const name = folder.replace(/^.*[\\/]/, "");
   const files = readdirSync(folder);
@@ -114,9 +115,7 @@ export function conformanceCase(
           if (j < 0 || Number.isNaN(want)) continue;
           const got = runner.saved[k * tracked.length + j]!;
           cells++;
-          if (
-            !(Math.abs(got - want) <= RELATIVE_TOLERANCE * Math.max(Math.abs(got), Math.abs(want)) + absolute)
-          )
+          if (!(Math.abs(got - want) <= relative * Math.max(Math.abs(got), Math.abs(want)) + absolute))
             return { failure: `${expected.header[c]} at time ${t}: expected ${want}, got ${got}`, cells };
         }
       }
@@ -165,6 +164,7 @@ export function runConformance(
   dir: string,
   format: ConformanceFormat = "xmile",
   absolute = ABSOLUTE_FLOOR,
+  relative = RELATIVE_TOLERANCE,
 ): ConformanceRow[] {
-  return suiteFolders(dir).map((f) => conformanceCase(f, format, absolute));
+  return suiteFolders(dir).map((f) => conformanceCase(f, format, absolute, relative));
 }

@@ -15,29 +15,37 @@ export const conformance: Verb = {
       .addOption(jsonOption("print one JSON object instead of a table"))
       .option("--vensim", "read each folder's Vensim .mdl model instead of its XMILE one")
       .option("--absolute <x>", "absolute tolerance added to the relative one (PySD uses 1e-5)", "1e-8")
-      .action((dir: string, opts: { json?: boolean; vensim?: boolean; absolute: string }) => {
-        const absolute = Number(opts.absolute);
-        if (!(absolute >= 0)) {
-          io.err(`brink conformance: --absolute must be a non-negative number, not '${opts.absolute}'\n`);
-          exit(EXIT_USAGE);
-          return;
-        }
-        const rows = runConformance(dir, opts.vensim ? "mdl" : "xmile", absolute);
-        printResult(io, opts.json, rows, (rows) => {
-          const count = (s: string) => rows.filter((r) => r.status === s).length;
-          // Where a folder ships the same model as .mdl and .xmile, the two imports should agree.
-          const pairs = opts.vensim ? compareSuiteImports(suiteFolders(dir)) : [];
-          const compared = pairs.length
-            ? `\n\n.mdl against .xmile:\n${table(
-                ["folder", "imports", "detail"],
-                pairs.map((r) => [r.folder, r.status, r.detail]),
-              )}`
-            : "";
-          return `${table(
-            ["folder", "status", "detail"],
-            rows.map((r) => [r.folder, r.status, r.detail]),
-          )}\n\n${count("passed")} passed, ${count("failed")} failed, ${count("unsupported")} unsupported, ${count("invalid")} invalid model files (relative tolerance ${RELATIVE_TOLERANCE}${absolute === ABSOLUTE_FLOOR ? "" : `, absolute ${absolute}`})${compared}`;
-        });
-      });
+      .option("--relative <x>", "relative tolerance", String(RELATIVE_TOLERANCE))
+      .action(
+        (dir: string, opts: { json?: boolean; vensim?: boolean; absolute: string; relative: string }) => {
+          const absolute = Number(opts.absolute);
+          const relative = Number(opts.relative);
+          for (const [name, given, x] of [
+            ["absolute", opts.absolute, absolute],
+            ["relative", opts.relative, relative],
+          ] as const)
+            if (!(x >= 0)) {
+              io.err(`brink conformance: --${name} must be a non-negative number, not '${given}'\n`);
+              exit(EXIT_USAGE);
+              return;
+            }
+          const rows = runConformance(dir, opts.vensim ? "mdl" : "xmile", absolute, relative);
+          printResult(io, opts.json, rows, (rows) => {
+            const count = (s: string) => rows.filter((r) => r.status === s).length;
+            // Where a folder ships the same model as .mdl and .xmile, the two imports should agree.
+            const pairs = opts.vensim ? compareSuiteImports(suiteFolders(dir)) : [];
+            const compared = pairs.length
+              ? `\n\n.mdl against .xmile:\n${table(
+                  ["folder", "imports", "detail"],
+                  pairs.map((r) => [r.folder, r.status, r.detail]),
+                )}`
+              : "";
+            return `${table(
+              ["folder", "status", "detail"],
+              rows.map((r) => [r.folder, r.status, r.detail]),
+            )}\n\n${count("passed")} passed, ${count("failed")} failed, ${count("unsupported")} unsupported, ${count("invalid")} invalid model files (relative tolerance ${relative}${absolute === ABSOLUTE_FLOOR ? "" : `, absolute ${absolute}`})${compared}`;
+          });
+        },
+      );
   },
 };
