@@ -136,6 +136,14 @@ export function tokenize(src: string, base: number): Tok[] {
       i += num[0].length;
       continue;
     }
+    // A quoted text such as 'inputs.csv' or ',' (the arguments of GET DIRECT and GET XLS): one name token, its
+    // quotes kept so that it is never taken for a variable.
+    const close = c === "'" ? src.indexOf("'", i + 1) : -1;
+    if (close > i) {
+      toks.push({ kind: "name", text: src.slice(i, close + 1), pos: base + i });
+      i = close + 1;
+      continue;
+    }
     if (c === '"') {
       let j = i + 1;
       let name = "";

@@ -12,6 +12,7 @@ import {
   VensimError,
   type VSub,
 } from "./vensim-parse.js";
+import { constantAt, type Grid, SheetError, type SheetReader, seriesAt } from "./vensim-sheets.js";
 import { canonicalName, elementId } from "./xmile.js";
 
 /**
@@ -88,12 +89,10 @@ const SAME: Record<string, [string, number]> = {
 
 /** Vensim functions Brink has nothing for yet, with the reason given in the diagnostic. */
 const UNSUPPORTED: Record<string, string> = {
-  "GET XLS DATA": "spreadsheet readers are not supported",
-  "GET XLS CONSTANTS": "spreadsheet readers are not supported",
-  "GET XLS LOOKUPS": "spreadsheet readers are not supported",
-  "GET DIRECT DATA": "GET DIRECT DATA is not supported yet",
-  "GET DIRECT CONSTANTS": "GET DIRECT CONSTANTS is not supported yet",
-  "GET DIRECT LOOKUPS": "GET DIRECT LOOKUPS is not supported yet",
+  "GET XLS DATA": "GET XLS DATA inside an expression is not supported (write x := GET XLS DATA(…))",
+  "GET DIRECT DATA": "GET DIRECT DATA inside an expression is not supported (write x := GET DIRECT DATA(…))",
+  "GET XLS LOOKUPS": "GET XLS LOOKUPS inside an expression is not supported (define a lookup with it)",
+  "GET DIRECT LOOKUPS": "GET DIRECT LOOKUPS inside an expression is not supported (define a lookup with it)",
   "GET DATA AT TIME": "data variables are not supported yet",
   "GET TIME VALUE": "GET TIME VALUE is not supported yet",
   "TIME BASE": "TIME BASE is not supported yet",
@@ -160,6 +159,8 @@ function cleanUnit(units: string): string {
 export interface VensimImportOptions {
   /** Time series for the model's data variables (read from data files with readVensimData). */
   data?: VensimData;
+  /** Reads the files GET DIRECT and GET XLS name (CSV, tab or spreadsheet), relative to the model. */
+  sheets?: SheetReader;
 }
 
 export function importVensim(file: string, text: string, options: VensimImportOptions = {}): VensimImport {
@@ -317,15 +318,33 @@ export function importVensim(file: string, text: string, options: VensimImportOp
         equations.push(eq);
         continue;
       }
-      if (
-        (op.kind === "kw" && ["INTERPOLATE", "RAW", "HOLD BACKWARD", "LOOK FORWARD"].includes(op.text)) ||
-        (op.kind === "op" && op.text === ":=")
-      ) {
-        const sheet = /GET (?:DIRECT|XLS) DATA\s*\(\s*'([^']*\.xls[xm]?)'/i.exec(raw.expr)?.[1];
+      // `x := GET DIRECT DATA(…)` (or `x :HOLD BACKWARD: := …`): data read from a file the model names; the same
+      // with CONSTANTS is a constant.
+      const dataKeyword =
+        op.kind === "kw" && ["INTERPOLATE", "RAW", "HOLD BACKWARD", "LOOK FORWARD"].includes(op.text);
+      if ((dataKeyword && p.isOp(":=")) || (op.kind === "op" && op.text === ":=")) {
+        if (dataKeyword) p.next();
+        const e = p.expression();
+        const fn = e.k === "call" ? normName(e.fn).toUpperCase() : "";
+        if (/^GET (DIRECT|XLS) (DATA|CONSTANTS)$/.test(fn) && p.peek().kind === "eof") {
+          eq.rhs = e;
+          if (fn.endsWith("DATA")) {
+            eq.kind = "data";
+            eq.dataType =
+              !dataKeyword || op.text === "INTERPOLATE"
+                ? "continuous"
+                : op.text === "LOOK FORWARD"
+                  ? "forward"
+                  : "discrete";
+          }
+          if (macro) throw new Unsupported("data variables inside a macro are not supported", first.pos);
+          equations.push(eq);
+          continue;
+        }
+      }
+      if (dataKeyword || (op.kind === "op" && op.text === ":=")) {
         throw new Unsupported(
-          sheet
-            ? `'${first.text}' is a data variable read from the spreadsheet ${sheet}; spreadsheet readers are not supported`
-            : `'${first.text}' is a data variable${op.kind === "kw" ? ` (:${op.text}:)` : ""} defined by an equation; only data variables whose values come from a data file are supported`,
+          `'${first.text}' is a data variable${op.kind === "kw" ? ` (:${op.text}:)` : ""} defined by an equation; only data variables read by GET DIRECT DATA or GET XLS DATA, or from a data file, are supported`,
           op.pos,
         );
       }
@@ -1140,6 +1159,14 @@ export function importVensim(file: string, text: string, options: VensimImportOp
         const level = allocationLevels.get(key)!;
         return `(if ${supply} >= ${total} then ${a(0)} else if ${supply} <= 0 then 0 else ${share(own, level)})`;
       }
+      case "GET DIRECT CONSTANTS":
+      case "GET XLS CONSTANTS": {
+        const at = positionsIn(ctx.eq, ctx.binding);
+        return num(
+          fromSheet(e, 3, (grid, [, , cell]) => constantAt(grid, cell!, at)),
+          e.pos,
+        );
+      }
       case "ALLOCATE AVAILABLE": {
         // ALLOCATE AVAILABLE(request[D], pp[D, ptype], avail) shares avail among the elements of request's last
         // range D by their priority profiles: pp's last subscript names the first of four elements in a row
@@ -1243,15 +1270,67 @@ export function importVensim(file: string, text: string, options: VensimImportOp
       case "INTEG":
         throw new VensimError("INTEG must be the whole equation of a stock", e.pos);
     }
-    const source = args[0]?.k === "ref" ? args[0].name.replace(/^'|'$/g, "") : "";
-    if (fn.startsWith("GET DIRECT") && /\.xls[xm]?$/i.test(source))
-      throw new Unsupported(
-        `${fn} reads the spreadsheet ${source}; spreadsheet readers are not supported`,
-        e.pos,
-      );
     if (UNSUPPORTED[fn]) throw new Unsupported(UNSUPPORTED[fn]!, e.pos);
     if (defs.has(id)) throw new VensimError(`'${e.fn}' is a variable, not a lookup or function`, e.pos);
     throw new Unsupported(`the function ${fn} is not supported yet`, e.pos);
+  };
+
+  /** The quoted texts of a GET DIRECT / GET XLS call ('file', 'tab', 'B2', …). */
+  const quotedArgs = (e: Extract<VExpr, { k: "call" }>, n: number): string[] => {
+    const fn = normName(e.fn).toUpperCase();
+    if (e.args.length !== n)
+      throw new VensimError(`${fn} takes ${n} arguments, but has ${e.args.length}`, e.pos);
+    return e.args.map((x) => {
+      if (x.k !== "ref" || !/^'.*'$/s.test(x.name))
+        throw new VensimError(`${fn} takes quoted texts, such as 'inputs.csv' or 'B2'`, x.pos);
+      return x.name.slice(1, -1).replace(/\\t/g, "\t");
+    });
+  };
+  const sheetCache = new Map<string, Grid>();
+  /** A GET DIRECT / GET XLS call's cells, read through the options' reader; layout problems told at the call. */
+  const fromSheet = <T>(
+    e: Extract<VExpr, { k: "call" }>,
+    n: number,
+    read: (grid: Grid, args: string[]) => T,
+  ): T => {
+    const fn = normName(e.fn).toUpperCase();
+    const args = quotedArgs(e, n);
+    const [file, tab] = args as [string, string];
+    const key = `${file}\u0000${tab}`;
+    if (!sheetCache.has(key)) {
+      if (!options.sheets)
+        throw new Unsupported(
+          `${fn} reads the file ${file}; files named by a model are not supported here`,
+          e.pos,
+        );
+      try {
+        sheetCache.set(key, options.sheets(file, tab));
+      } catch (err) {
+        throw new VensimError(`${fn} cannot read ${file}: ${(err as Error).message}`, e.pos);
+      }
+    }
+    try {
+      return read(sheetCache.get(key)!, args);
+    } catch (err) {
+      if (err instanceof SheetError)
+        throw new VensimError(`${fn}('${file}', '${tab}'): ${err.message}`, e.pos);
+      throw err;
+    }
+  };
+  /** Where the element being defined sits along each range of its equation that has more than one element. */
+  const positionsIn = (eq: Equation, binding: Map<string, string>): number[] =>
+    (eq.subs ?? []).flatMap((sub) => {
+      const list = subscriptOf(sub);
+      if (list.length < 2) return [];
+      const sid = canonicalName(sub.name);
+      return [list.indexOf(binding.get(sid) ?? sid)];
+    });
+  /** The one element index of a GET … DATA or LOOKUPS reading (series are laid out along one range). */
+  const seriesElement = (eq: Equation, binding: Map<string, string>, pos: number): number => {
+    const at = positionsIn(eq, binding);
+    if (at.length > 1)
+      throw new Unsupported("series read over two or more subscript ranges are not supported", pos);
+    return at[0] ?? 0;
   };
 
   /**
@@ -1371,7 +1450,12 @@ export function importVensim(file: string, text: string, options: VensimImportOp
             eq.name,
             d.tuple.map((e) => elementNames.get(e) ?? e),
           );
-          const points = options.data?.get(key);
+          const get = eq.rhs?.k === "call" ? eq.rhs : undefined;
+          const points = get
+            ? fromSheet(get, 4, (grid, [, , time, cell]) =>
+                seriesAt(grid, time!, cell!, seriesElement(eq, d.binding, get.pos)),
+              )
+            : options.data?.get(key);
           if (!points)
             throw new Unsupported(
               `'${label}' is a data variable; its values come from a data file, and no data file given holds it (give one with --data FILE)`,
@@ -1394,6 +1478,14 @@ export function importVensim(file: string, text: string, options: VensimImportOp
           continue;
         }
         const rhs = eq.rhs!;
+        if (rhs.k === "call" && /^GET (DIRECT|XLS) LOOKUPS$/.test(normName(rhs.fn).toUpperCase())) {
+          const points = fromSheet(rhs, 4, (grid, [, , x, cell]) =>
+            seriesAt(grid, x!, cell!, seriesElement(eq, d.binding, rhs.pos)),
+          );
+          lookupPoints.set(flat, points);
+          put(tables, tableLine(flat, points, "continuous"));
+          continue;
+        }
         if (eq.kind === "lookup") {
           if (rhs.k !== "lookup") {
             tr(rhs, ctx);

@@ -6,6 +6,7 @@ import { importVensim } from "../io/vensim.js";
 import { readVensimData, type VensimData } from "../io/vensim-data.js";
 import { columnId, importXmile as importXmileFile } from "../io/xmile.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
+import { sheetReader } from "./sheets.js";
 
 export interface ConformanceRow {
   folder: string;
@@ -55,7 +56,7 @@ export function conformanceCase(
   };
   const importXmile =
     format === "mdl"
-      ? (file: string, text: string) => importVensim(file, text, { data: data() })
+      ? (file: string, text: string) => importVensim(file, text, { data: data(), sheets: sheetReader(file) })
       : importXmileFile;
   // Prefer .xmile; fall back to the folder's other models when one is not well-formed XML.
   const candidates =

@@ -16,6 +16,7 @@ import { readVensimData, type VensimData } from "../io/vensim-data.js";
 import { importXmile } from "../io/xmile.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { MAX_MODEL_BYTES } from "../model/source.js";
+import { sheetReader } from "./sheets.js";
 
 /** The package root (two levels above this file, in src/ and in dist/ alike). */
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -45,7 +46,10 @@ export interface ModelReadOptions {
 export function importModelText(path: string, text: string, options: ModelReadOptions = {}): string {
   const dataFiles = options.data ?? [];
   if (/\.mdl$/i.test(path))
-    return importVensim(path, text, dataFiles.length ? { data: readDataFiles(dataFiles) } : {}).yaml;
+    return importVensim(path, text, {
+      sheets: sheetReader(path),
+      ...(dataFiles.length ? { data: readDataFiles(dataFiles) } : {}),
+    }).yaml;
   if (dataFiles.length)
     throw new DiagnosticError([
       { file: dataFiles[0]!, line: 1, col: 1, message: "data files are read by Vensim (.mdl) models only" },
@@ -86,6 +90,11 @@ export function readModelFile(path: string): string {
  * unsupported files become diagnostics at 1:1, `what` naming the kind of file in the message.
  */
 export function readTextFile(path: string, maxBytes: number, what: string): string {
+  return new TextDecoder("utf-8").decode(readFileBytes(path, maxBytes, what));
+}
+
+/** Read a file's bytes, at most `maxBytes` of them, as readTextFile does. */
+export function readFileBytes(path: string, maxBytes: number, what: string): Uint8Array {
   const fail = (message: string) => new DiagnosticError([{ file: path, line: 1, col: 1, message }]);
   const reason = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
   const tooBig = (bytes: string) =>
@@ -113,7 +122,7 @@ export function readTextFile(path: string, maxBytes: number, what: string): stri
       total += n;
       if (total > maxBytes) throw tooBig(`over ${(maxBytes / 1024 / 1024).toFixed(1)}`);
     }
-    return new TextDecoder("utf-8").decode(Buffer.concat(chunks, total));
+    return Buffer.concat(chunks, total);
   } catch (e) {
     if (e instanceof DiagnosticError) throw e;
     throw fail(`cannot read the file (${reason(e)})`);
