@@ -83,6 +83,45 @@ describe("fuzzing the Vensim importer", () => {
     expect(outcomes["import diagnostics"]).toBeGreaterThan(0);
   }, 120_000);
 
+  it("hostile models — huge, deeply nested, exponential, markup in names — end in positioned diagnostics", () => {
+    const controls = "\nFINAL TIME = 4 ~~|\nINITIAL TIME = 0 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = 1 ~~|\n";
+    const macroBomb = Array.from(
+      { length: 19 },
+      (_, i) =>
+        `:MACRO: M${i}(a)\nM${i} = ${i < 18 ? `M${i + 1}(a) + M${i + 1}(a)` : "a"} ~~|\n:END OF MACRO:`,
+    ).join("\n");
+    const cases: [string, RegExp][] = [
+      [`x = ${"(".repeat(100_000)}1${")".repeat(100_000)} ~~|`, /nested too deeply/],
+      [`x = ${"IF THEN ELSE(Time > 1, ".repeat(20_000)}1${", 0)".repeat(20_000)} ~~|`, /nested too deeply/],
+      ["d: (a1-a10000000) ~~|\nx[d] = 1 ~~|", /more than the 100000 elements/],
+      ["d: (a1-a1000) ~~|\nx[d, d, d] = 1 ~~|", /1000 × 1000 × 1000 elements/],
+      [`${macroBomb}\nx = M0(1) ~~|`, /macro calls expand the model to more than/],
+      [
+        `l(${Array.from({ length: 120_000 }, (_, i) => `(${i},${i})`).join(",")}) ~~|\nx = l(Time) ~~|`,
+        /100,000 values/,
+      ],
+    ];
+    for (const [text, message] of cases) {
+      let caught: unknown;
+      try {
+        importVensim("hostile.mdl", text + controls);
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught, String(message)).toBeInstanceOf(DiagnosticError);
+      const d = (caught as DiagnosticError).diagnostics[0]!;
+      expect(d.message).toMatch(message);
+      expect(d.line).toBeGreaterThanOrEqual(1);
+    }
+    // Markup and control characters in a name are only characters: the model imports, its names are identifiers.
+    const { yaml } = importVensim(
+      "hostile.mdl",
+      `"<script>alert(1)</script>\u001b[31m" = 1 ~~|\ny = "<script>alert(1)</script>\u001b[31m" * 2 ~~|${controls}`,
+    );
+    expect(onlyDiagnostics(`"<b>x</b>" = 1 ~~|\ny = "<b>x</b>" * 2 ~~|${controls}`)).toBe("valid");
+    for (const key of yaml.matchAll(/^ {2}([^:]+):/gm)) expect(key[1]).toMatch(/^[a-z_][a-z0-9_]*$/);
+  }, 60_000);
+
   it("random bytes give diagnostics, never exceptions", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), (text) => {

@@ -13,7 +13,7 @@ import {
   type VSub,
 } from "./vensim-parse.js";
 import { constantAt, type Grid, SheetError, type SheetReader, seriesAt } from "./vensim-sheets.js";
-import { canonicalName, elementId } from "./xmile.js";
+import { canonicalName, elementId, MAX_ELEMENTS } from "./xmile.js";
 
 /**
  * Vensim `.mdl` import: equations are parsed (src/io/vensim-parse.ts) and translated into Brink YAML text — the
@@ -232,6 +232,11 @@ export function importVensim(file: string, text: string, options: VensimImportOp
             const mb = /^(.*?)(\d+)$/.exec(b.text);
             if (!ma || !mb || ma[1] !== mb[1] || Number(ma[2]) > Number(mb[2]))
               throw new VensimError(`'(${a.text}-${b.text})' is not a range of numbered elements`, open.pos);
+            if (Number(mb[2]) - Number(ma[2]) >= MAX_ELEMENTS)
+              throw new VensimError(
+                `'(${a.text}-${b.text})' has more than the ${MAX_ELEMENTS} elements Brink expands arrays into`,
+                open.pos,
+              );
             const range: VSub[] = [];
             for (let k = Number(ma[2]); k <= Number(mb[2]); k++)
               range.push({ name: `${ma[1]}${k}`, bang: false, pos: open.pos });
@@ -454,6 +459,7 @@ export function importVensim(file: string, text: string, options: VensimImportOp
     if (allElements.has(id)) return [id];
     throw new VensimError(`'${s.name}' is neither a subscript range nor an element`, s.pos);
   };
+  let expanded = 0;
   for (const [id, eqs] of byId) {
     const elements = new Map<string, ElementDef>();
     defs.set(id, elements);
@@ -471,6 +477,13 @@ export function importVensim(file: string, text: string, options: VensimImportOp
             return cartesian(ex.map(subscriptOf)).map((t) => t.join("__"));
           }),
         );
+        // Counted before any element is made, so that three ranges of 1,000 end in a diagnostic at once.
+        expanded += lists.reduce((n, l) => n * l.length, 1);
+        if (expanded > MAX_ELEMENTS)
+          throw new VensimError(
+            `${lists.map((l) => l.length).join(" × ")} elements bring the model to more than the ${MAX_ELEMENTS} variables Brink expands arrays into`,
+            eq.pos,
+          );
         let index = 0;
         for (const tuple of cartesian(lists)) {
           const key = tuple.join("__");
@@ -862,7 +875,14 @@ export function importVensim(file: string, text: string, options: VensimImportOp
       need(macro.params.length);
       if ((ctx.depth ?? 0) > 20)
         throw new VensimError("macros call each other too deeply (a macro calls itself?)", e.pos);
-      // Each call gets its own copy of the macro's variables, named after the caller.
+      // Each call gets its own copy of the macro's variables, named after the caller; macros that call each other
+      // twice over grow exponentially, so the copies count towards the model's variables.
+      expanded += macro.equations.length;
+      if (expanded > MAX_ELEMENTS)
+        throw new VensimError(
+          `macro calls expand the model to more than the ${MAX_ELEMENTS} variables Brink expands arrays and macros into`,
+          e.pos,
+        );
       const prefix = fresh(`${ctx.owner}_${macro.id}`);
       const scope = new Map(macro.params.map((p, k) => [p, `(${a(k)})`]));
       for (const m of macro.equations) if (m.id !== macro.id) scope.set(m.id, fresh(`${prefix}_${m.id}`));
