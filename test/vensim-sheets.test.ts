@@ -171,7 +171,7 @@ describe("GET XLS: .xlsx workbooks", () => {
     // south has no value at time 4: its series ends at time 2, and holds there.
     expect(s.demand__south).toEqual([10, 15, 20, 20, 20]);
     expect(diagnostics(dir, "x = GET XLS CONSTANTS('old.xls', 'Inputs', 'B4') ~~|")[0]).toMatch(
-      /GET XLS CONSTANTS cannot read old\.xls: the old binary \.xls format cannot be read: save the workbook as \.xlsx/,
+      /GET XLS CONSTANTS cannot read old\.xls: the old binary \.xls format is not supported: save the workbook as \.xlsx/,
     );
   });
 });

@@ -29,7 +29,7 @@ export function sheetReader(modelPath: string): SheetReader {
     };
     if (/\.xls$/i.test(file))
       throw new Error(
-        "the old binary .xls format cannot be read: save the workbook as .xlsx, or the sheet as CSV",
+        "the old binary .xls format is not supported: save the workbook as .xlsx, or the sheet as CSV",
       );
     if (/\.xls[xm]$/i.test(file)) return xlsxSheet(bytes(), tab);
     const text = new TextDecoder("utf-8").decode(bytes());
