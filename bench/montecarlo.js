@@ -1,10 +1,20 @@
-// Monte Carlo throughput and memory: runs/s per core, the speed-up from 1 to 2 worker threads, and the peak
-// memory of a million SIR runs. Ratios and per-core rates, measured in one process, so they travel across
-// machines. Part of `npm run bench`.
-import { execFileSync } from "node:child_process";
+// Monte Carlo throughput, memory and overheads, as ratios measured in one run so that they travel across
+// machines (and, measured as CPU time, hold on a machine shared with other work). Part of `npm run bench`;
+// exits 1 when a floor is missed:
+// - speed-up from 1 to 2 worker threads (wall clock) ≥ 1.7×;
+// - CPU time of a job on 2 workers ≤ 1.1× the same job on one thread (issue 17: scaling);
+// - peak memory of a million SIR runs on 2 workers < 300 MB;
+// - summarising a run's tracked values (every save's quantile summary and exact sums) ≤ 1× the kernel's CPU
+//   time for that run (issue 17);
+// - a million uncertain-SIR runs on one worker, whole process (`brink run`), ≤ 1.3× a hand-written loop of
+//   the same equations as a whole process (bench/sir-by-hand.js), in CPU time (issue 17).
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { jobMeta } from "../dist/engine/montecarlo.js";
+import { shapeOf } from "../dist/engine/summary.js";
+import { prepareModel, Runner, Summary } from "../dist/index.js";
 import { closeWorkers, simulate } from "../dist/node/simulate.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -33,15 +43,28 @@ if (process.argv[2] === "--million") {
   process.exit(0);
 }
 
+/** CPU seconds of this whole process (every thread) so far. */
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
 async function rate(input, given) {
   // Runs per second of the model itself: claims that run other scenarios would multiply the work.
   const options = { ...given, ownClaims: false };
   // A warm-up job starts the worker threads and compiles the model in each, as a long job amortises.
   await simulate(input, { ...options, runs: Math.min(options.runs, 2000) });
   const started = performance.now();
+  const cpu = cpuSeconds();
   await simulate(input, options);
-  return options.runs / ((performance.now() - started) / 1000);
+  return { rate: options.runs / ((performance.now() - started) / 1000), cpu: cpuSeconds() - cpu };
 }
+
+const missed = [];
+const check = (ok, what) => {
+  if (!ok) missed.push(what);
+  return ok ? "" : "  MISSED";
+};
 
 const largest = process.env.BRINK_BENCH_LARGEST ?? "flagship/flagship.yaml";
 const jobs = [
@@ -51,33 +74,103 @@ const jobs = [
 
 console.log("\nMonte Carlo throughput (runs/s; the job split into chunks over worker threads)\n");
 console.log(
-  "model                          1 thread  1 worker  2 workers  speed-up 1→2 workers (floor 1.7×)",
+  "model                          1 thread  1 worker  2 workers  speed-up 1→2 (floor 1.7×)  CPU 2 workers / 1 thread (floor 1.1×)",
 );
-const missed = [];
 for (const [name, input, options] of jobs) {
   const inProcess = await rate(input, { ...options, workers: 1 });
   const one = await rate(input, { ...options, workers: 1, threads: true });
   const two = await rate(input, { ...options, workers: 2 });
+  const speedUp = two.rate / one.rate;
+  const cpuRatio = two.cpu / inProcess.cpu;
+  const runs = (r) => Math.round(r.rate).toLocaleString("en");
   console.log(
-    `${name.padEnd(30)} ${Math.round(inProcess).toLocaleString("en").padStart(8)}  ${Math.round(one).toLocaleString("en").padStart(8)}  ${Math.round(
-      two,
-    )
-      .toLocaleString("en")
-      .padStart(9)}  ${(two / one).toFixed(2)}×`,
+    `${name.padEnd(30)} ${runs(inProcess).padStart(8)}  ${runs(one).padStart(8)}  ${runs(two).padStart(9)}  ${`${speedUp.toFixed(2)}×`.padStart(25)}${check(speedUp >= 1.7, `${name}: speed-up 1→2 workers ${speedUp.toFixed(2)}× (floor 1.7×)`)}  ${`${cpuRatio.toFixed(2)}×`.padStart(8)} (${two.cpu.toFixed(1)} s / ${inProcess.cpu.toFixed(1)} s)${check(cpuRatio <= 1.1, `${name}: CPU on 2 workers ${cpuRatio.toFixed(2)}× one thread's (floor 1.1×)`)}`,
   );
-  if (!(two / one >= 1.7))
-    missed.push(`${name}: speed-up 1→2 workers ${(two / one).toFixed(2)}× (floor 1.7×)`);
 }
 await closeWorkers();
+
+// Summarising against the kernel, in CPU time on this thread: runs are made a leaf's worth at a time, then
+// the same runs are added to a summary (quantile summaries of every tracked value at every save, exact sums),
+// which is packed at the end as a worker packs its chunk.
+{
+  const { file, text } = model("examples/sir.yaml");
+  const prepared = prepareModel(file, text, { scenario: "uncertain" });
+  const runner = new Runner(prepared, 1);
+  const summary = new Summary(shapeOf(prepared.program), jobMeta(prepared, text, 1, { kind: "random" }));
+  const runs = 100_000;
+  const batch = summary.quantiles.leafRuns;
+  const perRun = runner.saved.length;
+  const saved = new Float64Array(batch * perRun);
+  const ends = new Array(batch);
+  const params = new Float64Array(prepared.program.slots.length);
+  const out = new Float64Array(perRun);
+  const result = new Float64Array(3);
+  const streams = { uniform: () => 0.5 };
+  let kernel = 0;
+  let summarising = 0;
+  let sink = 0;
+  for (let a = 0; a < runs; a += batch) {
+    const n = Math.min(batch, runs - a);
+    for (let b = 0; b < n; b++) {
+      ends[b] = runner.run(a + b);
+      saved.set(runner.saved, b * perRun);
+    }
+    // The kernel alone, on the same runs' params.
+    let t = cpuSeconds();
+    for (let b = 0; b < n; b++)
+      sink += prepared.kernel(runner.sampleParams(a + b, params), out, streams, result);
+    kernel += cpuSeconds() - t;
+    t = cpuSeconds();
+    for (let b = 0; b < n; b++) summary.add(a + b, ends[b], saved.subarray(b * perRun, (b + 1) * perRun));
+    summarising += cpuSeconds() - t;
+  }
+  const t = cpuSeconds();
+  sink += summary.pack().data.length;
+  summarising += cpuSeconds() - t;
+  if (sink === 0.5) console.log("");
+  const ratio = summarising / kernel;
+  console.log(
+    `\nSummarising ${runs.toLocaleString("en")} uncertain-SIR runs (${summary.quantiles.cells} tracked cells): ${((summarising / runs) * 1e6).toFixed(1)} µs a run against the kernel's ${((kernel / runs) * 1e6).toFixed(1)} µs (CPU): ${ratio.toFixed(2)}× (floor 1×)${check(ratio <= 1, `summarising ${ratio.toFixed(2)}× the kernel (floor 1×)`)}`,
+  );
+}
+
+// Whole processes, in CPU time of all their threads: `brink run` of a million uncertain-SIR runs on one worker
+// against the hand-written loop of the same job.
+{
+  const usageOf = (args) => {
+    const r = spawnSync(process.execPath, ["--import", join(ROOT, "bench", "cpu-at-exit.js"), ...args], {
+      encoding: "utf8",
+      maxBuffer: 1 << 26,
+    });
+    const line = r.stderr.split("\n").findLast((l) => l.startsWith("BENCH_USAGE "));
+    if (r.status !== 0 || !line) throw new Error(`bench: ${args.join(" ")} failed:\n${r.stderr}`);
+    return JSON.parse(line.slice("BENCH_USAGE ".length));
+  };
+  const runs = 1_000_000;
+  const hand = usageOf([join(ROOT, "bench", "sir-by-hand.js"), String(runs)]);
+  const brink = usageOf([
+    join(ROOT, "bin", "brink.js"),
+    "run",
+    join(ROOT, "models", "examples", "sir.yaml"),
+    "--scenario",
+    "uncertain",
+    "--runs",
+    String(runs),
+    "--workers",
+    "1",
+  ]);
+  const ratio = brink.cpuSeconds / hand.cpuSeconds;
+  console.log(
+    `\n${runs.toLocaleString("en")} uncertain-SIR runs, whole process (CPU): brink run --workers 1 ${brink.cpuSeconds.toFixed(1)} s, hand-written loop ${hand.cpuSeconds.toFixed(1)} s: ${ratio.toFixed(2)}× (floor 1.3×)${check(ratio <= 1.3, `whole-process ${ratio.toFixed(2)}× the hand-written loop (floor 1.3×)`)}`,
+  );
+}
 
 const child = JSON.parse(
   execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--million"], { encoding: "utf8" }),
 );
 console.log(
-  `\n1,000,000 SIR runs on 2 workers: ${child.seconds.toFixed(1)} s, peak memory ${Math.round(child.maxRssMB)} MB (floor: under 300 MB)`,
+  `\n1,000,000 SIR runs on 2 workers: ${child.seconds.toFixed(1)} s, peak memory ${Math.round(child.maxRssMB)} MB (floor: under 300 MB)${check(child.maxRssMB < 300, `peak memory ${Math.round(child.maxRssMB)} MB (floor: under 300 MB)`)}`,
 );
-if (!(child.maxRssMB < 300))
-  missed.push(`peak memory ${Math.round(child.maxRssMB)} MB (floor: under 300 MB)`);
 // A missed floor fails `npm run bench` (exit 1), so a script or CI step cannot read it as a pass.
 if (missed.length) {
   console.error(`bench: FAILED ${missed.length} floor(s):\n  ${missed.join("\n  ")}`);

@@ -4,6 +4,7 @@ import { Interpreter } from "../src/compile/interpreter.js";
 import type { PreparedModel } from "../src/engine/prepare.js";
 import { hashName, hashUniform, SiteStreams } from "../src/engine/rng.js";
 import { Runner } from "../src/engine/run.js";
+import { sortDoubles } from "../src/engine/sort-doubles.js";
 import { prepareText } from "./helpers.js";
 
 /** A tiny deterministic generator, so each fast-check seed maps to one model. */
@@ -241,5 +242,30 @@ describe("runs are pure functions of (model, seed, run index)", () => {
     expect(hashUniform(1, 2, key)).toBe(hashUniform(1, 2, key));
     expect(hashUniform(1, 2, key)).not.toBe(hashUniform(1, 3, key));
     expect(hashUniform(1, 2, key)).not.toBe(hashUniform(2, 2, key));
+  });
+});
+
+describe("sorting tracked values for quantile summaries", () => {
+  it("sortDoubles orders like Float64Array.prototype.sort (−0 before +0, NaN last), at any length", () => {
+    const special = fc.constantFrom(
+      0,
+      -0,
+      Number.NaN,
+      Infinity,
+      -Infinity,
+      Number.MIN_VALUE,
+      -Number.MAX_VALUE,
+    );
+    const value = fc.oneof(fc.double(), special, fc.integer({ min: -3, max: 3 }));
+    fc.assert(
+      fc.property(fc.array(value, { maxLength: 400 }), (xs) => {
+        const got = Float64Array.from(xs);
+        sortDoubles(got);
+        const want = Float64Array.from(xs).sort();
+        expect(got.length).toBe(want.length);
+        for (let i = 0; i < want.length; i++) expect(Object.is(got[i], want[i]), `at ${i}`).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

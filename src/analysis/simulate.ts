@@ -5,6 +5,7 @@ import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { type Probe, RECORD_BUDGET_BYTES, RunRecords, recordBytesPerRun } from "../engine/records.js";
 import { type ParamRows, RunFailure, type Sampling } from "../engine/run.js";
 import { type RunsOut, runTableBytesPerRun } from "../engine/run-table.js";
+import { leafAlignedChunk } from "../engine/sketch.js";
 import { type JobMeta, Summary, shapeOf } from "../engine/summary.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { compileClaims } from "./check.js";
@@ -191,9 +192,12 @@ export async function runSimulation(
   const workers = Math.max(1, Math.min(options.workers ?? host.cores, 64));
   // A few chunks per worker: enough to balance the load, few enough that merging stays cheap. Progress and
   // stopping do not wait for chunks: workers report through shared memory.
-  const defaultChunk = Math.min(50_000, Math.max(256, Math.ceil(maxRuns / (workers * 4))));
   const p = model.program;
   const saves = saveCount(p.time.steps, p.time.saveEvery);
+  const defaultChunk = leafAlignedChunk(
+    Math.min(50_000, Math.max(256, Math.ceil(maxRuns / (workers * 4)))),
+    p.tracked.length * saves,
+  );
   // A chunk's per-run table is held whole in its worker until written, so default chunks are cut to fit.
   const tableRuns = Math.max(
     1,

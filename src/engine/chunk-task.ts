@@ -106,6 +106,8 @@ function runChunkTask(task: ChunkTask): ChunkResult {
   });
   if (control) Atomics.add(control, 0, summary.runs - reported);
   const { data } = summary.pack();
+  // The packed copy is all that leaves; the leaf buffers go back for the next chunk instead of to the collector.
+  summary.release();
   // A stopped chunk's table is dropped: a file per chunk holds the whole chunk or is not written.
   const whole = table && !summary.partial && table.count === table.capacity ? { table: table.data() } : {};
   if (!records) return { summary: data, ...whole };

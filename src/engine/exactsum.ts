@@ -1,4 +1,4 @@
-import type { PackReader, PackWriter } from "./pack.js";
+import type { PackReader, PackSink } from "./pack.js";
 
 /**
  * An exact floating-point sum (Shewchuk's non-overlapping partials, as in Python's math.fsum). Adding values
@@ -77,7 +77,7 @@ export class ExactSum {
     return out.reverse();
   }
 
-  pack(w: PackWriter): void {
+  pack(w: PackSink): void {
     const parts = this.canonical();
     w.push(parts.length);
     w.pushAll(parts);
@@ -189,7 +189,7 @@ export class ExactSumArray {
     for (const x of other.toJSON()) this.add(c, x);
   }
 
-  pack(c: number, w: PackWriter): void {
+  pack(c: number, w: PackSink): void {
     this.get(c).pack(w);
   }
 

@@ -1,5 +1,6 @@
-import type { PackReader, PackWriter } from "./pack.js";
+import type { PackReader, PackSink } from "./pack.js";
 import { mix32 } from "./rng.js";
+import { sortDoubles } from "./sort-doubles.js";
 
 /**
  * Quantiles of tracked values, accurate in rank and the same to the last bit whatever the workers, chunks or
@@ -33,10 +34,29 @@ export function sketchParams(cells: number): { leafRuns: number; capacity: numbe
   return { leafRuns, capacity: Math.max(64, leafRuns / 4) };
 }
 
-/** One cell's values in a node: sorted values, with weights (absent: each value is one run). */
+/**
+ * A chunk size (runs) rounded, when it is at least half a leaf, to a power of two of whole leaves. Chunks of a
+ * job starting at run 0 are then aligned subtrees: each chunk's runs combine into a single node of
+ * `capacity` values per cell, which is all that it hands over, instead of partly filled leaves and complete
+ * leaves whose siblings are in another chunk (a leaf's worth of memory each, held by the receiver until the
+ * rest arrives).
+ */
+export function leafAlignedChunk(runs: number, cells: number): number {
+  const { leafRuns } = sketchParams(cells);
+  if (runs * 2 < leafRuns) return runs;
+  return 2 ** Math.floor(Math.log2(Math.max(1, Math.round(runs / leafRuns)))) * leafRuns;
+}
+
+/**
+ * One cell's values in a node, sorted, each standing for `weight` runs. A node's cell has one weight: a leaf's
+ * values and a node below `capacity` values weigh 1, a compacted node's values all weigh one slice, and a
+ * node that combines a compacted child with an empty one keeps that child's weight (any other combination
+ * is over `capacity` and compacted). So a weight per cell, not per value: half the memory, and merges that
+ * read no weights.
+ */
 interface CellValues {
   values: Float64Array;
-  weights: Float64Array | null;
+  weight: number;
 }
 
 interface Node {
@@ -46,8 +66,12 @@ interface Node {
   runs: number;
   /** Complete nodes: per cell, sorted. */
   cells: CellValues[] | null;
-  /** An incomplete leaf: per cell, the values in arrival order (sorted when it completes or is packed). */
-  raw: number[][] | null;
+  /**
+   * A leaf's values, cell c in [c·leafRuns, c·leafRuns + fill[c]): in arrival order while the leaf is
+   * incomplete, each cell sorted in place when it completes (its `cells` are then views of this buffer).
+   */
+  buffer: Float64Array | null;
+  fill: Int32Array | null;
 }
 
 export interface SketchNodeJSON {
@@ -69,60 +93,155 @@ const keyOf = (level: number, index: number) => level * 2 ** 40 + index;
 const sideOf = (level: number, index: number) =>
   mix32(mix32(level + 0x9e3779b9) ^ (index >>> 0) ^ Math.floor(index / 2 ** 32)) & 1 ? 0.75 : 0.25;
 
-/** A sorted merge of two weighted lists, keeping ties in (value, weight) order. */
-function mergeSorted(a: CellValues, b: CellValues): CellValues {
+/**
+ * Every node keeps its values in one buffer (cell c at c·stride, stride = leafRuns for leaves and capacity
+ * above), taken from and handed back to a small pool rather than left to the collector: buffers are megabytes
+ * each, made and dropped once per leaf, and garbage of that size — collected late, as the JavaScript heap
+ * beside it is small, and held by each thread's allocator after it is freed — is what made resident memory
+ * grow with worker threads. A few per size are enough: a summary fills one leaf at a time and combines
+ * nodes as soon as their sibling is complete.
+ */
+const spareBuffers: Float64Array[] = [];
+/** Spare buffers kept of each size. */
+const SPARE_BUFFERS = 2;
+
+function takeBuffer(length: number): Float64Array {
+  const i = spareBuffers.findIndex((b) => b.length === length);
+  if (i < 0) return new Float64Array(length);
+  const [buffer] = spareBuffers.splice(i, 1);
+  return buffer!;
+}
+
+function releaseBuffer(buffer: Float64Array): void {
+  const same = spareBuffers.filter((b) => b.length === buffer.length);
+  if (same.length >= SPARE_BUFFERS) spareBuffers.splice(spareBuffers.indexOf(same[0]!), 1);
+  spareBuffers.push(buffer);
+}
+
+/**
+ * Two sibling nodes' values of one cell, merged in sorted order and, when more than `capacity`, compacted to
+ * `capacity` values: one per equal slice of the total weight, the value at a quarter or at three quarters
+ * of each slice (the side chosen by a hash of the node, so that the half-slice each compaction moves ranks by
+ * goes up at some nodes and down at others instead of always one way), each carrying one slice. The merge is
+ * walked, never built: ties go to `a` when its weight is at most `b`'s, and weights are summed in merged order,
+ * so the arithmetic is that of compacting the merged list.
+ */
+function combine(
+  a: CellValues,
+  b: CellValues,
+  capacity: number,
+  side: number,
+  out: Float64Array,
+): CellValues {
+  const av = a.values;
+  const bv = b.values;
+  const na = av.length;
+  const nb = bv.length;
+  const n = na + nb;
+  const wa = a.weight;
+  const wb = b.weight;
+  const aOnTie = wa <= wb;
+  if (n <= capacity) {
+    const values = out.subarray(0, n);
+    if (nb === 0) values.set(av);
+    if (na === 0) values.set(bv);
+    if (nb === 0 || na === 0) return { values, weight: nb === 0 ? wa : wb };
+    if (wa !== wb)
+      throw new RangeError("a quantile summary node is malformed (mixed weights under capacity)");
+    let i = 0;
+    let j = 0;
+    for (let k = 0; k < n; k++) {
+      if (j >= nb || (i < na && (av[i]! < bv[j]! || (av[i] === bv[j] && aOnTie)))) values[k] = av[i++]!;
+      else values[k] = bv[j++]!;
+    }
+    return { values, weight: wa };
+  }
+  let total = 0;
+  if (wa === wb) for (let k = 0; k < n; k++) total += wa;
+  else {
+    let i = 0;
+    let j = 0;
+    for (let k = 0; k < n; k++) {
+      if (j >= nb || (i < na && (av[i]! < bv[j]! || (av[i] === bv[j] && aOnTie)))) {
+        total += wa;
+        i++;
+      } else {
+        total += wb;
+        j++;
+      }
+    }
+  }
+  const slice = total / capacity;
+  const values = out.subarray(0, capacity);
+  // The current item of the merge covers the weights [cum − its weight, cum); pick the item covering each
+  // slice's chosen point.
+  let i = 0;
+  let j = 0;
+  let current: number;
+  let cum: number;
+  if (j >= nb || (i < na && (av[i]! < bv[j]! || (av[i] === bv[j] && aOnTie)))) {
+    current = av[i++]!;
+    cum = wa;
+  } else {
+    current = bv[j++]!;
+    cum = wb;
+  }
+  for (let k = 0; k < capacity; k++) {
+    const target = (k + side) * slice;
+    while (cum <= target && i + j < n) {
+      if (j >= nb || (i < na && (av[i]! < bv[j]! || (av[i] === bv[j] && aOnTie)))) {
+        current = av[i++]!;
+        cum += wa;
+      } else {
+        current = bv[j++]!;
+        cum += wb;
+      }
+    }
+    values[k] = current;
+  }
+  return { values, weight: slice };
+}
+
+/** A sorted list with a weight per value (null: every value weighs 1), as quantiles read it. */
+interface WeightedList {
+  values: Float64Array;
+  weights: Float64Array | null;
+}
+
+/** A sorted merge of a weighted list and a node's cell, keeping ties in (value, weight) order. */
+function mergeIntoList(a: WeightedList, b: CellValues): WeightedList {
   const n = a.values.length + b.values.length;
   const values = new Float64Array(n);
-  const weighted = a.weights !== null || b.weights !== null;
+  const weighted = a.weights !== null || b.weight !== 1;
   const weights = weighted ? new Float64Array(n) : null;
-  const wa = (i: number) => (a.weights ? a.weights[i]! : 1);
-  const wb = (i: number) => (b.weights ? b.weights[i]! : 1);
+  const wb = b.weight;
   let i = 0;
   let j = 0;
   for (let k = 0; k < n; k++) {
+    const wa = a.weights ? a.weights[i]! : 1;
     const takeA =
       j >= b.values.length ||
-      (i < a.values.length &&
-        (a.values[i]! < b.values[j]! || (a.values[i] === b.values[j] && wa(i) <= wb(j))));
+      (i < a.values.length && (a.values[i]! < b.values[j]! || (a.values[i] === b.values[j] && wa <= wb)));
     if (takeA) {
       values[k] = a.values[i]!;
-      if (weights) weights[k] = wa(i);
+      if (weights) weights[k] = wa;
       i++;
     } else {
       values[k] = b.values[j]!;
-      if (weights) weights[k] = wb(j);
+      if (weights) weights[k] = wb;
       j++;
     }
   }
   return { values, weights };
 }
 
-/**
- * `capacity` values, one per equal slice of the total weight, each carrying one slice: the value at a quarter
- * or at three quarters of each slice, the side chosen by a hash of the node, so that the half-slice each
- * compaction moves ranks by goes up at some nodes and down at others instead of always one way.
- */
-function compact(c: CellValues, capacity: number, side = 0.5): CellValues {
-  const n = c.values.length;
-  if (n <= capacity) return c;
-  let total = 0;
-  for (let i = 0; i < n; i++) total += c.weights ? c.weights[i]! : 1;
-  const slice = total / capacity;
-  const values = new Float64Array(capacity);
-  const weight = (i: number) => (c.weights ? c.weights[i]! : 1);
-  // Item i covers the weights [cum − weight(i), cum); pick the item covering each slice's midpoint.
-  let i = 0;
-  let cum = weight(0);
-  for (let j = 0; j < capacity; j++) {
-    const target = (j + side) * slice;
-    while (cum <= target && i < n - 1) cum += weight(++i);
-    values[j] = c.values[i]!;
-  }
-  return { values, weights: new Float64Array(capacity).fill(slice) };
-}
-
-function sortedCopy(xs: ArrayLike<number>): Float64Array {
-  return Float64Array.from(xs).sort();
+/** The one weight of a cell read from a file or another thread: weights that differ are not a summary's. */
+function uniformWeight(weights: ArrayLike<number> | undefined): number {
+  if (!weights || weights.length === 0) return 1;
+  const w = weights[0]!;
+  for (let i = 1; i < weights.length; i++)
+    if (weights[i] !== w) throw new RangeError("a quantile summary cell has differing weights");
+  return w;
 }
 
 /**
@@ -137,15 +256,18 @@ export class RankSketches {
   readonly min: Float64Array;
   readonly max: Float64Array;
   private readonly nodes = new Map<number, Node>();
-  /** Per cell, the sorted union of every node's values, kept until the next change. */
-  private view: (CellValues | undefined)[];
+  /**
+   * One cell's sorted union of every node's values, kept until the next change or until another cell is
+   * asked for: reports read a cell's quantiles together, and keeping every cell's would hold a second copy
+   * of the whole summary.
+   */
+  private view: { cell: number; list: WeightedList } | undefined;
 
   constructor(readonly cells: number) {
     ({ leafRuns: this.leafRuns, capacity: this.capacity } = sketchParams(cells));
     this.counts = new Float64Array(cells);
     this.min = new Float64Array(cells).fill(Number.POSITIVE_INFINITY);
     this.max = new Float64Array(cells).fill(Number.NEGATIVE_INFINITY);
-    this.view = new Array(cells);
   }
 
   /** The incomplete leaf that run `run` belongs to (made when first needed). */
@@ -154,11 +276,33 @@ export class RankSketches {
     const key = keyOf(0, index);
     let node = this.nodes.get(key);
     if (!node) {
-      node = { level: 0, index, runs: 0, cells: null, raw: Array.from({ length: this.cells }, () => []) };
+      node = {
+        level: 0,
+        index,
+        runs: 0,
+        cells: null,
+        buffer: takeBuffer(this.cells * this.leafRuns),
+        fill: new Int32Array(this.cells),
+      };
       this.nodes.set(key, node);
     }
-    if (!node.raw) throw new RangeError(`run ${run} is counted twice`);
+    if (node.cells) throw new RangeError(`run ${run} is counted twice`);
     return node;
+  }
+
+  private leafFor(firstRun: number, runs: number): Node {
+    const leaf = this.leafOf(firstRun);
+    if (Math.floor((firstRun + runs - 1) / this.leafRuns) !== leaf.index)
+      throw new RangeError(`runs ${firstRun}–${firstRun + runs - 1} cross the edge of a leaf`);
+    return leaf;
+  }
+
+  /** Count `runs` more runs in `leaf`, whose values are in; complete it when it is full. */
+  private addedRuns(leaf: Node, runs: number): void {
+    leaf.runs += runs;
+    if (leaf.runs > this.leafRuns) throw new RangeError(`runs of leaf ${leaf.index} are counted twice`);
+    this.view = undefined;
+    if (leaf.runs === this.leafRuns) this.complete(leaf);
   }
 
   /**
@@ -166,28 +310,83 @@ export class RankSketches {
    * undefined where that run had ended.
    */
   addRuns(firstRun: number, runs: number, value: (cell: number, b: number) => number | undefined): void {
-    const leaf = this.leafOf(firstRun);
-    if (Math.floor((firstRun + runs - 1) / this.leafRuns) !== leaf.index)
-      throw new RangeError(`runs ${firstRun}–${firstRun + runs - 1} cross the edge of a leaf`);
+    const leaf = this.leafFor(firstRun, runs);
+    const buffer = leaf.buffer!;
+    const fill = leaf.fill!;
     for (let c = 0; c < this.cells; c++) {
-      const raw = leaf.raw![c]!;
+      let at = c * this.leafRuns + fill[c]!;
+      let lo = this.min[c]!;
+      let hi = this.max[c]!;
       for (let b = 0; b < runs; b++) {
         const x = value(c, b);
         if (x === undefined) continue;
-        raw.push(x);
-        this.counts[c]!++;
-        if (x < this.min[c]!) this.min[c] = x;
-        if (x > this.max[c]!) this.max[c] = x;
+        buffer[at++] = x;
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
+      }
+      const added = at - c * this.leafRuns - fill[c]!;
+      fill[c]! += added;
+      this.counts[c]! += added;
+      this.min[c] = lo;
+      this.max[c] = hi;
+    }
+    this.addedRuns(leaf, runs);
+  }
+
+  /**
+   * `addRuns` for runs laid out as the kernel saves them: run b's values at `values[b·perRun + s·tracked + j]`
+   * for tracked variable j at save s < saves[b], cell j·saveCount + s. The summary's hot path.
+   */
+  addSaved(
+    firstRun: number,
+    runs: number,
+    values: Float64Array,
+    saves: ArrayLike<number>,
+    tracked: number,
+    saveCount: number,
+  ): void {
+    const leaf = this.leafFor(firstRun, runs);
+    const buffer = leaf.buffer!;
+    const fill = leaf.fill!;
+    const perRun = tracked * saveCount;
+    // Runs that lasted to the end write every save; the others are checked value by value.
+    let whole = true;
+    for (let b = 0; b < runs; b++) if (saves[b]! < saveCount) whole = false;
+    for (let j = 0; j < tracked; j++) {
+      for (let s = 0; s < saveCount; s++) {
+        const c = j * saveCount + s;
+        const start = c * this.leafRuns + fill[c]!;
+        let at = start;
+        let lo = this.min[c]!;
+        let hi = this.max[c]!;
+        for (let b = 0, from = s * tracked + j; b < runs; b++, from += perRun) {
+          if (!whole && s >= saves[b]!) continue;
+          const x = values[from]!;
+          buffer[at++] = x;
+          if (x < lo) lo = x;
+          if (x > hi) hi = x;
+        }
+        fill[c]! += at - start;
+        this.counts[c]! += at - start;
+        this.min[c] = lo;
+        this.max[c] = hi;
       }
     }
-    leaf.runs += runs;
-    this.view = new Array(this.cells);
-    if (leaf.runs === this.leafRuns) this.complete(leaf);
+    this.addedRuns(leaf, runs);
+  }
+
+  /** A leaf's cell c (in arrival order while it is incomplete). */
+  private leafCell(leaf: Node, c: number): Float64Array {
+    const from = c * this.leafRuns;
+    return leaf.buffer!.subarray(from, from + leaf.fill![c]!);
   }
 
   private complete(leaf: Node): void {
-    leaf.cells = leaf.raw!.map((xs) => compact({ values: sortedCopy(xs), weights: null }, this.leafRuns));
-    leaf.raw = null;
+    leaf.cells = Array.from({ length: this.cells }, (_, c) => {
+      const values = this.leafCell(leaf, c);
+      sortDoubles(values);
+      return { values, weight: 1 };
+    });
     this.climb(leaf);
   }
 
@@ -199,40 +398,71 @@ export class RankSketches {
       const [left, right] = node.index % 2 === 0 ? [node, sibling] : [sibling, node];
       this.nodes.delete(keyOf(left.level, left.index));
       this.nodes.delete(keyOf(right.level, right.index));
+      const side = sideOf(node.level + 1, node.index >> 1);
+      const buffer = takeBuffer(this.cells * this.capacity);
       const parent: Node = {
         level: node.level + 1,
         index: node.index >> 1,
         runs: left.runs + right.runs,
         cells: left.cells!.map((l, c) =>
-          compact(mergeSorted(l, right.cells![c]!), this.capacity, sideOf(node.level + 1, node.index >> 1)),
+          combine(l, right.cells![c]!, this.capacity, side, buffer.subarray(c * this.capacity)),
         ),
-        raw: null,
+        buffer,
+        fill: null,
       };
+      for (const child of [left, right]) if (child.buffer) releaseBuffer(child.buffer);
       this.nodes.set(keyOf(parent.level, parent.index), parent);
       node = parent;
     }
   }
 
-  /** Fold in a node from another summary (a complete one, or part of a leaf). */
-  private absorb(level: number, index: number, runs: number, cells: CellValues[]): void {
+  /**
+   * Fold in a complete node from another summary: cell c's values from `valuesOf(c)`, copied (so that a
+   * node waiting for its sibling keeps no packed array alive) into a buffer of this summary's.
+   */
+  private absorb(
+    level: number,
+    index: number,
+    runs: number,
+    cellOf: (c: number) => { values: ArrayLike<number>; weight: number },
+  ): void {
     const key = keyOf(level, index);
-    const existing = this.nodes.get(key);
-    if (level === 0 && runs < this.leafRuns) {
-      const leaf = existing ?? this.leafOf(index * this.leafRuns);
-      if (!leaf.raw) throw new RangeError(`runs of leaf ${index} are counted twice`);
-      cells.forEach((c, i) => {
-        const raw = leaf.raw![i]!;
-        for (const x of c.values) raw.push(x);
-      });
-      leaf.runs += runs;
-      if (leaf.runs > this.leafRuns) throw new RangeError(`runs of leaf ${index} are counted twice`);
-      if (leaf.runs === this.leafRuns) this.complete(leaf);
-      return;
+    if (this.nodes.has(key)) throw new RangeError(`runs of node ${level}/${index} are counted twice`);
+    const stride = level === 0 ? this.leafRuns : this.capacity;
+    const buffer = takeBuffer(this.cells * stride);
+    const cells: CellValues[] = [];
+    for (let c = 0; c < this.cells; c++) {
+      const { values, weight } = cellOf(c);
+      if (values.length > stride) {
+        releaseBuffer(buffer);
+        throw new RangeError(`quantile node ${level}/${index} holds more values than it can`);
+      }
+      const into = buffer.subarray(c * stride, c * stride + values.length);
+      into.set(values);
+      cells.push({ values: into, weight });
     }
-    if (existing) throw new RangeError(`runs of node ${level}/${index} are counted twice`);
-    const node: Node = { level, index, runs, cells, raw: null };
+    const node: Node = { level, index, runs, cells, buffer, fill: null };
     this.nodes.set(key, node);
     this.climb(node);
+  }
+
+  /** Whether a node from another summary is part of a leaf (its values then join this summary's leaf). */
+  private isPartial(level: number, runs: number): boolean {
+    return level === 0 && runs < this.leafRuns;
+  }
+
+  /** Append part of leaf `index` (`runs` runs, cell c's values from `valuesOf(c)`) to this summary's leaf. */
+  private absorbPartial(index: number, runs: number, valuesOf: (c: number) => ArrayLike<number>): void {
+    const leaf = this.leafOf(index * this.leafRuns);
+    if (leaf.runs + runs > this.leafRuns) throw new RangeError(`runs of leaf ${index} are counted twice`);
+    for (let c = 0; c < this.cells; c++) {
+      const xs = valuesOf(c);
+      if (leaf.fill![c]! + xs.length > this.leafRuns)
+        throw new RangeError(`leaf ${index} has more values than runs`);
+      leaf.buffer!.set(xs, c * this.leafRuns + leaf.fill![c]!);
+      leaf.fill![c]! += xs.length;
+    }
+    this.addedRuns(leaf, runs);
   }
 
   /** Nodes in canonical order: by level, then index. */
@@ -240,39 +470,38 @@ export class RankSketches {
     return [...this.nodes.values()].sort((a, b) => a.level - b.level || a.index - b.index);
   }
 
-  /** One cell of a node, an incomplete leaf's values sorted. */
+  /** One cell of a node, an incomplete leaf's values sorted (a copy). */
   private cellOf(node: Node, c: number): CellValues {
-    return node.cells ? node.cells[c]! : { values: sortedCopy(node.raw![c]!), weights: null };
+    if (node.cells) return node.cells[c]!;
+    const values = this.leafCell(node, c).slice();
+    sortDoubles(values);
+    return { values, weight: 1 };
   }
 
-  /** Nodes in canonical order with every cell (incomplete leaves' values sorted). */
-  private ordered(): { node: Node; cells: CellValues[] }[] {
-    return this.sortedNodes().map((node) => ({
-      node,
-      cells: Array.from({ length: this.cells }, (_, c) => this.cellOf(node, c)),
-    }));
-  }
-
-  pack(w: Pick<PackWriter, "push" | "pushAll">): void {
+  /**
+   * Packed for another thread: complete nodes as sorted values and one weight per cell; incomplete leaves as
+   * their values in arrival order (the receiver appends them to its own leaf, which sorts when complete).
+   */
+  pack(w: PackSink): void {
     w.pushAll(this.counts);
     w.pushAll(this.min);
     w.pushAll(this.max);
-    const nodes = this.ordered();
+    const nodes = this.sortedNodes();
     w.push(nodes.length);
-    for (const { node, cells } of nodes) {
+    for (const node of nodes) {
       w.push(node.level);
       w.push(node.index);
       w.push(node.runs);
-      for (const c of cells) {
-        w.push(c.values.length);
-        w.push(c.weights ? 1 : 0);
-        w.pushAll(c.values);
-        if (c.weights) w.pushAll(c.weights);
+      for (let c = 0; c < this.cells; c++) {
+        const values = node.cells ? node.cells[c]!.values : this.leafCell(node, c);
+        w.push(values.length);
+        w.push(node.cells ? node.cells[c]!.weight : 1);
+        w.pushAll(values);
       }
     }
   }
 
-  mergePacked(r: Pick<PackReader, "next">): void {
+  mergePacked(r: Pick<PackReader, "next" | "take">): void {
     for (let c = 0; c < this.cells; c++) this.counts[c]! += r.next();
     for (let c = 0; c < this.cells; c++) this.min[c] = Math.min(this.min[c]!, r.next());
     for (let c = 0; c < this.cells; c++) this.max[c] = Math.max(this.max[c]!, r.next());
@@ -281,33 +510,37 @@ export class RankSketches {
       const level = r.next();
       const index = r.next();
       const runs = r.next();
-      const cells: CellValues[] = [];
-      for (let c = 0; c < this.cells; c++) {
-        const len = r.next();
-        const weighted = r.next() === 1;
-        const values = new Float64Array(len);
-        for (let i = 0; i < len; i++) values[i] = r.next();
-        let weights: Float64Array | null = null;
-        if (weighted) {
-          weights = new Float64Array(len);
-          for (let i = 0; i < len; i++) weights[i] = r.next();
-        }
-        cells.push({ values, weights });
+      if (this.isPartial(level, runs)) {
+        this.absorbPartial(index, runs, () => {
+          const len = r.next();
+          r.next();
+          return r.take(len);
+        });
+        continue;
       }
-      this.absorb(level, index, runs, cells);
+      this.absorb(level, index, runs, () => {
+        const len = r.next();
+        const weight = r.next();
+        return { values: r.take(len), weight };
+      });
     }
-    this.view = new Array(this.cells);
+    this.view = undefined;
+  }
+
+  /** Hand this summary's leaf buffers back for reuse; the summary must not be used afterwards. */
+  release(): void {
+    for (const node of this.nodes.values()) if (node.buffer) releaseBuffer(node.buffer);
+    this.nodes.clear();
   }
 
   /** All of one cell's values (with their weights), sorted: what its quantiles read. */
-  private cellView(c: number): CellValues {
-    let v = this.view[c];
-    if (!v) {
-      v = { values: new Float64Array(0), weights: null };
-      for (const node of this.sortedNodes()) v = mergeSorted(v, this.cellOf(node, c));
-      this.view[c] = v;
+  private cellView(c: number): WeightedList {
+    if (this.view?.cell !== c) {
+      let list: WeightedList = { values: new Float64Array(0), weights: null };
+      for (const node of this.sortedNodes()) list = mergeIntoList(list, this.cellOf(node, c));
+      this.view = { cell: c, list };
     }
-    return v;
+    return this.view.list;
   }
 
   /**
@@ -334,15 +567,16 @@ export class RankSketches {
     return {
       leafRuns: this.leafRuns,
       capacity: this.capacity,
-      nodes: this.ordered().map(({ node, cells }) => ({
+      nodes: this.sortedNodes().map((node) => ({
         level: node.level,
         index: node.index,
         runs: node.runs,
-        cells: cells.map((c) =>
-          c.weights
-            ? { values: Array.from(c.values), weights: Array.from(c.weights) }
-            : { values: Array.from(c.values) },
-        ),
+        cells: Array.from({ length: this.cells }, (_, c) => {
+          const { values, weight } = this.cellOf(node, c);
+          return weight === 1
+            ? { values: Array.from(values) }
+            : { values: Array.from(values), weights: new Array<number>(values.length).fill(weight) };
+        }),
       })),
     };
   }
@@ -357,16 +591,15 @@ export class RankSketches {
       this.max[c] = Math.max(this.max[c]!, max[c] ?? Number.NEGATIVE_INFINITY);
     }
     for (const node of j.nodes) {
-      this.absorb(
-        node.level,
-        node.index,
-        node.runs,
-        node.cells.map((c) => ({
-          values: Float64Array.from(c.values),
-          weights: c.weights ? Float64Array.from(c.weights) : null,
-        })),
-      );
+      if (this.isPartial(node.level, node.runs)) {
+        this.absorbPartial(node.index, node.runs, (c) => node.cells[c]!.values);
+        continue;
+      }
+      this.absorb(node.level, node.index, node.runs, (c) => ({
+        values: node.cells[c]!.values,
+        weight: uniformWeight(node.cells[c]!.weights),
+      }));
     }
-    this.view = new Array(this.cells);
+    this.view = undefined;
   }
 }

@@ -1,6 +1,6 @@
 import type { Program } from "../compile/ir.js";
 import { ExactSum, ExactSumArray } from "./exactsum.js";
-import { PackReader, PackWriter } from "./pack.js";
+import { PackReader, type PackSink, PackSizer, PackWriter } from "./pack.js";
 import type { RunEnd } from "./run.js";
 import { RankSketches, type SketchJSON } from "./sketch.js";
 
@@ -160,11 +160,7 @@ export class Summary {
     const nT = this.trackedNames.length;
     const perRun = this.saveCount * nT;
     const n = block.runs.length;
-    const saveCount = this.saveCount;
-    this.quantiles.addRuns(block.runs[0]!, n, (c, b) => {
-      const s = c % saveCount;
-      return s < block.saves[b]! ? values[b * perRun + s * nT + (c - s) / saveCount]! : undefined;
-    });
+    this.quantiles.addSaved(block.runs[0]!, n, values, block.saves, nT, this.saveCount);
     const id = Math.floor(block.runs[0]! / BLOCK);
     if (n === BLOCK && !this.pending.has(id)) {
       this.sumContiguous(values, block.saves, this.sums, this.sumSquares);
@@ -286,7 +282,15 @@ export class Summary {
    */
   pack(): PackedSummary {
     this.flush();
-    const w = new PackWriter();
+    // Sized first, so that the array is made once at its final size (it can be tens of megabytes).
+    const size = new PackSizer();
+    this.packInto(size);
+    const w = new PackWriter(size.size);
+    this.packInto(w);
+    return { meta: this.meta, shape: this.shape(), data: w.finish() };
+  }
+
+  private packInto(w: PackSink): void {
     w.push(this.runs);
     w.push(this.censored);
     w.push(this.partial ? 1 : 0);
@@ -312,7 +316,11 @@ export class Summary {
         w.pushAll(block.rows[b]!);
       });
     }
-    return { meta: this.meta, shape: this.shape(), data: w.finish() };
+  }
+
+  /** Hand back this summary's large buffers for reuse (after `pack`, when it is no longer needed). */
+  release(): void {
+    this.quantiles.release();
   }
 
   mergePacked(packed: PackedSummary): void {
