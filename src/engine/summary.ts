@@ -145,7 +145,10 @@ export class Summary {
     const b = this.current.runs.length;
     this.current.runs.push(run);
     this.current.saves.push(end.saves);
-    this.blockValues!.set(saved.subarray(0, end.saves * nT), b * perRun);
+    // A copy by hand: a subarray per run would be garbage at the rate runs are made.
+    const into = this.blockValues!;
+    const offset = b * perRun;
+    for (let i = 0, n = end.saves * nT; i < n; i++) into[offset + i] = saved[i]!;
   }
 
   /** Scratch for the current block's values, run-major, one run's saves after another. */
