@@ -64,11 +64,12 @@ interface Node {
   index: number;
   /** Runs of the node's range covered so far (a node above the leaves is always complete). */
   runs: number;
-  /** Complete nodes: per cell, sorted. */
+  /** Nodes above the leaves: per cell, sorted (views of `buffer`). Leaves: null. */
   cells: CellValues[] | null;
   /**
-   * A leaf's values, cell c in [c·leafRuns, c·leafRuns + fill[c]): in arrival order while the leaf is
-   * incomplete, each cell sorted in place when it completes (its `cells` are then views of this buffer).
+   * A leaf's values, cell c in [c·leafRuns, c·leafRuns + fill[c]), in no particular order: a leaf is sorted
+   * only when something reads it — together with its sibling, once both are complete, as one sorted union
+   * from which their parent is picked (no sort of each and merge), or in place when packed, saved or queried.
    */
   buffer: Float64Array | null;
   fill: Int32Array | null;
@@ -117,6 +118,9 @@ function releaseBuffer(buffer: Float64Array): void {
   if (same.length >= SPARE_BUFFERS) spareBuffers.splice(spareBuffers.indexOf(same[0]!), 1);
   spareBuffers.push(buffer);
 }
+
+/** Room for the union of two leaves' values of one cell, reused. */
+let unionScratch = new Float64Array(0);
 
 /**
  * Two sibling nodes' values of one cell, merged in sorted order and, when more than `capacity`, compacted to
@@ -286,7 +290,7 @@ export class RankSketches {
       };
       this.nodes.set(key, node);
     }
-    if (node.cells) throw new RangeError(`run ${run} is counted twice`);
+    if (node.runs === this.leafRuns) throw new RangeError(`run ${run} is counted twice`);
     return node;
   }
 
@@ -302,7 +306,7 @@ export class RankSketches {
     leaf.runs += runs;
     if (leaf.runs > this.leafRuns) throw new RangeError(`runs of leaf ${leaf.index} are counted twice`);
     this.view = undefined;
-    if (leaf.runs === this.leafRuns) this.complete(leaf);
+    if (leaf.runs === this.leafRuns) this.climb(leaf);
   }
 
   /**
@@ -381,20 +385,43 @@ export class RankSketches {
     return leaf.buffer!.subarray(from, from + leaf.fill![c]!);
   }
 
-  private complete(leaf: Node): void {
-    leaf.cells = Array.from({ length: this.cells }, (_, c) => {
-      const values = this.leafCell(leaf, c);
-      sortDoubles(values);
+  /** Whether a node covers all the runs of its range. */
+  private isComplete(node: Node): boolean {
+    return node.level > 0 || node.runs === this.leafRuns;
+  }
+
+  /**
+   * Cell c of the parent of two complete leaves, into `out` (capacity long): their values as one sorted union
+   * (`union`, scratch), all of weight 1, so the merge walk of `combine` reduces to indexing — the item covering
+   * weight `target` is the one at index ⌊target⌋ — with the same picks and the same arithmetic.
+   */
+  private combineLeaves(left: Node, right: Node, c: number, side: number, out: Float64Array): CellValues {
+    const a = this.leafCell(left, c);
+    const b = this.leafCell(right, c);
+    const n = a.length + b.length;
+    if (unionScratch.length < n) unionScratch = new Float64Array(2 * this.leafRuns);
+    const union = unionScratch.subarray(0, n);
+    union.set(a);
+    union.set(b, a.length);
+    sortDoubles(union);
+    if (n <= this.capacity) {
+      const values = out.subarray(0, n);
+      values.set(union);
       return { values, weight: 1 };
-    });
-    this.climb(leaf);
+    }
+    // The total weight, n ones summed, is n exactly.
+    const slice = n / this.capacity;
+    const values = out.subarray(0, this.capacity);
+    for (let k = 0; k < this.capacity; k++)
+      values[k] = union[Math.min(n - 1, Math.floor((k + side) * slice))]!;
+    return { values, weight: slice };
   }
 
   /** Replace complete siblings by their parent, as far up as they go. */
   private climb(node: Node): void {
     for (;;) {
       const sibling = this.nodes.get(keyOf(node.level, node.index ^ 1));
-      if (!sibling?.cells) return;
+      if (!sibling || !this.isComplete(sibling)) return;
       const [left, right] = node.index % 2 === 0 ? [node, sibling] : [sibling, node];
       this.nodes.delete(keyOf(left.level, left.index));
       this.nodes.delete(keyOf(right.level, right.index));
@@ -404,9 +431,12 @@ export class RankSketches {
         level: node.level + 1,
         index: node.index >> 1,
         runs: left.runs + right.runs,
-        cells: left.cells!.map((l, c) =>
-          combine(l, right.cells![c]!, this.capacity, side, buffer.subarray(c * this.capacity)),
-        ),
+        cells: Array.from({ length: this.cells }, (_, c) => {
+          const out = buffer.subarray(c * this.capacity);
+          return node.level === 0
+            ? this.combineLeaves(left, right, c, side, out)
+            : combine(left.cells![c]!, right.cells![c]!, this.capacity, side, out);
+        }),
         buffer,
         fill: null,
       };
@@ -428,7 +458,7 @@ export class RankSketches {
   ): void {
     const key = keyOf(level, index);
     if (this.nodes.has(key)) throw new RangeError(`runs of node ${level}/${index} are counted twice`);
-    const stride = level === 0 ? this.leafRuns : this.capacity;
+    const stride = this.capacity;
     const buffer = takeBuffer(this.cells * stride);
     const cells: CellValues[] = [];
     for (let c = 0; c < this.cells; c++) {
@@ -446,12 +476,7 @@ export class RankSketches {
     this.climb(node);
   }
 
-  /** Whether a node from another summary is part of a leaf (its values then join this summary's leaf). */
-  private isPartial(level: number, runs: number): boolean {
-    return level === 0 && runs < this.leafRuns;
-  }
-
-  /** Append part of leaf `index` (`runs` runs, cell c's values from `valuesOf(c)`) to this summary's leaf. */
+  /** Append (part of) leaf `index` (`runs` runs, cell c's values from `valuesOf(c)`) to this summary's leaf. */
   private absorbPartial(index: number, runs: number, valuesOf: (c: number) => ArrayLike<number>): void {
     const leaf = this.leafOf(index * this.leafRuns);
     if (leaf.runs + runs > this.leafRuns) throw new RangeError(`runs of leaf ${index} are counted twice`);
@@ -473,14 +498,15 @@ export class RankSketches {
   /** One cell of a node, an incomplete leaf's values sorted (a copy). */
   private cellOf(node: Node, c: number): CellValues {
     if (node.cells) return node.cells[c]!;
-    const values = this.leafCell(node, c).slice();
+    // In place: a leaf's order is nobody's business until it is read.
+    const values = this.leafCell(node, c);
     sortDoubles(values);
     return { values, weight: 1 };
   }
 
   /**
-   * Packed for another thread: complete nodes as sorted values and one weight per cell; incomplete leaves as
-   * their values in arrival order (the receiver appends them to its own leaf, which sorts when complete).
+   * Packed for another thread: nodes above the leaves as sorted values and one weight per cell; leaves, complete
+   * or not, as their values in no particular order (the receiver appends them to its own leaf).
    */
   pack(w: PackSink): void {
     w.pushAll(this.counts);
@@ -510,7 +536,7 @@ export class RankSketches {
       const level = r.next();
       const index = r.next();
       const runs = r.next();
-      if (this.isPartial(level, runs)) {
+      if (level === 0) {
         this.absorbPartial(index, runs, () => {
           const len = r.next();
           r.next();
@@ -591,8 +617,12 @@ export class RankSketches {
       this.max[c] = Math.max(this.max[c]!, max[c] ?? Number.NEGATIVE_INFINITY);
     }
     for (const node of j.nodes) {
-      if (this.isPartial(node.level, node.runs)) {
-        this.absorbPartial(node.index, node.runs, (c) => node.cells[c]!.values);
+      if (node.level === 0) {
+        this.absorbPartial(node.index, node.runs, (c) => {
+          if (uniformWeight(node.cells[c]!.weights) !== 1)
+            throw new RangeError("a quantile summary leaf has weighted values");
+          return node.cells[c]!.values;
+        });
         continue;
       }
       this.absorb(node.level, node.index, node.runs, (c) => ({
