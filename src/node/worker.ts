@@ -1,7 +1,6 @@
 import { move, transferableSymbol, valueSymbol } from "piscina";
 import { type ChunkFailure, type ChunkResult, type ChunkTask, runTask } from "../engine/chunk-task.js";
 import { FileWriteError } from "./files.js";
-import { writeRunsPart } from "./runs-parquet.js";
 
 /** A chunk whose per-run file could not be written (re-thrown as a FileWriteError by the pool's caller). */
 export interface ChunkWriteFailure {
@@ -12,8 +11,12 @@ export interface ChunkWriteFailure {
  * The Node worker-thread entry: piscina calls the default export with each chunk task. With `runsOut`, the chunk's
  * runs are written here, in the worker, so that encoding them costs the main thread nothing.
  */
-export default function runNodeTask(task: ChunkTask): ChunkResult | ChunkFailure | ChunkWriteFailure {
-  return transferSummary(runAndWrite(task));
+export default function runNodeTask(
+  task: ChunkTask,
+): ChunkResult | ChunkFailure | ChunkWriteFailure | Promise<ChunkResult | ChunkFailure | ChunkWriteFailure> {
+  const result = runTask(task);
+  if (!task.runsOut || !("summary" in result) || !result.table) return transferSummary(result);
+  return writeTable(task.runsOut, result).then(transferSummary);
 }
 
 /**
@@ -25,12 +28,15 @@ function transferSummary<R extends ChunkResult | ChunkFailure | ChunkWriteFailur
   return move({ [transferableSymbol]: [result.summary.buffer], [valueSymbol]: result }) as unknown as R;
 }
 
-function runAndWrite(task: ChunkTask): ChunkResult | ChunkFailure | ChunkWriteFailure {
-  const result = runTask(task);
-  if (!task.runsOut || !("summary" in result) || !result.table) return result;
+/** The chunk's per-run file (the Parquet writer is loaded only by jobs that write one, not by every thread). */
+async function writeTable(
+  runsOut: NonNullable<ChunkTask["runsOut"]>,
+  result: ChunkResult,
+): Promise<ChunkResult | ChunkWriteFailure> {
   const { table, ...rest } = result;
+  const { writeRunsPart } = await import("./runs-parquet.js");
   try {
-    writeRunsPart(task.runsOut, table);
+    writeRunsPart(runsOut, table!);
   } catch (e) {
     if (e instanceof FileWriteError) return { writeFailed: { path: e.path, message: e.message } };
     throw e;
