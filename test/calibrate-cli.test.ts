@@ -59,6 +59,7 @@ describe("brink calibrate", () => {
         "1000000",
         "--chains",
         "2",
+        "--progress",
         "--json",
         "-o",
         out,
@@ -69,8 +70,15 @@ describe("brink calibrate", () => {
     child.stdout.on("data", (d) => {
       stdout += String(d);
     });
-    // Interrupt once the sampler is past burn-in (a second after start is plenty for this model).
-    setTimeout(() => child.kill("SIGINT"), 2500);
+    // Interrupt once the sampler is past burn-in: progress shows an ESS from then on (worker threads take a
+    // moment to start on a busy machine, so a fixed delay is not enough).
+    let stderr = "";
+    let sent = false;
+    child.stderr.on("data", (d) => {
+      stderr += String(d);
+      // Once: a second Ctrl-C stops at once, writing nothing.
+      if (!sent && /ESS \d+/.test(stderr)) sent = child.kill("SIGINT");
+    });
     const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
     expect(status).toBe(130);
     const post = JSON.parse(stdout);

@@ -1,3 +1,4 @@
+import { makePausableKernel, type PausableRunFunction, pausedStateLength } from "../compile/codegen.js";
 import { Interpreter, type NumericFault } from "../compile/interpreter.js";
 import type { Program } from "../compile/ir.js";
 import { NUMERIC_FAILURE, type RunFunction, saveCount } from "../compile/kernel.js";
@@ -20,6 +21,12 @@ export interface ParamRows {
   params: string[];
   /** Row-major: values[row · params.length + i] is param i in that row. */
   values: number[];
+  /**
+   * Start states by row (`brink run --from`, from a posterior's filtered state): run r resumes from state row
+   * r mod rows — a paused run's whole state (`width` = pausedStateLength − 1 numbers, the pausable kernel's
+   * order) — instead of starting at time 0. Rows pair with the param rows, which must be as many.
+   */
+  states?: { width: number; values: number[] };
 }
 
 /** A run that produced a NaN, an infinity or a negative hazard: its diagnostic, and which run it was. */
@@ -59,6 +66,8 @@ export class Runner {
   private readonly kernel: RunFunction;
   private readonly interpreter?: Interpreter;
   private readonly rowSlots?: Int32Array;
+  /** With start states: the pausable kernel that resumes from them, and the state it resumes from. */
+  private readonly resume?: { kernel: PausableRunFunction; state: Float64Array; width: number };
 
   constructor(
     private readonly model: PreparedModel,
@@ -79,6 +88,12 @@ export class Runner {
     // A row's param that this model (or scenario) lacks is ignored.
     if (rows)
       this.rowSlots = Int32Array.from(rows.params, (n) => p.params.find((q) => q.name === n)?.slot ?? -1);
+    if (rows?.states) {
+      const width = pausedStateLength(p) - 1;
+      if (rows.states.width !== width || backend === "interpreter")
+        throw new Error(`start states of ${rows.states.width} numbers do not fit this model's ${width}`);
+      this.resume = { kernel: makePausableKernel(p), state: new Float64Array(width + 1), width };
+    }
   }
 
   /**
@@ -150,9 +165,28 @@ export class Runner {
   private execute(run: number): RunEnd {
     this.streams.reset(this.seed, run);
     let status: number;
-    if (this.interpreter) status = this.interpreter.run(this.values, this.saved, this.result).status;
+    if (this.resume) status = this.resumeRun(run);
+    else if (this.interpreter) status = this.interpreter.run(this.values, this.saved, this.result).status;
     else status = this.kernel(this.values, this.saved, this.streams, this.result);
     return this.finish(status, run);
+  }
+
+  /**
+   * Run `run` on from its start state. The saves before the start hold the start's values: a restarted run
+   * has no past of its own (`brink run --from` reports from the start on).
+   */
+  private resumeRun(run: number): number {
+    const { kernel, state, width } = this.resume!;
+    const values = this.rows!.states!.values;
+    const row = run % (values.length / width);
+    state[0] = 1;
+    for (let i = 0; i < width; i++) state[i + 1] = values[row * width + i]!;
+    const savedBefore = state[width]!;
+    const tracked = this.program.tracked;
+    const nT = tracked.length;
+    for (let s = 0; s < savedBefore; s++)
+      for (let j = 0; j < nT; j++) this.saved[s * nT + j] = state[1 + tracked[j]!.slot]!;
+    return kernel(this.values, this.saved, this.streams, this.result, state, -1);
   }
 
   private finish(status: number, run: number): RunEnd {
@@ -165,6 +199,15 @@ export class Runner {
   /** Re-run `run` in the interpreter to find which value went bad, and say so at its definition. */
   diagnose(run: number): Diagnostic {
     const p = this.program;
+    if (this.resume) {
+      // The interpreter starts at time 0, so it cannot retrace a restarted run: say where it failed.
+      return {
+        file: this.model.loaded.source.file,
+        line: 1,
+        col: 1,
+        message: `a run restarted from a posterior's state produced a NaN, an infinity or a negative hazard at time ${formatTime(this.model, this.result[0]!)} (run ${run}, seed ${this.seed})`,
+      };
+    }
     const streams = new SiteStreams(p.randomSites);
     streams.reset(this.seed, run);
     // The kernel only reads the value array, so it still holds this run's params (sampled or given).

@@ -104,7 +104,14 @@ const SummaryFileSchema = z.strictObject({
     text: z.string(),
     scenario: z.string().nullable(),
     decisions: z.record(z.string(), finite).optional(),
-    paramRows: z.strictObject({ params: z.array(z.string()), values: z.array(finite) }).optional(),
+    paramRows: z
+      .strictObject({
+        params: z.array(z.string()),
+        values: z.array(finite),
+        // Start states of `brink run --from`: runs restarted from a posterior's filtered state.
+        states: z.strictObject({ width: z.number().int().positive(), values: z.array(finite) }).optional(),
+      })
+      .optional(),
   }),
 });
 

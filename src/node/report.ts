@@ -72,6 +72,9 @@ function readPosterior(path: string, modelFile: string, modelText: string): Cali
     seed: num(raw.seed) ?? 0,
     ...(num(raw.chains) !== undefined ? { chains: num(raw.chains)! } : {}),
     ...(num(raw.iterations) !== undefined ? { iterations: num(raw.iterations)! } : {}),
+    ...(Array.isArray(raw.chain_draws) && raw.chain_draws.every((n) => Number.isInteger(n) && n >= 0)
+      ? { chain_draws: raw.chain_draws as number[] }
+      : {}),
     partial: raw.partial === true,
     params,
     samples: raw.samples as number[][],

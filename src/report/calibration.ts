@@ -17,6 +17,8 @@ export interface CalibrationPosterior {
   seed: number;
   chains?: number;
   iterations?: number;
+  /** Draws kept by each chain (PMMH; with --thin or a stop these differ from `iterations`). */
+  chain_draws?: readonly number[];
   partial: boolean;
   params: readonly string[];
   samples: readonly (readonly number[])[];
@@ -141,6 +143,15 @@ export function densityChart(input: CalibrationInput, i: number): Spec {
 
 /** The draws split into chains: chain after chain, `iterations` each (the last may be shorter if stopped). */
 export function chainsOf(post: CalibrationPosterior): (readonly number[])[][] {
+  if (post.chain_draws && post.chain_draws.reduce((a, b) => a + b, 0) === post.samples.length) {
+    const out: (readonly number[])[][] = [];
+    let at = 0;
+    for (const n of post.chain_draws) {
+      out.push(post.samples.slice(at, at + n));
+      at += n;
+    }
+    return out;
+  }
   const per = post.iterations && post.iterations > 0 ? post.iterations : post.samples.length;
   const out: (readonly number[])[][] = [];
   for (let a = 0; a < post.samples.length; a += per) out.push(post.samples.slice(a, a + per));

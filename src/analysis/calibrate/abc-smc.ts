@@ -1,5 +1,6 @@
 import { normalCdf, normalQuantile } from "../../compile/functions.js";
 import { quantile } from "../../engine/distributions.js";
+import { modelHash } from "../../engine/montecarlo.js";
 import type { PreparedModel } from "../../engine/prepare.js";
 import { hashName, hashUniform } from "../../engine/rng.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
@@ -356,7 +357,7 @@ export async function calibrateAbc(
   const last = result.acceptances[result.acceptances.length - 1] ?? 1;
   return {
     brink_posterior: 1,
-    model: { file, name: model.loaded.spec.name },
+    model: { file, name: model.loaded.spec.name, hash: modelHash(model.loaded.source.text) },
     until:
       options.untilStep === undefined
         ? null
@@ -392,6 +393,6 @@ export async function calibrateAbc(
     },
     // The state at the last observation given each draw's params (a run of the model; entries without a
     // measurement model do not weigh the filter's particles).
-    state: filteredState(model, series, options, 1, result.samples, stateStep),
+    state: await filteredState(model, series, options, 1, result.samples, stateStep),
   };
 }

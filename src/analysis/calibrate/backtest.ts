@@ -6,6 +6,7 @@ import { DiagnosticError } from "../../lang/diagnostic.js";
 import { dateToDays, isIsoDate, modelTimeToDate, parseDuration, UNIT_DAYS } from "../../model/time.js";
 import { sortedQuantile } from "../stats.js";
 import { type CalibrateOptions, calibrate } from "./calibrate.js";
+import { forecastsOnPool } from "./calibrate-task.js";
 import type { Noise, NoiseParam, ObservationSeries } from "./observations.js";
 import { ParticleFilter } from "./particle-filter.js";
 import type { PosteriorParam } from "./pmmh.js";
@@ -312,18 +313,54 @@ export async function backtest(
     const values = Float64Array.from(p.params, (q) => (q.dist.kind === "fixed" ? q.dist.value : 0));
     const noiseValue = (np: NoiseParam) => ("value" in np ? np.value : values[paramSlot.get(np.param)!]!);
     let ended = 0;
-    for (let r = 0; r < options.runs; r++) {
-      if (options.shouldStop?.()) {
-        partial = true;
-        break;
-      }
-      if (r % 50 === 49) await options.pause?.();
-      // Evenly spaced over the draws (chain after chain), each used equally often when there are fewer.
+    // Run r's params: evenly spaced over the draws (chain after chain), each used equally often when fewer.
+    const setDraw = (r: number) => {
       const draw = draws[Math.floor((r * draws.length) / options.runs)]!;
       free.forEach((q, i) => {
         values[q] = draw[i]!;
       });
-      const path = filter.forecast(values, FORECAST_CALL + r, end, wanted);
+    };
+    // On worker threads, every run's forecast is made there first (the same numbers as here).
+    const onPool =
+      options.pool && !options.shouldStop?.()
+        ? await forecastsOnPool(
+            options.pool,
+            {
+              job: {
+                file: model.loaded.source.file,
+                text: model.loaded.source.text,
+                series: [...series],
+                particles: options.priorsOnly || p.randomSites.length === 0 ? 1 : options.particles,
+                seed: options.seed,
+                untilStep: options.priorsOnly ? -1 : origin,
+              },
+              stateStep: origin,
+              recordSteps: [...recordSteps],
+              toStep: end,
+              wanted,
+            },
+            (() => {
+              const rows = new Float64Array(options.runs * p.params.length);
+              for (let r = 0; r < options.runs; r++) {
+                setDraw(r);
+                rows.set(values, r * p.params.length);
+              }
+              return rows;
+            })(),
+            p.params.length,
+            options.runs,
+            FORECAST_CALL,
+          )
+        : undefined;
+    for (let r = 0; r < options.runs; r++) {
+      // Forecasts made on the pool are all there: a stop now keeps them (the next origin sees it).
+      if (!onPool && options.shouldStop?.()) {
+        partial = true;
+        break;
+      }
+      if (r % 50 === 49) await options.pause?.();
+      setDraw(r);
+      const path = onPool ? onPool(r) : filter.forecast(values, FORECAST_CALL + r, end, wanted);
       if (!path) {
         ended++;
         continue;

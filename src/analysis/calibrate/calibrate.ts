@@ -1,11 +1,29 @@
+import { modelHash } from "../../engine/montecarlo.js";
 import type { PreparedModel } from "../../engine/prepare.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
 import { dateToDays, isIsoDate, modelTimeToDate, UNIT_DAYS } from "../../model/time.js";
 import { calibrateAbc } from "./abc-smc.js";
-import { type Evidence, estimateEvidence } from "./evidence.js";
+import {
+  type CalibrateJob,
+  type CalibratePool,
+  CONTROL_FIELDS,
+  CONTROL_HEADER_BYTES,
+  controlBuffer,
+} from "./calibrate-task.js";
+import { type Evidence, evidenceFrom, evidencePlan } from "./evidence.js";
 import type { ObservationSeries } from "./observations.js";
 import { ParticleFilter } from "./particle-filter.js";
-import { type PmmhResult, type PosteriorParam, runPmmhAsync, uncertainParams } from "./pmmh.js";
+import {
+  Chain,
+  combineChains,
+  ess,
+  NO_POSITIVE_LIKELIHOOD,
+  type PmmhResult,
+  type PosteriorParam,
+  runPmmhAsync,
+  splitRhat,
+  uncertainParams,
+} from "./pmmh.js";
 
 /** The `brink calibrate` job: the posterior of a model's uncertain params given its observations. */
 
@@ -14,6 +32,13 @@ export interface CalibrateOptions {
   chains: number;
   iterations: number;
   burnIn: number;
+  /** Keep every `thin`-th iteration after burn-in (default 1). */
+  thin?: number;
+  /**
+   * Worker threads for the chains and the filter runs of the state and the evidence (absent: this thread).
+   * The posterior is the same either way, for any number of threads.
+   */
+  pool?: CalibratePool;
   /** Particles per likelihood estimate; a model that draws nothing needs (and gets) one. */
   particles: number;
   /** Use observations up to this step only. */
@@ -27,14 +52,18 @@ export interface CalibrateOptions {
   onGeneration?: (generation: number, tolerance: number, ess: number, acceptance: number) => void;
   onProgress?: (chain: number, iteration: number, acceptance: number, ess: () => number) => void;
   shouldStop?: () => boolean;
-  /** Called every few iterations; a caller on an event loop yields to it there (progress, Ctrl-C). */
+  /**
+   * Called every few iterations when the chains run on this thread; a caller on an event loop yields to it
+   * there (progress, Ctrl-C). On a pool this thread is free: progress and stop are polled five times a second.
+   */
   pause?: () => Promise<void>;
 }
 
 /** The posterior file `brink calibrate` writes. */
 export interface PosteriorFile {
   brink_posterior: 1;
-  model: { file: string; name: string };
+  /** `hash`: of the model's text, as summaries hash it; a restart (`brink run --from`) needs the same model. */
+  model: { file: string; name: string; hash: string };
   until: { step: number; time: number; date?: string } | null;
   method: "pmmh" | "abc-smc";
   seed: number;
@@ -42,6 +71,8 @@ export interface PosteriorFile {
   chains: number;
   burn_in: number;
   iterations: number;
+  /** PMMH: every `thin`-th iteration after burn-in was kept. */
+  thin?: number;
   observations: { name: string; variable: string; used: number }[];
   partial: boolean;
   acceptance: number;
@@ -50,7 +81,14 @@ export interface PosteriorFile {
   params: string[];
   /** Equally weighted draws, chain after chain: samples[k][i] is param i (of `params`). */
   samples: number[][];
+  /** PMMH: kept draws of each chain (samples holds chain 1's, then chain 2's, …). */
+  chain_draws?: number[];
   chain_acceptance: number[];
+  /**
+   * Convergence over the chains that kept at least 4 draws: the largest split R̂ and the smallest ESS over
+   * params (each param's are in `summary`).
+   */
+  diagnostics?: { max_rhat: number; min_ess: number; chains_used: number };
   /** The log marginal likelihood of the observations used, with its estimator and error; null if not estimated. */
   evidence: Evidence | null;
   /** With `--mle`: the maximum-likelihood params (mle.ts). */
@@ -59,7 +97,9 @@ export interface PosteriorFile {
   abc?: { tolerances: (number | null)[]; acceptances: number[]; simulations: number; stopped: string };
   /**
    * The filtered state at `until` (or at the last observation): for posterior draws `draws` (indices into
-   * `samples`, evenly spaced), the stocks' values of one particle drawn given the observations.
+   * `samples`, evenly spaced), the stocks' values of one particle drawn given the observations, and its whole
+   * state (`restart`: what a run resumes from — every slot, including delays' and smooths' hidden ones, each
+   * event's flags, each previous(x), time and step; `width` numbers, in the pausable kernel's order).
    */
   state: {
     step: number;
@@ -68,6 +108,8 @@ export interface PosteriorFile {
     stocks: string[];
     draws: number[];
     values: number[][];
+    width: number;
+    restart: number[][];
     /** Draws whose particle's run had ended in an outcome by then (left out of `values`). */
     ended: number;
   };
@@ -117,30 +159,63 @@ export async function calibrate(
     seed: options.seed,
     ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
   });
-  const result: PmmhResult = await runPmmhAsync(
-    filter,
-    {
-      chains: options.chains,
-      iterations: options.iterations,
-      burnIn: options.burnIn,
-      seed: options.seed,
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
-    },
-    options.pause ?? (() => Promise.resolve()),
-  );
+  const job = jobOf(model, series, options, particles);
+  const thin = Math.max(1, Math.floor(options.thin ?? 1));
+  const result: PmmhResult = await (options.pool
+    ? chainsOnPool(model, job, options, options.pool)
+    : runPmmhAsync(
+        filter,
+        {
+          chains: options.chains,
+          iterations: options.iterations,
+          burnIn: options.burnIn,
+          seed: options.seed,
+          thin,
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+        },
+        options.pause ?? (() => Promise.resolve()),
+      )
+  ).catch((e: unknown) => {
+    // Data no prior draw can produce (every particle ended in an outcome, or a density of 0) are the model's.
+    if (e instanceof Error && e.message === NO_POSITIVE_LIKELIHOOD)
+      throw new DiagnosticError([
+        source.at(
+          ["observations"],
+          `${NO_POSITIVE_LIKELIHOOD}: each particle's run ended in an outcome before an observation, or gave one a density of 0 — check the observations against the model and its priors`,
+        ),
+      ]);
+    throw e;
+  });
   const { time } = model.loaded;
   const samples = result.chains.flatMap((c) => c.draws);
-  const evidence =
+  let evidence: Evidence | null = null;
+  const plan =
     options.evidenceDraws && !result.partial
-      ? (estimateEvidence(
-          filter,
+      ? evidencePlan(
+          model.program.params,
           result.chains.map((c) => c.scores),
           { draws: options.evidenceDraws, seed: options.seed },
-        ) ?? null)
-      : null;
+        )
+      : undefined;
+  if (plan) {
+    const logLikelihood = await filterCalls(
+      "likelihoods",
+      { job, filter, model, series, options },
+      plan.params,
+      plan.calls,
+    );
+    evidence = evidenceFrom(plan, logLikelihood);
+  }
   const lastObserved = filter.steps[filter.steps.length - 1] ?? 0;
-  const state = filteredState(model, series, options, particles, samples, options.untilStep ?? lastObserved);
+  const state = await filteredState(
+    model,
+    series,
+    options,
+    particles,
+    samples,
+    options.untilStep ?? lastObserved,
+  );
   const until =
     options.untilStep === undefined
       ? null
@@ -151,9 +226,10 @@ export async function calibrate(
             ? { date: modelTimeToDate(time.start + options.untilStep * time.dt, time.origin, time.unit) }
             : {}),
         };
+  const used = result.chains.filter((c) => c.kept >= 4);
   return {
     brink_posterior: 1,
-    model: { file, name: model.loaded.spec.name },
+    model: { file, name: model.loaded.spec.name, hash: modelHash(model.loaded.source.text) },
     until,
     method: "pmmh",
     seed: options.seed,
@@ -161,6 +237,7 @@ export async function calibrate(
     chains: options.chains,
     burn_in: options.burnIn,
     iterations: options.iterations,
+    thin,
     observations: series.map((s) => ({
       name: s.name,
       variable: s.variable,
@@ -171,49 +248,238 @@ export async function calibrate(
     summary: result.summary,
     params: result.params,
     samples,
+    chain_draws: result.chains.map((c) => c.kept),
     chain_acceptance: result.chains.map((c) => c.acceptance),
+    diagnostics: {
+      max_rhat: Math.max(...result.params.map((_, i) => splitRhat(used.map((c) => c.column(i))))),
+      min_ess: Math.min(...result.params.map((_, i) => ess(used.map((c) => c.column(i))))),
+      chains_used: used.length,
+    },
     evidence,
     state,
   };
 }
 
+/** What every worker task of this calibration shares. */
+function jobOf(
+  model: PreparedModel,
+  series: readonly ObservationSeries[],
+  options: CalibrateOptions,
+  particles: number,
+): CalibrateJob {
+  return {
+    file: model.loaded.source.file,
+    text: model.loaded.source.text,
+    series: [...series],
+    particles,
+    seed: options.seed,
+    ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
+  };
+}
+
+/**
+ * The chains on worker threads, one task each. A chain depends only on (seed, chain), so the result is the
+ * one runPmmh gives on this thread. Progress and the stop request travel through shared memory; a stop
+ * makes every running chain return what it has kept, and the result is partial.
+ */
+async function chainsOnPool(
+  model: PreparedModel,
+  job: CalibrateJob,
+  options: CalibrateOptions,
+  pool: CalibratePool,
+): Promise<PmmhResult> {
+  const control = controlBuffer(options.chains);
+  const stop = new Int32Array(control, 0, 1);
+  const progress = new Float64Array(control, CONTROL_HEADER_BYTES);
+  const watch = () => {
+    if (options.shouldStop?.()) Atomics.store(stop, 0, 1);
+    for (let c = 0; c < options.chains; c++) {
+      const done = progress[c * CONTROL_FIELDS]!;
+      if (!(done > 0)) continue;
+      const e = progress[c * CONTROL_FIELDS + 2]!;
+      options.onProgress?.(c, done - 1, progress[c * CONTROL_FIELDS + 1]!, () => e);
+    }
+  };
+  const timer = setInterval(watch, 200);
+  try {
+    const results = await Promise.all(
+      Array.from({ length: options.chains }, (_, chain) =>
+        pool
+          .run({
+            kind: "chain",
+            job,
+            chain,
+            iterations: options.iterations,
+            burnIn: options.burnIn,
+            thin: Math.max(1, Math.floor(options.thin ?? 1)),
+            control,
+          })
+          .catch((e: unknown) => {
+            // One chain failed: the others stop too, so no thread is left running for a result nobody reads.
+            Atomics.store(stop, 0, 1);
+            throw e;
+          }),
+      ),
+    );
+    const chains = results.map((r) => {
+      if (r.kind !== "chain") throw new Error("a chain task returned something else");
+      return new Chain(r.width, r.values, r.scores, r.logLikelihood, r.acceptance);
+    });
+    return combineChains(
+      model.program.params,
+      chains,
+      results.some((r) => r.kind === "chain" && r.stopped),
+    );
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+interface CallContext {
+  job: CalibrateJob;
+  /** The filter on this thread for these calls (absent: made when needed). */
+  filter?: ParticleFilter;
+  model: PreparedModel;
+  series: readonly ObservationSeries[];
+  options: CalibrateOptions;
+  stateStep?: number;
+}
+
+/** Results of independent filter calls, on the pool in batches (the same numbers as on this thread) or here. */
+async function filterCalls(
+  kind: "likelihoods",
+  context: CallContext,
+  params: Float64Array,
+  calls: readonly number[],
+): Promise<Float64Array>;
+async function filterCalls(
+  kind: "states",
+  context: CallContext,
+  params: Float64Array,
+  calls: readonly number[],
+): Promise<{ states: Float64Array; width: number; found: Uint8Array }>;
+async function filterCalls(
+  kind: "likelihoods" | "states",
+  context: CallContext,
+  params: Float64Array,
+  calls: readonly number[],
+): Promise<Float64Array | { states: Float64Array; width: number; found: Uint8Array }> {
+  const { model, options, job, stateStep } = context;
+  const P = model.program.params.length;
+  const n = calls.length;
+  const pool = options.pool;
+  if (!pool) {
+    const filter =
+      context.filter ??
+      new ParticleFilter(model, context.series, {
+        particles: job.particles,
+        seed: job.seed,
+        ...(job.untilStep !== undefined ? { untilStep: job.untilStep } : {}),
+        ...(stateStep !== undefined ? { stateStep } : {}),
+      });
+    if (kind === "likelihoods")
+      return Float64Array.from(
+        calls,
+        (call, j) => filter.run(params.subarray(j * P, (j + 1) * P), call).logLikelihood,
+      );
+    const width = filter.stateWidth;
+    const states = new Float64Array(n * width).fill(Number.NaN);
+    const found = new Uint8Array(n);
+    calls.forEach((call, j) => {
+      const state = filter.sampleState(params.subarray(j * P, (j + 1) * P), call);
+      if (state) {
+        states.set(state, j * width);
+        found[j] = 1;
+      }
+    });
+    return { states, width, found };
+  }
+  // A few batches per thread, so threads that finish early take more.
+  const batches = Math.max(1, Math.min(n, pool.size * 4));
+  const bounds = Array.from({ length: batches + 1 }, (_, b) => Math.floor((b * n) / batches));
+  const results = await Promise.all(
+    Array.from({ length: batches }, (_, b) =>
+      pool.run({
+        kind,
+        job,
+        ...(stateStep !== undefined ? { stateStep } : {}),
+        params: params.slice(bounds[b]! * P, bounds[b + 1]! * P),
+        calls: Float64Array.from(calls.slice(bounds[b]!, bounds[b + 1]!)),
+      }),
+    ),
+  );
+  if (kind === "likelihoods") {
+    const out = new Float64Array(n);
+    results.forEach((r, b) => {
+      if (r.kind !== "likelihoods") throw new Error("a likelihood task returned something else");
+      out.set(r.logLikelihood, bounds[b]!);
+    });
+    return out;
+  }
+  let width = 0;
+  const parts = results.map((r) => {
+    if (r.kind !== "states") throw new Error("a state task returned something else");
+    width = r.width;
+    return r;
+  });
+  const states = new Float64Array(n * width);
+  const found = new Uint8Array(n);
+  parts.forEach((r, b) => {
+    states.set(r.states, bounds[b]! * width);
+    found.set(r.found, bounds[b]!);
+  });
+  return { states, width, found };
+}
+
 /** The state at `step` for evenly spaced posterior draws: one particle each, from a filter run with its params. */
-export function filteredState(
+export async function filteredState(
   model: PreparedModel,
   series: readonly ObservationSeries[],
   options: CalibrateOptions,
   particles: number,
   samples: number[][],
   step: number,
-): PosteriorFile["state"] {
+): Promise<PosteriorFile["state"]> {
+  const job = jobOf(model, series, options, particles);
   const p = model.program;
   const { time } = model.loaded;
-  const filter = new ParticleFilter(model, series, {
-    particles,
-    seed: options.seed,
-    stateStep: step,
-    ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
-  });
   const free = uncertainParams(p.params);
   const stocks = p.slots.flatMap((s, i) => (s.kind === "stock" ? [{ name: s.name, slot: i }] : []));
   const n = Math.min(STATE_DRAWS, samples.length);
-  const draws: number[] = [];
-  const values: number[][] = [];
-  let ended = 0;
-  const params = Float64Array.from(p.params, (q) => (q.dist.kind === "fixed" ? q.dist.value : 0));
+  const P = p.params.length;
+  const params = new Float64Array(n * P);
+  const indices: number[] = [];
   for (let k = 0; k < n; k++) {
     const index = Math.floor((k * samples.length) / n);
-    free.forEach((q, i) => {
-      params[q] = samples[index]![i]!;
+    indices.push(index);
+    p.params.forEach((q, j) => {
+      params[k * P + j] = q.dist.kind === "fixed" ? q.dist.value : 0;
     });
-    // Filter calls for states are numbered apart from the chains' (1e7 per chain).
-    const slots = filter.sampleState(params, 2 ** 31 + k);
-    if (!slots) {
+    free.forEach((q, i) => {
+      params[k * P + q] = samples[index]![i]!;
+    });
+  }
+  // Filter calls for states are numbered apart from the chains' (1e7 per chain).
+  const calls = Array.from({ length: n }, (_, k) => 2 ** 31 + k);
+  const { states, width, found } = await filterCalls(
+    "states",
+    { job, model, series, options, stateStep: step },
+    params,
+    calls,
+  );
+  const draws: number[] = [];
+  const values: number[][] = [];
+  const restart: number[][] = [];
+  let ended = 0;
+  for (let k = 0; k < n; k++) {
+    if (found[k] !== 1) {
       ended++;
       continue;
     }
-    draws.push(index);
-    values.push(stocks.map((s) => slots[s.slot]!));
+    const row = states.subarray(k * width, (k + 1) * width);
+    draws.push(indices[k]!);
+    values.push(stocks.map((s) => row[s.slot]!));
+    restart.push(Array.from(row));
   }
   return {
     step,
@@ -224,6 +490,8 @@ export function filteredState(
     stocks: stocks.map((s) => s.name),
     draws,
     values,
+    width,
+    restart,
     ended,
   };
 }

@@ -1,4 +1,5 @@
 import { normalCdf, normalQuantile } from "../../compile/functions.js";
+import type { ParamPlan } from "../../compile/ir.js";
 import { quantile } from "../../engine/distributions.js";
 import { hashName, hashUniform } from "../../engine/rng.js";
 import type { ParticleFilter } from "./particle-filter.js";
@@ -48,10 +49,39 @@ function cholesky(a: number[][]): number[][] {
 export function estimateEvidence(
   filter: ParticleFilter,
   /** Per chain, the kept draws' normal scores, flat (d per draw), as PMMH keeps them. */
-  chainScores: readonly (readonly number[])[],
+  chainScores: readonly ArrayLike<number>[],
   options: { draws: number; seed: number },
 ): Evidence | undefined {
-  const params = filter.program.params;
+  const plan = evidencePlan(filter.program.params, chainScores, options);
+  if (!plan) return undefined;
+  const P = filter.program.params.length;
+  const logLikelihood = plan.calls.map((call, m) =>
+    filter.run(plan.params.subarray(m * P, (m + 1) * P), call),
+  );
+  return evidenceFrom(
+    plan,
+    logLikelihood.map((r) => r.logLikelihood),
+  );
+}
+
+/**
+ * The importance-sampling draws of the evidence estimate: for draw m, the param values to run the filter with
+ * (params[m·P … (m+1)·P), P the program's params), its filter call number, and its log prior and log proposal density.
+ * The filter calls can then run anywhere (worker threads) before `evidenceFrom` combines them.
+ */
+export interface EvidencePlan {
+  params: Float64Array;
+  calls: number[];
+  /** log prior and log proposal density at each draw (in normal scores). */
+  logPrior: Float64Array;
+  logProposal: Float64Array;
+}
+
+export function evidencePlan(
+  params: readonly ParamPlan[],
+  chainScores: readonly ArrayLike<number>[],
+  options: { draws: number; seed: number },
+): EvidencePlan | undefined {
   const free = uncertainParams(params);
   const d = free.length;
   if (d === 0) return undefined;
@@ -80,30 +110,48 @@ export function estimateEvidence(
     return -0.5 * (q + logDet + d * LOG_2PI);
   };
   const logPrior = (z: number[]) => -0.5 * (z.reduce((a, x) => a + x * x, 0) + d * LOG_2PI);
-  const values = Float64Array.from(params, (q) => (q.dist.kind === "fixed" ? q.dist.value : 0));
-  const logW: number[] = [];
-  for (let m = 0; m < options.draws; m++) {
+  const P = params.length;
+  const M = options.draws;
+  const values = new Float64Array(M * P);
+  const logPriors = new Float64Array(M);
+  const logProposal = new Float64Array(M);
+  const calls: number[] = [];
+  for (let m = 0; m < M; m++) {
     const u = (i: number) => hashUniform(options.seed, m, EVIDENCE_KEY, i);
     const g = Array.from({ length: d }, (_, i) => normalQuantile(u(i + 1)));
     const z =
       u(0) < PRIOR_SHARE ? g : mean.map((mu, i) => mu + l[i]!.reduce((a, lik, k) => a + lik * g[k]!, 0));
+    params.forEach((q, j) => {
+      if (q.dist.kind === "fixed") values[m * P + j] = q.dist.value;
+    });
     z.forEach((zi, i) => {
       const p = Math.min(1 - 1e-12, Math.max(1e-12, normalCdf(zi)));
-      values[free[i]!] = quantile(params[free[i]!]!.dist, p);
+      values[m * P + free[i]!] = quantile(params[free[i]!]!.dist, p);
     });
     const lp = logPrior(z);
     const a = Math.log(PRIOR_SHARE) + lp;
     const b = Math.log(1 - PRIOR_SHARE) + logFitted(z);
     const logQ = Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b)));
-    logW.push(filter.run(values, EVIDENCE_CALL + m).logLikelihood + lp - logQ);
+    logPriors[m] = lp;
+    logProposal[m] = logQ;
+    calls.push(EVIDENCE_CALL + m);
   }
+  return { params: values, calls, logPrior: logPriors, logProposal };
+}
+
+/** The evidence estimate from the filter's log-likelihood estimate at each of the plan's draws. */
+export function evidenceFrom(plan: EvidencePlan, logLikelihood: ArrayLike<number>): Evidence {
+  const M = plan.calls.length;
+  const logW = Array.from(
+    { length: M },
+    (_, m) => logLikelihood[m]! + plan.logPrior[m]! - plan.logProposal[m]!,
+  );
   const max = Math.max(...logW);
   if (max === Number.NEGATIVE_INFINITY)
-    return { method: METHOD, log_marginal_likelihood: max, se: Number.NaN, draws: options.draws, ess: 0 };
+    return { method: METHOD, log_marginal_likelihood: max, se: Number.NaN, draws: M, ess: 0 };
   const w = logW.map((x) => Math.exp(x - max));
   const sum = w.reduce((a, b) => a + b, 0);
   const sumSq = w.reduce((a, b) => a + b * b, 0);
-  const M = options.draws;
   const wMean = sum / M;
   const wVar = (sumSq - M * wMean * wMean) / (M - 1);
   return {

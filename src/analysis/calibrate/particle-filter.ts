@@ -226,9 +226,19 @@ export class ParticleFilter {
   }
 
   /**
+   * Numbers in a drawn state: everything a paused run keeps (every slot — stocks, params, the hidden slots of
+   * delays and smooths — then each event's two flags, each previous(x), t, first, k and saved), as
+   * `pausedStateLength` counts them, less the leading flag.
+   */
+  get stateWidth(): number {
+    return this.stateLength - 1;
+  }
+
+  /**
    * One draw of the model's state at the filter's `stateStep` given the observations: a run of the filter,
-   * then one of its (equally weighted) particles, as the values of every slot; undefined when the likelihood
-   * estimate is 0 or the particle's run ended in an outcome before that step.
+   * then one of its (equally weighted) particles, as its whole paused state (`stateWidth` numbers; slot i is
+   * at index i, so the slots' values come first); undefined when the likelihood estimate is 0 or the
+   * particle's run ended in an outcome before that step. A pausable kernel resumes from it (after a 1 flag).
    */
   sampleState(paramValues: ArrayLike<number>, call: number): Float64Array | undefined {
     if (!this.keepState) throw new Error("sampleState needs the filter's stateStep");
@@ -239,7 +249,7 @@ export class ParticleFilter {
       Math.floor(hashUniform(this.seed, call, STATE_KEY) * this.particles),
     );
     if (this.alive[i] === 0) return undefined;
-    return this.states[i]!.slice(1, 1 + this.program.slots.length);
+    return this.states[i]!.slice(1);
   }
 
   /**

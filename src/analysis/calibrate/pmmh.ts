@@ -18,10 +18,12 @@ import type { ParticleFilter } from "./particle-filter.js";
 
 export interface PmmhOptions {
   chains: number;
-  /** Kept iterations per chain, after burn-in. */
+  /** Iterations per chain after burn-in. */
   iterations: number;
   burnIn: number;
   seed: number;
+  /** Keep every `thin`-th iteration after burn-in (default 1: all); a chain keeps ⌊iterations/thin⌋ draws. */
+  thin?: number;
   /**
    * Called after each iteration of each chain (chain, iteration including burn-in, acceptance so far, and the
    * smallest ESS over params of the chain's kept draws so far, computed when called and at most a tenth stale:
@@ -32,17 +34,45 @@ export interface PmmhOptions {
   shouldStop?: () => boolean;
 }
 
-export interface Chain {
-  /** Kept draws: draws[k][i] is param i (of `params`) at kept iteration k. */
-  draws: number[][];
-  /**
-   * The kept draws as normal scores (param i is quantile_i(Φ(z_i))), the sampler's own coordinates, flat:
-   * scores[k·d + i] is param i at kept iteration k (one array, to keep long chains' memory down).
-   */
-  scores: number[];
-  logLikelihood: number[];
-  /** Share of accepted proposals after burn-in. */
-  acceptance: number;
+/**
+ * One chain's kept draws, in arrays allocated once for the whole chain (⌊iterations/thin⌋ rows), so a long
+ * chain's memory is bounded by what it keeps, not by how many objects it made.
+ */
+export class Chain {
+  constructor(
+    /** Number of params per draw. */
+    readonly width: number,
+    /** Kept draws, flat: values[k·width + i] is param i (of `params`) at kept draw k. */
+    readonly values: Float64Array,
+    /**
+     * The kept draws as normal scores (param i is quantile_i(Φ(z_i))), the sampler's own coordinates, flat
+     * like `values`.
+     */
+    readonly scores: Float64Array,
+    /** The likelihood estimate (log) the chain held at each kept draw. */
+    readonly logLikelihood: Float64Array,
+    /** Share of accepted proposals after burn-in. */
+    readonly acceptance: number,
+  ) {}
+
+  /** Number of kept draws. */
+  get kept(): number {
+    return this.logLikelihood.length;
+  }
+
+  /** The kept draws of param i, in order. */
+  column(i: number): Float64Array {
+    const out = new Float64Array(this.kept);
+    for (let k = 0; k < out.length; k++) out[k] = this.values[k * this.width + i]!;
+    return out;
+  }
+
+  /** The kept draws as rows (draws[k][i] is param i at kept draw k); allocates, for callers that want rows. */
+  get draws(): number[][] {
+    return Array.from({ length: this.kept }, (_, k) =>
+      Array.from(this.values.subarray(k * this.width, (k + 1) * this.width)),
+    );
+  }
 }
 
 export interface PosteriorParam {
@@ -64,10 +94,25 @@ export interface PmmhResult {
   partial: boolean;
 }
 
+/** What one chain needs besides the filter: its index and the run's settings. */
+export interface ChainOptions {
+  chain: number;
+  iterations: number;
+  burnIn: number;
+  seed: number;
+  thin?: number;
+  /** Called after each iteration (iteration including burn-in, acceptance so far, the chain's smallest ESS). */
+  onProgress?: (iteration: number, acceptance: number, ess: () => number) => void;
+  shouldStop?: () => boolean;
+}
+
 const PROPOSAL_KEY = hashName("calibrate:proposal");
 const ACCEPT_KEY = hashName("calibrate:accept");
 const START_KEY = hashName("calibrate:start");
 const TARGET_ACCEPTANCE = 0.25;
+/** A chain's start failed: the message, also as it crosses from a worker thread (a plain Error there). */
+export const NO_POSITIVE_LIKELIHOOD =
+  "no draw from the prior gives the observations a positive likelihood (1000 tried)";
 const CALLS_PER_CHAIN = 1e7;
 
 /** The params a calibration samples: those with a distribution. */
@@ -102,12 +147,50 @@ export async function runPmmhAsync(
   }
 }
 
-/** The sampler, one yield per iteration; its return value is the result. */
+/** The chains one after another on this thread, one yield per iteration; its return value is the result. */
 function* pmmhIterations(filter: ParticleFilter, options: PmmhOptions): Generator<void, PmmhResult> {
+  const chains: Chain[] = [];
+  let partial = false;
+  for (let c = 0; c < options.chains && !partial; c++) {
+    const { chain, stopped } = yield* chainIterations(filter, {
+      chain: c,
+      iterations: options.iterations,
+      burnIn: options.burnIn,
+      seed: options.seed,
+      ...(options.thin !== undefined ? { thin: options.thin } : {}),
+      ...(options.onProgress
+        ? { onProgress: (it: number, a: number, e: () => number) => options.onProgress!(c, it, a, e) }
+        : {}),
+      ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+    });
+    chains.push(chain);
+    partial = stopped;
+  }
+  return combineChains(filter.program.params, chains, partial);
+}
+
+/** Run one chain to the end (or until `shouldStop`): what a worker thread does with a chain. */
+export function runChain(filter: ParticleFilter, options: ChainOptions): { chain: Chain; stopped: boolean } {
+  const steps = chainIterations(filter, options);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * One chain, one yield per iteration. Its draws depend only on (seed, chain): filter calls are numbered per
+ * chain, so chains can run in any order, on any thread, and give the same posterior.
+ */
+export function* chainIterations(
+  filter: ParticleFilter,
+  options: ChainOptions,
+): Generator<void, { chain: Chain; stopped: boolean }> {
   const params = filter.program.params;
   const free = uncertainParams(params);
   const d = free.length;
-  const { seed, burnIn, iterations } = options;
+  const { seed, burnIn, iterations, chain: c } = options;
+  const thin = Math.max(1, Math.floor(options.thin ?? 1));
   const total = burnIn + iterations;
   if (total >= CALLS_PER_CHAIN / 2)
     throw new RangeError(`at most ${CALLS_PER_CHAIN / 2} iterations per chain`);
@@ -125,96 +208,123 @@ function* pmmhIterations(filter: ParticleFilter, options: PmmhOptions): Generato
     return s;
   };
 
-  const chains: Chain[] = [];
-  let partial = false;
-  for (let c = 0; c < options.chains && !partial; c++) {
-    // Filter calls are numbered per chain, so a chain's draws do not depend on the other chains.
-    let call = c * CALLS_PER_CHAIN;
-    // A start from the prior with a finite likelihood estimate.
-    let z = new Float64Array(d);
-    let ll = Number.NEGATIVE_INFINITY;
-    for (let attempt = 0; attempt < 1000 && ll === Number.NEGATIVE_INFINITY; attempt++) {
-      for (let i = 0; i < d; i++) z[i] = normalQuantile(hashUniform(seed, c, START_KEY, attempt * d + i));
-      ll = filter.run(setValues(z), ++call).logLikelihood;
-    }
-    if (ll === Number.NEGATIVE_INFINITY)
-      throw new Error("no draw from the prior gives the observations a positive likelihood");
-    const sd = new Float64Array(d).fill(1);
-    let scale = 2.38 / Math.sqrt(Math.max(1, d));
-    const chain: Chain = { draws: [], scores: [], logLikelihood: [], acceptance: 0 };
-    // Recomputed only when the chain has grown by a tenth since, so showing it every second stays cheap.
-    let essAt = 0;
-    let essValue = Number.NaN;
-    const chainEss = () => {
-      if (chain.draws.length >= 4 && chain.draws.length >= 1.1 * essAt) {
-        essAt = chain.draws.length;
-        essValue = Math.min(...free.map((_, i) => ess([chain.draws.map((dr) => dr[i]!)])));
-      }
-      return essValue;
-    };
-    const history: Float64Array[] = [];
-    let acceptedInBatch = 0;
-    let accepted = 0;
-    const proposal = new Float64Array(d);
-    for (let it = 0; it < total; it++) {
-      if (options.shouldStop?.()) {
-        partial = true;
-        break;
-      }
-      for (let i = 0; i < d; i++)
-        proposal[i] = z[i]! + scale * sd[i]! * normalQuantile(hashUniform(seed, c, PROPOSAL_KEY, it * d + i));
-      const next = filter.run(setValues(proposal), ++call).logLikelihood;
-      const logAlpha = next + logPrior(proposal) - ll - logPrior(z);
-      if (Math.log(hashUniform(seed, c, ACCEPT_KEY, it)) < logAlpha) {
-        z = Float64Array.from(proposal);
-        ll = next;
-        acceptedInBatch++;
-        if (it >= burnIn) accepted++;
-      }
-      if (it < burnIn) {
-        history.push(Float64Array.from(z));
-        if ((it + 1) % 20 === 0) {
-          // Robbins–Monro-like batch adaptation of the global scale towards the target acceptance.
-          scale *= Math.exp((acceptedInBatch / 20 - TARGET_ACCEPTANCE) * 2);
-          acceptedInBatch = 0;
-        }
-        if (it + 1 === Math.floor(burnIn / 2) && history.length > 10) {
-          // Per-param sds from the second quarter of burn-in: the posterior's own shape.
-          const recent = history.slice(Math.floor(history.length / 2));
-          for (let i = 0; i < d; i++) {
-            const m = recent.reduce((a, h) => a + h[i]!, 0) / recent.length;
-            const v = recent.reduce((a, h) => a + (h[i]! - m) ** 2, 0) / (recent.length - 1);
-            sd[i] = Math.max(1e-3, Math.sqrt(v));
-          }
-          scale = 2.38 / Math.sqrt(Math.max(1, d));
-        }
-      } else {
-        chain.draws.push(free.map((_, i) => valueAt(params, free, z, i)));
-        for (let i = 0; i < d; i++) chain.scores.push(z[i]!);
-        chain.logLikelihood.push(ll);
-      }
-      options.onProgress?.(
-        c,
-        it,
-        it >= burnIn ? accepted / (it - burnIn + 1) : acceptedInBatch / 20,
-        chainEss,
-      );
-      yield;
-    }
-    chain.acceptance = chain.draws.length ? accepted / chain.draws.length : 0;
-    chains.push(chain);
+  // Filter calls are numbered per chain, so a chain's draws do not depend on the other chains.
+  let call = c * CALLS_PER_CHAIN;
+  // A start from the prior with a finite likelihood estimate.
+  let z = new Float64Array(d);
+  let ll = Number.NEGATIVE_INFINITY;
+  for (let attempt = 0; attempt < 1000 && ll === Number.NEGATIVE_INFINITY; attempt++) {
+    for (let i = 0; i < d; i++) z[i] = normalQuantile(hashUniform(seed, c, START_KEY, attempt * d + i));
+    ll = filter.run(setValues(z), ++call).logLikelihood;
   }
+  if (ll === Number.NEGATIVE_INFINITY) throw new Error(NO_POSITIVE_LIKELIHOOD);
+  const sd = new Float64Array(d).fill(1);
+  let scale = 2.38 / Math.sqrt(Math.max(1, d));
+  // Everything the chain keeps is allocated here, once.
+  const capacity = Math.floor(iterations / thin);
+  const keptValues = new Float64Array(capacity * d);
+  const keptScores = new Float64Array(capacity * d);
+  const keptLogLik = new Float64Array(capacity);
+  let kept = 0;
+  // Recomputed only when the chain has grown by a tenth since, so showing it every second stays cheap.
+  let essAt = 0;
+  let essValue = Number.NaN;
+  const chainEss = () => {
+    if (kept >= 4 && kept >= 1.1 * essAt) {
+      essAt = kept;
+      let smallest = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < d; i++) {
+        const column = new Float64Array(kept);
+        for (let k = 0; k < kept; k++) column[k] = keptValues[k * d + i]!;
+        smallest = Math.min(smallest, ess([column]));
+      }
+      essValue = smallest;
+    }
+    return essValue;
+  };
+  // Burn-in draws up to the point where per-param sds are set from them.
+  const adaptAt = Math.floor(burnIn / 2);
+  const history = new Float64Array(adaptAt * d);
+  let acceptedInBatch = 0;
+  let accepted = 0;
+  let afterBurnIn = 0;
+  let stopped = false;
+  const proposal = new Float64Array(d);
+  for (let it = 0; it < total; it++) {
+    if (options.shouldStop?.()) {
+      stopped = true;
+      break;
+    }
+    for (let i = 0; i < d; i++)
+      proposal[i] = z[i]! + scale * sd[i]! * normalQuantile(hashUniform(seed, c, PROPOSAL_KEY, it * d + i));
+    const next = filter.run(setValues(proposal), ++call).logLikelihood;
+    const logAlpha = next + logPrior(proposal) - ll - logPrior(z);
+    if (Math.log(hashUniform(seed, c, ACCEPT_KEY, it)) < logAlpha) {
+      z = Float64Array.from(proposal);
+      ll = next;
+      acceptedInBatch++;
+      if (it >= burnIn) accepted++;
+    }
+    if (it < burnIn) {
+      if (it < adaptAt) history.set(z, it * d);
+      if ((it + 1) % 20 === 0) {
+        // Robbins–Monro-like batch adaptation of the global scale towards the target acceptance.
+        scale *= Math.exp((acceptedInBatch / 20 - TARGET_ACCEPTANCE) * 2);
+        acceptedInBatch = 0;
+      }
+      if (it + 1 === adaptAt && adaptAt > 10) {
+        // Per-param sds from the second quarter of burn-in: the posterior's own shape.
+        const from = Math.floor(adaptAt / 2);
+        const n = adaptAt - from;
+        for (let i = 0; i < d; i++) {
+          let m = 0;
+          for (let h = from; h < adaptAt; h++) m += history[h * d + i]!;
+          m /= n;
+          let v = 0;
+          for (let h = from; h < adaptAt; h++) v += (history[h * d + i]! - m) ** 2;
+          v /= n - 1;
+          sd[i] = Math.max(1e-3, Math.sqrt(v));
+        }
+        scale = 2.38 / Math.sqrt(Math.max(1, d));
+      }
+    } else {
+      afterBurnIn++;
+      if (afterBurnIn % thin === 0 && kept < capacity) {
+        for (let i = 0; i < d; i++) {
+          keptValues[kept * d + i] = valueAt(params, free, z, i);
+          keptScores[kept * d + i] = z[i]!;
+        }
+        keptLogLik[kept] = ll;
+        kept++;
+      }
+    }
+    options.onProgress?.(it, it >= burnIn ? accepted / afterBurnIn : acceptedInBatch / 20, chainEss);
+    yield;
+  }
+  const chain = new Chain(
+    d,
+    keptValues.subarray(0, kept * d),
+    keptScores.subarray(0, kept * d),
+    keptLogLik.subarray(0, kept),
+    afterBurnIn ? accepted / afterBurnIn : 0,
+  );
+  return { chain, stopped };
+}
+
+/** The posterior summary of chains (in chain order), as PMMH returns it. */
+export function combineChains(params: readonly ParamPlan[], chains: Chain[], partial: boolean): PmmhResult {
+  const free = uncertainParams(params);
   const names = free.map((i) => params[i]!.name);
   // A stopped run may end with a chain that kept nothing (or too little to diagnose): it is left out.
-  const used = chains.filter((ch) => ch.draws.length >= 4);
+  const used = chains.filter((ch) => ch.kept >= 4);
   const summary = names.map((name, i) =>
     summarize(
       name,
-      used.map((ch) => ch.draws.map((dr) => dr[i]!)),
+      used.map((ch) => ch.column(i)),
     ),
   );
-  const kept = chains.reduce((a, ch) => a + ch.draws.length, 0);
-  const acceptance = kept ? chains.reduce((a, ch) => a + ch.acceptance * ch.draws.length, 0) / kept : 0;
+  const kept = chains.reduce((a, ch) => a + ch.kept, 0);
+  const acceptance = kept ? chains.reduce((a, ch) => a + ch.acceptance * ch.kept, 0) / kept : 0;
   return { params: names, chains, summary, acceptance, partial };
 }
 
@@ -223,8 +333,14 @@ function valueAt(params: readonly ParamPlan[], free: number[], z: Float64Array, 
   return quantile(params[free[i]!]!.dist, u);
 }
 
-function summarize(name: string, chains: number[][]): PosteriorParam {
-  const all = chains.flat().sort((a, b) => a - b);
+function summarize(name: string, chains: Float64Array[]): PosteriorParam {
+  const all = new Float64Array(chains.reduce((a, c) => a + c.length, 0));
+  let at = 0;
+  for (const c of chains) {
+    all.set(c, at);
+    at += c.length;
+  }
+  all.sort();
   const n = all.length;
   const mean = all.reduce((a, b) => a + b, 0) / n;
   const sd = Math.sqrt(all.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, n - 1));
@@ -245,15 +361,23 @@ function summarize(name: string, chains: number[][]): PosteriorParam {
   };
 }
 
-const meanOf = (x: readonly number[]) => x.reduce((a, b) => a + b, 0) / x.length;
-const varOf = (x: readonly number[]) => {
+type Draws = ArrayLike<number> & { slice(start?: number, end?: number): ArrayLike<number> };
+
+const meanOf = (x: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]!;
+  return s / x.length;
+};
+const varOf = (x: ArrayLike<number>) => {
   const m = meanOf(x);
-  return x.reduce((a, b) => a + (b - m) ** 2, 0) / (x.length - 1);
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += (x[i]! - m) ** 2;
+  return s / (x.length - 1);
 };
 
 /** Split-R̂ (Gelman et al., Bayesian Data Analysis, 3rd ed., §11.4): each chain halved, between vs within. */
-export function splitRhat(chains: readonly (readonly number[])[]): number {
-  const halves: number[][] = [];
+export function splitRhat(chains: readonly Draws[]): number {
+  const halves: ArrayLike<number>[] = [];
   for (const c of chains) {
     const h = Math.floor(c.length / 2);
     if (h < 2) continue;
@@ -272,7 +396,7 @@ export function splitRhat(chains: readonly (readonly number[])[]): number {
  * Effective sample size over chains (BDA3 §11.5): autocorrelations from the within- and between-chain
  * variances, summed in pairs while the pair sums stay positive (Geyer's initial positive sequence).
  */
-export function ess(chains: readonly (readonly number[])[]): number {
+export function ess(chains: readonly Draws[]): number {
   const m = chains.length;
   const n = Math.min(...chains.map((c) => c.length));
   if (m === 0 || n < 4) return Number.NaN;

@@ -8,11 +8,20 @@ import { prepareModel } from "../../engine/prepare.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
 import { backtestSection } from "../../report/backtest.js";
 import { renderHtml } from "../../report/html.js";
+import { calibratePool } from "../calibrate-pool.js";
 import { readModel, writeFileAtomic } from "../files.js";
 import { table } from "../format.js";
 import { loadObservations } from "../observations.js";
 import { UsageError } from "../simulate.js";
-import { EXIT_INTERRUPTED, printResult, samplerOptions, seedArg, type Verb, wholeNumber } from "./shared.js";
+import {
+  EXIT_INTERRUPTED,
+  given,
+  printResult,
+  samplerOptions,
+  seedArg,
+  type Verb,
+  wholeNumber,
+} from "./shared.js";
 
 interface BacktestFlags {
   origins: string;
@@ -24,6 +33,8 @@ interface BacktestFlags {
   iterations: number;
   burnIn: number;
   particles: number;
+  thin: number;
+  workers?: number;
   k: number;
   output?: string;
   json?: boolean;
@@ -118,6 +129,9 @@ export const backtestVerb: Verb = {
             iterations: opts.iterations,
             burnIn: opts.burnIn,
             particles: opts.particles,
+            thin: opts.thin,
+            // The chains of each origin's calibration run on worker threads (the same result on any number).
+            ...given("pool", calibratePool(opts.workers)),
             onProgress: (o, chain, it, acceptance) => {
               if (!showProgress || Date.now() - last < 1000) return;
               last = Date.now();

@@ -1,16 +1,19 @@
 import { InvalidArgumentError } from "commander";
 import { calibrate, type PosteriorFile, untilStep } from "../../analysis/calibrate/calibrate.js";
 import { posteriorMle } from "../../analysis/calibrate/mle.js";
+import { modelHash } from "../../engine/montecarlo.js";
 import { prepareModel } from "../../engine/prepare.js";
 import type { ParamRows } from "../../engine/run.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
 import { loadModel } from "../../model/load.js";
+import { isIsoDate } from "../../model/time.js";
+import { calibratePool } from "../calibrate-pool.js";
 import { readModel, readTextFile, writeFileAtomic } from "../files.js";
 import { table } from "../format.js";
 import { loadObservations } from "../observations.js";
 import { UsageError } from "../simulate.js";
 import { MAX_SUMMARY_BYTES } from "../summary-file.js";
-import { EXIT_INTERRUPTED, samplerOptions, seedArg, type Verb, wholeNumber } from "./shared.js";
+import { EXIT_INTERRUPTED, given, samplerOptions, seedArg, type Verb, wholeNumber } from "./shared.js";
 
 interface CalibrateFlags {
   until?: string;
@@ -19,6 +22,8 @@ interface CalibrateFlags {
   iterations: number;
   burnIn: number;
   particles: number;
+  thin: number;
+  workers?: number;
   evidenceDraws: number;
   tolerance: number;
   abcParticles: number;
@@ -64,7 +69,7 @@ export function formatPosterior(post: PosteriorFile): string {
     ].join("\n");
   }
   return [
-    `posterior of ${post.model.name}${until}: PMMH, ${post.chains} chains × ${post.iterations} (after ${post.burn_in} burn-in), ${post.particles} particle${post.particles === 1 ? "" : "s"}, seed ${post.seed}${post.partial ? " — PARTIAL" : ""}`,
+    `posterior of ${post.model.name}${until}: PMMH, ${post.chains} chains × ${post.iterations} (after ${post.burn_in} burn-in${(post.thin ?? 1) > 1 ? `, every ${post.thin}th kept` : ""}), ${post.particles} particle${post.particles === 1 ? "" : "s"}, seed ${post.seed}${post.partial ? ` — PARTIAL (${(post.chain_draws ?? []).join(", ")} draws kept by chain)` : ""}`,
     `observations: ${used}`,
     table(["param", "mean", "sd", "q05", "q50", "q95", "R-hat", "ESS"], rows),
     `acceptance ${post.acceptance.toFixed(3)} (by chain: ${post.chain_acceptance.map((a) => a.toFixed(2)).join(", ")})`,
@@ -83,6 +88,35 @@ export function formatPosterior(post: PosteriorFile): string {
         ]
       : []),
   ].join("\n");
+}
+
+/**
+ * Progress of chains that may run at once: each call records one chain's iteration, acceptance and ESS, and at
+ * most once a second returns a line with every chain's (the ESS once it is past burn-in).
+ */
+export function chainProgress(
+  chains: number,
+  total: number,
+  burnIn: number,
+  now: () => number = Date.now,
+): (chain: number, iteration: number, acceptance: number, ess: () => number) => string | undefined {
+  const status = Array.from({ length: chains }, () => ({
+    iteration: -1,
+    acceptance: 0,
+    ess: (): number => Number.NaN,
+  }));
+  let last = now();
+  return (chain, iteration, acceptance, ess) => {
+    status[chain] = { iteration, acceptance, ess };
+    if (now() - last < 1000) return undefined;
+    last = now();
+    const shown = status.map((s, c) => {
+      if (s.iteration < 0) return `chain ${c + 1}: waiting`;
+      const e = s.iteration >= burnIn ? s.ess() : Number.NaN;
+      return `chain ${c + 1}: ${s.iteration + 1}/${total}, acceptance ${s.acceptance.toFixed(2)}${Number.isFinite(e) ? `, ESS ${Math.round(e)}` : ""}`;
+    });
+    return `${shown.join("; ")}\n`;
+  };
 }
 
 /**
@@ -144,13 +178,14 @@ export const calibrateVerb: Verb = {
             step = u.step;
           }
           const showProgress = opts.progress === true || process.stderr.isTTY === true;
+          const progress = chainProgress(opts.chains, opts.burnIn + opts.iterations, opts.burnIn);
           let last = Date.now();
-          const total = opts.burnIn + opts.iterations;
           const post = await calibrate(model, file, series, {
             seed: opts.seed,
             chains: opts.chains,
             iterations: opts.iterations,
             burnIn: opts.burnIn,
+            thin: opts.thin,
             particles: opts.particles,
             evidenceDraws: opts.evidenceDraws,
             tolerance: opts.tolerance,
@@ -163,13 +198,11 @@ export const calibrateVerb: Verb = {
                 `ABC-SMC generation ${g}: tolerance ${Number(tolerance.toPrecision(4))}, ESS ${ess}, move acceptance ${acceptance.toFixed(2)}\n`,
               );
             },
+            ...given("pool", calibratePool(opts.workers)),
             onProgress: (chain, it, acceptance, ess) => {
-              if (!showProgress || Date.now() - last < 1000) return;
-              last = Date.now();
-              const e = it >= opts.burnIn ? ess() : Number.NaN;
-              io.err(
-                `chain ${chain + 1}/${opts.chains}: iteration ${it + 1}/${total}, acceptance ${acceptance.toFixed(2)}${Number.isFinite(e) ? `, ESS ${Math.round(e)}` : ""}\n`,
-              );
+              if (!showProgress) return;
+              const line = progress(chain, it, acceptance, ess);
+              if (line) io.err(line);
             },
             // Between batches of iterations the event loop runs, so Ctrl-C is seen; the draws so far are kept.
             shouldStop: () => interrupted,
@@ -203,9 +236,17 @@ export const calibrateVerb: Verb = {
 
 /**
  * The draws of a posterior file as param rows for `brink run --posterior`: run r of the job takes draw
- * r mod (number of draws). The posterior must name params of the model it is used with.
+ * r mod (number of draws). The posterior must name params of the model it is used with. With `from` (`brink
+ * run --from DATE`), the rows are the draws that have a filtered state, each with its state: run r takes draw
+ * (and state) r mod (number of states) and starts at DATE — which must be the posterior's, for the very model
+ * it was calibrated on (by hash).
  */
-export function posteriorParamRows(path: string, modelFile: string, modelText: string): ParamRows {
+export function posteriorParamRows(
+  path: string,
+  modelFile: string,
+  modelText: string,
+  from?: string,
+): ParamRows {
   const fail = (message: string) => new DiagnosticError([{ file: path, line: 1, col: 1, message }]);
   // Read with a byte cap (a posterior is draws × params numbers; /dev/zero must not exhaust memory).
   const text = readTextFile(path, MAX_SUMMARY_BYTES, "posterior files");
@@ -230,5 +271,59 @@ export function posteriorParamRows(path: string, modelFile: string, modelText: s
     throw fail(
       `the posterior's params ${missing.map((p) => `'${p}'`).join(", ")} are not params of ${modelFile}`,
     );
-  return { params, values: samples.flat() };
+  if (from === undefined) return { params, values: samples.flat() };
+  return { params, ...restartRows(post, samples, from, modelFile, modelText, fail) };
+}
+
+/** The draws with a filtered state, and their states, for a restart at `from`; checked against the model. */
+function restartRows(
+  post: Partial<PosteriorFile>,
+  samples: number[][],
+  from: string,
+  modelFile: string,
+  modelText: string,
+  fail: (message: string) => DiagnosticError,
+): { values: number[]; states: { width: number; values: number[] } } {
+  const state = post.state;
+  if (
+    !state ||
+    typeof post.model?.hash !== "string" ||
+    !Number.isInteger(state.width) ||
+    !Array.isArray(state.restart) ||
+    !Array.isArray(state.draws) ||
+    state.restart.length !== state.draws.length
+  )
+    throw fail(
+      "this posterior holds no restart state (it was written by an older `brink calibrate`): calibrate again to restart from it",
+    );
+  if (post.model.hash !== modelHash(modelText))
+    throw fail(
+      `${modelFile} has changed since this posterior was calibrated (model hash ${modelHash(modelText)}, the posterior's ${post.model.hash}): calibrate again to restart from it`,
+    );
+  const at = state.date ?? String(Number(state.time.toPrecision(10)));
+  const same = isIsoDate(from)
+    ? from === state.date
+    : /^[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?$/.test(from) &&
+      state.date === undefined &&
+      Math.abs(Number(from) - state.time) <= 1e-9 * Math.max(1, Math.abs(state.time));
+  if (!same)
+    throw fail(
+      `--from ${from} is not this posterior's date: its filtered state is at ${at} (calibrate with --until ${from} to restart there)`,
+    );
+  if (state.draws.length === 0)
+    throw fail(
+      `every posterior draw's run had ended in an outcome by ${at}: there is no state to restart from`,
+    );
+  const width = state.width;
+  if (
+    !state.draws.every((d) => Number.isInteger(d) && d >= 0 && d < samples.length) ||
+    !state.restart.every(
+      (row) => Array.isArray(row) && row.length === width && row.every((x) => typeof x === "number"),
+    )
+  )
+    throw fail("the posterior's restart state is malformed: calibrate again");
+  return {
+    values: state.draws.flatMap((d) => samples[d]!),
+    states: { width, values: state.restart.flat() },
+  };
 }

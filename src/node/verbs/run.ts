@@ -3,7 +3,7 @@ import { DEFAULT_MODEL, readModel, VERSION, writeFileAtomic } from "../files.js"
 import { formatReport } from "../format.js";
 import { progressBar } from "../progress.js";
 import { prepareRunsFolder } from "../runs-parquet.js";
-import { type SimulateOptions, simulate } from "../simulate.js";
+import { type SimulateOptions, simulate, UsageError } from "../simulate.js";
 import { type SummaryFile, summaryFileText } from "../summary-file.js";
 import { posteriorParamRows } from "./calibrate.js";
 import {
@@ -41,6 +41,7 @@ interface RunOptions {
   json?: boolean;
   posterior?: string;
   data?: string[];
+  from?: string;
 }
 
 export const run: Verb = {
@@ -93,6 +94,10 @@ export const run: Verb = {
         "take the uncertain params from a `brink calibrate` posterior, a draw per run",
       )
       .option(
+        "--from <date>",
+        "with --posterior: start every run at the posterior's date from its filtered state (params and state of one draw)",
+      )
+      .option(
         "--redis <url>",
         "run the chunks on `brink worker`s through this Redis server (same result as a local run)",
       )
@@ -107,7 +112,17 @@ export const run: Verb = {
         process.once("SIGINT", onInterrupt);
         try {
           const text = readModel(path, given("data", opts.data));
-          const paramRows = opts.posterior ? posteriorParamRows(opts.posterior, path, text) : undefined;
+          if (opts.from !== undefined && !opts.posterior)
+            throw new UsageError(
+              "--from needs --posterior: the start state comes from a `brink calibrate` posterior",
+            );
+          if (opts.from !== undefined && (opts.scenario !== undefined || Object.keys(opts.set).length))
+            throw new UsageError(
+              "--from cannot be combined with --scenario or --set: the posterior's state is of the model as calibrated",
+            );
+          const paramRows = opts.posterior
+            ? posteriorParamRows(opts.posterior, path, text, opts.from)
+            : undefined;
           if (opts.runsOut) prepareRunsFolder(opts.runsOut);
           const options: SimulateOptions = {
             seed: opts.seed,
@@ -153,7 +168,9 @@ export const run: Verb = {
             };
             writeFileAtomic(opts.saveSummary, summaryFileText(saved));
           }
-          printResult(io, opts.json, result.report, formatReport);
+          // A restarted run has no past of its own: its report starts at the restart.
+          const report = paramRows?.states ? fromRestart(result.report, paramRows.states) : result.report;
+          printResult(io, opts.json, report, formatReport);
           if (result.summary.partial && controller.signal.aborted) exit(EXIT_INTERRUPTED);
         } catch (e) {
           bar.stop();
@@ -164,3 +181,21 @@ export const run: Verb = {
       });
   },
 };
+
+/**
+ * A report of runs restarted at a posterior's state, without the tracked points before the restart (the
+ * runs hold their start's values there). The restart time is the state's `t`, fourth from its end.
+ */
+function fromRestart<R extends { tracked: Record<string, { t: number }[]> }>(
+  report: R,
+  states: { width: number; values: number[] },
+): R {
+  const start = states.values[states.width - 4]!;
+  const tracked = Object.fromEntries(
+    Object.entries(report.tracked).map(([name, points]) => [
+      name,
+      points.filter((p) => p.t >= start - 1e-9 * Math.max(1, Math.abs(start))),
+    ]),
+  );
+  return { ...report, tracked };
+}

@@ -143,13 +143,13 @@ export const jsonOption = (description = "print one JSON object instead of table
 export const given = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
   (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
-/** The PMMH sampler's options, shared by calibrate and backtest: chains, kept iterations, burn-in, particles. */
+/** The PMMH sampler's options, shared by calibrate and backtest: chains, iterations, burn-in, particles, thinning, workers. */
 export function samplerOptions(command: Command, iterations: number): Command {
   return command
     .option("--chains <n>", "independent calibration chains", wholeNumber("--chains", 1, 64), 4)
     .option(
       "--iterations <n>",
-      `kept calibration iterations per chain (default ${iterations})`,
+      `calibration iterations per chain after burn-in (default ${iterations}; each kept with --thin 1)`,
       wholeNumber("--iterations", 1, 1e6),
       iterations,
     )
@@ -164,6 +164,17 @@ export function samplerOptions(command: Command, iterations: number): Command {
       "particles per likelihood estimate (default 200)",
       wholeNumber("--particles", 1, 1e6),
       200,
+    )
+    .option(
+      "--thin <k>",
+      "keep every k-th iteration after burn-in (default 1: all); memory is bounded by the draws kept",
+      wholeNumber("--thin", 1, 1e6),
+      1,
+    )
+    .addOption(
+      workersOption(
+        `worker threads for chains and filter runs (default: the machine's cores, here ${availableParallelism()}); results do not depend on it`,
+      ),
     );
 }
 
