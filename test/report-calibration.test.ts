@@ -11,10 +11,12 @@ import { htmlReport } from "../src/node/report.js";
 import {
   type CalibrationInput,
   calibrationSection,
+  chainsOf,
   contractions,
   mostUpdated,
   predictiveChart,
   priorSample,
+  toleranceChart,
   traceChart,
 } from "../src/report/calibration.js";
 import { hostile, hostileRunnableModel } from "./hostile-names.js";
@@ -150,6 +152,28 @@ describe("the calibration section of an ABC-SMC posterior", () => {
     expect(ids.some((i) => i.includes("trace"))).toBe(false);
     expect(section.tables[0]!.columns).not.toContain("R-hat");
     expect(section.intro).toContain("ABC-SMC");
+  });
+});
+
+describe("a hand-edited posterior file stays within bounds", () => {
+  it("draws one chain when the file's iterations would split the draws into more chains than it ran", () => {
+    const post = posterior();
+    expect(chainsOf(post).map((c) => c.length)).toEqual([300, 300]);
+    expect(chainsOf({ ...post, iterations: 1 })).toHaveLength(1);
+    expect(chainsOf({ ...post, iterations: 0.001 })).toHaveLength(1);
+    expect(chainsOf({ ...post, iterations: 1, chains: 1e9 })).toHaveLength(1);
+    // A stopped run's last chain is shorter: still two chains.
+    expect(chainsOf({ ...post, samples: post.samples.slice(0, 450) }).map((c) => c.length)).toEqual([
+      300, 150,
+    ]);
+  });
+
+  it("thins a tolerance schedule of absurd length to a drawable one", () => {
+    const spec = toleranceChart(Array.from({ length: 100_000 }, (_, g) => 1 / (g + 1))) as {
+      data: { values: { generation: number }[] };
+    };
+    expect(spec.data.values.length).toBeLessThanOrEqual(400);
+    expect(spec.data.values[0]!.generation).toBe(1);
   });
 });
 

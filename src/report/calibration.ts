@@ -141,18 +141,37 @@ export function densityChart(input: CalibrationInput, i: number): Spec {
   };
 }
 
-/** The draws split into chains: chain after chain, `iterations` each (the last may be shorter if stopped). */
+/** The most traces drawn per param: a posterior file claiming more chains than this is drawn as one chain. */
+const MAX_CHAINS = 64;
+
+/**
+ * The draws split into chains: chain after chain, `iterations` each (the last may be shorter if stopped). The
+ * file's `iterations` is trusted only when it is a whole number that splits the draws into at most `chains`
+ * (and MAX_CHAINS) chains: a hand-edited `iterations: 1` must not turn 10⁵ draws into 10⁵ lines and legend entries.
+ */
 export function chainsOf(post: CalibrationPosterior): (readonly number[])[][] {
-  if (post.chain_draws && post.chain_draws.reduce((a, b) => a + b, 0) === post.samples.length) {
+  const draws = post.chain_draws;
+  if (
+    draws &&
+    draws.length <= Math.min(MAX_CHAINS, post.chains ?? MAX_CHAINS) &&
+    draws.reduce((a, b) => a + b, 0) === post.samples.length
+  ) {
     const out: (readonly number[])[][] = [];
     let at = 0;
-    for (const n of post.chain_draws) {
+    for (const n of draws) {
       out.push(post.samples.slice(at, at + n));
       at += n;
     }
     return out;
   }
-  const per = post.iterations && post.iterations > 0 ? post.iterations : post.samples.length;
+  const n = post.samples.length;
+  const claimed = post.iterations;
+  const fits =
+    claimed !== undefined &&
+    Number.isInteger(claimed) &&
+    claimed > 0 &&
+    Math.ceil(n / claimed) <= Math.min(MAX_CHAINS, post.chains ?? MAX_CHAINS);
+  const per = fits ? claimed : Math.max(1, n);
   const out: (readonly number[])[][] = [];
   for (let a = 0; a < post.samples.length; a += per) out.push(post.samples.slice(a, a + per));
   return out;
@@ -217,8 +236,9 @@ export function toleranceChart(tolerances: readonly number[]): Spec {
     width: 400,
     height: 140,
     data: {
-      values: tolerances
-        .map((epsilon, g) => ({ generation: g + 1, epsilon }))
+      // Thinned like the traces: a posterior file is not trusted to hold a plausible number of generations.
+      values: thin(tolerances, MAX_TRACE_POINTS)
+        .map(({ index, value }) => ({ generation: index + 1, epsilon: value }))
         .filter((x) => x.epsilon > 0 && Number.isFinite(x.epsilon)),
     },
     mark: { type: "line", point: true },
