@@ -199,10 +199,21 @@ type StoredResult = StoredChunkResult | StoredDesignResult;
  * running on a worker finishes there and is kept for reuse) and answers "stopped".
  */
 function redisQueue(url: string, signal: AbortSignal | undefined, opened: { close(): Promise<void> }[]) {
-  const connection = redisConnection(url);
+  // Once closing, a client that never reached Redis stops retrying: otherwise QueueEvents.close() waits for a
+  // connection that never comes and the verb hangs after its error. Until then, BullMQ's own backoff.
+  let closing = false;
+  const connection: ConnectionOptions = {
+    ...redisConnection(url),
+    retryStrategy: (times: number) => (closing ? null : Math.max(Math.min(Math.exp(times), 20_000), 1000)),
+  };
   const queue = new Queue<JobData, StoredResult>(QUEUE, { connection });
   const events = new QueueEvents(QUEUE, { connection });
-  opened.push(events, queue);
+  opened.push({
+    close: async () => {
+      closing = true;
+      await Promise.all([events.close(), queue.close()]);
+    },
+  });
   // While Redis is away the clients retry; say so once per distinct reason rather than with every retry's stack.
   const said = new Set<string>();
   const onError = (e: Error) => {
@@ -220,7 +231,9 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
   signal?.addEventListener("abort", () => {
     for (const wake of stopWaiters) wake();
   });
-  const ready = reachable(url, Promise.all([events.waitUntilReady(), queue.waitUntilReady()]));
+  // Awaited from the first submit on: a verb that fails before submitting anything (a model with nothing to vary)
+  // must not leave a timed-out wait behind, to crash the process as an unhandled rejection 10 s later.
+  let ready: Promise<void> | undefined;
   // A connection for cancellations, opened at the first stop only.
   let publisher: Promise<IORedis> | undefined;
   const publishCancel = async (id: string) => {
@@ -238,7 +251,7 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
     id: string,
     what: string,
   ): Promise<StoredResult | "stopped"> => {
-    await ready;
+    await (ready ??= reachable(url, Promise.all([events.waitUntilReady(), queue.waitUntilReady()])));
     let job: Job<JobData, StoredResult> = await queue.add(name, data, {
       jobId: id,
       attempts: ATTEMPTS,
