@@ -66,6 +66,17 @@ describe("variance-based sensitivity", () => {
     expect(covered / intervals).toBeLessThan(1);
   });
 
+  it("counts only the batches that get rows, which are the jackknife's", () => {
+    // 17 rows asked in 16 batches: ⌈17/16⌉ = 2 rows each fill 9 batches; the 7 empty ones are no batches.
+    const design = new SaltelliDesign(17, 3, 5, 16);
+    expect(design.batches).toBe(9);
+    expect(design.batchOf(16)).toBe(design.batches - 1);
+    const sums = ishigamiSums(design, 0, 17);
+    expect(sums.rows).toBe(17);
+    expect(new SaltelliDesign(128, 3, 5, 16).batches).toBe(16);
+    expect(new SaltelliDesign(2, 3, 5, 16).batches).toBe(2);
+  });
+
   it("merges parts of a design in any order to the same bits as one pass", () => {
     const design = new SaltelliDesign(300, 3, 5, 7);
     const whole = new PackWriter();

@@ -44,8 +44,9 @@ export class SaltelliDesign {
   ) {
     if (inputs > SOBOL_MAX_INPUTS)
       throw new RangeError(`a Sobol' design varies at most ${SOBOL_MAX_INPUTS} params, not ${inputs}`);
-    this.batches = Math.max(1, Math.min(batches, rows));
-    this.rowsPerBatch = Math.ceil(rows / this.batches);
+    this.rowsPerBatch = Math.ceil(rows / Math.max(1, Math.min(batches, rows)));
+    // Only the batches that get rows: 17 rows in 16 batches of 2 fill 9, and the jackknife has 9 batches, not 16.
+    this.batches = Math.max(1, Math.ceil(rows / this.rowsPerBatch));
     this.point = new Float64Array(2 * inputs);
   }
 
