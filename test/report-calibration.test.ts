@@ -215,6 +215,25 @@ describe("brink report --posterior", () => {
     );
   });
 
+  it("refuses a posterior naming a param twice, or none", async () => {
+    const file = join(dir, "line-twice.yaml");
+    writeFileSync(join(dir, "y.csv"), DATA);
+    writeFileSync(file, LINE);
+    const twice = join(dir, "twice.json");
+    writeFileSync(
+      twice,
+      JSON.stringify({ brink_posterior: 1, params: ["a", "b", "a"], samples: [[1, 1, 2]] }),
+    );
+    await expect(
+      htmlReport({ file, text: LINE }, { runs: 50, samples: 0, posterior: twice }),
+    ).rejects.toThrow(/names 'a' more than once/);
+    const none = join(dir, "none.json");
+    writeFileSync(none, JSON.stringify({ brink_posterior: 1, params: [], samples: [[]] }));
+    await expect(htmlReport({ file, text: LINE }, { runs: 50, samples: 0, posterior: none })).rejects.toThrow(
+      /holds no params/,
+    );
+  });
+
   it("renders a hostile model's posterior with its text escaped", async () => {
     const file = join(dir, "runnable2.yaml");
     const text = hostileRunnableModel();
