@@ -251,7 +251,8 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
     id: string,
     what: string,
   ): Promise<StoredResult | "stopped"> => {
-    await (ready ??= reachable(url, Promise.all([events.waitUntilReady(), queue.waitUntilReady()])));
+    ready ??= reachable(url, Promise.all([events.waitUntilReady(), queue.waitUntilReady()]));
+    await ready;
     let job: Job<JobData, StoredResult> = await queue.add(name, data, {
       jobId: id,
       attempts: ATTEMPTS,
