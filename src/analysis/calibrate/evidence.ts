@@ -65,6 +65,29 @@ export function estimateEvidence(
 }
 
 /**
+ * The log marginal likelihood of the data up to each of the filter's observation steps (`filter.steps` order),
+ * from the same importance draws as `estimateEvidence` (whose proposal is fitted to the posterior given all the
+ * data used, so earlier steps lean more on the prior share of the mixture: their ESS says how much). `brink
+ * weigh` reads it as the evidence's path over time.
+ */
+export function estimateEvidencePath(
+  filter: ParticleFilter,
+  chainScores: readonly ArrayLike<number>[],
+  options: { draws: number; seed: number },
+): Evidence[] | undefined {
+  const plan = evidencePlan(filter.program.params, chainScores, options);
+  if (!plan) return undefined;
+  const P = filter.program.params.length;
+  const runs = plan.calls.map((call, m) => filter.run(plan.params.subarray(m * P, (m + 1) * P), call));
+  return filter.steps.map((_, k) =>
+    evidenceFrom(
+      plan,
+      runs.map((r) => r.path[k]!),
+    ),
+  );
+}
+
+/**
  * The importance-sampling draws of the evidence estimate: for draw m, the param values to run the filter with
  * (params[m·P … (m+1)·P), P the program's params), its filter call number, and its log prior and log proposal density.
  * The filter calls can then run anywhere (worker threads) before `evidenceFrom` combines them.
@@ -141,11 +164,17 @@ export function evidencePlan(
 
 /** The evidence estimate from the filter's log-likelihood estimate at each of the plan's draws. */
 export function evidenceFrom(plan: EvidencePlan, logLikelihood: ArrayLike<number>): Evidence {
-  const M = plan.calls.length;
-  const logW = Array.from(
-    { length: M },
-    (_, m) => logLikelihood[m]! + plan.logPrior[m]! - plan.logProposal[m]!,
+  return evidenceOf(
+    Array.from(
+      { length: plan.calls.length },
+      (_, m) => logLikelihood[m]! + plan.logPrior[m]! - plan.logProposal[m]!,
+    ),
   );
+}
+
+/** The evidence from log weights (one per draw): log of the mean weight, its delta-method error, the ESS. */
+export function evidenceOf(logW: readonly number[]): Evidence {
+  const M = logW.length;
   const max = Math.max(...logW);
   if (max === Number.NEGATIVE_INFINITY)
     return { method: METHOD, log_marginal_likelihood: max, se: Number.NaN, draws: M, ess: 0 };

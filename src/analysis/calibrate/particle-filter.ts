@@ -58,6 +58,11 @@ export interface FilterResult {
   failures: number;
   /** The effective sample size of the weights at each observation step, before resampling. */
   ess: number[];
+  /**
+   * The log likelihood estimate of the observations up to each observation step (`steps` order): each is the
+   * filter's own unbiased estimate for the data so far, so one run gives the evidence's path (`brink weigh`).
+   */
+  path: number[];
 }
 
 export class ParticleFilter {
@@ -176,6 +181,7 @@ export class ParticleFilter {
     let logLikelihood = 0;
     let failures = 0;
     const ess: number[] = [];
+    const path: number[] = [];
     const lw = this.logWeights;
     for (let r = 0; r < this.pauses.length; r++) {
       const step = this.pauses[r]!;
@@ -208,7 +214,10 @@ export class ParticleFilter {
       if (!comparisons.length) continue;
       let max = Number.NEGATIVE_INFINITY;
       for (let i = 0; i < N; i++) if (lw[i]! > max) max = lw[i]!;
-      if (max === Number.NEGATIVE_INFINITY) return { logLikelihood: max, failures, ess };
+      if (max === Number.NEGATIVE_INFINITY) {
+        while (path.length < this.steps.length) path.push(max);
+        return { logLikelihood: max, failures, ess, path };
+      }
       let sum = 0;
       let sumSq = 0;
       for (let i = 0; i < N; i++) {
@@ -218,11 +227,12 @@ export class ParticleFilter {
         sumSq += w * w;
       }
       logLikelihood += max + Math.log(sum / N);
+      path.push(logLikelihood);
       ess.push((sum * sum) / sumSq);
       if (r + 1 < this.pauses.length || this.keepState)
         this.resample(sum, hashUniform(this.seed, call, RESAMPLE_KEY, r));
     }
-    return { logLikelihood, failures, ess };
+    return { logLikelihood, failures, ess, path };
   }
 
   /**

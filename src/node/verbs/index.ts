@@ -17,6 +17,8 @@ import { schema } from "./schema.js";
 import { sensitivity } from "./sensitivity.js";
 import { serve } from "./serve.js";
 import type { Verb } from "./shared.js";
+import { signpostsVerb } from "./signposts.js";
+import { weighVerb } from "./weigh.js";
 import { worker } from "./worker.js";
 
 export const VERBS: Verb[] = [
@@ -29,6 +31,8 @@ export const VERBS: Verb[] = [
   optimize,
   calibrateVerb,
   backtestVerb,
+  weighVerb,
+  signpostsVerb,
   importVerb,
   exportVerb,
   conformance,
