@@ -110,11 +110,38 @@ export function signpostsTable(r: SignpostResult): ReportTable {
   };
 }
 
-export function signpostsSection(r: SignpostResult): ReportSection {
+/** How much each listed observable would tell, by the date it is read. */
+export function informationChart(r: SignpostResult): Spec {
+  const dated = r.curves.every((c) => c.points.every((p) => p.date !== undefined));
+  const values = r.curves
+    .slice(0, 8)
+    .flatMap((c) =>
+      c.points.map((p) => ({ observable: c.observable, t: p.t, date: p.date, bits: p.information_bits })),
+    );
+  const x = dated
+    ? { field: "date", type: "temporal", title: "observed at", axis: { format: "%b %Y" } }
+    : { field: "t", type: "quantitative", title: "observed at (model time)", scale: { zero: false } };
+  return {
+    $schema: SCHEMA,
+    title:
+      "Expected information about which scenario holds, by when the observable is read (the first 8 signposts)",
+    width: WIDTH,
+    height: 260,
+    data: { values },
+    mark: { type: "line", point: true },
+    encoding: {
+      x,
+      y: { field: "bits", type: "quantitative", title: "information (bits)" },
+      color: { field: "observable", type: "nominal", sort: r.curves.slice(0, 8).map((c) => c.observable) },
+    },
+  };
+}
+
+export async function signpostsSection(r: SignpostResult): Promise<ReportSection> {
   return {
     title: "Signposts",
     intro: `Which coming observations would tell ${r.scenarios.join(", ")} apart soonest, from ${r.from.date ?? r.from.t} to ${r.to.date ?? r.to.t}: ${r.observables} observables ranked by expected information gain. ${r.predictive}.`,
-    charts: [],
+    charts: r.curves.length ? [{ id: "chart-signposts", svg: await renderSvg(informationChart(r)) }] : [],
     tables: [signpostsTable(r)],
   };
 }

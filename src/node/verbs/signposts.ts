@@ -142,7 +142,7 @@ export const signpostsVerb: Verb = {
             const html = renderHtml({
               title: `${result.model.name}: signposts`,
               subtitle: file,
-              sections: [signpostsSection(result)],
+              sections: [await signpostsSection(result)],
               metadata: {
                 model: file,
                 scenarios: result.scenarios.join(", "),
