@@ -3,6 +3,7 @@ import {
   binCounts,
   expectedLogBayesFactors,
   mutualInformation,
+  runsTask,
   signposts,
 } from "../src/analysis/signposts.js";
 import { normalQuantile } from "../src/compile/functions.js";
@@ -136,9 +137,29 @@ describe("brink signposts", () => {
     expect(r.signposts[0]!.predictive[1]!.mean).toBeGreaterThan(r.signposts[0]!.predictive[0]!.mean);
   });
 
-  it("the same seed gives the same signposts", async () => {
-    const a = await signposts("m.yaml", both, { ...options, runs: 100 });
-    const b = await signposts("m.yaml", both, { ...options, runs: 100 });
+  it("the same seed gives the same signposts, here or in chunks on a pool", async () => {
+    const a = await signposts("m.yaml", both, { ...options, runs: 1100 });
+    const b = await signposts("m.yaml", both, { ...options, runs: 1100 });
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+    // A pool gets each scenario's runs in chunks (here three of 500, 500, 100), answered out of order.
+    const tasks: string[] = [];
+    const pool = {
+      text: MODEL,
+      run: async (task: Parameters<typeof runsTask>[0]) => {
+        tasks.push(`${task.scenario}:${task.spec.from}-${task.spec.to}`);
+        await new Promise((resolve) => setTimeout(resolve, task.spec.from === 0 ? 20 : 0));
+        return runsTask(task);
+      },
+    };
+    const c = await signposts("m.yaml", both, { ...options, runs: 1100 }, pool);
+    expect(tasks).toEqual([
+      "slow:0-500",
+      "slow:500-1000",
+      "slow:1000-1100",
+      "fast:0-500",
+      "fast:500-1000",
+      "fast:1000-1100",
+    ]);
+    expect(JSON.stringify(c)).toBe(JSON.stringify(a));
   });
 });

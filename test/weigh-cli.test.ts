@@ -37,7 +37,21 @@ describe("brink weigh", () => {
     const html = readFileSync(report, "utf8");
     expect(html).toContain("Scenario weights");
     expect(html).toContain("<svg");
-    const json = JSON.parse(brink("weigh", RIVALS, "--scenarios", "sir,seir", ...SMALL, "--json").stdout);
+    const one = brink(
+      "weigh",
+      RIVALS,
+      "--scenarios",
+      "sir,seir",
+      ...SMALL,
+      "--json",
+      "--workers",
+      "1",
+    ).stdout;
+    const json = JSON.parse(one);
+    // Worker threads (one scenario each) give the same bytes.
+    expect(
+      brink("weigh", RIVALS, "--scenarios", "sir,seir", ...SMALL, "--json", "--workers", "2").stdout,
+    ).toBe(one);
     expect(json.scenarios).toEqual(["sir", "seir"]);
     expect(json.every).toBe("month"); // a dated model's default
     expect(json.series.map((p: { date: string }) => p.date)).toEqual(["1978-01-31", "1978-02-04"]);
@@ -117,10 +131,21 @@ describe("brink signposts", () => {
   }, 60_000);
 
   it("starts after the last observation by default, and checks its options", () => {
-    const r = JSON.parse(
-      brink("signposts", RIVALS, "--scenarios", "sir,seir", "--runs", "50", "--period", "1 day", "--json")
-        .stdout,
-    );
+    const args = [
+      "signposts",
+      RIVALS,
+      "--scenarios",
+      "sir,seir",
+      "--runs",
+      "600",
+      "--period",
+      "1 day",
+      "--json",
+    ];
+    const one = brink(...args, "--workers", "1").stdout;
+    const r = JSON.parse(one);
+    // Worker threads (chunks of 500 runs) give the same bytes.
+    expect(brink(...args, "--workers", "3").stdout).toBe(one);
     expect(r.from.date).toBe("1978-02-04");
     expect(r.period).toBe("1 day");
     const period = brink("signposts", FLAGSHIP, "--scenarios", "base,frozen_conflict", "--period", "1 week");

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { parseObservations } from "../src/analysis/calibrate/observations.js";
-import { posteriorWeights, type WeighOptions, weigh, weightsFrom } from "../src/analysis/weigh.js";
+import {
+  evidenceTask,
+  posteriorWeights,
+  type WeighOptions,
+  weigh,
+  weightsFrom,
+} from "../src/analysis/weigh.js";
 import { normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { hashUniform } from "../src/engine/rng.js";
@@ -141,11 +147,15 @@ scenarios:
     expect(w[0]!.hi).toBeGreaterThan(0.5);
   }, 60_000);
 
-  it("the same seed gives the same weights", async () => {
+  it("the same seed gives the same weights, here or on a pool", async () => {
     const both = scenarios(WALK, { "y.csv": WALK_DATA }, ["a", "b"]);
     const x = await weigh("m.yaml", both, { ...SMALL, untilStep: 6 });
     const y = await weigh("m.yaml", both, { ...SMALL, untilStep: 6 });
     expect(JSON.stringify(y)).toBe(JSON.stringify(x));
+    // A pool (worker threads in the CLI) prepares each scenario itself from the file's text.
+    const pool = { text: WALK, run: evidenceTask };
+    const z = await weigh("m.yaml", both, { ...SMALL, untilStep: 6 }, pool);
+    expect(JSON.stringify(z)).toBe(JSON.stringify(x));
   }, 60_000);
 
   it("weightsFrom and the bootstrap interval agree with direct computation", () => {

@@ -1,4 +1,4 @@
-import type { PreparedModel } from "../engine/prepare.js";
+import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { Runner } from "../engine/run.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { modelTimeToDate, UNIT_DAYS } from "../model/time.js";
@@ -238,6 +238,87 @@ function bestCuts(
   return cuts;
 }
 
+/** Which runs of one scenario to record, and what: saves s0 … s0 + K − 1 of the named tracked values. */
+export interface RunsSpec {
+  seed: number;
+  /** Runs [from, to). */
+  from: number;
+  to: number;
+  s0: number;
+  K: number;
+  tracked: readonly string[];
+  outcomes: readonly string[];
+}
+
+/** Runs [from, to) of one scenario: values[(r·K + k)·J + j] (NaN once the run had ended), and how each ended. */
+export interface RunsPart {
+  values: Float64Array;
+  ends: Float64Array;
+  outcomes: Int32Array;
+}
+
+/** A range of one scenario's runs as a task for a worker thread, which prepares the model itself. */
+export interface RunsTask {
+  file: string;
+  text: string;
+  scenario: string;
+  spec: RunsSpec;
+}
+
+/** Where the scenarios' runs are made: worker threads (the Node pool) or, without one, here. */
+export interface RunsPool {
+  text: string;
+  run(task: RunsTask): Promise<RunsPart>;
+}
+
+/** Runs per worker task, and per pause on this thread (Ctrl-C is seen between them). */
+const POOL_CHUNK = 500;
+const LOCAL_CHUNK = 200;
+
+/** Record runs [from, to) of a prepared scenario. Run r is run r of the seed whoever runs it. */
+export function scenarioRuns(model: PreparedModel, spec: RunsSpec): RunsPart {
+  const { K, s0 } = spec;
+  const J = spec.tracked.length;
+  const n = spec.to - spec.from;
+  const runner = new Runner(model, spec.seed);
+  const slotOf = spec.tracked.map((name) => model.program.tracked.findIndex((t) => t.name === name));
+  const T = model.program.tracked.length;
+  const outcomeIndex = model.program.outcomes.map((o) => spec.outcomes.indexOf(o.name));
+  const values = new Float64Array(n * K * J);
+  const ends = new Float64Array(n);
+  const outcomes = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const end = runner.run(spec.from + i);
+    ends[i] = end.outcome >= 0 ? end.timeIndex : Number.POSITIVE_INFINITY;
+    outcomes[i] = end.outcome >= 0 ? outcomeIndex[end.outcome]! : -1;
+    for (let k = 0; k < K; k++)
+      for (let j = 0; j < J; j++)
+        values[(i * K + k) * J + j] =
+          s0 + k < end.saves ? runner.saved[(s0 + k) * T + slotOf[j]!]! : Number.NaN;
+  }
+  return { values, ends, outcomes };
+}
+
+/** The worker's side of a RunsTask. */
+export function runsTask(task: RunsTask): RunsPart {
+  const model = prepareModel(
+    task.file,
+    task.text,
+    task.scenario === "base" ? {} : { scenario: task.scenario },
+  );
+  return scenarioRuns(model, task.spec);
+}
+
+function concat<A extends Float64Array | Int32Array>(parts: A[], make: new (n: number) => A): A {
+  const out = new make(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 const fmt = (x: number) => String(Number(x.toPrecision(3)));
 const oddsText = (odds: number) => (odds >= 1 ? `${fmt(odds)}:1` : `1:${fmt(1 / odds)}`);
 
@@ -245,6 +326,8 @@ export async function signposts(
   file: string,
   scenarios: readonly SignpostScenario[],
   options: SignpostOptions,
+  /** Worker threads for the runs (chunks of each scenario's); without one they run here. */
+  pool?: RunsPool,
 ): Promise<SignpostResult> {
   const first = scenarios[0]!.model;
   const { time, source } = first.loaded;
@@ -289,37 +372,64 @@ export async function signposts(
       : {};
   // values[s][(r·K + k)·J + j]: scenario s, run r, save s0 + k, tracked j (NaN once the run had ended).
   const values: Float64Array[] = [];
-  // endSave[s][r]: the first save index the run did not write; endOutcome[s][r]: its outcome's index, or −1.
+  // endStep[s][r]: the step its outcome ended run r (Infinity: none); endOutcome[s][r]: that outcome's index, or −1.
   const endStep: Float64Array[] = [];
   const endOutcome: Int32Array[] = [];
   let partial = false;
-  for (const s of scenarios) {
-    const runner = new Runner(s.model, options.seed);
-    const slotOf = tracked.map((n) => s.model.program.tracked.findIndex((t) => t.name === n));
-    const T = s.model.program.tracked.length;
-    const v = new Float64Array(R * K * J);
-    const ends = new Float64Array(R);
-    const outs = new Int32Array(R);
-    const outcomeIndex = s.model.program.outcomes.map((o) => outcomes.indexOf(o.name));
-    for (let r = 0; r < R; r++) {
-      if (r % 200 === 199) {
+  const spec = (from: number, to: number): RunsSpec => ({
+    seed: options.seed,
+    from,
+    to,
+    s0,
+    K,
+    tracked,
+    outcomes,
+  });
+  const parts: RunsPart[][] = scenarios.map(() => []);
+  if (pool) {
+    const tasks = scenarios.flatMap((s, i) =>
+      Array.from({ length: Math.ceil(R / POOL_CHUNK) }, (_, c) => ({
+        i,
+        task: {
+          file,
+          text: pool.text,
+          scenario: s.name,
+          spec: spec(c * POOL_CHUNK, Math.min(R, (c + 1) * POOL_CHUNK)),
+        },
+      })),
+    );
+    const done = await Promise.all(tasks.map((t) => pool.run(t.task)));
+    tasks.forEach((t, k) => parts[t.i]!.push(done[k]!));
+  } else {
+    outer: for (const [i, s] of scenarios.entries())
+      for (let from = 0; from < R; from += LOCAL_CHUNK) {
         if (options.shouldStop?.()) {
           partial = true;
-          break;
+          break outer;
         }
+        parts[i]!.push(scenarioRuns(s.model, spec(from, Math.min(R, from + LOCAL_CHUNK))));
         await options.pause?.();
       }
-      const end = runner.run(r);
-      ends[r] = end.outcome >= 0 ? end.timeIndex : Number.POSITIVE_INFINITY;
-      outs[r] = end.outcome >= 0 ? outcomeIndex[end.outcome]! : -1;
-      for (let k = 0; k < K; k++)
-        for (let j = 0; j < J; j++)
-          v[(r * K + k) * J + j] = s0 + k < end.saves ? runner.saved[(s0 + k) * T + slotOf[j]!]! : Number.NaN;
-    }
-    values.push(v);
-    endStep.push(ends);
-    endOutcome.push(outs);
-    if (partial) break;
+  }
+  for (const p of parts) {
+    values.push(
+      concat(
+        p.map((x) => x.values),
+        Float64Array,
+      ),
+    );
+    endStep.push(
+      concat(
+        p.map((x) => x.ends),
+        Float64Array,
+      ),
+    );
+    endOutcome.push(
+      concat(
+        p.map((x) => x.outcomes),
+        Int32Array,
+      ),
+    );
   }
   if (partial)
     return {

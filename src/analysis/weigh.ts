@@ -1,5 +1,5 @@
 import { normalQuantile } from "../compile/functions.js";
-import type { PreparedModel } from "../engine/prepare.js";
+import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { hashName, hashUniform } from "../engine/rng.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { modelTimeToDate } from "../model/time.js";
@@ -188,18 +188,49 @@ interface PathPoint {
 }
 
 /** One scenario's evidence at each of its filter's observation steps, and its sampler's diagnostics. */
+export interface EvidencePath {
+  path: PathPoint[];
+  steps: number[];
+  summary: Pick<ScenarioEvidence, "params" | "particles" | "acceptance" | "rhat_max">;
+}
+
+/** The sampler settings a scenario's evidence depends on (and nothing else: so a worker gets the same answer). */
+export type EvidenceSettings = Pick<
+  WeighOptions,
+  "seed" | "chains" | "iterations" | "burnIn" | "particles" | "evidenceDraws" | "untilStep"
+>;
+
+/** One scenario's evidence as a task for a worker thread, which prepares the model itself. */
+export interface EvidenceTask {
+  file: string;
+  text: string;
+  scenario: string;
+  series: ObservationSeries[];
+  settings: EvidenceSettings;
+}
+
+/** Where the scenarios' evidence is computed: worker threads (the Node pool) or, without one, here. */
+export interface EvidencePool {
+  text: string;
+  run(task: EvidenceTask): Promise<EvidencePath | { problem: string }>;
+}
+
+/** The worker's side of an EvidenceTask. */
+export async function evidenceTask(task: EvidenceTask): Promise<EvidencePath | { problem: string }> {
+  const model = prepareModel(
+    task.file,
+    task.text,
+    task.scenario === "base" ? {} : { scenario: task.scenario },
+  );
+  const e = await scenarioEvidence({ name: task.scenario, model, series: task.series }, 0, task.settings);
+  return e ?? { problem: "stopped" };
+}
+
 async function scenarioEvidence(
   s: WeighScenario,
   index: number,
-  options: WeighOptions,
-): Promise<
-  | {
-      path: PathPoint[];
-      steps: number[];
-      summary: Pick<ScenarioEvidence, "params" | "particles" | "acceptance" | "rhat_max">;
-    }
-  | undefined
-> {
+  options: EvidenceSettings & Pick<WeighOptions, "onProgress" | "shouldStop" | "pause">,
+): Promise<EvidencePath | { problem: string } | undefined> {
   const program = s.model.program;
   const particles = program.randomSites.length === 0 ? 1 : options.particles;
   const filter = new ParticleFilter(s.model, s.series, {
@@ -264,12 +295,9 @@ async function scenarioEvidence(
     { draws: options.evidenceDraws, seed: options.seed },
   );
   if (!path)
-    throw new DiagnosticError([
-      s.model.loaded.source.error(
-        0,
-        `scenario '${s.name}': too few posterior draws or evidence draws to estimate its marginal likelihood; raise --iterations or --evidence-draws`,
-      ),
-    ]);
+    return {
+      problem: `scenario '${s.name}': too few posterior draws or evidence draws to estimate its marginal likelihood; raise --iterations or --evidence-draws`,
+    };
   return {
     path,
     steps: filter.steps,
@@ -302,6 +330,8 @@ export async function weigh(
   file: string,
   scenarios: readonly WeighScenario[],
   options: WeighOptions,
+  /** Worker threads for the scenarios (one task each); without one they run here, one after another. */
+  pool?: EvidencePool,
 ): Promise<WeighResult> {
   const first = scenarios[0]!;
   const { source, time } = first.model.loaded;
@@ -312,14 +342,31 @@ export async function weigh(
   const priors = normalisePriors(scenarios.length, options.priorWeights);
   const names = scenarios.map((s) => s.name);
   const draws = options.intervalDraws ?? 4000;
-  const estimates: NonNullable<Awaited<ReturnType<typeof scenarioEvidence>>>[] = [];
+  const estimates: EvidencePath[] = [];
   let partial = false;
+  const settings: EvidenceSettings = {
+    seed: options.seed,
+    chains: options.chains,
+    iterations: options.iterations,
+    burnIn: options.burnIn,
+    particles: options.particles,
+    evidenceDraws: options.evidenceDraws,
+    ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
+  };
+  const outcomes = pool
+    ? await Promise.all(
+        scenarios.map((s) =>
+          pool.run({ file, text: pool.text, scenario: s.name, series: [...s.series], settings }),
+        ),
+      )
+    : [];
   for (const [i, s] of scenarios.entries()) {
-    const e = await scenarioEvidence(s, i, options);
-    if (!e) {
+    const e = pool ? outcomes[i] : await scenarioEvidence(s, i, options);
+    if (!e || ("problem" in e && e.problem === "stopped")) {
       partial = true;
       break;
     }
+    if ("problem" in e) throw new DiagnosticError([source.error(0, e.problem)]);
     estimates.push(e);
   }
   const steps = estimates[0]?.steps ?? [];

@@ -1,17 +1,27 @@
+import { availableParallelism } from "node:os";
 import { parseHorizon } from "../../analysis/calibrate/backtest.js";
 import { untilStep } from "../../analysis/calibrate/calibrate.js";
 import { type SignpostResult, signposts } from "../../analysis/signposts.js";
 import { renderHtml } from "../../report/html.js";
 import { signpostsSection } from "../../report/weigh.js";
-import { writeFileAtomic } from "../files.js";
+import { readModel, writeFileAtomic } from "../files.js";
 import { table } from "../format.js";
 import { loadObservations } from "../observations.js";
 import { UsageError } from "../simulate.js";
-import { EXIT_INTERRUPTED, printResult, seedArg, type Verb, wholeNumber } from "./shared.js";
-import { prepareScenarios, priorWeights, scenarioNames } from "./weigh.js";
+import {
+  EXIT_INTERRUPTED,
+  printResult,
+  seedArg,
+  type Verb,
+  WORKERS_HELP_RUN,
+  wholeNumber,
+  workersOption,
+} from "./shared.js";
+import { prepareScenarios, priorWeights, scenarioNames, weighWorkers } from "./weigh.js";
 
 interface SignpostFlags {
   scenarios: string;
+  workers?: number;
   from?: string;
   horizon?: string;
   period?: string;
@@ -80,15 +90,19 @@ export const signpostsVerb: Verb = {
       .option("--prior-weights <list>", "prior weight of each scenario, comma-separated (default: equal)")
       .option("--runs <n>", "runs per scenario (default 2000)", wholeNumber("--runs", 10, 1e6), 2000)
       .option("--seed <s>", "seed, shared by every scenario (common random numbers)", seedArg, 1)
+      .addOption(workersOption(WORKERS_HELP_RUN))
       .option("--top <n>", "signposts to list (default 15)", wholeNumber("--top", 1, 10000), 15)
       .option("-o, --output <file>", "also write an HTML report with the signposts section")
       .option("--json", "print the signposts as one JSON object instead of tables")
       .action(async (file: string, opts: SignpostFlags) => {
         let interrupted = false;
+        const abort = new AbortController();
         const onInterrupt = () => {
           interrupted = true;
+          abort.abort();
         };
         process.once("SIGINT", onInterrupt);
+        let workers: ReturnType<typeof weighWorkers>;
         try {
           const names = scenarioNames(opts.scenarios);
           const priors = priorWeights(opts.priorWeights, names.length);
@@ -125,19 +139,25 @@ export const signpostsVerb: Verb = {
             periodLabel = opts.period;
           }
           if (toStep <= fromStep) throw new UsageError("nothing after --from: the model's time ends there");
-          const result = await signposts(file, scenarios, {
-            runs: opts.runs,
-            seed: opts.seed,
-            fromStep,
-            toStep,
-            periodSteps,
-            periodLabel,
-            persistence: opts.persistence,
-            top: opts.top,
-            ...(priors ? { priorWeights: priors } : {}),
-            shouldStop: () => interrupted,
-            pause: () => new Promise((resolve) => setImmediate(resolve)),
-          });
+          workers = weighWorkers(opts.workers ?? availableParallelism(), readModel(file), abort.signal);
+          const result = await signposts(
+            file,
+            scenarios,
+            {
+              runs: opts.runs,
+              seed: opts.seed,
+              fromStep,
+              toStep,
+              periodSteps,
+              periodLabel,
+              persistence: opts.persistence,
+              top: opts.top,
+              ...(priors ? { priorWeights: priors } : {}),
+              shouldStop: () => interrupted,
+              pause: () => new Promise((resolve) => setImmediate(resolve)),
+            },
+            workers?.runs,
+          );
           if (opts.output && !result.partial) {
             const html = renderHtml({
               title: `${result.model.name}: signposts`,
@@ -158,9 +178,13 @@ export const signpostsVerb: Verb = {
           if (opts.output && !opts.json && !result.partial) io.out(`wrote ${opts.output}\n`);
           if (result.partial) setCode(EXIT_INTERRUPTED);
         } catch (e) {
-          setCode(report(e));
+          if (interrupted) {
+            io.err("brink: stopped before every run was made; nothing to report\n");
+            setCode(EXIT_INTERRUPTED);
+          } else setCode(report(e));
         } finally {
           process.removeListener("SIGINT", onInterrupt);
+          await workers?.close();
         }
       });
   },

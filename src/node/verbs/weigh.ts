@@ -1,16 +1,35 @@
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { Piscina } from "piscina";
 import { untilStep } from "../../analysis/calibrate/calibrate.js";
-import { type WeighResult, weigh } from "../../analysis/weigh.js";
+import type { RunsPart, RunsPool, RunsTask } from "../../analysis/signposts.js";
+import {
+  type EvidencePath,
+  type EvidencePool,
+  type EvidenceTask,
+  type WeighResult,
+  weigh,
+} from "../../analysis/weigh.js";
 import { type PreparedModel, prepareModel } from "../../engine/prepare.js";
 import { renderHtml } from "../../report/html.js";
 import { weighSection } from "../../report/weigh.js";
-import { readModel, writeFileAtomic } from "../files.js";
+import { PACKAGE_ROOT, readModel, writeFileAtomic } from "../files.js";
 import { table } from "../format.js";
 import { loadObservations } from "../observations.js";
 import { UsageError } from "../simulate.js";
-import { EXIT_INTERRUPTED, printResult, samplerOptions, seedArg, type Verb, wholeNumber } from "./shared.js";
+import {
+  EXIT_INTERRUPTED,
+  printResult,
+  samplerOptions,
+  seedArg,
+  type Verb,
+  wholeNumber,
+  workersOption,
+} from "./shared.js";
 
 interface WeighFlags {
   scenarios: string;
+  workers?: number;
   until?: string;
   priorWeights?: string;
   every?: string;
@@ -23,6 +42,26 @@ interface WeighFlags {
   output?: string;
   json?: boolean;
   progress?: boolean;
+}
+
+const WORKER = join(PACKAGE_ROOT, "dist", "node", "weigh-worker.js");
+
+/**
+ * Worker threads for weigh and signposts (weigh-worker.ts), or none for one: their tasks are keyed by seed and
+ * run index only, so the answer is the same on any number. `signal` aborts the tasks (Ctrl-C).
+ */
+export function weighWorkers(threads: number, text: string, signal: AbortSignal) {
+  if (threads <= 1) return undefined;
+  const piscina = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: threads, idleTimeout: 1000 });
+  const evidence: EvidencePool = {
+    text,
+    run: (task: EvidenceTask) => piscina.run(task, { signal }) as Promise<EvidencePath | { problem: string }>,
+  };
+  const runs: RunsPool = {
+    text,
+    run: (task: RunsTask) => piscina.run(task, { name: "runsTask", signal }) as Promise<RunsPart>,
+  };
+  return { evidence, runs, close: () => piscina.destroy() };
 }
 
 /** `--scenarios a,b,c`: at least two distinct names ('base' is the base model). */
@@ -122,7 +161,12 @@ export const weighVerb: Verb = {
           "--every <point>",
           "the weights' time series: 'month' (the last observation of each month; default in a dated model) or 'observation'",
         )
-        .option("--seed <s>", "seed: the same seed gives the same weights", seedArg, 1),
+        .option("--seed <s>", "seed: the same seed gives the same weights", seedArg, 1)
+        .addOption(
+          workersOption(
+            "worker threads, one scenario each (default: the scenarios, up to the machine's cores; 1: this thread, with progress); results do not depend on it",
+          ),
+        ),
       1000,
     )
       .option(
@@ -136,10 +180,13 @@ export const weighVerb: Verb = {
       .option("--json", "print the weights as one JSON object instead of tables")
       .action(async (file: string, opts: WeighFlags) => {
         let interrupted = false;
+        const abort = new AbortController();
         const onInterrupt = () => {
           interrupted = true;
+          abort.abort();
         };
         process.once("SIGINT", onInterrupt);
+        let workers: ReturnType<typeof weighWorkers>;
         try {
           const names = scenarioNames(opts.scenarios);
           const priors = priorWeights(opts.priorWeights, names.length);
@@ -161,26 +208,36 @@ export const weighVerb: Verb = {
             throw new UsageError("--every month needs a dated model (time.start a date)");
           const showProgress = opts.progress === true || process.stderr.isTTY === true;
           let last = Date.now();
-          const result = await weigh(file, scenarios, {
-            seed: opts.seed,
-            chains: opts.chains,
-            iterations: opts.iterations,
-            burnIn: opts.burnIn,
-            particles: opts.particles,
-            evidenceDraws: opts.evidenceDraws,
-            every: (opts.every as "month" | "observation" | undefined) ?? (dated ? "month" : "observation"),
-            ...(priors ? { priorWeights: priors } : {}),
-            ...(step !== undefined ? { untilStep: step } : {}),
-            onProgress: (s, chain, it, acceptance) => {
-              if (!showProgress || Date.now() - last < 1000) return;
-              last = Date.now();
-              io.err(
-                `scenario ${names[s]} (${s + 1}/${names.length}): chain ${chain + 1}/${opts.chains}, iteration ${it + 1}/${opts.burnIn + opts.iterations}, acceptance ${acceptance.toFixed(2)}\n`,
-              );
+          workers = weighWorkers(
+            opts.workers ?? Math.min(names.length, availableParallelism()),
+            readModel(file),
+            abort.signal,
+          );
+          const result = await weigh(
+            file,
+            scenarios,
+            {
+              seed: opts.seed,
+              chains: opts.chains,
+              iterations: opts.iterations,
+              burnIn: opts.burnIn,
+              particles: opts.particles,
+              evidenceDraws: opts.evidenceDraws,
+              every: (opts.every as "month" | "observation" | undefined) ?? (dated ? "month" : "observation"),
+              ...(priors ? { priorWeights: priors } : {}),
+              ...(step !== undefined ? { untilStep: step } : {}),
+              onProgress: (s, chain, it, acceptance) => {
+                if (!showProgress || Date.now() - last < 1000) return;
+                last = Date.now();
+                io.err(
+                  `scenario ${names[s]} (${s + 1}/${names.length}): chain ${chain + 1}/${opts.chains}, iteration ${it + 1}/${opts.burnIn + opts.iterations}, acceptance ${acceptance.toFixed(2)}\n`,
+                );
+              },
+              shouldStop: () => interrupted,
+              pause: () => new Promise((resolve) => setImmediate(resolve)),
             },
-            shouldStop: () => interrupted,
-            pause: () => new Promise((resolve) => setImmediate(resolve)),
-          });
+            workers?.evidence,
+          );
           if (opts.output && !result.partial) {
             const html = renderHtml({
               title: `${result.model.name}: scenario weights`,
@@ -199,9 +256,13 @@ export const weighVerb: Verb = {
           if (opts.output && !opts.json && !result.partial) io.out(`wrote ${opts.output}\n`);
           if (result.partial) setCode(EXIT_INTERRUPTED);
         } catch (e) {
-          setCode(report(e));
+          if (interrupted) {
+            io.err("brink: stopped before every scenario was weighed; nothing to report\n");
+            setCode(EXIT_INTERRUPTED);
+          } else setCode(report(e));
         } finally {
           process.removeListener("SIGINT", onInterrupt);
+          await workers?.close();
         }
       });
   },
