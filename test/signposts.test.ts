@@ -137,6 +137,22 @@ describe("brink signposts", () => {
     expect(r.signposts[0]!.predictive[1]!.mean).toBeGreaterThan(r.signposts[0]!.predictive[0]!.mean);
   });
 
+  it("runs a scenario from given posterior draws instead of its priors", async () => {
+    // Every draw of 'slow' says rate 0.6; 'fast' keeps its prior uniform(1.5, 2.5). The signal's mean level after
+    // 52 weeks is 52·rate (plus noise of sd √52/√400 over the runs).
+    const r = await signposts("m.yaml", both, {
+      ...options,
+      fromStep: 48,
+      top: 1,
+      posteriors: [{ params: ["rate"], values: [0.6] }, undefined],
+    });
+    expect(r.predictive).toMatch(/posterior/);
+    const [slow, fast] = r.signposts[0]!.predictive;
+    expect(r.signposts[0]!.observable).toBe("signal");
+    expect(Math.abs(slow!.mean - 52 * 0.6)).toBeLessThan(1.5);
+    expect(Math.abs(fast!.mean - 52 * 2)).toBeLessThan(3);
+  });
+
   it("the same seed gives the same signposts, here or in chunks on a pool", async () => {
     const a = await signposts("m.yaml", both, { ...options, runs: 1100 });
     const b = await signposts("m.yaml", both, { ...options, runs: 1100 });

@@ -156,4 +156,40 @@ describe("brink signposts", () => {
     const horizon = brink("signposts", RIVALS, "--scenarios", "sir,seir", "--horizon", "soon");
     expect(horizon.status).toBe(2);
   }, 60_000);
+
+  it("--calibrate runs each scenario from its posterior given the data up to --from", () => {
+    const calibrated = brink(
+      "signposts",
+      RIVALS,
+      "--scenarios",
+      "sir,seir",
+      "--calibrate",
+      "--iterations",
+      "100",
+      "--burn-in",
+      "100",
+      "--chains",
+      "2",
+      "--runs",
+      "100",
+      "--json",
+    );
+    expect(calibrated.status).toBe(0);
+    expect(JSON.parse(calibrated.stdout).predictive).toMatch(
+      /params from its posterior given the observations/,
+    );
+    const none = brink(
+      "signposts",
+      FLAGSHIP,
+      "--scenarios",
+      "base,frozen_conflict",
+      "--calibrate",
+      "--runs",
+      "10",
+    );
+    expect(none.status).toBe(1);
+    expect(none.stderr).toBe(
+      `${FLAGSHIP}:1:1: error: --calibrate: nothing to calibrate against: the model has no 'observations'\n`,
+    );
+  }, 60_000);
 });

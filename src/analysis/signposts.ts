@@ -1,5 +1,5 @@
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
-import { Runner } from "../engine/run.js";
+import { type ParamRows, Runner } from "../engine/run.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { modelTimeToDate, UNIT_DAYS } from "../model/time.js";
 import { normalisePriors } from "./weigh.js";
@@ -35,6 +35,8 @@ export interface SignpostOptions {
   /** Consecutive periods of a change threshold's "stays below V for k periods" signpost (1: none). */
   persistence: number;
   priorWeights?: readonly number[];
+  /** Per scenario, posterior draws of its uncertain params to run with (absent, or undefined for one: priors). */
+  posteriors?: readonly (ParamRows | undefined)[];
   /** Signposts to list, best first. */
   top: number;
   shouldStop?: () => boolean;
@@ -96,6 +98,8 @@ export const DENSITY_METHOD =
   "binned histograms on bins shared by the scenarios: a value each when the pooled runs take at most 32 distinct values, else Freedman–Diaconis width 2·IQR·n^(−1/3) of the pooled finite values (at most 1000 bins), and one bin for runs that had ended";
 const PREDICTIVE =
   "Predictive distributions: each scenario's runs from the model's start with params from its priors (not conditioned on the observations)";
+const POSTERIOR_PREDICTIVE =
+  "Predictive distributions: each scenario's runs from the model's start with params from its posterior given the observations up to the origin (PMMH draws, run r taking draw r mod the draws; the states are not filtered, so a stochastic model's noise is not conditioned on the data)";
 const MAX_DISTINCT = 32;
 const MAX_BINS = 1000;
 
@@ -248,6 +252,8 @@ export interface RunsSpec {
   K: number;
   tracked: readonly string[];
   outcomes: readonly string[];
+  /** Param values by run (posterior draws): run r takes row r mod the rows. */
+  rows?: ParamRows;
 }
 
 /** Runs [from, to) of one scenario: values[(r·K + k)·J + j] (NaN once the run had ended), and how each ended. */
@@ -280,7 +286,7 @@ export function scenarioRuns(model: PreparedModel, spec: RunsSpec): RunsPart {
   const { K, s0 } = spec;
   const J = spec.tracked.length;
   const n = spec.to - spec.from;
-  const runner = new Runner(model, spec.seed);
+  const runner = new Runner(model, spec.seed, "kernel", { kind: "random" }, spec.rows);
   const slotOf = spec.tracked.map((name) => model.program.tracked.findIndex((t) => t.name === name));
   const T = model.program.tracked.length;
   const outcomeIndex = model.program.outcomes.map((o) => spec.outcomes.indexOf(o.name));
@@ -376,15 +382,10 @@ export async function signposts(
   const endStep: Float64Array[] = [];
   const endOutcome: Int32Array[] = [];
   let partial = false;
-  const spec = (from: number, to: number): RunsSpec => ({
-    seed: options.seed,
-    from,
-    to,
-    s0,
-    K,
-    tracked,
-    outcomes,
-  });
+  const spec = (i: number, from: number, to: number): RunsSpec => {
+    const rows = options.posteriors?.[i];
+    return { seed: options.seed, from, to, s0, K, tracked, outcomes, ...(rows ? { rows } : {}) };
+  };
   const parts: RunsPart[][] = scenarios.map(() => []);
   if (pool) {
     const tasks = scenarios.flatMap((s, i) =>
@@ -394,7 +395,7 @@ export async function signposts(
           file,
           text: pool.text,
           scenario: s.name,
-          spec: spec(c * POOL_CHUNK, Math.min(R, (c + 1) * POOL_CHUNK)),
+          spec: spec(i, c * POOL_CHUNK, Math.min(R, (c + 1) * POOL_CHUNK)),
         },
       })),
     );
@@ -407,7 +408,7 @@ export async function signposts(
           partial = true;
           break outer;
         }
-        parts[i]!.push(scenarioRuns(s.model, spec(from, Math.min(R, from + LOCAL_CHUNK))));
+        parts[i]!.push(scenarioRuns(s.model, spec(i, from, Math.min(R, from + LOCAL_CHUNK))));
         await options.pause?.();
       }
   }
@@ -650,7 +651,7 @@ export async function signposts(
       period: options.periodLabel,
       persistence: options.persistence,
       density: DENSITY_METHOD,
-      predictive: PREDICTIVE,
+      predictive: options.posteriors?.some((p) => p !== undefined) ? POSTERIOR_PREDICTIVE : PREDICTIVE,
     };
   }
 }

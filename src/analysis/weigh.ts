@@ -1,6 +1,7 @@
 import { normalQuantile } from "../compile/functions.js";
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { hashName, hashUniform } from "../engine/rng.js";
+import type { ParamRows } from "../engine/run.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { modelTimeToDate } from "../model/time.js";
 import { estimateEvidencePath, evidenceOf } from "./calibrate/evidence.js";
@@ -308,6 +309,37 @@ async function scenarioEvidence(
       rhat_max: Math.max(...result.summary.map((p) => p.rhat)),
     },
   };
+}
+
+/**
+ * Posterior draws of a scenario's uncertain params given its observations (up to `untilStep`), by the same
+ * PMMH as its evidence, as param rows to run with (`brink signposts --calibrate`); undefined when it has no
+ * uncertain params (its runs then need none) and "stopped" when stopped.
+ */
+export async function posteriorRows(
+  s: WeighScenario,
+  options: EvidenceSettings & Pick<WeighOptions, "shouldStop" | "pause">,
+): Promise<ParamRows | undefined | "stopped"> {
+  const program = s.model.program;
+  if (uncertainParams(program.params).length === 0) return undefined;
+  const filter = new ParticleFilter(s.model, s.series, {
+    particles: program.randomSites.length === 0 ? 1 : options.particles,
+    seed: options.seed,
+    ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
+  });
+  const result = await runPmmhAsync(
+    filter,
+    {
+      chains: options.chains,
+      iterations: options.iterations,
+      burnIn: options.burnIn,
+      seed: options.seed,
+      ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+    },
+    options.pause ?? (() => Promise.resolve()),
+  );
+  if (result.partial) return "stopped";
+  return { params: result.params, values: result.chains.flatMap((c) => c.draws.flat()) };
 }
 
 /** The points of the time series: indices into the observation steps (the last of each month, or all). */

@@ -2,6 +2,9 @@ import { availableParallelism } from "node:os";
 import { parseHorizon } from "../../analysis/calibrate/backtest.js";
 import { untilStep } from "../../analysis/calibrate/calibrate.js";
 import { type SignpostResult, signposts } from "../../analysis/signposts.js";
+import { posteriorRows } from "../../analysis/weigh.js";
+import type { ParamRows } from "../../engine/run.js";
+import { DiagnosticError } from "../../lang/diagnostic.js";
 import { renderHtml } from "../../report/html.js";
 import { signpostsSection } from "../../report/weigh.js";
 import { readModel, writeFileAtomic } from "../files.js";
@@ -11,6 +14,7 @@ import { UsageError } from "../simulate.js";
 import {
   EXIT_INTERRUPTED,
   printResult,
+  samplerOptions,
   seedArg,
   type Verb,
   WORKERS_HELP_RUN,
@@ -21,6 +25,11 @@ import { prepareScenarios, priorWeights, scenarioNames, weighWorkers } from "./w
 
 interface SignpostFlags {
   scenarios: string;
+  calibrate?: boolean;
+  chains: number;
+  iterations: number;
+  burnIn: number;
+  particles: number;
   workers?: number;
   from?: string;
   horizon?: string;
@@ -67,31 +76,38 @@ export function formatSignposts(r: SignpostResult): string {
 export const signpostsVerb: Verb = {
   name: "signposts",
   register(program, { io, exit: setCode, fail: report }) {
-    program
-      .command("signposts")
-      .description("rank the coming observations by how well they would tell rival scenarios apart")
-      .argument("<file>", "the model file, with a 'scenarios' section")
-      .requiredOption("--scenarios <list>", "comma-separated scenarios ('base' is the base model)")
-      .option(
-        "--from <date>",
-        "signposts after this date (default: the last observation, else the model's start)",
-      )
-      .option(
-        "--horizon <duration>",
-        "how far after --from to look, e.g. '1 year' (default: to the model's end)",
-      )
-      .option("--period <duration>", "the period of the changes (default: the model's save interval)")
-      .option(
-        "--persistence <k>",
-        "periods in a row a change must stay past its threshold for the 'stays below' signpost (default 3; 1: none)",
-        wholeNumber("--persistence", 1, 1000),
-        3,
-      )
-      .option("--prior-weights <list>", "prior weight of each scenario, comma-separated (default: equal)")
-      .option("--runs <n>", "runs per scenario (default 2000)", wholeNumber("--runs", 10, 1e6), 2000)
-      .option("--seed <s>", "seed, shared by every scenario (common random numbers)", seedArg, 1)
-      .addOption(workersOption(WORKERS_HELP_RUN))
-      .option("--top <n>", "signposts to list (default 15)", wholeNumber("--top", 1, 10000), 15)
+    samplerOptions(
+      program
+        .command("signposts")
+        .description("rank the coming observations by how well they would tell rival scenarios apart")
+        .argument("<file>", "the model file, with a 'scenarios' section")
+        .requiredOption("--scenarios <list>", "comma-separated scenarios ('base' is the base model)")
+        .option(
+          "--from <date>",
+          "signposts after this date (default: the last observation, else the model's start)",
+        )
+        .option(
+          "--horizon <duration>",
+          "how far after --from to look, e.g. '1 year' (default: to the model's end)",
+        )
+        .option("--period <duration>", "the period of the changes (default: the model's save interval)")
+        .option(
+          "--persistence <k>",
+          "periods in a row a change must stay past its threshold for the 'stays below' signpost (default 3; 1: none)",
+          wholeNumber("--persistence", 1, 1000),
+          3,
+        )
+        .option("--prior-weights <list>", "prior weight of each scenario, comma-separated (default: equal)")
+        .option("--runs <n>", "runs per scenario (default 2000)", wholeNumber("--runs", 10, 1e6), 2000)
+        .option("--seed <s>", "seed, shared by every scenario (common random numbers)", seedArg, 1)
+        .addOption(workersOption(WORKERS_HELP_RUN))
+        .option("--top <n>", "signposts to list (default 15)", wholeNumber("--top", 1, 10000), 15)
+        .option(
+          "--calibrate",
+          "run each scenario from its posterior given the observations up to --from (PMMH), not its priors",
+        ),
+      1000,
+    )
       .option("-o, --output <file>", "also write an HTML report with the signposts section")
       .option("--json", "print the signposts as one JSON object instead of tables")
       .action(async (file: string, opts: SignpostFlags) => {
@@ -139,6 +155,40 @@ export const signpostsVerb: Verb = {
             periodLabel = opts.period;
           }
           if (toStep <= fromStep) throw new UsageError("nothing after --from: the model's time ends there");
+          let posteriors: (ParamRows | undefined)[] | undefined;
+          if (opts.calibrate) {
+            posteriors = [];
+            for (const s of scenarios) {
+              const series = loadObservations(file, s.model.loaded);
+              if (series.length === 0)
+                throw new DiagnosticError([
+                  s.model.loaded.source.error(
+                    0,
+                    "--calibrate: nothing to calibrate against: the model has no 'observations'",
+                  ),
+                ]);
+              const rows = await posteriorRows(
+                { ...s, series },
+                {
+                  seed: opts.seed,
+                  chains: opts.chains,
+                  iterations: opts.iterations,
+                  burnIn: opts.burnIn,
+                  particles: opts.particles,
+                  evidenceDraws: 0,
+                  untilStep: fromStep,
+                  shouldStop: () => interrupted,
+                  pause: () => new Promise((resolve) => setImmediate(resolve)),
+                },
+              );
+              if (rows === "stopped") {
+                io.err("brink: stopped while calibrating; nothing to report\n");
+                setCode(EXIT_INTERRUPTED);
+                return;
+              }
+              posteriors.push(rows);
+            }
+          }
           workers = weighWorkers(opts.workers ?? availableParallelism(), readModel(file), abort.signal);
           const result = await signposts(
             file,
@@ -152,6 +202,7 @@ export const signpostsVerb: Verb = {
               periodLabel,
               persistence: opts.persistence,
               top: opts.top,
+              ...(posteriors ? { posteriors } : {}),
               ...(priors ? { priorWeights: priors } : {}),
               shouldStop: () => interrupted,
               pause: () => new Promise((resolve) => setImmediate(resolve)),
