@@ -96,6 +96,42 @@ describe("brink weigh", () => {
     expect(early.series).toHaveLength(5);
   }, 60_000);
 
+  it("the evidence's path matches the closed form of the data so far at every step", async () => {
+    // y_t = a·t + e_t, a ~ N(1, 2²), e_t ~ N(0, 1.5²): the first k values are N(t, 2.25·I + 4·t·tᵀ).
+    const text = `brink: 1
+name: line
+time: { start: 0, stop: 10, dt: 1 }
+params:
+  a: { dist: "normal(1, 2)" }
+stocks:
+  x: { init: 0, inflows: [grow] }
+flows:
+  grow: a
+observations:
+  y: { variable: x, file: y.csv, time: t, noise: normal, sd: 1.5 }
+`;
+    const rows = Array.from({ length: 10 }, (_, i) => ({ t: i + 1, y: 0.6 * (i + 1) + 1.5 * gauss(7, i) }));
+    const exact = (k: number) => {
+      const r = rows.slice(0, k);
+      const tt = r.reduce((a, x) => a + x.t * x.t, 0);
+      const tr = r.reduce((a, x) => a + x.t * (x.y - x.t), 0);
+      const rr = r.reduce((a, x) => a + (x.y - x.t) ** 2, 0);
+      const g = 1 + (4 * tt) / 2.25;
+      const quad = (rr - ((4 / 2.25) * tr * tr) / g) / 2.25;
+      return -0.5 * (k * Math.log(2 * Math.PI) + k * Math.log(2.25) + Math.log(g) + quad);
+    };
+    const r = await weigh("m.yaml", scenarios(text, { "y.csv": csvOf(rows) }, ["base"]), {
+      ...SMALL,
+      evidenceDraws: 1500,
+    });
+    expect(r.series).toHaveLength(10);
+    for (const [k, p] of r.series.entries()) {
+      const e = p.weights[0]!;
+      expect(e.se).toBeGreaterThan(0);
+      expect(Math.abs(e.log_marginal_likelihood - exact(k + 1))).toBeLessThan(4 * e.se + 1e-3);
+    }
+  }, 60_000);
+
   it("prior weights enter as stated: a prior ratio multiplies the posterior odds", async () => {
     const s = scenarios(LINE, { "y.csv": LINE_DATA }, ["trend", "flat"]);
     const even = await weigh("m.yaml", s, { ...SMALL, untilStep: 3 });
