@@ -223,6 +223,15 @@ scenarios:
     expect(w!.hi).toBeCloseTo(logistic(d + 1.96 * s), 2);
   });
 
+  it("refuses an observation entry without a measurement model, at the entry", async () => {
+    const text = LINE.replace("noise: normal, sd: 1 }", "}");
+    const run = weigh("m.yaml", scenarios(text, { "y.csv": LINE_DATA }, ["trend", "flat"]), SMALL);
+    await expect(run).rejects.toThrow(/observation 'y' has no measurement model/);
+    await run.catch((e: { diagnostics: { line: number }[] }) => {
+      expect(e.diagnostics[0]!.line).toBe(text.split("\n").findIndex((l) => l.startsWith("  y:")) + 1);
+    });
+  });
+
   it("refuses a model without observations, at the file", async () => {
     const text = LINE.slice(0, LINE.indexOf("observations:")) + LINE.slice(LINE.indexOf("scenarios:"));
     await expect(weigh("m.yaml", scenarios(text, {}, ["trend", "flat"]), SMALL)).rejects.toThrow(

@@ -312,6 +312,23 @@ async function scenarioEvidence(
 }
 
 /**
+ * Refuse an observation entry without a measurement model (`noise` absent: fitted by ABC's distance in `brink
+ * calibrate`): it has no likelihood, so it would weigh nothing in a marginal likelihood.
+ */
+export function requireLikelihood(s: WeighScenario): void {
+  const bare = s.series.filter((x) => x.noise.kind === "none");
+  if (bare.length)
+    throw new DiagnosticError(
+      bare.map((x) =>
+        s.model.loaded.source.at(
+          ["observations", x.name],
+          `observation '${x.name}' has no measurement model ('noise'), so no likelihood: it cannot weigh scenarios or condition them (ABC's distance gives no marginal likelihood); give it a noise model`,
+        ),
+      ),
+    );
+}
+
+/**
  * Posterior draws of a scenario's uncertain params given its observations (up to `untilStep`), by the same
  * PMMH as its evidence, as param rows to run with (`brink signposts --calibrate`); undefined when it has no
  * uncertain params (its runs then need none) and "stopped" when stopped.
@@ -320,6 +337,7 @@ export async function posteriorRows(
   s: WeighScenario,
   options: EvidenceSettings & Pick<WeighOptions, "shouldStop" | "pause">,
 ): Promise<ParamRows | undefined | "stopped"> {
+  requireLikelihood(s);
   const program = s.model.program;
   if (uncertainParams(program.params).length === 0) return undefined;
   const filter = new ParticleFilter(s.model, s.series, {
@@ -371,6 +389,7 @@ export async function weigh(
     throw new DiagnosticError([
       source.error(0, "nothing to weigh the scenarios against: the model has no 'observations'"),
     ]);
+  for (const s of scenarios) requireLikelihood(s);
   const priors = normalisePriors(scenarios.length, options.priorWeights);
   const names = scenarios.map((s) => s.name);
   const draws = options.intervalDraws ?? 4000;
