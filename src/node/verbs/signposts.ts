@@ -11,16 +11,7 @@ import { readModel, writeFileAtomic } from "../files.js";
 import { table } from "../format.js";
 import { loadObservations } from "../observations.js";
 import { UsageError } from "../simulate.js";
-import {
-  EXIT_INTERRUPTED,
-  printResult,
-  samplerOptions,
-  seedArg,
-  type Verb,
-  WORKERS_HELP_RUN,
-  wholeNumber,
-  workersOption,
-} from "./shared.js";
+import { EXIT_INTERRUPTED, printResult, samplerOptions, seedArg, type Verb, wholeNumber } from "./shared.js";
 import { prepareScenarios, priorWeights, scenarioNames, weighWorkers } from "./weigh.js";
 
 interface SignpostFlags {
@@ -100,7 +91,7 @@ export const signpostsVerb: Verb = {
         .option("--prior-weights <list>", "prior weight of each scenario, comma-separated (default: equal)")
         .option("--runs <n>", "runs per scenario (default 2000)", wholeNumber("--runs", 10, 1e6), 2000)
         .option("--seed <s>", "seed, shared by every scenario (common random numbers)", seedArg, 1)
-        .addOption(workersOption(WORKERS_HELP_RUN))
+        // --workers comes with the sampler's options (used by --calibrate and by the runs alike).
         .option("--top <n>", "signposts to list (default 15)", wholeNumber("--top", 1, 10000), 15)
         .option(
           "--calibrate",

@@ -17,15 +17,7 @@ import { PACKAGE_ROOT, readModel, writeFileAtomic } from "../files.js";
 import { table } from "../format.js";
 import { loadObservations } from "../observations.js";
 import { UsageError } from "../simulate.js";
-import {
-  EXIT_INTERRUPTED,
-  printResult,
-  samplerOptions,
-  seedArg,
-  type Verb,
-  wholeNumber,
-  workersOption,
-} from "./shared.js";
+import { EXIT_INTERRUPTED, printResult, samplerOptions, seedArg, type Verb, wholeNumber } from "./shared.js";
 
 interface WeighFlags {
   scenarios: string;
@@ -161,12 +153,8 @@ export const weighVerb: Verb = {
           "--every <point>",
           "the weights' time series: 'month' (the last observation of each month; default in a dated model) or 'observation'",
         )
-        .option("--seed <s>", "seed: the same seed gives the same weights", seedArg, 1)
-        .addOption(
-          workersOption(
-            "worker threads, one scenario each (default: the scenarios, up to the machine's cores; 1: this thread, with progress); results do not depend on it",
-          ),
-        ),
+        // --workers (threads, one scenario each; 1: this thread, with progress) comes with the sampler's options.
+        .option("--seed <s>", "seed: the same seed gives the same weights", seedArg, 1),
       1000,
     )
       .option(
