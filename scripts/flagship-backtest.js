@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Rolling-origin backtest of the flagship's front (models/flagship/front.yaml) by horizon, for docs/flagship.md.
+// Usage: node scripts/flagship-backtest.js   (after npm run build; reads ../shared/data or $BRINK_DATA)
+import { FRONT_ORIGINS, frontBacktestByHorizon, writeFrontData } from "../dist/node/flagship.js";
+
+if (!writeFrontData()) {
+  console.error("the shared datasets are absent (set BRINK_DATA)");
+  process.exit(1);
+}
+const options = { runs: 1000, seed: 1, chains: 2, iterations: 300, burnIn: 300, particles: 100 };
+console.log(`origins ${FRONT_ORIGINS.join(", ")}; ${JSON.stringify(options)}`);
+const rows = await frontBacktestByHorizon(options);
+const f = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
+console.log("| series | horizon | forecaster | periods | CRPS | cov50 | cov90 | bias |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+for (const r of rows) {
+  const s = r.scores;
+  console.log(
+    `| ${r.series} | ${r.horizon} | ${r.forecaster} | ${s.periods} | ${f(s.crps)} | ${s.coverage50.toFixed(2)} | ${s.coverage90.toFixed(2)} | ${f(s.bias)} |`,
+  );
+}

@@ -1,0 +1,112 @@
+/**
+ * The flagship's front model (models/flagship/front.yaml): its data files derived from the shared datasets, and
+ * its rolling-origin backtest scored by horizon (docs/flagship.md; scripts/flagship-backtest.js; the guard in
+ * test/flagship-front.test.ts).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { backtest, parseOrigins } from "../analysis/calibrate/backtest.js";
+import { type ScoreSummary, summarizeScores } from "../analysis/calibrate/scoring.js";
+import { prepareModel } from "../engine/prepare.js";
+import { flagshipSeries } from "../io/flagship-data.js";
+import { hasDatasets, readDataset } from "./data.js";
+import { PACKAGE_ROOT } from "./files.js";
+import { loadObservations } from "./observations.js";
+
+export const FRONT = join(PACKAGE_ROOT, "models", "flagship", "front.yaml");
+export const FRONT_DATA = join(dirname(FRONT), "data");
+
+/** Quarterly origins across 2023-25 (the first with half a year of data before it). */
+export const FRONT_ORIGINS = [
+  "2023-07-02",
+  "2023-10-01",
+  "2024-01-07",
+  "2024-04-07",
+  "2024-07-07",
+  "2024-10-06",
+  "2025-01-05",
+  "2025-04-06",
+];
+/** Horizons in 4-week observation periods: about 3, 6 and 12 months. */
+export const FRONT_HORIZONS = [
+  { label: "3 months", periods: 3 },
+  { label: "6 months", periods: 6 },
+  { label: "12 months", periods: 13 },
+];
+
+/**
+ * Write the front model's data files from the shared datasets (see src/io/flagship-data.ts); false, with nothing
+ * written, when the datasets are absent.
+ */
+export function writeFrontData(): boolean {
+  if (!hasDatasets()) return false;
+  const series = flagshipSeries({
+    personnel: readDataset("ua-mod-russian-losses/russia_losses_personnel.json"),
+    liveuamap: readDataset("territory/liveuamap_territory_daily.csv"),
+    deepstate: readDataset("territory/deepstate_occupied_area_daily.csv"),
+    kiel: readDataset("aid-kiel-ust/total_allocations.csv"),
+  });
+  mkdirSync(FRONT_DATA, { recursive: true });
+  for (const [name, rows] of Object.entries(series)) {
+    const text = `date,value\n${rows.map((r) => `${r.date},${r.value}`).join("\n")}\n`;
+    const path = join(FRONT_DATA, `${name}.csv`);
+    if (!existsSync(path) || readFileSync(path, "utf8") !== text) writeFileSync(path, text);
+  }
+  return true;
+}
+
+export interface FrontBacktestOptions {
+  origins?: string[];
+  runs: number;
+  seed: number;
+  chains: number;
+  iterations: number;
+  burnIn: number;
+  particles: number;
+}
+
+export interface HorizonRow {
+  series: string;
+  horizon: string;
+  forecaster: string;
+  scores: ScoreSummary;
+}
+
+/**
+ * Backtest the front model from each origin to 12 months ahead, then score every series by horizon: for each
+ * horizon, the periods up to that many observations after their origin where every forecaster had a forecast.
+ */
+export async function frontBacktestByHorizon(options: FrontBacktestOptions): Promise<HorizonRow[]> {
+  const text = readFileSync(FRONT, "utf8");
+  const model = prepareModel(FRONT, text);
+  const series = loadObservations(FRONT, model.loaded);
+  const origins = parseOrigins(model, series, (options.origins ?? FRONT_ORIGINS).join(","));
+  if ("error" in origins) throw new Error(origins.error);
+  const longest = Math.max(...FRONT_HORIZONS.map((h) => h.periods));
+  const result = await backtest(model, FRONT, series, {
+    origins: origins.steps,
+    horizonSteps: 4 * longest,
+    priorsOnly: false,
+    runs: options.runs,
+    baselineK: 3,
+    seed: options.seed,
+    chains: options.chains,
+    iterations: options.iterations,
+    burnIn: options.burnIn,
+    particles: options.particles,
+  });
+  const rows: HorizonRow[] = [];
+  for (const s of series) {
+    for (const h of FRONT_HORIZONS) {
+      const periods = result.periods.filter(
+        (p) => p.series === s.name && p.lead <= h.periods && p.scores.length === result.forecasters.length,
+      );
+      for (const forecaster of result.forecasters) {
+        const scores = periods.map((p) => p.scores.find((x) => x.forecaster === forecaster)!);
+        if (scores.length)
+          rows.push({ series: s.name, horizon: h.label, forecaster, scores: summarizeScores(scores) });
+      }
+    }
+  }
+  return rows;
+}
