@@ -110,12 +110,12 @@ describe("brink run --redis", () => {
       // (Compared as a boolean: a diff of two 30 MB files would not help anyone.)
       expect(readFileSync(join(dir, "redis.json")).equals(readFileSync(join(dir, "local.json")))).toBe(true);
       // The dead worker's chunk was taken back from it (stalled) and finished by another. The flagship's claims
-      // name two more scenarios, run over the same indices: 8 chunks each.
+      // name three more scenarios, run over the same indices: 8 chunks each.
       const completed = (await queue.getJobs(["completed"])).map((j) => ({
         retried: j.stalledCounter >= 1 || j.attemptsMade > 1,
         by: j.processedBy,
       }));
-      expect(completed.length).toBe(24);
+      expect(completed.length).toBe(32);
       expect(completed.some((j) => j.retried)).toBe(true);
 
       // Submitting the same job again, twice at once, reuses the finished chunks: no new chunk jobs.
@@ -125,7 +125,7 @@ describe("brink run --redis", () => {
       ]);
       expect(again.stdout).toBe(local.stdout);
       expect(twice.stdout).toBe(local.stdout);
-      expect((await queue.getJobCounts("completed")).completed).toBe(24);
+      expect((await queue.getJobCounts("completed")).completed).toBe(32);
       expect(completed.every((j) => j.by !== undefined)).toBe(true);
     } finally {
       await queue.close();
