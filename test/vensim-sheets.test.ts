@@ -20,18 +20,18 @@ const folder = (files: Record<string, string | Uint8Array>) => {
   return dir;
 };
 
-const run = (dir: string, equations: string) => {
+const run = async (dir: string, equations: string) => {
   const path = join(dir, "m.mdl");
   writeFileSync(path, mdl(equations));
-  const model = prepareModel("m.yaml", readModel(path));
+  const model = prepareModel("m.yaml", await readModel(path));
   return series(model, 0, 1).series;
 };
 
-const diagnostics = (dir: string, equations: string): string[] => {
+const diagnostics = async (dir: string, equations: string): Promise<string[]> => {
   const path = join(dir, "m.mdl");
   writeFileSync(path, mdl(equations));
   try {
-    readModel(path);
+    await readModel(path);
   } catch (e) {
     if (e instanceof DiagnosticError) return e.diagnostics.map(formatDiagnostic);
     throw e;
@@ -80,8 +80,8 @@ describe("GET DIRECT: constants, data and lookups from CSV files", () => {
     "tabbed.tab": "Time\t0\t4\nv\t2\t6\n",
   });
 
-  it("reads constants across a row, down a column ('B2*') and as a matrix (rows, then columns)", () => {
-    const s = run(
+  it("reads constants across a row, down a column ('B2*') and as a matrix (rows, then columns)", async () => {
+    const s = await run(
       dir,
       [
         "d: a, b ~~|",
@@ -99,8 +99,8 @@ describe("GET DIRECT: constants, data and lookups from CSV files", () => {
     expect(s.matrix__b__q![0]).toBe(5);
   });
 
-  it("reads time series down a column or across a row, as data variables and lookups", () => {
-    const s = run(
+  it("reads time series down a column or across a row, as data variables and lookups", async () => {
+    const s = await run(
       dir,
       [
         "d: a, b ~~|",
@@ -119,20 +119,20 @@ describe("GET DIRECT: constants, data and lookups from CSV files", () => {
     expect(s.looked).toEqual([10, 15, 20, 25, 30]);
   });
 
-  it("tells a missing file, an empty cell, a text cell and a bad cell address at the call", () => {
-    expect(diagnostics(dir, "x = GET DIRECT CONSTANTS('absent.csv', ',', 'B2') ~~|")[0]).toMatch(
+  it("tells a missing file, an empty cell, a text cell and a bad cell address at the call", async () => {
+    expect((await diagnostics(dir, "x = GET DIRECT CONSTANTS('absent.csv', ',', 'B2') ~~|"))[0]).toMatch(
       /m\.mdl:2:5: error: in 'x': GET DIRECT CONSTANTS cannot read absent\.csv: no such file/,
     );
-    expect(diagnostics(dir, "x = GET DIRECT CONSTANTS('table.csv', ',', 'F9') ~~|")[0]).toMatch(
+    expect((await diagnostics(dir, "x = GET DIRECT CONSTANTS('table.csv', ',', 'F9') ~~|"))[0]).toMatch(
       /in 'x': GET DIRECT CONSTANTS\('table\.csv', ','\): cell F9 is empty/,
     );
-    expect(diagnostics(dir, "x = GET DIRECT CONSTANTS('table.csv', ',', 'A2') ~~|")[0]).toMatch(
+    expect((await diagnostics(dir, "x = GET DIRECT CONSTANTS('table.csv', ',', 'A2') ~~|"))[0]).toMatch(
       /cell A2 holds 'row1', not a number/,
     );
-    expect(diagnostics(dir, "x = GET DIRECT CONSTANTS('table.csv', ',', 'my range') ~~|")[0]).toMatch(
+    expect((await diagnostics(dir, "x = GET DIRECT CONSTANTS('table.csv', ',', 'my range') ~~|"))[0]).toMatch(
       /'my range' is not a cell such as 'B2'/,
     );
-    expect(diagnostics(dir, "x = GET DIRECT CONSTANTS(table, ',', 'B2') ~~|")[0]).toMatch(
+    expect((await diagnostics(dir, "x = GET DIRECT CONSTANTS(table, ',', 'B2') ~~|"))[0]).toMatch(
       /m\.mdl:2:26: error: in 'x': GET DIRECT CONSTANTS takes quoted texts/,
     );
   });
@@ -157,8 +157,8 @@ describe("GET XLS: .xlsx workbooks", () => {
     expect(() => xlsxSheet(strToU8("not a zip"), "Inputs")).toThrow(/not a readable \.xlsx workbook/);
   });
 
-  it("reads constants and series from the workbook, and refuses the old .xls format with a reason", () => {
-    const s = run(
+  it("reads constants and series from the workbook, and refuses the old .xls format with a reason", async () => {
+    const s = await run(
       dir,
       [
         "region: north, south ~~|",
@@ -170,7 +170,7 @@ describe("GET XLS: .xlsx workbooks", () => {
     expect(s.demand__north).toEqual([1, 1.5, 2, 2.5, 3]);
     // south has no value at time 4: its series ends at time 2, and holds there.
     expect(s.demand__south).toEqual([10, 15, 20, 20, 20]);
-    expect(diagnostics(dir, "x = GET XLS CONSTANTS('old.xls', 'Inputs', 'B4') ~~|")[0]).toMatch(
+    expect((await diagnostics(dir, "x = GET XLS CONSTANTS('old.xls', 'Inputs', 'B4') ~~|"))[0]).toMatch(
       /GET XLS CONSTANTS cannot read old\.xls: the old binary \.xls format is not supported: save the workbook as \.xlsx/,
     );
   });

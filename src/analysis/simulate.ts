@@ -135,6 +135,12 @@ export interface SimulationHost {
   pool?: (workers: number) => ChunkPool;
   cores: number;
   yieldToEvents: () => Promise<void>;
+  /**
+   * Jobs of at most this many run·steps, with no worker count asked for, run on the calling thread: one thread
+   * finishes them before worker threads would have started and compiled the model. The result is the same
+   * either way. Unset (the browser, whose page compiles no kernels): such jobs go to the pool as any other.
+   */
+  inProcessRunSteps?: number;
 }
 
 /** Time spent running on the calling thread between two looks at the event loop (so Ctrl-C is heard at once). */
@@ -217,8 +223,13 @@ export async function runSimulation(
       runsPerSecond: elapsedSeconds > 0 ? done / elapsedSeconds : 0,
     });
   };
+  const small =
+    options.workers === undefined &&
+    host.inProcessRunSteps !== undefined &&
+    maxRuns * Math.max(1, p.time.steps) <= host.inProcessRunSteps;
   // Per-run files are written by the workers, one per chunk, so such a job always runs on worker threads.
-  const pool = workers > 1 || options.threads === true || options.runsOut ? host.pool?.(workers) : undefined;
+  const pool =
+    (workers > 1 && !small) || options.threads === true || options.runsOut ? host.pool?.(workers) : undefined;
   if (options.runsOut && !pool)
     throw new UsageError("per-run output needs worker threads, which this host lacks");
   const aborted = () => options.signal?.aborted === true;

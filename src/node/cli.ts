@@ -1,7 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { didYouMean } from "../lang/diagnostic.js";
-import { VERSION } from "./files.js";
-import { closeWorkers } from "./simulate.js";
+import { VERSION } from "./package-info.js";
 import { terminalSafe } from "./terminal.js";
 import { VERBS } from "./verbs/index.js";
 import { EXIT_OK, EXIT_USAGE, type Io, makeContext } from "./verbs/shared.js";
@@ -33,6 +32,11 @@ export async function main(
     code = c;
   });
   for (const verb of VERBS) verb.register(program, context);
+  // Only verbs that may start worker threads load the pool (piscina), to stop it when they are done.
+  let startedWorkers = false;
+  program.hook("preAction", (_program, action) => {
+    startedWorkers ||= VERBS.some((v) => v.workers === true && v.name === action.name());
+  });
 
   try {
     if (argv.length === 0) {
@@ -61,6 +65,6 @@ export async function main(
     throw e;
   } finally {
     // Worker threads would otherwise linger for their idle timeout before the process can exit.
-    await closeWorkers();
+    if (startedWorkers) await (await import("./simulate.js")).closeWorkers();
   }
 }

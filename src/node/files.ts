@@ -2,7 +2,6 @@ import {
   closeSync,
   fsyncSync,
   openSync,
-  readFileSync,
   readSync,
   renameSync,
   statSync,
@@ -10,30 +9,17 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { importVensim } from "../io/vensim.js";
-import { readVensimData, type VensimData } from "../io/vensim-data.js";
-import { importXmile } from "../io/xmile.js";
+import type { VensimData } from "../io/vensim-data.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { MAX_MODEL_BYTES } from "../model/source.js";
-import { sheetReader } from "./sheets.js";
 
-/** The package root (two levels above this file, in src/ and in dist/ alike). */
-export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-
-/** Brink's version, from its package.json. */
-export const VERSION = (
-  JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }
-).version;
-
-/** The model `brink run` uses when given no file. */
-export const DEFAULT_MODEL = join(PACKAGE_ROOT, "models", "flagship", "flagship.yaml");
+export { DEFAULT_MODEL, PACKAGE_ROOT, VERSION } from "./package-info.js";
 
 /**
  * Read a model as Brink YAML text: a .yaml file as it is, an XMILE (.xmile, .stmx, .xml) or Vensim (.mdl) file
  * imported. Unreadable, oversized or unsupported files become diagnostics.
  */
-export function readModel(path: string, options: ModelReadOptions = {}): string {
+export function readModel(path: string, options: ModelReadOptions = {}): Promise<string> {
   return importModelText(path, readModelFile(path), options);
 }
 
@@ -43,25 +29,35 @@ export interface ModelReadOptions {
 }
 
 /** A model file's text as Brink YAML: XMILE and Vensim files imported (by extension), YAML as it is. */
-export function importModelText(path: string, text: string, options: ModelReadOptions = {}): string {
+export async function importModelText(
+  path: string,
+  text: string,
+  options: ModelReadOptions = {},
+): Promise<string> {
   const dataFiles = options.data ?? [];
-  if (/\.mdl$/i.test(path))
-    return importVensim(path, text, {
-      sheets: sheetReader(path),
-      ...(dataFiles.length ? { data: readDataFiles(dataFiles) } : {}),
-    }).yaml;
+  // The importers (and their XML parser) are loaded only for the files that need them.
+  if (/\.mdl$/i.test(path)) {
+    const [{ importVensim }, { sheetReader }] = await Promise.all([
+      import("../io/vensim.js"),
+      import("./sheets.js"),
+    ]);
+    const data = dataFiles.length ? await readDataFiles(dataFiles) : undefined;
+    return importVensim(path, text, { sheets: sheetReader(path), ...(data ? { data } : {}) }).yaml;
+  }
   if (dataFiles.length)
     throw new DiagnosticError([
       { file: dataFiles[0]!, line: 1, col: 1, message: "data files are read by Vensim (.mdl) models only" },
     ]);
-  return /\.(xmile|stmx|xml)$/i.test(path) ? importXmile(path, text).yaml : text;
+  if (/\.(xmile|stmx|xml)$/i.test(path)) return (await import("../io/xmile.js")).importXmile(path, text).yaml;
+  return text;
 }
 
 /**
  * Read the data files of a Vensim model (tab- or comma-separated text, as Vensim exports a run); a later file's
  * series replaces an earlier one's of the same name. Vensim's binary .vdf runs are refused with a diagnostic.
  */
-export function readDataFiles(paths: readonly string[]): VensimData {
+export async function readDataFiles(paths: readonly string[]): Promise<VensimData> {
+  const { readVensimData } = await import("../io/vensim-data.js");
   const series: VensimData = new Map();
   for (const path of paths) {
     if (/\.vdfx?$/i.test(path))

@@ -5,6 +5,7 @@ import {
   endStateName,
   estimateKind,
   estimateText,
+  grouped,
   modelTime,
   percent,
   points,
@@ -39,7 +40,7 @@ export function formatReport(r: RunReport): string {
   const scenario = r.scenario ? `, scenario ${r.scenario}` : "";
   const sampling = r.sampling === "lhs" ? ", Latin hypercube" : "";
   const partial = r.partial ? " (PARTIAL: stopped early)" : "";
-  out.push(`${r.model}${scenario}: ${r.runs.toLocaleString("en")} runs, seed ${r.seed}${sampling}${partial}`);
+  out.push(`${r.model}${scenario}: ${grouped(r.runs)} runs, seed ${r.seed}${sampling}${partial}`);
   out.push("");
   const rows = Object.entries(r.outcomes).map(([name, o]) => [
     name,

@@ -1,4 +1,4 @@
-import cliProgress from "cli-progress";
+import type cliProgress from "cli-progress";
 import type { Progress } from "./simulate.js";
 
 /**
@@ -9,12 +9,18 @@ export function progressBar(options: { force?: boolean; stream?: NodeJS.WriteStr
   const stream = options.stream ?? process.stderr;
   const enabled = options.force ?? stream.isTTY === true;
   let bar: cliProgress.SingleBar | undefined;
+  // Loaded only where a bar may show, in the background: it is needed after a second at the earliest.
+  let bars: typeof cliProgress | undefined;
+  if (enabled)
+    void import("cli-progress").then((m) => {
+      bars = m.default;
+    });
   return {
     update(p: Progress): void {
       if (!enabled) return;
       if (!bar) {
-        if (p.elapsedSeconds < 1) return;
-        bar = new cliProgress.SingleBar(
+        if (p.elapsedSeconds < 1 || !bars) return;
+        bar = new bars.SingleBar(
           {
             stream,
             format: "runs {bar} {value}/{total} | {rate} runs/s | ETA {eta_formatted}",
@@ -23,7 +29,7 @@ export function progressBar(options: { force?: boolean; stream?: NodeJS.WriteStr
             hideCursor: false,
             etaBuffer: 50,
           },
-          cliProgress.Presets.shades_classic,
+          bars.Presets.shades_classic,
         );
         bar.start(p.total, p.done, { rate: "…" });
       }

@@ -53,8 +53,12 @@ export interface HtmlReportOptions {
  * The posterior file as the report reads it: checked as `brink run --posterior` checks it (a posterior of this
  * model's params, with finite draws), its other fields taken only where they have the expected types.
  */
-function readPosterior(path: string, modelFile: string, modelText: string): CalibrationPosterior {
-  const { params } = posteriorParamRows(path, modelFile, modelText);
+async function readPosterior(
+  path: string,
+  modelFile: string,
+  modelText: string,
+): Promise<CalibrationPosterior> {
+  const { params } = await posteriorParamRows(path, modelFile, modelText);
   // A param twice would be drawn twice from different columns; none leaves nothing to show.
   const twice = params.filter((p, i) => params.indexOf(p) !== i);
   if (params.length === 0 || twice.length)
@@ -129,7 +133,7 @@ export async function htmlReport(
   const calibration =
     options.posterior !== undefined
       ? {
-          posterior: readPosterior(options.posterior, input.file, input.text),
+          posterior: await readPosterior(options.posterior, input.file, input.text),
           series: loadObservations(input.file, model.loaded),
         }
       : undefined;

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import type { DesignPool, DesignRowsTask } from "../analysis/sensitivity-job.js";
 import {
   type ChunkPool,
@@ -24,6 +24,12 @@ export {
 const WORKER = join(PACKAGE_ROOT, "dist", "node", "worker.js");
 
 /**
+ * Jobs up to this many run·steps (with no --workers) run on the calling thread: about 0.1–1.5 µs a run·step, so
+ * at most a few tenths of a second, against a worker's start (a thread, the engine's modules, the model compiled).
+ */
+export const IN_PROCESS_RUN_STEPS = 1_000_000;
+
+/**
  * Worker pools are kept between jobs (sensitivity analysis and optimisation run many), one per thread count.
  * Idle threads exit after a second, so a finished program is not held open.
  */
@@ -32,7 +38,9 @@ type WorkerResult = ChunkResult | ChunkFailure | ChunkWriteFailure | Float64Arra
 const pools = new Map<number, Piscina<WorkerTask, WorkerResult>>();
 const WORKER_YOUNG_GENERATION_MB = 8;
 
-function piscinaOf(threads: number): Piscina<WorkerTask, WorkerResult> {
+/** Piscina is loaded with the first pool, so jobs that run on the calling thread never load it. */
+async function piscinaOf(threads: number): Promise<Piscina<WorkerTask, WorkerResult>> {
+  const { Piscina } = await import("piscina");
   let pool = pools.get(threads);
   if (!pool) {
     pool = new Piscina<WorkerTask, WorkerResult>({
@@ -52,9 +60,9 @@ function piscinaOf(threads: number): Piscina<WorkerTask, WorkerResult> {
 
 /** The worker threads as a pool for Monte Carlo chunks. */
 function poolOf(threads: number): ChunkPool {
-  const piscina = piscinaOf(threads);
   // The default export answers chunk tasks (see worker.ts).
   const run = async (task: ChunkTask) => {
+    const piscina = await piscinaOf(threads);
     const result = (await piscina.run(task)) as ChunkResult | ChunkFailure | ChunkWriteFailure;
     if ("writeFailed" in result) {
       const { path, message } = result.writeFailed;
@@ -69,12 +77,11 @@ function poolOf(threads: number): ChunkPool {
 export function designPool(workers?: number): DesignPool | undefined {
   const threads = Math.max(1, Math.min(workers ?? availableParallelism(), 64));
   if (threads === 1) return undefined;
-  const piscina = piscinaOf(threads);
   return {
     size: threads,
     // The named export answers design batches (see worker.ts).
-    evaluate: (task: DesignRowsTask) =>
-      piscina.run(task, { name: "evaluateDesignRows" }) as Promise<Float64Array>,
+    evaluate: async (task: DesignRowsTask) =>
+      (await piscinaOf(threads)).run(task, { name: "evaluateDesignRows" }) as Promise<Float64Array>,
   };
 }
 
@@ -98,5 +105,6 @@ export function simulate(
     cores: availableParallelism(),
     pool: poolOf,
     yieldToEvents: () => new Promise((resolve) => setImmediate(resolve)),
+    inProcessRunSteps: IN_PROCESS_RUN_STEPS,
   });
 }

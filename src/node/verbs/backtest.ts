@@ -1,18 +1,6 @@
-import {
-  type BacktestResult,
-  backtest,
-  parseHorizon,
-  parseOrigins,
-} from "../../analysis/calibrate/backtest.js";
-import { prepareModel } from "../../engine/prepare.js";
+import type { BacktestResult } from "../../analysis/calibrate/backtest.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
-import { backtestSection } from "../../report/backtest.js";
-import { renderHtml } from "../../report/html.js";
-import { calibratePool } from "../calibrate-pool.js";
-import { readModel, writeFileAtomic } from "../files.js";
 import { table } from "../format.js";
-import { loadObservations } from "../observations.js";
-import { UsageError } from "../simulate.js";
 import {
   EXIT_INTERRUPTED,
   given,
@@ -106,7 +94,26 @@ export const backtestVerb: Verb = {
         };
         process.once("SIGINT", onInterrupt);
         try {
-          const model = prepareModel(file, readModel(file));
+          const [
+            { backtest, parseHorizon, parseOrigins },
+            { prepareModel },
+            { backtestSection },
+            { renderHtml },
+            { readModel, writeFileAtomic },
+            { loadObservations },
+            { UsageError },
+            { calibratePool },
+          ] = await Promise.all([
+            import("../../analysis/calibrate/backtest.js"),
+            import("../../engine/prepare.js"),
+            import("../../report/backtest.js"),
+            import("../../report/html.js"),
+            import("../files.js"),
+            import("../observations.js"),
+            import("../../analysis/simulate.js"),
+            import("../calibrate-pool.js"),
+          ]);
+          const model = prepareModel(file, await readModel(file));
           const series = loadObservations(file, model.loaded);
           if (series.length === 0)
             throw new DiagnosticError([
@@ -162,7 +169,7 @@ export const backtestVerb: Verb = {
           if (opts.output && !opts.json) io.out(`wrote ${opts.output}\n`);
           if (result.partial) setCode(EXIT_INTERRUPTED);
         } catch (e) {
-          setCode(report(e));
+          setCode(await report(e));
         } finally {
           process.removeListener("SIGINT", onInterrupt);
         }

@@ -1,18 +1,8 @@
 import { InvalidArgumentError } from "commander";
-import { calibrate, type PosteriorFile, untilStep } from "../../analysis/calibrate/calibrate.js";
-import { posteriorMle } from "../../analysis/calibrate/mle.js";
-import { modelHash } from "../../engine/montecarlo.js";
-import { prepareModel } from "../../engine/prepare.js";
+import type { PosteriorFile } from "../../analysis/calibrate/calibrate.js";
 import type { ParamRows } from "../../engine/run.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
-import { loadModel } from "../../model/load.js";
-import { isIsoDate } from "../../model/time.js";
-import { calibratePool } from "../calibrate-pool.js";
-import { readModel, readTextFile, writeFileAtomic } from "../files.js";
 import { table } from "../format.js";
-import { loadObservations } from "../observations.js";
-import { UsageError } from "../simulate.js";
-import { MAX_SUMMARY_BYTES } from "../summary-file.js";
 import { EXIT_INTERRUPTED, given, samplerOptions, seedArg, type Verb, wholeNumber } from "./shared.js";
 
 interface CalibrateFlags {
@@ -169,7 +159,24 @@ export const calibrateVerb: Verb = {
         };
         process.once("SIGINT", onInterrupt);
         try {
-          const model = prepareModel(file, readModel(file));
+          const [
+            { calibrate, untilStep },
+            { posteriorMle },
+            { prepareModel },
+            { readModel, writeFileAtomic },
+            { loadObservations },
+            { UsageError },
+            { calibratePool },
+          ] = await Promise.all([
+            import("../../analysis/calibrate/calibrate.js"),
+            import("../../analysis/calibrate/mle.js"),
+            import("../../engine/prepare.js"),
+            import("../files.js"),
+            import("../observations.js"),
+            import("../../analysis/simulate.js"),
+            import("../calibrate-pool.js"),
+          ]);
+          const model = prepareModel(file, await readModel(file));
           const series = loadObservations(file, model.loaded);
           let step: number | undefined;
           if (opts.until !== undefined) {
@@ -226,7 +233,7 @@ export const calibrateVerb: Verb = {
           );
           if (post.partial) setCode(EXIT_INTERRUPTED);
         } catch (e) {
-          setCode(report(e));
+          setCode(await report(e));
         } finally {
           process.removeListener("SIGINT", onInterrupt);
         }
@@ -241,12 +248,17 @@ export const calibrateVerb: Verb = {
  * (and state) r mod (number of states) and starts at DATE — which must be the posterior's, for the very model
  * it was calibrated on (by hash).
  */
-export function posteriorParamRows(
+export async function posteriorParamRows(
   path: string,
   modelFile: string,
   modelText: string,
   from?: string,
-): ParamRows {
+): Promise<ParamRows> {
+  const [{ loadModel }, { readTextFile }, { MAX_SUMMARY_BYTES }] = await Promise.all([
+    import("../../model/load.js"),
+    import("../files.js"),
+    import("../summary-file.js"),
+  ]);
   const fail = (message: string) => new DiagnosticError([{ file: path, line: 1, col: 1, message }]);
   // Read with a byte cap (a posterior is draws × params numbers; /dev/zero must not exhaust memory).
   const text = readTextFile(path, MAX_SUMMARY_BYTES, "posterior files");
@@ -272,18 +284,22 @@ export function posteriorParamRows(
       `the posterior's params ${missing.map((p) => `'${p}'`).join(", ")} are not params of ${modelFile}`,
     );
   if (from === undefined) return { params, values: samples.flat() };
-  return { params, ...restartRows(post, samples, from, modelFile, modelText, fail) };
+  return { params, ...(await restartRows(post, samples, from, modelFile, modelText, fail)) };
 }
 
 /** The draws with a filtered state, and their states, for a restart at `from`; checked against the model. */
-function restartRows(
+async function restartRows(
   post: Partial<PosteriorFile>,
   samples: number[][],
   from: string,
   modelFile: string,
   modelText: string,
   fail: (message: string) => DiagnosticError,
-): { values: number[]; states: { width: number; values: number[] } } {
+): Promise<{ values: number[]; states: { width: number; values: number[] } }> {
+  const [{ modelHash }, { isIsoDate }] = await Promise.all([
+    import("../../engine/montecarlo.js"),
+    import("../../model/time.js"),
+  ]);
   const state = post.state;
   if (
     !state ||

@@ -1,6 +1,4 @@
-import { checkModelText } from "../../analysis/check.js";
 import { formatDiagnostic } from "../../lang/diagnostic.js";
-import { readModel } from "../files.js";
 import { terminalSafe } from "../terminal.js";
 import { dataOption, EXIT_BAD_MODEL, given, type Verb } from "./shared.js";
 
@@ -12,9 +10,13 @@ export const check: Verb = {
       .description("check a model file — its base model, every scenario and every claim")
       .argument("<file>", "the model file (YAML, XMILE or Vensim .mdl)")
       .addOption(dataOption())
-      .action((file: string, opts: { data?: string[] }) => {
+      .action(async (file: string, opts: { data?: string[] }) => {
         try {
-          const result = checkModelText(file, readModel(file, given("data", opts.data)));
+          const [{ checkModelText }, { readModel }] = await Promise.all([
+            import("../../analysis/check.js"),
+            import("../files.js"),
+          ]);
+          const result = checkModelText(file, await readModel(file, given("data", opts.data)));
           for (const d of result.diagnostics) io.err(`${terminalSafe(formatDiagnostic(d))}\n`);
           if (result.diagnostics.length) {
             exit(EXIT_BAD_MODEL);
@@ -22,7 +24,7 @@ export const check: Verb = {
           }
           io.out(terminalSafe(`${file}: ok (${result.variants.join(", ")})\n`));
         } catch (e) {
-          exit(fail(e));
+          exit(await fail(e));
         }
       });
   },

@@ -1,7 +1,4 @@
-import { compareScenarios } from "../compare.js";
-import { DEFAULT_MODEL, readModel, VERSION } from "../files.js";
-import { formatComparison } from "../format.js";
-import { prepareRunsFolder } from "../runs-parquet.js";
+import { DEFAULT_MODEL, VERSION } from "../package-info.js";
 import {
   given,
   jsonOption,
@@ -17,6 +14,7 @@ import {
 
 export const compare: Verb = {
   name: "compare",
+  workers: true,
   register(program, { io, exit, fail }) {
     program
       .command("compare")
@@ -50,9 +48,14 @@ export const compare: Verb = {
         ) => {
           const path = file ?? DEFAULT_MODEL;
           try {
-            if (opts.runsOut) prepareRunsFolder(opts.runsOut);
+            const [{ compareScenarios }, { readModel }, { formatComparison }] = await Promise.all([
+              import("../compare.js"),
+              import("../files.js"),
+              import("../format.js"),
+            ]);
+            if (opts.runsOut) (await import("../runs-parquet.js")).prepareRunsFolder(opts.runsOut);
             const result = await compareScenarios(
-              { file: path, text: readModel(path) },
+              { file: path, text: await readModel(path) },
               opts.scenarios
                 .split(",")
                 .map((s) => s.trim())
@@ -75,7 +78,7 @@ export const compare: Verb = {
             );
             printResult(io, opts.json, result, formatComparison);
           } catch (e) {
-            exit(fail(e));
+            exit(await fail(e));
           }
         },
       );

@@ -1,6 +1,3 @@
-import { exportXmile } from "../../io/xmile-export.js";
-import { loadModel } from "../../model/load.js";
-import { readModel, writeFileAtomic } from "../files.js";
 import { terminalSafe } from "../terminal.js";
 import { given, scenarioOption, type Verb } from "./shared.js";
 
@@ -13,13 +10,18 @@ export const exportVerb: Verb = {
       .argument("<file>", "the Brink model file")
       .requiredOption("-o, --output <file>", "the XMILE file to write")
       .addOption(scenarioOption("export a scenario of the model"))
-      .action((file: string, opts: { output: string; scenario?: string }) => {
+      .action(async (file: string, opts: { output: string; scenario?: string }) => {
         try {
-          const loaded = loadModel(file, readModel(file), given("scenario", opts.scenario));
+          const [{ exportXmile }, { loadModel }, { readModel, writeFileAtomic }] = await Promise.all([
+            import("../../io/xmile-export.js"),
+            import("../../model/load.js"),
+            import("../files.js"),
+          ]);
+          const loaded = loadModel(file, await readModel(file), given("scenario", opts.scenario));
           writeFileAtomic(opts.output, exportXmile(loaded));
           io.err(terminalSafe(`wrote ${opts.output}\n`));
         } catch (e) {
-          exit(fail(e));
+          exit(await fail(e));
         }
       });
   },

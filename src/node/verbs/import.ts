@@ -1,7 +1,4 @@
-import { checkModelText } from "../../analysis/check.js";
-import { importXmile } from "../../io/xmile.js";
 import { formatDiagnostic } from "../../lang/diagnostic.js";
-import { importModelText, readModelFile, writeFileAtomic } from "../files.js";
 import { terminalSafe } from "../terminal.js";
 import { dataOption, EXIT_BAD_MODEL, given, type Verb } from "./shared.js";
 
@@ -14,11 +11,17 @@ export const importVerb: Verb = {
       .argument("<file>", "the XMILE or Vensim file")
       .requiredOption("-o, --output <file>", "the Brink YAML file to write")
       .addOption(dataOption())
-      .action((file: string, opts: { output: string; data?: string[] }) => {
+      .action(async (file: string, opts: { output: string; data?: string[] }) => {
         try {
+          const [{ checkModelText }, { importXmile }, { importModelText, readModelFile, writeFileAtomic }] =
+            await Promise.all([
+              import("../../analysis/check.js"),
+              import("../../io/xmile.js"),
+              import("../files.js"),
+            ]);
           const yaml =
             /\.mdl$/i.test(file) || opts.data
-              ? importModelText(file, readModelFile(file), given("data", opts.data))
+              ? await importModelText(file, readModelFile(file), given("data", opts.data))
               : importXmile(file, readModelFile(file)).yaml;
           // Check what was produced before writing it, so a bad import never leaves a file behind.
           const problems = checkModelText(opts.output, yaml).diagnostics;
@@ -30,7 +33,7 @@ export const importVerb: Verb = {
           writeFileAtomic(opts.output, yaml);
           io.err(terminalSafe(`wrote ${opts.output}\n`));
         } catch (e) {
-          exit(fail(e));
+          exit(await fail(e));
         }
       });
   },

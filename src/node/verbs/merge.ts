@@ -1,6 +1,3 @@
-import { writeFileAtomic } from "../files.js";
-import { formatReport } from "../format.js";
-import { mergeSummaryFiles, summaryFileText } from "../summary-file.js";
 import { jsonOption, printResult, type Verb } from "./shared.js";
 
 export const merge: Verb = {
@@ -14,14 +11,16 @@ export const merge: Verb = {
       .argument("<files...>", "summary files")
       .option("--save-summary <file>", "write the merged summary to this file")
       .addOption(jsonOption())
-      .action((files: string[], opts: { saveSummary?: string; json?: boolean }) => {
+      .action(async (files: string[], opts: { saveSummary?: string; json?: boolean }) => {
         try {
+          const [{ writeFileAtomic }, { formatReport }, { mergeSummaryFiles, summaryFileText }] =
+            await Promise.all([import("../files.js"), import("../format.js"), import("../summary-file.js")]);
           const { summary, model, report } = mergeSummaryFiles(files);
           if (opts.saveSummary)
             writeFileAtomic(opts.saveSummary, summaryFileText({ summary: summary.toJSON(), model }));
           printResult(io, opts.json, report, formatReport);
         } catch (e) {
-          exit(fail(e));
+          exit(await fail(e));
         }
       });
   },

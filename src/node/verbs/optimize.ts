@@ -1,9 +1,4 @@
-import { DEFAULT_MODEL, readModel, writeFileAtomic } from "../files.js";
-import { formatOptimization } from "../format.js";
-import { optimize as optimizeDecisions } from "../optimize.js";
-import { progressBar } from "../progress.js";
-import { checkPlanComparison, optimizationReport } from "../report.js";
-import { UsageError } from "../simulate.js";
+import { DEFAULT_MODEL } from "../package-info.js";
 import {
   given,
   jsonOption,
@@ -39,6 +34,7 @@ interface OptimizeOptions {
 
 export const optimize: Verb = {
   name: "optimize",
+  workers: true,
   register(program, { io, exit, fail }) {
     program
       .command("optimize")
@@ -76,6 +72,21 @@ export const optimize: Verb = {
       .action(async (file: string | undefined, opts: OptimizeOptions) => {
         const path = file ?? DEFAULT_MODEL;
         try {
+          const [
+            { readModel, writeFileAtomic },
+            { formatOptimization },
+            { optimize: optimizeDecisions },
+            { progressBar },
+            { checkPlanComparison, optimizationReport },
+            { UsageError },
+          ] = await Promise.all([
+            import("../files.js"),
+            import("../format.js"),
+            import("../optimize.js"),
+            import("../progress.js"),
+            import("../report.js"),
+            import("../../analysis/simulate.js"),
+          ]);
           const frontier = opts.frontier?.split(",").map((x) => Number(x.trim()));
           if (frontier?.some((x) => !Number.isFinite(x)))
             throw new UsageError(`--frontier takes numbers separated by commas, not '${opts.frontier}'`);
@@ -89,11 +100,11 @@ export const optimize: Verb = {
           };
           // A typo in what the report compares is found before the search, not after it.
           if (opts.report)
-            checkPlanComparison({ file: path, text: readModel(path) }, comparison, opts.maximize);
+            checkPlanComparison({ file: path, text: await readModel(path) }, comparison, opts.maximize);
           const bar = progressBar();
           const started = performance.now();
           const result = await optimizeDecisions(
-            { file: path, text: readModel(path) },
+            { file: path, text: await readModel(path) },
             {
               maximize: opts.maximize,
               subjectTo: opts.subjectTo,
@@ -125,12 +136,16 @@ export const optimize: Verb = {
           );
           bar.stop();
           if (opts.report) {
-            const html = await optimizationReport({ file: path, text: readModel(path) }, result, comparison);
+            const html = await optimizationReport(
+              { file: path, text: await readModel(path) },
+              result,
+              comparison,
+            );
             writeFileAtomic(opts.report, html);
           }
           printResult(io, opts.json, result, formatOptimization);
         } catch (e) {
-          exit(fail(e));
+          exit(await fail(e));
         }
       });
   },

@@ -1,5 +1,4 @@
-import { DEFAULT_MODEL, readModel, writeFileAtomic } from "../files.js";
-import { htmlReport } from "../report.js";
+import { DEFAULT_MODEL } from "../package-info.js";
 import { terminalSafe } from "../terminal.js";
 import {
   given,
@@ -13,6 +12,7 @@ import {
 
 export const report: Verb = {
   name: "report",
+  workers: true,
   register(program, { io, exit, fail }) {
     program
       .command("report")
@@ -52,8 +52,12 @@ export const report: Verb = {
         ) => {
           const path = file ?? DEFAULT_MODEL;
           try {
+            const [{ readModel, writeFileAtomic }, { htmlReport }] = await Promise.all([
+              import("../files.js"),
+              import("../report.js"),
+            ]);
             const html = await htmlReport(
-              { file: path, text: readModel(path) },
+              { file: path, text: await readModel(path) },
               {
                 runs: opts.runs,
                 seed: opts.seed,
@@ -67,7 +71,7 @@ export const report: Verb = {
             writeFileAtomic(opts.output, html);
             io.err(terminalSafe(`wrote ${opts.output} (${Math.round(html.length / 1024)} kB)\n`));
           } catch (e) {
-            exit(fail(e));
+            exit(await fail(e));
           }
         },
       );

@@ -1,11 +1,7 @@
 import { Option } from "commander";
-import { DEFAULT_MODEL, readModel, VERSION, writeFileAtomic } from "../files.js";
-import { formatReport } from "../format.js";
-import { progressBar } from "../progress.js";
-import { prepareRunsFolder } from "../runs-parquet.js";
-import { type SimulateOptions, simulate, UsageError } from "../simulate.js";
-import { type SummaryFile, summaryFileText } from "../summary-file.js";
-import { posteriorParamRows } from "./calibrate.js";
+import type { SimulateOptions } from "../../analysis/simulate.js";
+import { DEFAULT_MODEL, VERSION } from "../package-info.js";
+import type { SummaryFile } from "../summary-file.js";
 import {
   dataOption,
   decisionArg,
@@ -46,6 +42,7 @@ interface RunOptions {
 
 export const run: Verb = {
   name: "run",
+  workers: true,
   register(program, { io, exit, fail }) {
     program
       .command("run")
@@ -106,12 +103,19 @@ export const run: Verb = {
       .addOption(jsonOption())
       .action(async (file: string | undefined, opts: RunOptions) => {
         const path = file ?? DEFAULT_MODEL;
+        const [{ readModel, writeFileAtomic }, { formatReport }, { progressBar }, { simulate, UsageError }] =
+          await Promise.all([
+            import("../files.js"),
+            import("../format.js"),
+            import("../progress.js"),
+            import("../simulate.js"),
+          ]);
         const bar = progressBar(opts.progress ? { force: true } : {});
         const controller = new AbortController();
         const onInterrupt = () => controller.abort();
         process.once("SIGINT", onInterrupt);
         try {
-          const text = readModel(path, given("data", opts.data));
+          const text = await readModel(path, given("data", opts.data));
           if (opts.from !== undefined && !opts.posterior)
             throw new UsageError(
               "--from needs --posterior: the start state comes from a `brink calibrate` posterior",
@@ -121,9 +125,9 @@ export const run: Verb = {
               "--from cannot be combined with --scenario or --set: the posterior's state is of the model as calibrated",
             );
           const paramRows = opts.posterior
-            ? posteriorParamRows(opts.posterior, path, text, opts.from)
+            ? await (await import("./calibrate.js")).posteriorParamRows(opts.posterior, path, text, opts.from)
             : undefined;
-          if (opts.runsOut) prepareRunsFolder(opts.runsOut);
+          if (opts.runsOut) (await import("../runs-parquet.js")).prepareRunsFolder(opts.runsOut);
           const options: SimulateOptions = {
             seed: opts.seed,
             sampling: opts.sampling,
@@ -166,6 +170,7 @@ export const run: Verb = {
                 ? { claims: result.claimStatistics.toJSON() }
                 : {}),
             };
+            const { summaryFileText } = await import("../summary-file.js");
             writeFileAtomic(opts.saveSummary, summaryFileText(saved));
           }
           // A restarted run has no past of its own: its report starts at the restart.
@@ -174,7 +179,7 @@ export const run: Verb = {
           if (result.summary.partial && controller.signal.aborted) exit(EXIT_INTERRUPTED);
         } catch (e) {
           bar.stop();
-          exit(fail(e));
+          exit(await fail(e));
         } finally {
           process.removeListener("SIGINT", onInterrupt);
         }

@@ -1,4 +1,3 @@
-import { modelFileJsonSchema } from "../../model/schema.js";
 import type { Verb } from "./shared.js";
 
 export const schema: Verb = {
@@ -7,7 +6,8 @@ export const schema: Verb = {
     program
       .command("schema")
       .description("print the JSON Schema of model files, for editors")
-      .action(() => {
+      .action(async () => {
+        const { modelFileJsonSchema } = await import("../../model/schema.js");
         io.out(`${JSON.stringify(modelFileJsonSchema(), null, 2)}\n`);
       });
   },

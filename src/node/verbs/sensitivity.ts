@@ -1,9 +1,5 @@
 import { Option } from "commander";
-import { sensitivityAnalysis } from "../../analysis/sensitivity-job.js";
-import { DEFAULT_MODEL, readModel } from "../files.js";
-import { formatSensitivity } from "../format.js";
-import { progressBar } from "../progress.js";
-import { designPool } from "../simulate.js";
+import { DEFAULT_MODEL } from "../package-info.js";
 import {
   given,
   jsonOption,
@@ -32,6 +28,7 @@ interface SensitivityOptions {
 
 export const sensitivity: Verb = {
   name: "sensitivity",
+  workers: true,
   register(program, { io, exit, fail }) {
     program
       .command("sensitivity")
@@ -71,6 +68,19 @@ export const sensitivity: Verb = {
         const controller = new AbortController();
         const stop = () => controller.abort();
         try {
+          const [
+            { sensitivityAnalysis },
+            { readModel },
+            { formatSensitivity },
+            { progressBar },
+            { designPool },
+          ] = await Promise.all([
+            import("../../analysis/sensitivity-job.js"),
+            import("../files.js"),
+            import("../format.js"),
+            import("../progress.js"),
+            import("../simulate.js"),
+          ]);
           let pool = opts.redis === undefined ? designPool(opts.workers) : undefined;
           if (opts.redis !== undefined) {
             const { redisDesignPool } = await import("../distributed.js");
@@ -84,7 +94,7 @@ export const sensitivity: Verb = {
           const bar = progressBar();
           const started = performance.now();
           const result = await sensitivityAnalysis(
-            { file: path, text: readModel(path) },
+            { file: path, text: await readModel(path) },
             {
               method: opts.method,
               seed: opts.seed,
@@ -112,7 +122,7 @@ export const sensitivity: Verb = {
             // A sensitivity analysis has no partial result; what was waiting is withdrawn from the queue.
             io.err("brink: stopped; the design's waiting parts were withdrawn from the queue\n");
             exit(130);
-          } else exit(fail(e));
+          } else exit(await fail(e));
         } finally {
           process.removeListener("SIGINT", stop);
           await Promise.all(opened.map((o) => o.close().catch(() => {})));

@@ -1,4 +1,3 @@
-import { serveApp } from "../serve.js";
 import { terminalSafe } from "../terminal.js";
 import { EXIT_BAD_MODEL, EXIT_USAGE, type Verb } from "./shared.js";
 
@@ -18,6 +17,7 @@ export const serve: Verb = {
           return;
         }
         try {
+          const { serveApp } = await import("../serve.js");
           const { server, url } = await serveApp(port, opts.host);
           io.out(terminalSafe(`Brink is running at ${url} (Ctrl-C to stop)\n`));
           await new Promise((resolve) => {

@@ -5,11 +5,7 @@
 import { availableParallelism } from "node:os";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Simulator } from "../../analysis/compare.js";
-import { SummaryMismatchError } from "../../engine/summary.js";
 import { DiagnosticError, formatDiagnostic } from "../../lang/diagnostic.js";
-import { FileWriteError } from "../files.js";
-import { RedisError } from "../redis-error.js";
-import { UsageError } from "../simulate.js";
 import { terminalSafe } from "../terminal.js";
 
 export const EXIT_OK = 0;
@@ -29,24 +25,38 @@ export interface VerbContext {
   /** Set the process's exit code (the last call wins). */
   exit(code: number): void;
   /** Print an expected failure (bad model, bad usage, unwritable file) and return its exit code; rethrow bugs. */
-  fail(e: unknown): number;
+  fail(e: unknown): Promise<number>;
 }
 
-/** A verb: one file in src/node/verbs, registered in verbs/index.ts. */
+/**
+ * A verb: one file in src/node/verbs, registered in verbs/index.ts. Registering loads nothing heavy: each action
+ * imports what it needs when it runs (`await import(…)`), so `brink --version`, `--help` and light verbs start
+ * fast.
+ */
 export interface Verb {
   name: string;
   register(program: Command, ctx: VerbContext): void;
+  /** The verb may start worker threads, which the CLI stops when the verb is done. */
+  workers?: boolean;
 }
 
 export function makeContext(io: Io, setCode: (code: number) => void): VerbContext {
   return {
     io,
     exit: setCode,
-    fail(e) {
+    async fail(e) {
       if (e instanceof DiagnosticError) {
         for (const d of e.diagnostics) io.err(`${terminalSafe(formatDiagnostic(d))}\n`);
         return EXIT_BAD_MODEL;
       }
+      // The other expected errors' modules are loaded here, not up front: a verb that threw one has loaded it.
+      const [{ UsageError }, { SummaryMismatchError }, { FileWriteError }, { RedisError }] =
+        await Promise.all([
+          import("../../analysis/simulate.js"),
+          import("../../engine/summary.js"),
+          import("../files.js"),
+          import("../redis-error.js"),
+        ]);
       if (e instanceof UsageError) {
         io.err(`brink: ${terminalSafe(e.message)}\n`);
         return EXIT_USAGE;

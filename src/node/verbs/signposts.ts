@@ -1,16 +1,8 @@
 import { availableParallelism } from "node:os";
-import { parseHorizon } from "../../analysis/calibrate/backtest.js";
-import { untilStep } from "../../analysis/calibrate/calibrate.js";
-import { type SignpostResult, signposts } from "../../analysis/signposts.js";
-import { posteriorRows } from "../../analysis/weigh.js";
+import type { SignpostResult } from "../../analysis/signposts.js";
 import type { ParamRows } from "../../engine/run.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
-import { renderHtml } from "../../report/html.js";
-import { signpostsSection } from "../../report/weigh.js";
-import { readModel, writeFileAtomic } from "../files.js";
 import { table } from "../format.js";
-import { loadObservations } from "../observations.js";
-import { UsageError } from "../simulate.js";
 import { EXIT_INTERRUPTED, printResult, samplerOptions, seedArg, type Verb, wholeNumber } from "./shared.js";
 import { prepareScenarios, priorWeights, scenarioNames, weighWorkers } from "./weigh.js";
 
@@ -109,11 +101,32 @@ export const signpostsVerb: Verb = {
           abort.abort();
         };
         process.once("SIGINT", onInterrupt);
-        let workers: ReturnType<typeof weighWorkers>;
+        let workers: Awaited<ReturnType<typeof weighWorkers>>;
         try {
-          const names = scenarioNames(opts.scenarios);
-          const priors = priorWeights(opts.priorWeights, names.length);
-          const scenarios = prepareScenarios(file, names);
+          const [
+            { parseHorizon },
+            { untilStep },
+            { signposts },
+            { posteriorRows },
+            { renderHtml },
+            { signpostsSection },
+            { readModel, writeFileAtomic },
+            { loadObservations },
+            { UsageError },
+          ] = await Promise.all([
+            import("../../analysis/calibrate/backtest.js"),
+            import("../../analysis/calibrate/calibrate.js"),
+            import("../../analysis/signposts.js"),
+            import("../../analysis/weigh.js"),
+            import("../../report/html.js"),
+            import("../../report/weigh.js"),
+            import("../files.js"),
+            import("../observations.js"),
+            import("../../analysis/simulate.js"),
+          ]);
+          const names = await scenarioNames(opts.scenarios);
+          const priors = await priorWeights(opts.priorWeights, names.length);
+          const scenarios = await prepareScenarios(file, names);
           const first = scenarios[0]!.model;
           const { time } = first.loaded;
           const steps = first.program.time.steps;
@@ -180,7 +193,11 @@ export const signpostsVerb: Verb = {
               posteriors.push(rows);
             }
           }
-          workers = weighWorkers(opts.workers ?? availableParallelism(), readModel(file), abort.signal);
+          workers = await weighWorkers(
+            opts.workers ?? availableParallelism(),
+            await readModel(file),
+            abort.signal,
+          );
           const result = await signposts(
             file,
             scenarios,
@@ -223,7 +240,7 @@ export const signpostsVerb: Verb = {
           if (interrupted) {
             io.err("brink: stopped before every run was made; nothing to report\n");
             setCode(EXIT_INTERRUPTED);
-          } else setCode(report(e));
+          } else setCode(await report(e));
         } finally {
           process.removeListener("SIGINT", onInterrupt);
           await workers?.close();

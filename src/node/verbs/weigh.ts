@@ -1,22 +1,10 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { Piscina } from "piscina";
-import { untilStep } from "../../analysis/calibrate/calibrate.js";
 import type { RunsPart, RunsPool, RunsTask } from "../../analysis/signposts.js";
-import {
-  type EvidencePath,
-  type EvidencePool,
-  type EvidenceTask,
-  type WeighResult,
-  weigh,
-} from "../../analysis/weigh.js";
-import { type PreparedModel, prepareModel } from "../../engine/prepare.js";
-import { renderHtml } from "../../report/html.js";
-import { weighSection } from "../../report/weigh.js";
-import { PACKAGE_ROOT, readModel, writeFileAtomic } from "../files.js";
+import type { EvidencePath, EvidencePool, EvidenceTask, WeighResult } from "../../analysis/weigh.js";
+import type { PreparedModel } from "../../engine/prepare.js";
 import { table } from "../format.js";
-import { loadObservations } from "../observations.js";
-import { UsageError } from "../simulate.js";
+import { PACKAGE_ROOT } from "../package-info.js";
 import { EXIT_INTERRUPTED, printResult, samplerOptions, seedArg, type Verb, wholeNumber } from "./shared.js";
 
 interface WeighFlags {
@@ -42,8 +30,10 @@ const WORKER = join(PACKAGE_ROOT, "dist", "node", "weigh-worker.js");
  * Worker threads for weigh and signposts (weigh-worker.ts), or none for one: their tasks are keyed by seed and
  * run index only, so the answer is the same on any number. `signal` aborts the tasks (Ctrl-C).
  */
-export function weighWorkers(threads: number, text: string, signal: AbortSignal) {
+export async function weighWorkers(threads: number, text: string, signal: AbortSignal) {
   if (threads <= 1) return undefined;
+  // The worker pool's library is loaded only when there are workers to start.
+  const { Piscina } = await import("piscina");
   const piscina = new Piscina({ filename: WORKER, minThreads: 0, maxThreads: threads, idleTimeout: 1000 });
   const evidence: EvidencePool = {
     text,
@@ -57,7 +47,8 @@ export function weighWorkers(threads: number, text: string, signal: AbortSignal)
 }
 
 /** `--scenarios a,b,c`: at least two distinct names ('base' is the base model). */
-export function scenarioNames(text: string): string[] {
+export async function scenarioNames(text: string): Promise<string[]> {
+  const { UsageError } = await import("../../analysis/simulate.js");
   const names = text
     .split(",")
     .map((s) => s.trim())
@@ -69,8 +60,9 @@ export function scenarioNames(text: string): string[] {
 }
 
 /** `--prior-weights 2,1,1`: one non-negative number per scenario, not all zero (normalised later). */
-export function priorWeights(text: string | undefined, count: number): number[] | undefined {
+export async function priorWeights(text: string | undefined, count: number): Promise<number[] | undefined> {
   if (text === undefined) return undefined;
+  const { UsageError } = await import("../../analysis/simulate.js");
   const items = text.split(",").map((s) => s.trim());
   const values = items.map(Number);
   if (items.some((s) => !/^[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?$/.test(s)) || !values.every(Number.isFinite))
@@ -82,11 +74,15 @@ export function priorWeights(text: string | undefined, count: number): number[] 
 }
 
 /** Each named scenario of the model file, prepared ('base': the model without an overlay). */
-export function prepareScenarios(
+export async function prepareScenarios(
   file: string,
   names: readonly string[],
-): { name: string; model: PreparedModel }[] {
-  const text = readModel(file);
+): Promise<{ name: string; model: PreparedModel }[]> {
+  const [{ prepareModel }, { readModel }] = await Promise.all([
+    import("../../engine/prepare.js"),
+    import("../files.js"),
+  ]);
+  const text = await readModel(file);
   return names.map((name) => ({
     name,
     model: prepareModel(file, text, name === "base" ? {} : { scenario: name }),
@@ -174,13 +170,30 @@ export const weighVerb: Verb = {
           abort.abort();
         };
         process.once("SIGINT", onInterrupt);
-        let workers: ReturnType<typeof weighWorkers>;
+        let workers: Awaited<ReturnType<typeof weighWorkers>>;
         try {
-          const names = scenarioNames(opts.scenarios);
-          const priors = priorWeights(opts.priorWeights, names.length);
+          const [
+            { untilStep },
+            { weigh },
+            { renderHtml },
+            { weighSection },
+            { readModel, writeFileAtomic },
+            { loadObservations },
+            { UsageError },
+          ] = await Promise.all([
+            import("../../analysis/calibrate/calibrate.js"),
+            import("../../analysis/weigh.js"),
+            import("../../report/html.js"),
+            import("../../report/weigh.js"),
+            import("../files.js"),
+            import("../observations.js"),
+            import("../../analysis/simulate.js"),
+          ]);
+          const names = await scenarioNames(opts.scenarios);
+          const priors = await priorWeights(opts.priorWeights, names.length);
           if (opts.every !== undefined && opts.every !== "month" && opts.every !== "observation")
             throw new UsageError(`--every takes 'month' or 'observation', not '${opts.every}'`);
-          const scenarios = prepareScenarios(file, names).map((s) => ({
+          const scenarios = (await prepareScenarios(file, names)).map((s) => ({
             ...s,
             series: loadObservations(file, s.model.loaded),
           }));
@@ -196,9 +209,9 @@ export const weighVerb: Verb = {
             throw new UsageError("--every month needs a dated model (time.start a date)");
           const showProgress = opts.progress === true || process.stderr.isTTY === true;
           let last = Date.now();
-          workers = weighWorkers(
+          workers = await weighWorkers(
             opts.workers ?? Math.min(names.length, availableParallelism()),
-            readModel(file),
+            await readModel(file),
             abort.signal,
           );
           const result = await weigh(
@@ -247,7 +260,7 @@ export const weighVerb: Verb = {
           if (interrupted) {
             io.err("brink: stopped before every scenario was weighed; nothing to report\n");
             setCode(EXIT_INTERRUPTED);
-          } else setCode(report(e));
+          } else setCode(await report(e));
         } finally {
           process.removeListener("SIGINT", onInterrupt);
           await workers?.close();

@@ -39,7 +39,7 @@ export const worker: Verb = {
             controller.signal,
           );
         } catch (e) {
-          exit(fail(e));
+          exit(await fail(e));
         } finally {
           process.removeListener("SIGINT", stop);
           process.removeListener("SIGTERM", stop);
