@@ -31,28 +31,35 @@ export function hashName(name: string): number {
 }
 
 const TWO32 = 4294967296;
+const COUNTER0_A = mix32(0x9e3779b9);
+const COUNTER0_B = mix32(1 + 0x7f4a7c15);
 
-/** Split a non-negative integer below 2^53 into 32-bit halves. */
-function halves(n: number): [number, number] {
-  return [n >>> 0, Math.floor(n / TWO32) >>> 0];
+/** The seed's part of a stream key; a job keeps one seed, so the last one is remembered. */
+let lastSeed = Number.NaN;
+let lastSeedKey = 0;
+function seedKey(seed: number): number {
+  if (seed !== lastSeed) {
+    lastSeedKey = mix32(mix32((seed >>> 0) ^ 0x243f6a88) ^ (Math.floor(seed / TWO32) >>> 0) ^ 0x85a308d3);
+    lastSeed = seed;
+  }
+  return lastSeedKey;
 }
 
-/** A 32-bit key for (seed, run, source): the root of that source's stream. */
+/** A 32-bit key for (seed, run, source): the root of that source's stream. Seed and run are integers below 2^53,
+ * taken as their low and high 32-bit halves (without allocating: this runs for every param of every run). */
 export function streamKey(seed: number, run: number, source: number): number {
-  const [sLo, sHi] = halves(seed);
-  const [rLo, rHi] = halves(run);
-  let h = mix32(sLo ^ 0x243f6a88);
-  h = mix32(h ^ sHi ^ 0x85a308d3);
-  h = mix32(h ^ rLo ^ 0x13198a2e);
-  h = mix32(h ^ rHi ^ 0x03707344);
+  let h = seedKey(seed);
+  h = mix32(h ^ (run >>> 0) ^ 0x13198a2e);
+  h = mix32(h ^ (Math.floor(run / TWO32) >>> 0) ^ 0x03707344);
   return mix32(h ^ source ^ 0xa4093822);
 }
 
 /** A uniform in (0, 1) straight from (seed, run, source, counter): counter-based, no state. */
 export function hashUniform(seed: number, run: number, source: number, counter = 0): number {
   const k = streamKey(seed, run, source);
-  const a = mix32(k ^ mix32(counter * 2 + 0x9e3779b9));
-  const b = mix32(a ^ mix32(counter * 2 + 1 + 0x7f4a7c15));
+  // Counter 0 (every param draw) uses the two mixed constants precomputed.
+  const a = mix32(k ^ (counter === 0 ? COUNTER0_A : mix32(counter * 2 + 0x9e3779b9)));
+  const b = mix32(a ^ (counter === 0 ? COUNTER0_B : mix32(counter * 2 + 1 + 0x7f4a7c15)));
   return ((a >>> 5) * 67108864 + (b >>> 6) + 0.5) / 9007199254740992;
 }
 
