@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-import { main } from "../dist/node/cli.js";
+import { statSync } from "node:fs";
+
+// The bundled CLI (dist/cli, built by `npm run build`) starts faster; a tsc-only build newer than it (while
+// developing) is used instead, so a stale bundle never runs.
+const mtime = (path) => statSync(new URL(path, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+const bundled = mtime("../dist/cli/cli.js") >= mtime("../dist/node/cli.js");
+const { main } = await import(bundled ? "../dist/cli/cli.js" : "../dist/node/cli.js");
 
 // A reader that stops early (`brink run --json | head`) is not an error.
 process.stdout.on("error", (e) => {

@@ -98,14 +98,17 @@ export async function resolve(s, c, next) {
   };
   const HEAVY = ["vega", "vega-lite", "zod", "bullmq", "ioredis", "hyparquet", "hyparquet-writer", "piscina"];
 
-  it("--version and --help load only commander", async () => {
-    expect([...(await packagesOf("--version"))]).toEqual(["commander"]);
-    expect([...(await packagesOf("--help"))]).toEqual(["commander"]);
+  // The bundled CLI (dist/cli) has commander, yaml and zod inside; the tsc build loads them from node_modules.
+  it("--version and --help load commander at most", async () => {
+    for (const args of [["--version"], ["--help"]])
+      expect(
+        [...(await packagesOf(...args))].filter((p) => p !== "commander"),
+        args[0],
+      ).toEqual([]);
   });
 
   it("a one-run `brink run` of a YAML model loads no chart, queue, Parquet, XML or worker-pool library", async () => {
     const loaded = await packagesOf("run", join("models", "examples", "teacup.yaml"), "--runs", "1");
-    expect(loaded.has("yaml")).toBe(true);
     for (const name of [...HEAVY.filter((h) => h !== "zod"), "saxes", "cli-progress"])
       expect(loaded.has(name), name).toBe(false);
   });
