@@ -148,6 +148,18 @@ describe("brink calibrate", () => {
     expect(data.stderr).toMatch(
       /error: observation 'in_bed': cannot read '\/dev\/zero' \(file is over 8\.0 MB/,
     );
+    // Hand-made posteriors that name no params, or one param twice, are refused at the file.
+    for (const [params, samples, message] of [
+      [[], [[]], "names the params it drew"],
+      [["contact_rate", "contact_rate"], [[1, 2]], "names param 'contact_rate' twice"],
+    ] as const) {
+      const hand = join(dir, "hand.json");
+      writeFileSync(hand, JSON.stringify({ brink_posterior: 1, params, samples }));
+      const refused = brink("run", FLU, "--posterior", hand, "--runs", "5");
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain(`${hand}:1:1: error:`);
+      expect(refused.stderr).toContain(message);
+    }
     const posterior = brink("run", FLU, "--posterior", "/dev/zero", "--runs", "5");
     expect(posterior.status).toBe(1);
     expect(posterior.stderr).toBe(
