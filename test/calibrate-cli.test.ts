@@ -150,8 +150,8 @@ describe("brink calibrate", () => {
     );
     // Hand-made posteriors that name no params, or one param twice, are refused at the file.
     for (const [params, samples, message] of [
-      [[], [[]], "names the params it drew"],
-      [["contact_rate", "contact_rate"], [[1, 2]], "names param 'contact_rate' twice"],
+      [[], [[]], "holds no params"],
+      [["contact_rate", "contact_rate"], [[1, 2]], "names 'contact_rate' more than once"],
     ] as const) {
       const hand = join(dir, "hand.json");
       writeFileSync(hand, JSON.stringify({ brink_posterior: 1, params, samples }));

@@ -277,10 +277,11 @@ export async function posteriorParamRows(
     !samples.every((row) => Array.isArray(row) && row.length === params.length && row.every(Number.isFinite))
   )
     throw fail("not a posterior file written by `brink calibrate` (or it holds no draws)");
-  if (params.length === 0 || !params.every((p) => typeof p === "string"))
-    throw fail("a posterior file names the params it drew (a non-empty list of names)");
+  if (!params.every((p) => typeof p === "string"))
+    throw fail("not a posterior file written by `brink calibrate` (its params are not names)");
+  if (params.length === 0) throw fail("the posterior holds no params");
   const twice = params.find((p, i) => params.indexOf(p) !== i);
-  if (twice !== undefined) throw fail(`the posterior names param '${twice}' twice`);
+  if (twice !== undefined) throw fail(`the posterior names '${twice}' more than once`);
   const known = Object.keys(loadModel(modelFile, modelText).spec.params ?? {});
   const missing = params.filter((p) => !known.includes(p));
   if (missing.length)
