@@ -11,6 +11,7 @@ import {
   MODEL_ARGUMENT,
   printResult,
   probability,
+  redisOption,
   runsOption,
   scenarioOption,
   seedOption,
@@ -94,10 +95,7 @@ export const run: Verb = {
         "--from <date>",
         "with --posterior: start every run at the posterior's date from its filtered state (params and state of one draw)",
       )
-      .option(
-        "--redis <url>",
-        "run the chunks on `brink worker`s through this Redis server (same result as a local run)",
-      )
+      .addOption(redisOption("the chunks"))
       .option("--progress", "show a progress bar even when stderr is not a terminal")
       .addOption(dataOption())
       .addOption(jsonOption())

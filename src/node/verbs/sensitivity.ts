@@ -5,6 +5,7 @@ import {
   jsonOption,
   MODEL_ARGUMENT,
   printResult,
+  redisOption,
   scenarioOption,
   seedOption,
   type Verb,
@@ -56,10 +57,7 @@ export const sensitivity: Verb = {
       .addOption(seedOption())
       .addOption(workersOption("worker threads (default: the cores; results do not depend on it)"))
       .option("--target <term...>", "also analyse E(var at TIME)")
-      .option(
-        "--redis <url>",
-        "evaluate the design on `brink worker`s through this Redis server (same result as locally)",
-      )
+      .addOption(redisOption("the design's rows"))
       .option("--top <n>", "params shown per target", wholeNumber("--top", 1, 1000), 8)
       .addOption(jsonOption())
       .action(async (file: string | undefined, opts: SensitivityOptions) => {
