@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { checkModelText } from "../src/analysis/check.js";
+import { prepareModel } from "../src/engine/prepare.js";
 import {
   irregularExitRate,
   joinTerritory,
@@ -122,6 +123,27 @@ describe("the flagship model", () => {
     expect(talks.report.outcomes.armistice_on_the_line!.p).toBeGreaterThan(
       base.report.outcomes.armistice_on_the_line!.hi,
     );
+  });
+});
+
+describe("the flagship's rival theses", () => {
+  it("genuine talks are graded: a larger genuine share ends more wars on the line, not all or nothing", () => {
+    const armistice = (share: number) =>
+      report(prepareText(pin(text, "talks_genuine", share), FLAGSHIP), 300, 4).outcomes
+        .armistice_on_the_line!;
+    const [none, some, most] = [armistice(0), armistice(0.2), armistice(0.8)];
+    expect(some.p).toBeGreaterThan(none.hi);
+    expect(most.p).toBeGreaterThan(some.hi);
+    // The genuine_talks scenario draws the share rather than setting every round genuine.
+    const scenario = (parse(text) as { scenarios: Record<string, { params: Record<string, unknown> }> })
+      .scenarios;
+    expect(scenario.genuine_talks!.params.talks_genuine).toMatch(/^uniform\(0\.\d+, 0\.\d+\)$/);
+  });
+
+  it("the frozen-conflict front stays on the map (a stall ratio near 1 once sent it past Ukraine's area)", async () => {
+    const frozen = report(prepareModel(FLAGSHIP, text, { scenario: "frozen_conflict" }), 200, 5);
+    // Ukraine's area within its 1991 borders, km² (Crimea included).
+    for (const p of frozen.tracked.territory_occupied!) expect(p.q95).toBeLessThan(603_628);
   });
 });
 
