@@ -61,7 +61,14 @@ export function checkModelText(file: string, text: string): CheckReport {
       const loaded = loadModel(file, text, scenario === undefined ? {} : { scenario });
       variants.push(scenario ?? "base");
       const problems: Diagnostic[] = [];
-      for (const step of [() => checkBudgets(loaded, compileModel(loaded)), () => compileClaims(loaded)]) {
+      // Claims read the compiled time: a variable clock's schedule (time.clock) is known only then.
+      let compiled = loaded;
+      const compileAndBudget = () => {
+        const program = compileModel(loaded);
+        compiled = { ...loaded, time: program.time };
+        checkBudgets(loaded, program);
+      };
+      for (const step of [compileAndBudget, () => compileClaims(compiled)]) {
         try {
           step();
         } catch (e) {

@@ -2,7 +2,7 @@ import type { Expr } from "../lang/ast.js";
 import { type Diagnostic, didYouMean, type Locator } from "../lang/diagnostic.js";
 import { ExprSyntaxError } from "../lang/lexer.js";
 import { parseExpr } from "../lang/parser.js";
-import type { ResolvedTime } from "../model/load.js";
+import { type ResolvedTime, saveAtOrBefore, saveTotal, stepAtOrBefore } from "../model/load.js";
 import { dateToModelTime } from "../model/time.js";
 
 /**
@@ -109,7 +109,7 @@ export function compileClaim(
       fail(e.pos, "write a time here: a number or a date such as 2027-08-21");
       return 0;
     }
-    return Math.floor((t - time.start) / time.dt + 1e-9);
+    return stepAtOrBefore(time, t);
   };
   const outcome = (e: Expr): number => {
     if (e.kind !== "name") {
@@ -131,7 +131,7 @@ export function compileClaim(
     const step = toStep(e);
     if (step < 0 || step > time.steps)
       fail(e.pos, "this time is outside the run (between time.start and time.stop)");
-    return Math.max(0, Math.min(Math.floor(step / time.saveEvery), Math.floor(time.steps / time.saveEvery)));
+    return Math.max(0, Math.min(saveAtOrBefore(time, step), saveTotal(time) - 1));
   };
 
   const tracked = (e: Expr): number => {

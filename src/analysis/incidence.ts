@@ -1,5 +1,5 @@
 import type { Summary } from "../engine/summary.js";
-import type { ResolvedTime } from "../model/load.js";
+import { isSaveStep, type ResolvedTime, stepTime } from "../model/load.js";
 import { modelTimeToDate } from "../model/time.js";
 import { wilson } from "./stats.js";
 
@@ -48,9 +48,9 @@ export function incidenceCurves(summary: Summary, time: ResolvedTime): Incidence
       if (atRisk[k]! > 0) cif += (survival * times[k]!) / atRisk[k]!;
       if (atRisk[k]! > 0) survival *= 1 - endedAt[k]! / atRisk[k]!;
       count += times[k]!;
-      const t = time.start + k * time.dt;
+      const t = stepTime(time, k);
       if (median === null && cif >= 0.5) median = t;
-      if (k % time.saveEvery === 0 || k === steps) {
+      if (isSaveStep(time, k) || k === steps) {
         const w = wilson(count, n);
         const point: IncidencePoint = { t, cif, lo: w.lo, hi: w.hi };
         if (time.origin !== undefined && time.unit !== undefined)

@@ -1,5 +1,5 @@
 import type { Summary } from "../engine/summary.js";
-import type { ResolvedTime } from "../model/load.js";
+import { type ResolvedTime, saveTime, stepTime } from "../model/load.js";
 import { modelTimeToDate } from "../model/time.js";
 import { type ClaimResult, type CompiledClaim, evaluateClaim, needsRecords } from "./claims.js";
 import { type IncidenceCurve, incidenceCurves } from "./incidence.js";
@@ -70,7 +70,7 @@ export function buildReport(args: {
     const count = summary.outcomeCounts[o]!;
     const w = wilson(count, n);
     const medianStep = medianIndex(summary.outcomeTimes[o]!, count);
-    const median = medianStep === undefined ? null : round(time.start + medianStep * time.dt);
+    const median = medianStep === undefined ? null : round(stepTime(time, medianStep));
     const row: OutcomeRow = {
       count,
       p: round(w.p) ?? 0,
@@ -86,7 +86,7 @@ export function buildReport(args: {
   summary.trackedNames.forEach((name, j) => {
     const points: TrackedPoint[] = [];
     for (let s = 0; s < summary.saveCount; s++) {
-      const t = time.start + s * time.saveEvery * time.dt;
+      const t = saveTime(time, s);
       const st = summary.statsAt(j, s);
       const point: TrackedPoint = {
         t: round(t) ?? t,

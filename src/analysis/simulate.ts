@@ -1,4 +1,3 @@
-import { saveCount } from "../compile/kernel.js";
 import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.js";
 import { jobIdentity, jobMeta, runChunk } from "../engine/montecarlo.js";
 import { type PreparedModel, prepareModel } from "../engine/prepare.js";
@@ -8,6 +7,7 @@ import { type RunsOut, runTableBytesPerRun } from "../engine/run-table.js";
 import { leafAlignedChunk } from "../engine/sketch.js";
 import { type JobMeta, Summary, shapeOf } from "../engine/summary.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
+import { saveTime, saveTotal } from "../model/load.js";
 import { compileClaims } from "./check.js";
 import {
   type CompiledClaim,
@@ -199,7 +199,7 @@ export async function runSimulation(
   // A few chunks per worker: enough to balance the load, few enough that merging stays cheap. Progress and
   // stopping do not wait for chunks: workers report through shared memory.
   const p = model.program;
-  const saves = saveCount(p.time.steps, p.time.saveEvery);
+  const saves = saveTotal(p.time);
   const defaultChunk = leafAlignedChunk(
     Math.min(50_000, Math.max(256, Math.ceil(maxRuns / (workers * 4)))),
     p.tracked.length * saves,
@@ -548,7 +548,7 @@ function runsOutOf(
   given: { dir: string; metadata: Record<string, string> },
 ): RunsOut {
   const p = model.program;
-  const saves = saveCount(p.time.steps, p.time.saveEvery);
+  const saves = saveTotal(p.time);
   const { time } = model.loaded;
   const decisions = Object.fromEntries(
     Object.entries(model.loaded.spec.decisions ?? {}).map(([name, d]) => [name, d.value]),
@@ -558,7 +558,7 @@ function runsOutOf(
     params: p.params.map((q) => q.name),
     decisions,
     tracked: p.tracked.map((t) => t.name),
-    saveTimes: Array.from({ length: saves }, (_, s) => time.start + s * time.saveEvery * time.dt),
+    saveTimes: Array.from({ length: saves }, (_, s) => saveTime(time, s)),
     outcomes: p.outcomes.map((o) => o.name),
     metadata: {
       ...given.metadata,

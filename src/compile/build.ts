@@ -8,6 +8,7 @@ import type { LoadedModel } from "../model/load.js";
 import type { ModelSource, Path } from "../model/source.js";
 import { BUILTINS } from "./builtins.js";
 import { type CheckContext, checkExpressionUnits, checkGroups, checkUnits, checkWarRoom } from "./checks.js";
+import { planClock } from "./clock.js";
 import type { Table } from "./functions.js";
 import type {
   Assignment,
@@ -237,21 +238,24 @@ class Builder implements ResolveHost {
     ];
     const initOrder = orderAssignments(initRoots, this.aux, this.slots, this.source, "initial value");
 
-    return {
-      slots: this.slots,
-      params,
-      initOrder,
-      auxOrder,
-      previous: this.previous,
-      stocks: allStocks,
-      events,
-      outcomes,
-      tables: this.tables,
-      randomSites: this.randomSites,
-      tracked,
-      time: this.model.time,
-      method: this.model.spec.method ?? "euler",
-    };
+    return planClock(
+      {
+        slots: this.slots,
+        params,
+        initOrder,
+        auxOrder,
+        previous: this.previous,
+        stocks: allStocks,
+        events,
+        outcomes,
+        tables: this.tables,
+        randomSites: this.randomSites,
+        tracked,
+        time: this.model.time,
+        method: this.model.spec.method ?? "euler",
+      },
+      this.source,
+    );
   }
 
   /** Give every name a slot (or a table index), refusing bad and duplicate names. */

@@ -40,9 +40,12 @@ export type PausableRunFunction = (
 /** What a pausable run returns when it pauses. */
 export const PAUSED = -3;
 
-/** Length of a pausable run's state: a flag, every slot, each event's two flags and each previous(x), t, first, k, saved. */
+/**
+ * Length of a pausable run's state: a flag, every slot, each event's two flags and each previous(x), t, first, k,
+ * saved (and a variable clock's step).
+ */
 export function pausedStateLength(p: Program): number {
-  return 1 + p.slots.length + 2 * p.events.length + p.previous.length + 4;
+  return 1 + p.slots.length + 2 * p.events.length + p.previous.length + 4 + (p.clock ? 1 : 0);
 }
 
 /** Compile the Program to a run function that pauses at a given step and resumes from its saved state. */
@@ -83,6 +86,8 @@ class Emitter {
       "first",
       "k",
       "saved",
+      // A variable clock's step, which a resumed step integrates with.
+      ...(p.clock ? ["h"] : []),
     ];
   }
 
@@ -183,6 +188,9 @@ class Emitter {
       p.stocks.forEach((_, i) => L.push(`  let s${i} = 0, k1_${i} = 0, k2_${i} = 0, k3_${i} = 0;`));
     }
     L.push("  let t = START, first = 1, k = 0, saved = 0;");
+    // A variable clock (time.clock): the step h, read from its var every step; time accumulates, as Vensim's does.
+    const clock = p.clock;
+    if (clock) L.push("  let h = DT;");
     const locals = this.stateLocals();
     if (this.pausable) {
       // Resume from a saved state, or start; a resumed run skips the part of its step done before the pause.
@@ -195,8 +203,9 @@ class Emitter {
     if (this.pausable) L.push("  }");
     L.push("  for (;;) {");
     if (this.pausable) L.push("    if (resumed === 0) {");
-    L.push("    t = START + k * DT;");
+    if (!clock) L.push("    t = START + k * DT;");
     this.emitAssignments(p.auxOrder, "    ");
+    if (clock?.dt !== undefined) L.push(`    h = ${this.x(clock.dt)};`);
     L.push("    first = 0;");
     if (allSlots.length) {
       // One sum finds any NaN or infinity among all values (Inf − Inf is NaN too); the slow path says which.
@@ -204,7 +213,15 @@ class Emitter {
       L.push("    if (check - check !== 0) { result[0] = t; result[1] = saved; result[2] = k; return -2; }");
     }
     // With a save every step the modulo is dropped from the hot loop.
-    L.push(time.saveEvery === 1 ? "    {" : "    if (k % SAVE === 0) {");
+    if (clock) {
+      const per =
+        clock.save !== undefined
+          ? this.x(clock.save)
+          : clock.savePeriod !== undefined
+            ? lit(clock.savePeriod)
+            : "h";
+      L.push(`    if (F.saveDue(t - START, ${per}, h)) {`);
+    } else L.push(time.saveEvery === 1 ? "    {" : "    if (k % SAVE === 0) {");
     if (nTracked) {
       L.push(`      const o = saved * ${nTracked};`);
       p.tracked.forEach((tr, j) => L.push(`      out[o + ${j}] = ${this.x(tr.slot)};`));
@@ -226,7 +243,12 @@ class Emitter {
       L.push("    }");
       L.push("    resumed = 0;");
     }
-    L.push("    if (k === STEPS) break;");
+    if (clock) {
+      // The stop is read every step; STEPS (the clock walked once by the compiler) only guards the buffers.
+      const stop = clock.stop !== undefined ? this.x(clock.stop) : lit(clock.stopTime);
+      L.push(`    if (t >= ${stop} - ${lit(1e-9)} * h || k === STEPS) break;`);
+    } else L.push("    if (k === STEPS) break;");
+    const DT = clock ? "h" : "DT";
     p.outcomes.forEach((o, i) => {
       if (o.trigger === "rate") {
         L.push("    {");
@@ -235,7 +257,7 @@ class Emitter {
           "      if (!(r >= 0) || r === Infinity) { result[0] = t; result[1] = saved; result[2] = k; return -2; }",
         );
         L.push(
-          `      if (rs.uniform(${o.site}) < F.hazardProbability(r, DT)) { result[0] = t + DT; result[1] = saved; result[2] = k; return ${i}; }`,
+          `      if (rs.uniform(${o.site}) < F.hazardProbability(r, ${DT})) { result[0] = t + ${DT}; result[1] = saved; result[2] = k; return ${i}; }`,
         );
         L.push("    }");
       }
@@ -251,7 +273,7 @@ class Emitter {
         L.push(
           "      if (!(r >= 0) || r === Infinity) { result[0] = t; result[1] = saved; result[2] = k; return -2; }",
         );
-        L.push(`      fired${i} = F.eventFirings(r, DT, rs, ${e.site});`);
+        L.push(`      fired${i} = F.eventFirings(r, ${DT}, rs, ${e.site});`);
         L.push("    }");
       }
     });
@@ -270,7 +292,7 @@ class Emitter {
       L.push("    }");
     });
     p.previous.forEach((pr, i) => L.push(`    ${this.x(pr.slot)} = pending${i};`));
-    L.push("    k++;");
+    L.push(clock ? "    k++; t += h;" : "    k++;");
     L.push("  }");
     L.push("  result[0] = t; result[1] = saved; result[2] = k;");
     L.push("  return -1;");
@@ -284,26 +306,29 @@ class Emitter {
     const stocks = p.stocks;
     if (!stocks.length) return;
     stocks.forEach((s, i) => L.push(`    d${i} = ${this.expr(s.rate)};`));
+    const clocked = p.clock !== undefined;
+    const DT = clocked ? "h" : "DT";
     if (p.method === "euler") {
-      stocks.forEach((s, i) => L.push(`    ${this.x(s.slot)} += DT * d${i};`));
+      stocks.forEach((s, i) => L.push(`    ${this.x(s.slot)} += ${DT} * d${i};`));
     } else {
       // Classic RK4: three more evaluations of every auxiliary at the stage states, then the weighted step.
       const stage = (k: string, scale: string, dtFrac: string) => {
         stocks.forEach((s, i) =>
           L.push(`    ${k}_${i} = d${i}; ${this.x(s.slot)} = s${i} + ${scale} * d${i};`),
         );
-        L.push(`    t = START + k * DT + ${dtFrac};`);
+        L.push(clocked ? `    t = t0 + ${dtFrac};` : `    t = START + k * DT + ${dtFrac};`);
         this.emitAssignments(stageAux(this.p), "    ");
         stocks.forEach((s, i) => L.push(`    d${i} = ${this.expr(s.rate)};`));
       };
       stocks.forEach((s, i) => L.push(`    s${i} = ${this.x(s.slot)};`));
-      stage("k1", "DT / 2", "DT / 2");
-      stage("k2", "DT / 2", "DT / 2");
-      stage("k3", "DT", "DT");
+      if (clocked) L.push("    const t0 = t;");
+      stage("k1", `${DT} / 2`, `${DT} / 2`);
+      stage("k2", `${DT} / 2`, `${DT} / 2`);
+      stage("k3", DT, DT);
       stocks.forEach((s, i) =>
-        L.push(`    ${this.x(s.slot)} = s${i} + DT / 6 * (k1_${i} + 2 * k2_${i} + 2 * k3_${i} + d${i});`),
+        L.push(`    ${this.x(s.slot)} = s${i} + ${DT} / 6 * (k1_${i} + 2 * k2_${i} + 2 * k3_${i} + d${i});`),
       );
-      L.push("    t = START + k * DT;");
+      L.push(clocked ? "    t = t0;" : "    t = START + k * DT;");
     }
     for (const s of stocks) this.clamp(s.slot, s.min, s.max, "    ");
   }

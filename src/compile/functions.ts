@@ -194,6 +194,15 @@ export function eventFirings(rate: number, dt: number, rs: RandomStreams, site: 
 /** The tolerance used when comparing the clock with a scheduled time, so k·dt rounding never skips a step. */
 const TIME_EPS = 1e-9;
 
+/**
+ * Whether a variable clock (`time.clock`) saves at `elapsed` time units after the start, with saving period
+ * `per` and step `h`: when elapsed is a multiple of per, within a billionth of a step either way.
+ */
+export function saveDue(elapsed: number, per: number, h: number): boolean {
+  const r = elapsed % per;
+  return r < TIME_EPS * h || per - r < TIME_EPS * h;
+}
+
 export function stepFn(t: number, dt: number, height: number, start: number): number {
   return t >= start - TIME_EPS * dt ? height : 0;
 }

@@ -33,6 +33,8 @@ export class Interpreter {
   private t = 0;
   private first = 1;
   private k = 0;
+  /** The step being taken: time.dt, or a variable clock's (time.clock.dt) value at this step. */
+  private h = 0;
   /** The first out-of-domain random call of the expression being evaluated. */
   private domainError: string | undefined;
 
@@ -64,22 +66,30 @@ export class Interpreter {
     const v = this.v;
     v.set(params.subarray(0, v.length));
     for (let i = 0; i < v.length; i++) this.checkSlot(i, undefined);
-    const { dt, start, steps, saveEvery } = p.time;
+    const { start, steps, saveEvery } = p.time;
+    const clock = p.clock;
     const fired = new Float64Array(p.events.length);
     const was = new Uint8Array(p.events.length);
     const pending = new Float64Array(p.previous.length);
     this.t = start;
+    this.h = p.time.dt;
     this.first = 1;
     this.k = 0;
     this.assign(p.initOrder);
     let saved = 0;
     for (let k = 0; ; k++) {
       this.k = k;
-      this.t = start + k * dt;
+      // A variable clock's time accumulates its steps (see clock.ts); a fixed one is start + k·dt.
+      if (!clock) this.t = start + k * this.h;
       this.assign(p.auxOrder);
       this.first = 0;
       for (let i = 0; i < v.length; i++) this.checkSlot(i, undefined);
-      if (k % saveEvery === 0) {
+      if (clock?.dt !== undefined) this.h = v[clock.dt]!;
+      const dt = this.h;
+      const saves = clock
+        ? F.saveDue(this.t - start, clock.save !== undefined ? v[clock.save]! : (clock.savePeriod ?? dt), dt)
+        : k % saveEvery === 0;
+      if (saves) {
         p.tracked.forEach((tr, j) => {
           out[saved * p.tracked.length + j] = v[tr.slot]!;
         });
@@ -95,7 +105,10 @@ export class Interpreter {
         const o = p.outcomes[i]!;
         if (o.trigger === "when" && this.eval(o.expr) !== 0) return end(this.t, i);
       }
-      if (k === steps) return end(this.t, CENSORED);
+      if (clock) {
+        const stop = clock.stop !== undefined ? v[clock.stop]! : clock.stopTime;
+        if (this.t >= stop - 1e-9 * dt || k === steps) return end(this.t, CENSORED);
+      } else if (k === steps) return end(this.t, CENSORED);
       for (let i = 0; i < p.outcomes.length; i++) {
         const o = p.outcomes[i]!;
         if (o.trigger !== "rate") continue;
@@ -129,6 +142,7 @@ export class Interpreter {
       p.previous.forEach((pr, i) => {
         v[pr.slot] = pending[i]!;
       });
+      if (clock) this.t += dt;
     }
   }
 
@@ -154,7 +168,7 @@ export class Interpreter {
     const v = this.v;
     const stocks = p.stocks;
     if (!stocks.length) return;
-    const dt = p.time.dt;
+    const dt = this.h;
     const d = stocks.map((s) => this.eval(s.rate));
     if (p.method === "euler") {
       stocks.forEach((s, i) => {
@@ -163,7 +177,7 @@ export class Interpreter {
     } else {
       const s0 = stocks.map((s) => v[s.slot]!);
       const stageAux = this.stageAux();
-      const base = p.time.start + this.k * dt;
+      const base = p.clock ? this.t : p.time.start + this.k * dt;
       const ks: number[][] = [d];
       const stage = (prev: number[], scale: number, tOffset: number): number[] => {
         stocks.forEach((s, i) => {

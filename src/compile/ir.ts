@@ -1,5 +1,6 @@
 import type { Distribution } from "../model/distribution.js";
 import type { ResolvedTime } from "../model/load.js";
+import type { ClockSlots } from "./clock.js";
 import type { Table } from "./functions.js";
 
 /**
@@ -124,6 +125,8 @@ export interface Program {
   /** Slots saved at every save time, in `track` order. */
   tracked: { slot: number; name: string }[];
   time: ResolvedTime;
+  /** The slots of a clock that changes during the run (`time.clock`, see clock.ts); absent for a fixed clock. */
+  clock?: ClockSlots;
   method: "euler" | "rk4";
 }
 

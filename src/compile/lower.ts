@@ -16,6 +16,8 @@ export interface LowerContext {
   init(source: number): number;
   /** The model's step. */
   dt: number;
+  /** Whether the step changes during the run (`time.clock.dt`). */
+  variableStep?: boolean;
   /**
    * The value of an argument made of numbers, arithmetic, pure calls and names defined that way (fixed params,
    * constant vars); else undefined. Call it from `defer`red work to see definitions written after the call.
@@ -161,6 +163,11 @@ export const LOWERINGS = {
           1,
           "the delay time of delay(…) must be a constant ≥ 0 (numbers, dt, fixed params and vars defined by them); for a delay time that varies, use delay3 or delayn",
         );
+        return;
+      }
+      if (ctx.variableStep) {
+        // Its slots hold one value per step, so its length in time follows the step.
+        ctx.fail(1, "delay(…) needs a fixed step, and time.clock.dt makes the step change; use delay3 or delayn");
         return;
       }
       const steps = Math.round(t / ctx.dt);

@@ -113,6 +113,8 @@ export class Resolver {
     }
     const t = this.b.time;
     if (name === "time") return { op: "time" };
+    // With a clock that changes, dt is the step being taken: its var's value.
+    if (name === "dt" && t.clock?.dt !== undefined && t.clock.dt !== "dt") return this.name(t.clock.dt, span);
     if (name === "dt") return { op: "const", value: t.dt };
     if (name === "starttime") return { op: "const", value: t.start };
     if (name === "stoptime") return { op: "const", value: t.stop };
@@ -209,6 +211,7 @@ export class Resolver {
       previous: (source, init) => b.hiddenPrevious(owner, path, source, init),
       init: (source) => b.hiddenInit(owner, path, source),
       dt: b.time.dt,
+      variableStep: b.time.clock?.dt !== undefined,
       constant: (n) => b.constantOf(n),
       defer: (work) => b.deferred.push(work),
       setAux: (slot, expr) => b.setAux(slot, expr),

@@ -1,5 +1,5 @@
-import { saveCount } from "../compile/kernel.js";
 import type { Diagnostic } from "../lang/diagnostic.js";
+import { saveTotal } from "../model/load.js";
 import { runChunk } from "./montecarlo.js";
 import { type PreparedModel, prepareModel } from "./prepare.js";
 import { type Probe, RunRecords } from "./records.js";
@@ -87,7 +87,7 @@ function runChunkTask(task: ChunkTask): ChunkResult {
         task.end - task.start,
         model.program.params.length,
         model.program.tracked.length,
-        saveCount(model.program.time.steps, model.program.time.saveEvery),
+        saveTotal(model.program.time),
       )
     : undefined;
   let reported = 0;

@@ -1,9 +1,9 @@
 import { compileModel } from "../compile/build.js";
 import { makeKernel } from "../compile/codegen.js";
 import type { Program } from "../compile/ir.js";
-import { type RunFunction, saveCount } from "../compile/kernel.js";
+import type { RunFunction } from "../compile/kernel.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
-import { type LoadedModel, type LoadOptions, loadModel } from "../model/load.js";
+import { type LoadedModel, type LoadOptions, loadModel, saveTotal } from "../model/load.js";
 
 /** A model ready to run: loaded and checked, lowered to a Program, and compiled to a kernel. */
 export interface PreparedModel {
@@ -24,8 +24,10 @@ export const MAX_OUTCOME_STEPS = 2 ** 23;
  * without 'unsafe-eval' (docs/security.md).
  */
 export function prepareModel(file: string, text: string, options: LoadOptions = {}): PreparedModel {
-  const loaded = loadModel(file, text, options);
-  const program = compileModel(loaded);
+  const read = loadModel(file, text, options);
+  const program = compileModel(read);
+  // A variable clock's schedule is known once compiled (time.clock): the loaded model's time carries it too.
+  const loaded = program.time === read.time ? read : { ...read, time: program.time };
   checkBudgets(loaded, program);
   let kernel: RunFunction | undefined;
   return {
@@ -40,8 +42,8 @@ export function prepareModel(file: string, text: string, options: LoadOptions = 
 
 /** Refuse, before anything is allocated, a model whose summaries would not fit in memory. */
 export function checkBudgets(loaded: LoadedModel, program: Program): void {
-  const { steps, saveEvery } = program.time;
-  const saves = saveCount(steps, saveEvery);
+  const { steps } = program.time;
+  const saves = saveTotal(program.time);
   const tracked = program.tracked.length;
   const outcomes = program.outcomes.length;
   const n = (x: number) => x.toLocaleString("en");

@@ -1,8 +1,9 @@
 import { makePausableKernel, type PausableRunFunction, pausedStateLength } from "../compile/codegen.js";
 import { Interpreter, type NumericFault } from "../compile/interpreter.js";
 import type { Program } from "../compile/ir.js";
-import { NUMERIC_FAILURE, type RunFunction, saveCount } from "../compile/kernel.js";
+import { NUMERIC_FAILURE, type RunFunction } from "../compile/kernel.js";
 import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
+import { saveTotal } from "../model/load.js";
 import type { ModelSource } from "../model/source.js";
 import { modelTimeToDate } from "../model/time.js";
 import { quantile } from "./distributions.js";
@@ -78,7 +79,7 @@ export class Runner {
   ) {
     const p = model.program;
     this.program = p;
-    this.saveCount = saveCount(p.time.steps, p.time.saveEvery);
+    this.saveCount = saveTotal(p.time);
     this.saved = new Float64Array(this.saveCount * p.tracked.length);
     this.values = new Float64Array(p.slots.length);
     this.streams = new SiteStreams(p.randomSites);
@@ -191,9 +192,13 @@ export class Runner {
 
   private finish(status: number, run: number): RunEnd {
     if (status === NUMERIC_FAILURE) throw new RunFailure(run, this.diagnose(run));
-    const { start, dt } = this.program.time;
+    const { start, dt, clock } = this.program.time;
     const time = this.result[0]!;
-    return { outcome: status, time, timeIndex: Math.round((time - start) / dt), saves: this.result[1]! };
+    // A variable clock's step index is the kernel's (one more when a rate outcome ended the run a step later).
+    const timeIndex = clock?.schedule
+      ? this.result[2]! + (time > clock.schedule.times[this.result[2]!]! ? 1 : 0)
+      : Math.round((time - start) / dt);
+    return { outcome: status, time, timeIndex, saves: this.result[1]! };
   }
 
   /** Re-run `run` in the interpreter to find which value went bad, and say so at its definition. */

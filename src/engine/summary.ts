@@ -1,4 +1,5 @@
 import type { Program } from "../compile/ir.js";
+import { saveTotal } from "../model/load.js";
 import { ExactSum, ExactSumArray } from "./exactsum.js";
 import { PackReader, type PackSink, PackSizer, PackWriter } from "./pack.js";
 import type { RunEnd } from "./run.js";
@@ -29,7 +30,7 @@ export function shapeOf(program: Pick<Program, "outcomes" | "tracked" | "time">)
     outcomeNames: program.outcomes.map((o) => o.name),
     trackedNames: program.tracked.map((t) => t.name),
     steps: program.time.steps,
-    saveCount: Math.floor(program.time.steps / program.time.saveEvery) + 1,
+    saveCount: saveTotal(program.time),
   };
 }
 

@@ -18,6 +18,64 @@ export interface ResolvedTime {
   unit?: string;
   /** The ISO date of time 0, when `start` is a date. */
   origin?: string;
+  /**
+   * A clock that changes during the run (`time.clock`): the vars read every step for the step, the saving period
+   * and the stop. `schedule` is filled in by the compiler, which checks that the clock is the same in every run.
+   */
+  clock?: { dt?: string; save?: string; stop?: string; schedule?: ClockSchedule };
+}
+
+/** The times a variable clock goes through, the same in every run (computed once, by the compiler). */
+export interface ClockSchedule {
+  /** Model time of each step 0 … steps. */
+  times: number[];
+  /** The steps at which tracked values are saved, ascending. */
+  saveSteps: number[];
+}
+
+/** Model time of step k. */
+export function stepTime(time: ResolvedTime, k: number): number {
+  const schedule = time.clock?.schedule;
+  return schedule ? schedule.times[Math.min(k, schedule.times.length - 1)]! : time.start + k * time.dt;
+}
+
+/** Model time of save s. */
+export function saveTime(time: ResolvedTime, s: number): number {
+  const schedule = time.clock?.schedule;
+  return schedule ? schedule.times[schedule.saveSteps[s]!]! : time.start + s * time.saveEvery * time.dt;
+}
+
+/** Number of save times in a full run. */
+export function saveTotal(time: ResolvedTime): number {
+  const schedule = time.clock?.schedule;
+  return schedule ? schedule.saveSteps.length : Math.floor(time.steps / time.saveEvery) + 1;
+}
+
+/** Whether values are saved at step k. */
+export function isSaveStep(time: ResolvedTime, k: number): boolean {
+  const schedule = time.clock?.schedule;
+  return schedule ? schedule.saveSteps.includes(k) : k % time.saveEvery === 0;
+}
+
+/** The last save at or before step k. */
+export function saveAtOrBefore(time: ResolvedTime, k: number): number {
+  const schedule = time.clock?.schedule;
+  if (!schedule) return Math.floor(k / time.saveEvery);
+  let s = 0;
+  while (s + 1 < schedule.saveSteps.length && schedule.saveSteps[s + 1]! <= k) s++;
+  return s;
+}
+
+/** The last step at or before time t (−1 before the start). */
+export function stepAtOrBefore(time: ResolvedTime, t: number): number {
+  const schedule = time.clock?.schedule;
+  if (!schedule) return Math.floor((t - time.start) / time.dt + 1e-9);
+  const { times } = schedule;
+  if (t < times[0]! - 1e-9 * time.dt) return -1;
+  let k = 0;
+  while (k + 1 < times.length && times[k + 1]! <= t + 1e-9 * Math.abs(times[k + 1]! - times[k]!)) k++;
+  // Past the last step: the step count it would be on the first step's grid, so callers see it is outside.
+  return t > times[times.length - 1]! + 1e-9 ? times.length : k;
 }
 
 /** A model file after loading, overlaying a scenario, normalising shorthands and validating its shape. */
@@ -332,6 +390,7 @@ function resolveTime(spec: ModelSpec, source: ModelSource, out: Diagnostic[]): R
     saveEvery,
     ...(unit !== undefined ? { unit } : {}),
     ...(origin !== undefined ? { origin } : {}),
+    ...(t.clock !== undefined ? { clock: { ...t.clock } } : {}),
   };
 }
 

@@ -78,6 +78,14 @@ export const TimeObject = z.strictObject({
   dt: timeValue.describe("the step: a number of time units or a duration such as '1 week'"),
   unit: z.string().optional().describe("the time unit; taken from dt when dt is a duration"),
   save: timeValue.optional().describe("how often tracked values are saved (default: every step)"),
+  clock: z
+    .strictObject({
+      dt: z.string().optional().describe("a var whose value at each time is the step taken from it"),
+      save: z.string().optional().describe("a var: values are saved at the times that are a multiple of it after start"),
+      stop: z.string().optional().describe("a var: the run ends at the first step whose time reaches it"),
+    })
+    .optional()
+    .describe("a clock that changes during the run: vars of time and constants read every step (see model-format.md)"),
 });
 
 export const DecisionObject = z.strictObject({
