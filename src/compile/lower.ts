@@ -167,7 +167,10 @@ export const LOWERINGS = {
       }
       if (ctx.variableStep) {
         // Its slots hold one value per step, so its length in time follows the step.
-        ctx.fail(1, "delay(…) needs a fixed step, and time.clock.dt makes the step change; use delay3 or delayn");
+        ctx.fail(
+          1,
+          "delay(…) needs a fixed step, and time.clock.dt makes the step change; use delay3 or delayn",
+        );
         return;
       }
       const steps = Math.round(t / ctx.dt);

@@ -81,11 +81,16 @@ export const TimeObject = z.strictObject({
   clock: z
     .strictObject({
       dt: z.string().optional().describe("a var whose value at each time is the step taken from it"),
-      save: z.string().optional().describe("a var: values are saved at the times that are a multiple of it after start"),
+      save: z
+        .string()
+        .optional()
+        .describe("a var: values are saved at the times that are a multiple of it after start"),
       stop: z.string().optional().describe("a var: the run ends at the first step whose time reaches it"),
     })
     .optional()
-    .describe("a clock that changes during the run: vars of time and constants read every step (see model-format.md)"),
+    .describe(
+      "a clock that changes during the run: vars of time and constants read every step (see model-format.md)",
+    ),
 });
 
 export const DecisionObject = z.strictObject({
