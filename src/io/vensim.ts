@@ -607,30 +607,55 @@ export function importVensim(file: string, text: string, options: VensimImportOp
     }
     return v;
   };
-  const start = controlValue("INITIAL TIME", 0);
-  const dt = controlValue("TIME STEP", 1);
+  // A control that is an equation of Time or of other variables is re-read every step, as Vensim does: it becomes
+  // a var (other equations read it), and the clock (time.clock) reads TIME STEP, SAVEPER and FINAL TIME from
+  // theirs. INITIAL TIME is read once, before the run, with Time at 0; its var follows its equation afterwards.
+  const dynamic = new Set<string>();
+  for (const [name, eq] of controls)
+    if (eq.rhs && refersToAny(eq.rhs) && evalConst(eq.rhs) === undefined) dynamic.add(name);
+  const valueAtStart = (name: string, fallback: number): number => {
+    const eq = controls.get(name);
+    if (!eq || !dynamic.has(name)) return controlValue(name, fallback);
+    const v = evalConst(eq.rhs!, true);
+    if (v === undefined || !Number.isFinite(v)) {
+      problems.push(
+        at(
+          eq.pos,
+          `${name} must be known at the initial time (an equation of Time, constants and initial values)`,
+        ),
+      );
+      return Number.NaN;
+    }
+    return v;
+  };
+  clock.start = 0;
+  const start = valueAtStart("INITIAL TIME", 0);
+  constCache.clear();
   clock.start = start;
+  const dt = valueAtStart("TIME STEP", 1);
+  constCache.clear();
   clock.dt = dt;
-  // A FINAL TIME that is an equation (`IF THEN ELSE(x > 50, Time, 100)`) ends the run at the first step where
-  // Time reaches it: the horizon is its value at the initial time, and it becomes a variable and a `when`
-  // outcome. A FINAL TIME that grows past its initial value cannot lengthen the run.
+  // A FINAL TIME that is an equation is the clock's stop when it is the same in every run
+  // (`IF THEN ELSE(Time < 5, 10, 50)`); one that depends on the run (`IF THEN ELSE(x > 50, Time, 100)`) ends the
+  // run at the first step where Time reaches it, through a `when` outcome, with the horizon its value at the
+  // initial time (so there it cannot lengthen the run). The translated model's check tells which (see below).
   const finalEq = controls.get("FINAL TIME");
-  const finalAtStart =
-    finalEq?.rhs && evalConst(finalEq.rhs) === undefined && Number.isFinite(start) && Number.isFinite(dt)
-      ? evalConst(finalEq.rhs, true)
-      : undefined;
-  const dynamicStop = finalEq !== undefined && finalAtStart !== undefined && Number.isFinite(finalAtStart);
-  const stop = dynamicStop ? finalAtStart : controlValue("FINAL TIME");
-  const saveper = controls.has("SAVEPER") ? controlValue("SAVEPER") : dt;
-  if (dynamicStop) {
-    byId.set(finalEq.id, [finalEq]);
-    defs.set(finalEq.id, new Map([["", { eq: finalEq, tuple: [], binding: new Map(), index: 0 }]]));
-    taken.add(finalEq.id);
+  const dynamicStop = finalEq !== undefined && dynamic.has("FINAL TIME");
+  const stop = valueAtStart("FINAL TIME", Number.NaN);
+  // With a step that changes, SAVEPER is a var even when constant: the clock reads a saving period in time units.
+  if (dynamic.has("TIME STEP") && controls.has("SAVEPER")) dynamic.add("SAVEPER");
+  const saveper = controls.has("SAVEPER") ? valueAtStart("SAVEPER", dt) : dt;
+  const variableStep = dynamic.has("TIME STEP") || dynamic.has("SAVEPER");
+  for (const name of dynamic) {
+    const eq = controls.get(name)!;
+    byId.set(eq.id, [eq]);
+    defs.set(eq.id, new Map([["", { eq, tuple: [], binding: new Map(), index: 0 }]]));
+    taken.add(eq.id);
   }
   if (problems.length) throw new DiagnosticError(problems);
   if (!(dt > 0))
     throw new DiagnosticError([at(controls.get("TIME STEP")?.pos ?? 0, "TIME STEP must be positive")]);
-  if (saveper < dt - 1e-12 || Math.abs(saveper / dt - Math.round(saveper / dt)) > 1e-9)
+  if (!variableStep && (saveper < dt - 1e-12 || Math.abs(saveper / dt - Math.round(saveper / dt)) > 1e-9))
     throw new DiagnosticError([
       at(
         controls.get("SAVEPER")?.pos ?? 0,
@@ -815,8 +840,8 @@ export function importVensim(file: string, text: string, options: VensimImportOp
         const upper = e.name.toUpperCase();
         const id = canonicalName(e.name);
         if (ctx.scope?.has(id) && !e.subs) return ctx.scope.get(id)!;
-        if (CLOCK[upper] && !e.subs && !(dynamicStop && upper === "FINAL TIME")) return CLOCK[upper];
-        if (upper === "SAVEPER" && !e.subs) return num(saveper);
+        if (CLOCK[upper] && !e.subs && !dynamic.has(upper)) return CLOCK[upper];
+        if (upper === "SAVEPER" && !e.subs && !dynamic.has(upper)) return num(saveper);
         if (!defs.has(id) && dims.has(id) && !e.subs) {
           // A subscript range as a value: the position (from 1) of the element being defined.
           const [element] = resolveSub({ name: e.name, bang: false, pos: e.pos }, ctx);
@@ -1548,35 +1573,63 @@ export function importVensim(file: string, text: string, options: VensimImportOp
     : /^[A-Za-z][A-Za-z0-9_]*$/.test(unitText)
       ? `, unit: ${q(unitText)}`
       : "";
-  const lines = [
-    "brink: 1",
-    `name: ${q(file.replace(/^.*[\\/]/, "").replace(/\.mdl$/i, ""))}`,
-    "method: euler",
-    `time: { start: ${start}, stop: ${stop}, dt: ${dt}${saveper !== dt ? `, save: ${saveper}` : ""}${timeUnit} }`,
-  ];
-  if (stocks.length) lines.push("stocks:", ...stocks);
-  // Variables that feed stocks are flows.
-  const isFlow = (line: string) => flowIds.has(line.slice(2, line.indexOf(":")));
-  flows.push(...vars.filter(isFlow));
-  const auxiliaries = vars.filter((l) => !isFlow(l));
-  if (flows.length) lines.push("flows:", ...flows);
-  if (auxiliaries.length) lines.push("vars:", ...auxiliaries);
-  if (tables.length) lines.push("tables:", ...tables);
-  if (dynamicStop) {
-    // Vensim stops at the step where Time reaches FINAL TIME (half a step's tolerance for rounding); reaching
-    // the horizon itself is not an outcome.
-    const stopVar = flatId(finalEq.id, []);
-    lines.push(
-      "outcomes:",
-      `  ${fresh("final_time_reached")}: { when: ${q(`${stopVar} < stoptime and time >= ${stopVar} - dt / 2`)}, doc: "FINAL TIME, an equation in the Vensim model, reached before its initial value" }`,
-    );
+  const controlVar = (name: string) => flatId(controls.get(name)!.id, []);
+  // The model with FINAL TIME as the clock's stop, or as a `when` outcome (see above).
+  const assemble = (stopByClock: boolean): string[] => {
+    const clockParts = [
+      ...(dynamic.has("TIME STEP") ? [`dt: ${controlVar("TIME STEP")}`] : []),
+      ...(dynamic.has("SAVEPER") ? [`save: ${controlVar("SAVEPER")}`] : []),
+      ...(stopByClock ? [`stop: ${controlVar("FINAL TIME")}`] : []),
+    ];
+    const save = saveper !== dt && !dynamic.has("SAVEPER") ? `, save: ${saveper}` : "";
+    const clockText = clockParts.length ? `, clock: { ${clockParts.join(", ")} }` : "";
+    const lines = [
+      "brink: 1",
+      `name: ${q(file.replace(/^.*[\\/]/, "").replace(/\.mdl$/i, ""))}`,
+      "method: euler",
+      `time: { start: ${start}, stop: ${stop}, dt: ${dt}${save}${timeUnit}${clockText} }`,
+    ];
+    if (stocks.length) lines.push("stocks:", ...stocks);
+    // Variables that feed stocks are flows.
+    const isFlow = (line: string) => flowIds.has(line.slice(2, line.indexOf(":")));
+    const flowLines = [...flows, ...vars.filter(isFlow)];
+    const auxiliaries = vars.filter((l) => !isFlow(l));
+    if (flowLines.length) lines.push("flows:", ...flowLines);
+    if (auxiliaries.length) lines.push("vars:", ...auxiliaries);
+    if (tables.length) lines.push("tables:", ...tables);
+    if (dynamicStop && !stopByClock) {
+      // Vensim stops at the step where Time reaches FINAL TIME (half a step's tolerance for rounding); reaching
+      // the horizon itself is not an outcome.
+      const stopVar = controlVar("FINAL TIME");
+      lines.push(
+        "outcomes:",
+        `  ${finalOutcome}: { when: ${q(`${stopVar} < stoptime and time >= ${stopVar} - dt / 2`)}, doc: "FINAL TIME, an equation in the Vensim model, reached before its initial value" }`,
+      );
+    }
+    lines.push(`track: [${tracked.join(", ")}]`);
+    return lines;
+  };
+  const finalOutcome = dynamicStop ? fresh("final_time_reached") : "";
+  let lines = assemble(dynamicStop);
+  let checked = keepUnitsThatCheck(file, lines);
+  if (dynamicStop && checked.problems.some((d) => d.message.startsWith("time.clock.stop:"))) {
+    lines = assemble(false);
+    checked = keepUnitsThatCheck(file, lines);
   }
-  lines.push(`track: [${tracked.join(", ")}]`);
-  const checked = keepUnitsThatCheck(file, lines);
-  // What the checker finds in the translated model (a cycle, a wrong argument) is told at the Vensim equation.
+  // What the checker finds in the translated model (a cycle, a wrong argument) is told at the Vensim equation;
+  // a clock that differs between runs, at the time control.
+  const controlOf: Record<string, string> = { dt: "TIME STEP", save: "SAVEPER", stop: "FINAL TIME" };
   if (checked.problems.length)
     throw new DiagnosticError(
       checked.problems.map((d) => {
+        const control = /^time\.clock\.(dt|save|stop): /.exec(d.message);
+        if (control) {
+          const name = controlOf[control[1]!]!;
+          return at(
+            controls.get(name)!.pos,
+            `in '${name}': ${name} changes during the run, so ${d.message.slice(control[0].length)}`,
+          );
+        }
         const entry = /^ {2}([^:]+):/.exec(lines[d.line - 1] ?? "")?.[1];
         const from = entry === undefined ? undefined : origins.get(entry);
         return from

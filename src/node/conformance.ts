@@ -6,6 +6,7 @@ import { importVensim } from "../io/vensim.js";
 import { readVensimData, type VensimData } from "../io/vensim-data.js";
 import { columnId, importXmile as importXmileFile } from "../io/xmile.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
+import { saveTime } from "../model/load.js";
 import { sheetReader } from "./sheets.js";
 
 export interface ConformanceRow {
@@ -103,12 +104,14 @@ export function conformanceCase(
       let cells = 0;
       for (const row of expected.rows) {
         const t = row[0]!;
-        const k = Math.round((t - time.start) / (time.dt * time.saveEvery));
-        if (
-          Math.abs(time.start + k * time.dt * time.saveEvery - t) > 1e-9 * Math.max(1, Math.abs(t)) ||
-          k < 0 ||
-          k >= end.saves
-        )
+        // A variable clock's save times are its schedule's (time.clock); a fixed clock's are start + k·save.
+        const schedule = time.clock?.schedule;
+        const k = schedule
+          ? schedule.saveSteps.findIndex(
+              (step) => Math.abs(schedule.times[step]! - t) <= 1e-9 * Math.max(1, Math.abs(t)),
+            )
+          : Math.round((t - time.start) / (time.dt * time.saveEvery));
+        if (Math.abs(saveTime(time, k) - t) > 1e-9 * Math.max(1, Math.abs(t)) || k < 0 || k >= end.saves)
           continue;
         for (let c = 1; c < expected.header.length; c++) {
           const j = columns[c]!;
