@@ -94,7 +94,6 @@ const UNSUPPORTED: Record<string, string> = {
   "GET XLS LOOKUPS": "GET XLS LOOKUPS inside an expression is not supported (define a lookup with it)",
   "GET DIRECT LOOKUPS": "GET DIRECT LOOKUPS inside an expression is not supported (define a lookup with it)",
   "GET DATA AT TIME": "data variables are not supported yet",
-  "GET TIME VALUE": "GET TIME VALUE is not supported yet",
   "TIME BASE": "TIME BASE is not supported yet",
   "VECTOR ELM MAP": "VECTOR ELM MAP is not supported yet",
   "VECTOR SORT ORDER": "VECTOR SORT ORDER is not supported yet",
@@ -1049,6 +1048,20 @@ export function importVensim(file: string, text: string, options: VensimImportOp
       case "RANDOM 0 1":
         need(0);
         return "uniform(0, 1)";
+      case "GET TIME VALUE": {
+        // GET TIME VALUE(relative to, offset, measure): the simulation's time (0) or initial time (1) plus the
+        // offset, as a time (measure 0). Calendar measures need Vensim's time base; the computer's clock (2) would
+        // make runs differ from one day to the next.
+        need(3);
+        const relativeTo = evalConst(args[0]!);
+        const measure = evalConst(args[2]!);
+        if ((relativeTo !== 0 && relativeTo !== 1) || measure !== 0)
+          throw new Unsupported(
+            "GET TIME VALUE is supported relative to the simulation's time (0) or initial time (1) with measure 0 (the time itself); calendar measures and the computer's clock are not supported",
+            e.pos,
+          );
+        return `(${relativeTo === 0 ? "time" : "starttime"} + ${a(1)})`;
+      }
       case "ELMCOUNT": {
         need(1);
         const d = args[0]!;
