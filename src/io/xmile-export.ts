@@ -70,7 +70,7 @@ export function exportXmile(model: LoadedModel): string {
     `  <header><name>${escapeXml(spec.name)}</name><vendor>Brink</vendor><product version="1">brink</product></header>`,
   );
   lines.push(
-    `  <sim_specs method="${spec.method === "rk4" ? "RK4" : "Euler"}"${time.unit ? ` time_units="${escapeXml(time.unit)}"` : ""}${time.origin ? ` brink:origin="${time.origin}"` : ""}${spec.time.save !== undefined ? ` brink:save="${escapeXml(String(spec.time.save))}"` : ""}><start>${time.start}</start><stop>${time.stop}</stop><dt>${time.dt}</dt></sim_specs>`,
+    `  <sim_specs method="${spec.method === "rk4" ? "RK4" : "Euler"}"${time.unit ? ` time_units="${escapeXml(time.unit)}"` : ""}${time.origin ? ` brink:origin="${time.origin}"` : ""}${spec.time.save !== undefined ? ` brink:save="${escapeXml(String(spec.time.save))}"` : ""}${spec.time.clock !== undefined ? ` brink:clock="${escapeXml(JSON.stringify(spec.time.clock))}"` : ""}><start>${time.start}</start><stop>${time.stop}</stop><dt>${time.dt}</dt></sim_specs>`,
   );
   lines.push("  <model>", "    <variables>");
   // Each entry's unit and doc travel in XMILE's own <units> and <doc>, for Stella and Vensim users to see.

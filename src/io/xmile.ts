@@ -286,6 +286,15 @@ class Importer {
       origin && unit ? { start: origin, stop: `${stop - start} ${unit}`, dt, unit } : { start, stop, dt };
     if (unit && !origin) time.unit = unit;
     if (save) time.save = NUMBER.test(save) ? Number(save) : save;
+    // A clock that changes during the run (time.clock), as JSON; the model's schema checks its shape.
+    const clock = specs.attrs["brink:clock"];
+    if (clock !== undefined) {
+      try {
+        time.clock = JSON.parse(clock);
+      } catch (e) {
+        throw new DiagnosticError([this.at(specs, `brink:clock is not valid JSON: ${(e as Error).message}`)]);
+      }
+    }
     return time;
   }
 
