@@ -298,6 +298,44 @@ describe("Vensim import: subscripts", () => {
   });
 });
 
+describe("Vensim import: time controls that change during the run", () => {
+  const controls = { start: 0, stop: 4, dt: "IF THEN ELSE(Time < 2, 1, 0.5)", save: "TIME STEP" };
+
+  it("reads TIME STEP every step: a stock of Time integrates over the steps taken", () => {
+    const { yaml, model, series: out, end } = run(mdl("x = INTEG(Time, 0) ~~|", controls));
+    expect(yaml).toMatch(/clock: \{ dt: time_step, save: saveper \}/);
+    // Steps of 1 to time 2, then of 0.5: x = Σ t·h = 0, 0, 1, 2, 3.25, 4.75, 6.5.
+    expect(out.x).toEqual([0, 0, 1, 2, 3.25, 4.75, 6.5]);
+    expect(end.time).toBe(4);
+    expect(model.program.time.clock?.schedule?.times).toEqual([0, 1, 2, 2.5, 3, 3.5, 4]);
+  });
+
+  it("saves every SAVEPER and stops at FINAL TIME as they change, and reads INITIAL TIME once", () => {
+    const { series: out } = run(
+      mdl("y = Time ~~|", {
+        start: "IF THEN ELSE(Time < 1, 1, 7)",
+        stop: "IF THEN ELSE(Time < 3, 3, 5)",
+        dt: "IF THEN ELSE(Time < 2, 1, 0.5)",
+        save: "IF THEN ELSE(Time < 3, TIME STEP, 2)",
+      }),
+    );
+    // Starts at 1 (Time is 0 when INITIAL TIME is read), while INITIAL TIME's own value follows its equation;
+    // saves every step to 3, then every 2 from the start.
+    expect(out.y).toEqual([1, 2, 2.5, 3, 5]);
+    expect(out.initial_time).toEqual([7, 7, 7, 7, 7]);
+  });
+
+  it("refuses a TIME STEP that differs between runs, at its equation", () => {
+    expect(
+      diagnostics(mdl("x = INTEG(1, 0) ~~|", { ...controls, dt: "IF THEN ELSE(x > 1, 0.5, 1)" })),
+    ).toContainEqual(
+      expect.stringMatching(
+        /^m\.mdl:\d+:1: error: in 'TIME STEP': TIME STEP changes during the run, so 'time_step' depends on the stock 'x', but the clock must be the same in every run/,
+      ),
+    );
+  });
+});
+
 describe("export and import of an imported .mdl", () => {
   it("gives identical results through Brink's YAML and XMILE", async () => {
     const { exportXmile } = await import("../src/io/xmile-export.js");
@@ -311,6 +349,7 @@ describe("export and import of an imported .mdl", () => {
         "tests/lookups/test_lookups.mdl",
         "tests/delay_pipeline/test_pipeline_delays.mdl",
         "tests/subscript_mapping_vensim/test_subscript_mapping_vensim.mdl",
+        "tests/control_vars/test_control_vars.mdl",
       ])
         files.push(join(SUITE, f));
     for (const file of files) {
@@ -400,7 +439,7 @@ describe.skipIf(!hasSuite)("the Vensim conformance suite", () => {
 
   it("passes the folders docs/conformance.md lists as passing", () => {
     const passed = rows.filter((r) => r.status === "passed").map((r) => r.folder);
-    expect(passed.length).toBeGreaterThanOrEqual(99);
+    expect(passed.length).toBeGreaterThanOrEqual(101);
     for (const name of [
       "teacup",
       "delay_parentheses",
@@ -423,6 +462,8 @@ describe.skipIf(!hasSuite)("the Vensim conformance suite", () => {
       "game",
       "delays",
       "dynamic_final_time",
+      "control_vars",
+      "get_time_value",
     ])
       expect(status[name]?.status, `${name}: ${status[name]?.detail}`).toBe("passed");
   });

@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import {
+  generateKernelSource,
+  makePausableKernel,
+  PAUSED,
+  pausedStateLength,
+} from "../src/compile/codegen.js";
+import { SiteStreams } from "../src/engine/rng.js";
+import { saveTime, saveTotal } from "../src/model/load.js";
+import { diagnosticsOf, prepareText, report, series } from "./helpers.js";
+
+/** A model whose step halves at time 2: s' = time, so Euler gives s = Σ t_k · h_k over the steps taken. */
+const model = (clock: string, extra = "", time = "start: 0, stop: 4, dt: 1") => `brink: 1
+name: clock
+time: { ${time}, clock: { ${clock} } }
+stocks:
+  s: { init: 0, inflows: [inflow] }
+flows:
+  inflow: { eq: time }
+vars:
+  step: { eq: "if time < 2 then 1 else 0.5" }
+${extra}track: [s, step]
+`;
+
+const times = (text: string) => {
+  const m = prepareText(text);
+  return Array.from({ length: saveTotal(m.program.time) }, (_, s) => saveTime(m.program.time, s));
+};
+
+describe("a clock that changes during the run (time.clock)", () => {
+  it("takes the step its var gives at each time, in the kernel and the interpreter alike", () => {
+    const m = prepareText(model("dt: step"));
+    expect(times(model("dt: step"))).toEqual([0, 1, 2, 2.5, 3, 3.5, 4]);
+    // Steps of 1 from 0 to 2, then of 0.5: s = 0, 0, 0+1, 1+2·0.5, 2+2.5·0.5, 3.25+3·0.5, 4.75+3.5·0.5.
+    const expected = [0, 0, 1, 2, 3.25, 4.75, 6.5];
+    for (const backend of ["kernel", "interpreter"] as const) {
+      const { end, series: out } = series(m, 0, 1, backend);
+      expect(out.s, backend).toEqual(expected);
+      expect(out.step, backend).toEqual([1, 1, 0.5, 0.5, 0.5, 0.5, 0.5]);
+      expect(end, backend).toMatchObject({ outcome: -1, time: 4, timeIndex: 6, saves: 7 });
+    }
+    // The run report labels each save with its time.
+    expect(report(m, 4).tracked.s!.map((p) => [p.t, p.mean])).toEqual(
+      [0, 1, 2, 2.5, 3, 3.5, 4].map((t, i) => [t, expected[i]]),
+    );
+  });
+
+  it("saves when the time since the start is a multiple of the saving period's value, and stops at the stop's", () => {
+    const extra = `  every: { eq: "if time < 2 then 0.5 else 1" }\n  end: { eq: "if time < 3 then 3.5 else 5" }\n`;
+    const text = model("dt: step, save: every, stop: end", extra);
+    // Saved at 0 and 1 (a multiple of 0.5 on steps of 1), then at every whole time; the stop grows from 3.5 to 5.
+    expect(times(text)).toEqual([0, 1, 2, 3, 4, 5]);
+    const m = prepareText(text);
+    const a = series(m, 0, 1, "kernel");
+    const b = series(m, 0, 1, "interpreter");
+    expect(a).toEqual(b);
+    expect(a.end.time).toBe(5);
+    // A fixed saving period (time.save) with a changing step.
+    expect(times(model("dt: step", "", "start: 0, stop: 4, dt: 1, save: 2"))).toEqual([0, 2, 4]);
+  });
+
+  it("reads dt in equations as the step being taken", () => {
+    const extra = "  taken: { eq: dt * 10 }\n";
+    const m = prepareText(model("dt: step", extra).replace("track: [s, step]", "track: [taken]"));
+    expect(series(m).series.taken).toEqual([10, 10, 5, 5, 5, 5, 5]);
+  });
+
+  it("pauses and resumes with the step it was taking", () => {
+    const m = prepareText(model("dt: step"));
+    const p = m.program;
+    const whole = series(m).series.s;
+    const kernel = makePausableKernel(p);
+    const state = new Float64Array(pausedStateLength(p));
+    const out = new Float64Array(saveTotal(p.time) * p.tracked.length);
+    const streams = new SiteStreams(p.randomSites);
+    const v = new Float64Array(p.slots.length);
+    const result = new Float64Array(3);
+    expect(kernel(v, out, streams, result, state, 3)).toBe(PAUSED);
+    expect(kernel(v, out, streams, result, state, -1)).toBe(-1);
+    expect(Array.from({ length: 7 }, (_, s) => out[s * 2])).toEqual(whole);
+  });
+
+  it("leaves a fixed clock's kernel as it was", () => {
+    const fixed = prepareText(model("dt: step").replace(", clock: { dt: step }", ""));
+    const source = generateKernelSource(fixed.program);
+    expect(source).toContain("t = START + k * DT;");
+    expect(source).not.toContain("saveDue");
+  });
+
+  it("refuses a clock that could differ between runs, at the clock's key", () => {
+    const stockStep = diagnosticsOf(() =>
+      prepareText(model("dt: fast", `  fast: { eq: "if s > 1 then 0.5 else 1" }\n`)),
+    );
+    expect(stockStep).toEqual([
+      expect.stringMatching(
+        /^model\.yaml:3:\d+: error: time\.clock\.dt: 'fast' depends on the stock 's', but the clock must be the same in every run/,
+      ),
+    ]);
+    const randomStep = diagnosticsOf(() =>
+      prepareText(model("dt: noisy", `  noisy: { eq: "uniform(0.5, 1)" }\n`)),
+    );
+    expect(randomStep[0]).toMatch(/time\.clock\.dt: 'noisy' draws uniform\(…\) at random/);
+    const sampled = diagnosticsOf(() =>
+      prepareText(
+        model("dt: step")
+          .replace("stocks:", 'params:\n  k: "1 to 2"\nstocks:')
+          .replace('else 0.5"', 'else 0.5 * k"'),
+      ),
+    );
+    expect(sampled[0]).toMatch(/time\.clock\.dt: 'step' depends on the sampled param 'k'/);
+    expect(diagnosticsOf(() => prepareText(model("dt: nothing")))[0]).toMatch(
+      /time\.clock\.dt: 'nothing' is not a var of this model/,
+    );
+    expect(
+      diagnosticsOf(() => prepareText(model("dt: zero", `  zero: { eq: "if time < 2 then 1 else 0" }\n`)))[0],
+    ).toMatch(/the step is 0 at time 2; it must be a positive number/);
+    expect(
+      diagnosticsOf(() => prepareText(model("dt: step", `  late: { eq: "delay(time, 1)" }\n`)))[0],
+    ).toMatch(/delay\(…\) needs a fixed step/);
+  });
+});
