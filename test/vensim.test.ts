@@ -16,7 +16,15 @@ if (!hasSuite) console.log(`skipping the Vensim conformance suite: ${SUITE} is a
 const FIXTURES = join(ROOT, "test", "fixtures", "vensim");
 
 /** A Vensim model: the given equations, then the control section and a sketch that must be ignored. */
-const mdl = (equations: string, controls = { start: 0, stop: 4, dt: 1, save: "TIME STEP" }) =>
+const mdl = (
+  equations: string,
+  controls: { start: number | string; stop: number | string; dt: number | string; save: string } = {
+    start: 0,
+    stop: 4,
+    dt: 1,
+    save: "TIME STEP",
+  },
+) =>
   `{UTF-8}\n${equations}\n********************************************************\n\t.Control\n********************************************************~\n\t\tSimulation Control Parameters\n\t|\n\nFINAL TIME  = ${controls.stop}\n\t~\tMonth\n\t~\tThe final time for the simulation.\n\t|\n\nINITIAL TIME  = ${controls.start}\n\t~\tMonth\n\t~\tThe initial time.\n\t|\n\nSAVEPER  = \n        ${controls.save}\n\t~\tMonth [0,?]\n\t~\tThe frequency with which output is stored.\n\t|\n\nTIME STEP  = ${controls.dt}\n\t~\tMonth [0,?]\n\t~\tThe time step.\n\t|\n\n\\\\\\---/// Sketch information - do not modify anything except names\nV300  Do not put anything below this section - it will be ignored\n*View 1\n10,1,x = ( not an equation |,1,2\n///---\\\\\\\n`;
 
 const run = (text: string, seed = 1) => {
