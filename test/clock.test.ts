@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   generateKernelSource,
@@ -7,7 +8,7 @@ import {
 } from "../src/compile/codegen.js";
 import { SiteStreams } from "../src/engine/rng.js";
 import { saveTime, saveTotal } from "../src/model/load.js";
-import { diagnosticsOf, prepareText, report, series } from "./helpers.js";
+import { diagnosticsOf, example, prepareText, report, series } from "./helpers.js";
 
 /** A model whose step halves at time 2: s' = time, so Euler gives s = Σ t_k · h_k over the steps taken. */
 const model = (clock: string, extra = "", time = "start: 0, stop: 4, dt: 1") => `brink: 1
@@ -117,5 +118,15 @@ describe("a clock that changes during the run (time.clock)", () => {
     expect(
       diagnosticsOf(() => prepareText(model("dt: step", `  late: { eq: "delay(time, 1)" }\n`)))[0],
     ).toMatch(/delay\(…\) needs a fixed step/);
+    // Observations (calibration) are placed on a fixed step grid.
+    const flu = readFileSync(example("boarding-school-flu.yaml"), "utf8");
+    const time = /^time: \{ (.*) \}$/m.exec(flu)![1]!;
+    const clocked = flu.replace(
+      `time: { ${time} }`,
+      `time: { ${time}, clock: { stop: horizon } }\nvars:\n  horizon: { eq: "10" }`,
+    );
+    expect(diagnosticsOf(() => prepareText(clocked))[0]).toMatch(
+      /time\.clock is not supported yet in a model with observations \(calibration\)/,
+    );
   });
 });

@@ -255,6 +255,10 @@ class Builder implements ResolveHost {
         method: this.model.spec.method ?? "euler",
       },
       this.source,
+      {
+        observations: this.model.spec.observations !== undefined,
+        warroom: this.model.spec.warroom !== undefined,
+      },
     );
   }
 

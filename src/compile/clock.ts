@@ -31,11 +31,28 @@ export const CLOCK_EPS = 1e-9;
 const KEYS = ["dt", "save", "stop"] as const;
 
 /** Resolve `time.clock`, check that it is the same in every run, and fix its schedule into the program's time. */
-export function planClock(p: Program, source: ModelSource): Program {
+export function planClock(
+  p: Program,
+  source: ModelSource,
+  uses: { observations: boolean; warroom: boolean },
+): Program {
   const names = p.time.clock;
   if (!names) return p;
   const problems: Diagnostic[] = [];
   const at = (key: string, message: string) => problems.push(source.at(["time", "clock", key], message));
+  // Calibration and backtests place observations, and the war room its monthly turns, on a fixed step grid.
+  const fixedGrid = uses.observations
+    ? "observations (calibration)"
+    : uses.warroom
+      ? "a war room"
+      : undefined;
+  if (fixedGrid)
+    throw new DiagnosticError([
+      source.atKey(
+        ["time", "clock"],
+        `time.clock is not supported yet in a model with ${fixedGrid}, which needs a fixed step`,
+      ),
+    ]);
   const { dt, saveEvery, stop } = p.time;
   // time.save is a fixed saving period when it is more than one step; else the clock saves every step.
   const slots: ClockSlots = {
