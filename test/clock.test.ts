@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { checkModelText } from "../src/analysis/check.js";
 import {
   generateKernelSource,
   makePausableKernel,
@@ -8,6 +9,7 @@ import {
 } from "../src/compile/codegen.js";
 import { SiteStreams } from "../src/engine/rng.js";
 import { saveTime, saveTotal } from "../src/model/load.js";
+import { closeWorkers, simulate } from "../src/node/simulate.js";
 import { diagnosticsOf, example, prepareText, report, series } from "./helpers.js";
 
 /** A model whose step halves at time 2: s' = time, so Euler gives s = Σ t_k · h_k over the steps taken. */
@@ -29,6 +31,8 @@ const times = (text: string) => {
 };
 
 describe("a clock that changes during the run (time.clock)", () => {
+  afterAll(() => closeWorkers());
+
   it("takes the step its var gives at each time, in the kernel and the interpreter alike", () => {
     const m = prepareText(model("dt: step"));
     expect(times(model("dt: step"))).toEqual([0, 1, 2, 2.5, 3, 3.5, 4]);
@@ -43,6 +47,17 @@ describe("a clock that changes during the run (time.clock)", () => {
     // The run report labels each save with its time.
     expect(report(m, 4).tracked.s!.map((p) => [p.t, p.mean])).toEqual(
       [0, 1, 2, 2.5, 3, 3.5, 4].map((t, i) => [t, expected[i]]),
+    );
+  });
+
+  it("answers claims at a time from the save on or before it", async () => {
+    const claims = `claims:\n  - id: a\n    check: "E(s at 2.7) > 1"\n  - id: b\n    check: "E(s at 3.9) > 1"\n`;
+    const text = model("dt: step") + claims;
+    // The saves on or before 2.7 and 3.9 are at 2.5 and 3.5 (on a fixed grid of 1 they would be 2 and 3).
+    const { report: done } = await simulate({ file: "model.yaml", text }, { runs: 4, seed: 1 });
+    expect(done.claims.map((c) => c.p)).toEqual([2, 4.75]);
+    expect(checkModelText("model.yaml", text.replace("3.9", "4.5")).diagnostics[0]?.message).toMatch(
+      /outside the run/,
     );
   });
 

@@ -51,31 +51,41 @@ export function saveTotal(time: ResolvedTime): number {
   return schedule ? schedule.saveSteps.length : Math.floor(time.steps / time.saveEvery) + 1;
 }
 
+/** The number of values in ascending `xs` that are at most x (a binary search). */
+function countAtMost(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Whether values are saved at step k. */
 export function isSaveStep(time: ResolvedTime, k: number): boolean {
   const schedule = time.clock?.schedule;
-  return schedule ? schedule.saveSteps.includes(k) : k % time.saveEvery === 0;
+  if (!schedule) return k % time.saveEvery === 0;
+  const i = countAtMost(schedule.saveSteps, k) - 1;
+  return i >= 0 && schedule.saveSteps[i] === k;
 }
 
 /** The last save at or before step k. */
 export function saveAtOrBefore(time: ResolvedTime, k: number): number {
   const schedule = time.clock?.schedule;
   if (!schedule) return Math.floor(k / time.saveEvery);
-  let s = 0;
-  while (s + 1 < schedule.saveSteps.length && schedule.saveSteps[s + 1]! <= k) s++;
-  return s;
+  return Math.max(0, countAtMost(schedule.saveSteps, k) - 1);
 }
 
-/** The last step at or before time t (−1 before the start). */
+/** The last step at or before time t: −1 before the start, the number of step times after the last. */
 export function stepAtOrBefore(time: ResolvedTime, t: number): number {
   const schedule = time.clock?.schedule;
   if (!schedule) return Math.floor((t - time.start) / time.dt + 1e-9);
   const { times } = schedule;
-  if (t < times[0]! - 1e-9 * time.dt) return -1;
-  let k = 0;
-  while (k + 1 < times.length && times[k + 1]! <= t + 1e-9 * Math.abs(times[k + 1]! - times[k]!)) k++;
-  // Past the last step: the step count it would be on the first step's grid, so callers see it is outside.
-  return t > times[times.length - 1]! + 1e-9 ? times.length : k;
+  // A billionth of the first step of slack, as the fixed clock's floor has.
+  const k = countAtMost(times, t + 1e-9 * time.dt) - 1;
+  return k === times.length - 1 && t > times[k]! + 1e-9 * time.dt ? times.length : k;
 }
 
 /** A model file after loading, overlaying a scenario, normalising shorthands and validating its shape. */
