@@ -63,6 +63,9 @@ export interface FrontBacktestOptions {
   iterations: number;
   burnIn: number;
   particles: number;
+  /** Adaptive particle numbers at each origin (see CalibrateOptions.targetSd; absent: none). */
+  targetSd?: number;
+  maxParticles?: number;
 }
 
 export interface HorizonRow {
@@ -94,6 +97,8 @@ export async function frontBacktestByHorizon(options: FrontBacktestOptions): Pro
     iterations: options.iterations,
     burnIn: options.burnIn,
     particles: options.particles,
+    ...(options.targetSd ? { targetSd: options.targetSd } : {}),
+    ...(options.maxParticles ? { maxParticles: options.maxParticles } : {}),
   });
   const rows: HorizonRow[] = [];
   for (const s of series) {

@@ -18,6 +18,9 @@ export interface CalibrateJob {
   particles: number;
   seed: number;
   untilStep?: number;
+  /** Adaptive particle numbers: the target sd of the log-likelihood estimate, and the most particles. */
+  targetSd?: number;
+  maxParticles?: number;
 }
 
 /**
@@ -77,6 +80,8 @@ export interface ChainTaskResult {
   scores: Float64Array;
   logLikelihood: Float64Array;
   acceptance: number;
+  /** Particles per estimate after burn-in (adaptive particle numbers may raise them). */
+  particles: number;
   stopped: boolean;
 }
 
@@ -131,6 +136,8 @@ function filterFor(job: CalibrateJob, stateStep?: number, recordSteps?: readonly
     job.particles,
     job.seed,
     job.untilStep ?? null,
+    job.targetSd ?? 0,
+    job.maxParticles ?? null,
     stateStep ?? null,
     recordSteps ?? null,
   ]);
@@ -140,6 +147,8 @@ function filterFor(job: CalibrateJob, stateStep?: number, recordSteps?: readonly
       particles: job.particles,
       seed: job.seed,
       ...(job.untilStep !== undefined ? { untilStep: job.untilStep } : {}),
+      ...(job.targetSd ? { targetSd: job.targetSd } : {}),
+      ...(job.maxParticles ? { maxParticles: job.maxParticles } : {}),
       ...(stateStep !== undefined ? { stateStep } : {}),
       ...(recordSteps ? { recordSteps } : {}),
     });
@@ -203,6 +212,7 @@ function chainTask(task: ChainTask): ChainTaskResult {
     scores: chain.scores.slice(),
     logLikelihood: chain.logLikelihood.slice(),
     acceptance: chain.acceptance,
+    particles: chain.particles,
     stopped,
   };
 }

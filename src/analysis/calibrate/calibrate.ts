@@ -41,6 +41,13 @@ export interface CalibrateOptions {
   pool?: CalibratePool;
   /** Particles per likelihood estimate; a model that draws nothing needs (and gets) one. */
   particles: number;
+  /**
+   * Adaptive particle numbers: each chain, at half of burn-in, raises its particles so that the sd of the
+   * log-likelihood estimate at its params is about this (absent: the particles stay as given), up to
+   * `maxParticles` (default 16 × particles).
+   */
+  targetSd?: number;
+  maxParticles?: number;
   /** Use observations up to this step only. */
   untilStep?: number;
   /** Filter runs for the log marginal likelihood estimate (0 or absent: not estimated). */
@@ -68,6 +75,9 @@ export interface PosteriorFile {
   method: "pmmh" | "abc-smc";
   seed: number;
   particles: number;
+  /** PMMH with adaptive particle numbers: the target sd of the log-likelihood estimate, and each chain's particles. */
+  target_sd?: number;
+  chain_particles?: number[];
   chains: number;
   burn_in: number;
   iterations: number;
@@ -158,6 +168,8 @@ export async function calibrate(
     particles,
     seed: options.seed,
     ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
+    ...(options.targetSd ? { targetSd: options.targetSd } : {}),
+    ...(options.maxParticles ? { maxParticles: options.maxParticles } : {}),
   });
   const job = jobOf(model, series, options, particles);
   const thin = Math.max(1, Math.floor(options.thin ?? 1));
@@ -234,6 +246,9 @@ export async function calibrate(
     method: "pmmh",
     seed: options.seed,
     particles,
+    ...(options.targetSd && particles > 1
+      ? { target_sd: options.targetSd, chain_particles: result.chains.map((c) => c.particles) }
+      : {}),
     chains: options.chains,
     burn_in: options.burnIn,
     iterations: options.iterations,
@@ -274,6 +289,8 @@ function jobOf(
     particles,
     seed: options.seed,
     ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
+    ...(options.targetSd ? { targetSd: options.targetSd } : {}),
+    ...(options.maxParticles ? { maxParticles: options.maxParticles } : {}),
   };
 }
 
@@ -323,7 +340,7 @@ async function chainsOnPool(
     );
     const chains = results.map((r) => {
       if (r.kind !== "chain") throw new Error("a chain task returned something else");
-      return new Chain(r.width, r.values, r.scores, r.logLikelihood, r.acceptance);
+      return new Chain(r.width, r.values, r.scores, r.logLikelihood, r.acceptance, r.particles);
     });
     return combineChains(
       model.program.params,

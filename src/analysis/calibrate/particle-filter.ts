@@ -49,6 +49,14 @@ export interface FilterOptions {
   stateStep?: number;
   /** Also record the observed values at these steps (at or before `stateStep`), for `forecast`. */
   recordSteps?: readonly number[];
+  /**
+   * Adaptive particle numbers (Doucet, Pitt, Deligiannidis & Kohn 2015): each chain, at half of its burn-in,
+   * measures the sd of the log-likelihood estimate at its current params and raises its particles so that
+   * the sd is about this (absent: the particles stay as given). Read by the sampler.
+   */
+  targetSd?: number;
+  /** The most particles adaptation may reach (default 16 times `particles`). */
+  maxParticles?: number;
 }
 
 export interface FilterResult {
@@ -97,10 +105,22 @@ export class ParticleFilter {
   private readonly ancestors: Int32Array;
   /** Resample after the last observation too, so the particles after it are equally weighted. */
   private readonly keepState: boolean;
+  /** See FilterOptions.targetSd (0: no adaptation; also for a model that draws no random numbers). */
+  readonly targetSd: number;
+  readonly maxParticles: number;
+  private readonly model: PreparedModel;
+  private readonly series: readonly ObservationSeries[];
+  private readonly options: FilterOptions;
+  private readonly resized = new Map<number, ParticleFilter>();
 
   constructor(model: PreparedModel, series: readonly ObservationSeries[], options: FilterOptions) {
     const p = model.program;
     this.program = p;
+    this.model = model;
+    this.series = series;
+    this.options = options;
+    this.targetSd = p.randomSites.length > 0 ? Math.max(0, options.targetSd ?? 0) : 0;
+    this.maxParticles = Math.max(options.particles, options.maxParticles ?? 16 * options.particles);
     this.keepState = options.stateStep !== undefined;
     this.particles = options.particles;
     this.seed = options.seed;
@@ -233,6 +253,17 @@ export class ParticleFilter {
         this.resample(sum, hashUniform(this.seed, call, RESAMPLE_KEY, r));
     }
     return { logLikelihood, failures, ess, path };
+  }
+
+  /** The same filter with n particles (made once per n and kept: worker threads reuse filters across tasks). */
+  withParticles(n: number): ParticleFilter {
+    if (n === this.particles) return this;
+    let filter = this.resized.get(n);
+    if (!filter) {
+      filter = new ParticleFilter(this.model, this.series, { ...this.options, particles: n });
+      this.resized.set(n, filter);
+    }
+    return filter;
   }
 
   /**

@@ -53,6 +53,8 @@ export class Chain {
     readonly logLikelihood: Float64Array,
     /** Share of accepted proposals after burn-in. */
     readonly acceptance: number,
+    /** Particles per likelihood estimate after burn-in (more than the filter's when adapted). */
+    readonly particles = 0,
   ) {}
 
   /** Number of kept draws. */
@@ -114,6 +116,16 @@ const TARGET_ACCEPTANCE = 0.25;
 export const NO_POSITIVE_LIKELIHOOD =
   "no draw from the prior gives the observations a positive likelihood (1000 tried)";
 const CALLS_PER_CHAIN = 1e7;
+/** Filter runs that measure the sd of the log-likelihood estimate for adaptive particle numbers. */
+const SD_REPLICATES = 24;
+/** Rounds of measuring and resizing. */
+const SD_ROUNDS = 3;
+
+function sdOf(x: readonly number[]): number {
+  if (x.some((v) => !Number.isFinite(v))) return Number.POSITIVE_INFINITY;
+  const m = x.reduce((a, b) => a + b, 0) / x.length;
+  return Math.sqrt(x.reduce((a, b) => a + (b - m) ** 2, 0) / (x.length - 1));
+}
 
 /** The params a calibration samples: those with a distribution. */
 export function uncertainParams(params: readonly ParamPlan[]): number[] {
@@ -210,12 +222,14 @@ export function* chainIterations(
 
   // Filter calls are numbered per chain, so a chain's draws do not depend on the other chains.
   let call = c * CALLS_PER_CHAIN;
+  // The filter may change at half of burn-in (adaptive particle numbers, below).
+  let f = filter;
   // A start from the prior with a finite likelihood estimate.
   let z = new Float64Array(d);
   let ll = Number.NEGATIVE_INFINITY;
   for (let attempt = 0; attempt < 1000 && ll === Number.NEGATIVE_INFINITY; attempt++) {
     for (let i = 0; i < d; i++) z[i] = normalQuantile(hashUniform(seed, c, START_KEY, attempt * d + i));
-    ll = filter.run(setValues(z), ++call).logLikelihood;
+    ll = f.run(setValues(z), ++call).logLikelihood;
   }
   if (ll === Number.NEGATIVE_INFINITY) throw new Error(NO_POSITIVE_LIKELIHOOD);
   const sd = new Float64Array(d).fill(1);
@@ -244,6 +258,8 @@ export function* chainIterations(
   };
   // Burn-in draws up to the point where per-param sds are set from them.
   const adaptAt = Math.floor(burnIn / 2);
+  // Adaptive particle numbers are set at a quarter of burn-in (before the draws the sds come from).
+  const particlesAt = Math.max(1, Math.floor(adaptAt / 2));
   const history = new Float64Array(adaptAt * d);
   let acceptedInBatch = 0;
   let accepted = 0;
@@ -257,7 +273,7 @@ export function* chainIterations(
     }
     for (let i = 0; i < d; i++)
       proposal[i] = z[i]! + scale * sd[i]! * normalQuantile(hashUniform(seed, c, PROPOSAL_KEY, it * d + i));
-    const next = filter.run(setValues(proposal), ++call).logLikelihood;
+    const next = f.run(setValues(proposal), ++call).logLikelihood;
     const logAlpha = next + logPrior(proposal) - ll - logPrior(z);
     if (Math.log(hashUniform(seed, c, ACCEPT_KEY, it)) < logAlpha) {
       z = Float64Array.from(proposal);
@@ -271,6 +287,26 @@ export function* chainIterations(
         // Robbins–Monro-like batch adaptation of the global scale towards the target acceptance.
         scale *= Math.exp((acceptedInBatch / 20 - TARGET_ACCEPTANCE) * 2);
         acceptedInBatch = 0;
+      }
+      if (it + 1 === particlesAt && f.targetSd > 0) {
+        // Adaptive particle numbers (Doucet, Pitt, Deligiannidis & Kohn 2015): the sd of the log-likelihood
+        // estimate falls about as 1/√N, so N·(sd/target)² particles bring it to the target. Measured at the
+        // chain's current params, in a few rounds (from far too few particles the estimate is heavy-tailed and
+        // one round overshoots), never below the particles given. The second quarter of burn-in, whose draws
+        // set the per-param step sizes, then runs with them, from a fresh estimate at the chain's params. A
+        // chain's draws still depend only on (seed, chain).
+        for (let round = 0; round < SD_ROUNDS; round++) {
+          const estimates: number[] = [];
+          for (let m = 0; m < SD_REPLICATES; m++) estimates.push(f.run(setValues(z), ++call).logLikelihood);
+          const sdNow = sdOf(estimates);
+          const wanted = Number.isFinite(sdNow)
+            ? Math.ceil(f.particles * (sdNow / f.targetSd) ** 2)
+            : Number.POSITIVE_INFINITY;
+          const n = Math.min(filter.maxParticles, Math.max(filter.particles, wanted));
+          if (n === f.particles) break;
+          f = filter.withParticles(n);
+        }
+        if (f !== filter) ll = f.run(setValues(z), ++call).logLikelihood;
       }
       if (it + 1 === adaptAt && adaptAt > 10) {
         // Per-param sds from the second quarter of burn-in: the posterior's own shape.
@@ -307,6 +343,7 @@ export function* chainIterations(
     keptScores.subarray(0, kept * d),
     keptLogLik.subarray(0, kept),
     afterBurnIn ? accepted / afterBurnIn : 0,
+    f.particles,
   );
   return { chain, stopped };
 }

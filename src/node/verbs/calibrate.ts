@@ -17,6 +17,8 @@ interface CalibrateFlags {
   evidenceDraws: number;
   tolerance: number;
   abcParticles: number;
+  targetSd?: number;
+  maxParticles?: number;
   mle?: boolean;
   output: string;
   json?: boolean;
@@ -28,6 +30,14 @@ function nonNegative(text: string): number {
   const x = Number(text);
   if (text.trim() === "" || !(x >= 0) || !Number.isFinite(x))
     throw new InvalidArgumentError(`--tolerance must be a number ≥ 0, not '${text}'`);
+  return x;
+}
+
+/** A positive number (a target sd). */
+function positive(text: string): number {
+  const x = Number(text);
+  if (text.trim() === "" || !(x > 0) || !Number.isFinite(x))
+    throw new InvalidArgumentError(`--target-sd must be a number > 0, not '${text}'`);
   return x;
 }
 
@@ -59,7 +69,7 @@ export function formatPosterior(post: PosteriorFile): string {
     ].join("\n");
   }
   return [
-    `posterior of ${post.model.name}${until}: PMMH, ${post.chains} chains × ${post.iterations} (after ${post.burn_in} burn-in${(post.thin ?? 1) > 1 ? `, every ${post.thin}th kept` : ""}), ${post.particles} particle${post.particles === 1 ? "" : "s"}, seed ${post.seed}${post.partial ? ` — PARTIAL (${(post.chain_draws ?? []).join(", ")} draws kept by chain)` : ""}`,
+    `posterior of ${post.model.name}${until}: PMMH, ${post.chains} chains × ${post.iterations} (after ${post.burn_in} burn-in${(post.thin ?? 1) > 1 ? `, every ${post.thin}th kept` : ""}), ${post.particles} particle${post.particles === 1 ? "" : "s"}${post.chain_particles ? ` (adapted to log-likelihood sd ${post.target_sd}: ${post.chain_particles.join(", ")} by chain)` : ""}, seed ${post.seed}${post.partial ? ` — PARTIAL (${(post.chain_draws ?? []).join(", ")} draws kept by chain)` : ""}`,
     `observations: ${used}`,
     table(["param", "mean", "sd", "q05", "q50", "q95", "R-hat", "ESS"], rows),
     `acceptance ${post.acceptance.toFixed(3)} (by chain: ${post.chain_acceptance.map((a) => a.toFixed(2)).join(", ")})`,
@@ -146,6 +156,16 @@ export const calibrateVerb: Verb = {
         1000,
       )
       .option(
+        "--target-sd <sd>",
+        "adaptive particle numbers: each chain, at half of burn-in, raises its particles so that the log-likelihood estimate's sd is about this (e.g. 1.2)",
+        positive,
+      )
+      .option(
+        "--max-particles <n>",
+        "adaptive particle numbers: at most this many (default 16 × --particles)",
+        wholeNumber("--max-particles", 1, 1e7),
+      )
+      .option(
         "--mle",
         "also find the maximum-likelihood params (Nelder–Mead from the posterior's median; not with ABC-SMC)",
       )
@@ -197,6 +217,8 @@ export const calibrateVerb: Verb = {
             evidenceDraws: opts.evidenceDraws,
             tolerance: opts.tolerance,
             abcParticles: opts.abcParticles,
+            ...(opts.targetSd ? { targetSd: opts.targetSd } : {}),
+            ...(opts.maxParticles ? { maxParticles: opts.maxParticles } : {}),
             ...(step !== undefined ? { untilStep: step } : {}),
             onGeneration: (g, tolerance, ess, acceptance) => {
               if (!showProgress || Date.now() - last < 1000) return;
