@@ -66,6 +66,8 @@ export interface FrontBacktestOptions {
   /** Adaptive particle numbers at each origin (see CalibrateOptions.targetSd; absent: none). */
   targetSd?: number;
   maxParticles?: number;
+  /** Adapt the proposals' full covariance (CalibrateOptions.covariance). */
+  covariance?: boolean;
 }
 
 export interface HorizonRow {
@@ -99,6 +101,7 @@ export async function frontBacktestByHorizon(options: FrontBacktestOptions): Pro
     particles: options.particles,
     ...(options.targetSd ? { targetSd: options.targetSd } : {}),
     ...(options.maxParticles ? { maxParticles: options.maxParticles } : {}),
+    ...(options.covariance ? { covariance: true } : {}),
   });
   const rows: HorizonRow[] = [];
   for (const s of series) {

@@ -18,6 +18,8 @@ export interface CalibrateJob {
   particles: number;
   seed: number;
   untilStep?: number;
+  /** PMMH: adapt the proposal's full covariance (not only each param's sd). */
+  covariance?: boolean;
   /** Adaptive particle numbers: the target sd of the log-likelihood estimate, and the most particles. */
   targetSd?: number;
   maxParticles?: number;
@@ -193,6 +195,7 @@ function chainTask(task: ChainTask): ChainTaskResult {
     burnIn: task.burnIn,
     seed: task.job.seed,
     thin: task.thin,
+    ...(task.job.covariance ? { covariance: true } : {}),
     ...(stop ? { shouldStop: () => Atomics.load(stop, 0) !== 0 } : {}),
     ...(progress
       ? {

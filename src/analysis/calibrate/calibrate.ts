@@ -48,6 +48,8 @@ export interface CalibrateOptions {
    */
   targetSd?: number;
   maxParticles?: number;
+  /** PMMH: adapt the proposal's full covariance at half of burn-in, not only each param's sd (default false). */
+  covariance?: boolean;
   /** Use observations up to this step only. */
   untilStep?: number;
   /** Filter runs for the log marginal likelihood estimate (0 or absent: not estimated). */
@@ -78,6 +80,8 @@ export interface PosteriorFile {
   /** PMMH with adaptive particle numbers: the target sd of the log-likelihood estimate, and each chain's particles. */
   target_sd?: number;
   chain_particles?: number[];
+  /** PMMH: the proposal's full covariance was adapted (absent: each param's sd only). */
+  covariance?: boolean;
   chains: number;
   burn_in: number;
   iterations: number;
@@ -183,6 +187,7 @@ export async function calibrate(
           burnIn: options.burnIn,
           seed: options.seed,
           thin,
+          ...(options.covariance ? { covariance: true } : {}),
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
           ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
         },
@@ -246,6 +251,7 @@ export async function calibrate(
     method: "pmmh",
     seed: options.seed,
     particles,
+    ...(options.covariance ? { covariance: true } : {}),
     ...(options.targetSd && particles > 1
       ? { target_sd: options.targetSd, chain_particles: result.chains.map((c) => c.particles) }
       : {}),
@@ -291,6 +297,7 @@ function jobOf(
     ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
     ...(options.targetSd ? { targetSd: options.targetSd } : {}),
     ...(options.maxParticles ? { maxParticles: options.maxParticles } : {}),
+    ...(options.covariance ? { covariance: true } : {}),
   };
 }
 

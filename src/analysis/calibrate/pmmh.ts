@@ -24,6 +24,8 @@ export interface PmmhOptions {
   seed: number;
   /** Keep every `thin`-th iteration after burn-in (default 1: all); a chain keeps ⌊iterations/thin⌋ draws. */
   thin?: number;
+  /** Adapt the proposal's full covariance at half of burn-in, not only each param's sd (default false). */
+  covariance?: boolean;
   /**
    * Called after each iteration of each chain (chain, iteration including burn-in, acceptance so far, and the
    * smallest ESS over params of the chain's kept draws so far, computed when called and at most a tenth stale:
@@ -103,6 +105,8 @@ export interface ChainOptions {
   burnIn: number;
   seed: number;
   thin?: number;
+  /** Adapt the proposal's full covariance at half of burn-in, not only each param's sd. */
+  covariance?: boolean;
   /** Called after each iteration (iteration including burn-in, acceptance so far, the chain's smallest ESS). */
   onProgress?: (iteration: number, acceptance: number, ess: () => number) => void;
   shouldStop?: () => boolean;
@@ -120,6 +124,41 @@ const CALLS_PER_CHAIN = 1e7;
 const SD_REPLICATES = 24;
 /** Rounds of measuring and resizing. */
 const SD_ROUNDS = 3;
+
+/** The covariance matrix (d × d, row-major) of history rows [from, to). */
+function covarianceOf(history: Float64Array, d: number, from: number, to: number): Float64Array {
+  const n = to - from;
+  const mean = new Float64Array(d);
+  for (let h = from; h < to; h++) for (let i = 0; i < d; i++) mean[i]! += history[h * d + i]! / n;
+  const cov = new Float64Array(d * d);
+  for (let h = from; h < to; h++)
+    for (let i = 0; i < d; i++)
+      for (let j = 0; j <= i; j++)
+        cov[i * d + j]! += ((history[h * d + i]! - mean[i]!) * (history[h * d + j]! - mean[j]!)) / (n - 1);
+  for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) cov[j * d + i] = cov[i * d + j]!;
+  return cov;
+}
+
+/**
+ * The lower Cholesky factor of a covariance, each variance floored at 1e-6 (a chain that barely moved); when
+ * the matrix is not positive definite, the diagonal of `sd` instead.
+ */
+function choleskyOf(cov: Float64Array, d: number, sd: Float64Array): Float64Array {
+  for (let i = 0; i < d; i++) cov[i * d + i] = Math.max(cov[i * d + i]!, 1e-6);
+  const L = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = cov[i * d + j]!;
+      for (let k = 0; k < j; k++) s -= L[i * d + k]! * L[j * d + k]!;
+      if (i === j) {
+        if (!(s > 0))
+          return Float64Array.from({ length: d * d }, (_, k) => (k % (d + 1) === 0 ? sd[k / (d + 1)]! : 0));
+        L[i * d + i] = Math.sqrt(s);
+      } else L[i * d + j] = s / L[j * d + j]!;
+    }
+  }
+  return L;
+}
 
 function sdOf(x: readonly number[]): number {
   if (x.some((v) => !Number.isFinite(v))) return Number.POSITIVE_INFINITY;
@@ -170,6 +209,7 @@ function* pmmhIterations(filter: ParticleFilter, options: PmmhOptions): Generato
       burnIn: options.burnIn,
       seed: options.seed,
       ...(options.thin !== undefined ? { thin: options.thin } : {}),
+      ...(options.covariance ? { covariance: true } : {}),
       ...(options.onProgress
         ? { onProgress: (it: number, a: number, e: () => number) => options.onProgress!(c, it, a, e) }
         : {}),
@@ -233,6 +273,11 @@ export function* chainIterations(
   }
   if (ll === Number.NEGATIVE_INFINITY) throw new Error(NO_POSITIVE_LIKELIHOOD);
   const sd = new Float64Array(d).fill(1);
+  // The proposal's Cholesky factor with `covariance` (the identity until it is adapted), else diagonal `sd`.
+  let cholesky: Float64Array | undefined = options.covariance
+    ? Float64Array.from({ length: d * d }, (_, k) => (k % (d + 1) === 0 ? 1 : 0))
+    : undefined;
+  const step = new Float64Array(d);
   let scale = 2.38 / Math.sqrt(Math.max(1, d));
   // Everything the chain keeps is allocated here, once.
   const capacity = Math.floor(iterations / thin);
@@ -271,8 +316,16 @@ export function* chainIterations(
       stopped = true;
       break;
     }
-    for (let i = 0; i < d; i++)
-      proposal[i] = z[i]! + scale * sd[i]! * normalQuantile(hashUniform(seed, c, PROPOSAL_KEY, it * d + i));
+    if (cholesky) {
+      for (let i = 0; i < d; i++) step[i] = normalQuantile(hashUniform(seed, c, PROPOSAL_KEY, it * d + i));
+      for (let i = 0; i < d; i++) {
+        let x = 0;
+        for (let j = 0; j <= i; j++) x += cholesky[i * d + j]! * step[j]!;
+        proposal[i] = z[i]! + scale * x;
+      }
+    } else
+      for (let i = 0; i < d; i++)
+        proposal[i] = z[i]! + scale * sd[i]! * normalQuantile(hashUniform(seed, c, PROPOSAL_KEY, it * d + i));
     const next = f.run(setValues(proposal), ++call).logLikelihood;
     const logAlpha = next + logPrior(proposal) - ll - logPrior(z);
     if (Math.log(hashUniform(seed, c, ACCEPT_KEY, it)) < logAlpha) {
@@ -322,6 +375,9 @@ export function* chainIterations(
           sd[i] = Math.max(1e-3, Math.sqrt(v));
         }
         scale = 2.38 / Math.sqrt(Math.max(1, d));
+        // With `covariance`, the whole covariance of those draws (Haario, Saksman & Tamminen 2001): a
+        // posterior whose params trade off against each other (a ridge) is then crossed along the ridge.
+        if (cholesky) cholesky = choleskyOf(covarianceOf(history, d, from, adaptAt), d, sd);
       }
     } else {
       afterBurnIn++;

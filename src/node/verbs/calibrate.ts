@@ -19,6 +19,7 @@ interface CalibrateFlags {
   abcParticles: number;
   targetSd?: number;
   maxParticles?: number;
+  covariance?: boolean;
   mle?: boolean;
   output: string;
   json?: boolean;
@@ -166,6 +167,10 @@ export const calibrateVerb: Verb = {
         wholeNumber("--max-particles", 1, 1e7),
       )
       .option(
+        "--covariance",
+        "adapt the proposal's full covariance at half of burn-in (Haario et al. 2001), not only each param's sd",
+      )
+      .option(
         "--mle",
         "also find the maximum-likelihood params (Nelder–Mead from the posterior's median; not with ABC-SMC)",
       )
@@ -219,6 +224,7 @@ export const calibrateVerb: Verb = {
             abcParticles: opts.abcParticles,
             ...(opts.targetSd ? { targetSd: opts.targetSd } : {}),
             ...(opts.maxParticles ? { maxParticles: opts.maxParticles } : {}),
+            ...(opts.covariance ? { covariance: true } : {}),
             ...(step !== undefined ? { untilStep: step } : {}),
             onGeneration: (g, tolerance, ess, acceptance) => {
               if (!showProgress || Date.now() - last < 1000) return;

@@ -188,3 +188,51 @@ describe("adaptive particle numbers on a pool of workers", () => {
     expect(JSON.stringify(other.samples)).not.toBe(JSON.stringify(alone.samples));
   }, 60_000);
 });
+
+// A line through data far from its intercept: the intercept and slope trade off (a ridge), which a proposal
+// scaled param by param crosses slowly. Normal priors and noise make the posterior normal, in closed form.
+const RIDGE = `brink: 1
+name: ridge
+time: { start: 0, stop: 12, dt: 1 }
+params:
+  slope: { dist: "normal(0, 3)" }
+  intercept: { dist: "normal(0, 3)" }
+stocks:
+  x: { init: intercept, inflows: [grow] }
+flows:
+  grow: slope
+observations:
+  y: { variable: x, file: y.csv, time: t, noise: normal, sd: 1 }
+`;
+
+describe("a proposal with the posterior's full covariance", () => {
+  const data = Array.from({ length: 5 }, (_, i) => ({ t: 8 + i, y: 2 + 0.5 * (8 + i) + gauss(9, i) }));
+  const model = prepareModel("m.yaml", RIDGE);
+  const series = parseObservations(model.loaded, () => ({
+    file: "y.csv",
+    text: `t,value\n${data.map((r) => `${r.t},${r.y}`).join("\n")}\n`,
+  }));
+  // Posterior precision and mean of (slope, intercept): prior precision 1/9 each, plus XᵀX, Xᵀy.
+  const [a, b, c] = [
+    1 / 9 + data.reduce((s, r) => s + r.t * r.t, 0),
+    data.reduce((s, r) => s + r.t, 0),
+    1 / 9 + data.length,
+  ];
+  const [u, v] = [data.reduce((s, r) => s + r.t * r.y, 0), data.reduce((s, r) => s + r.y, 0)];
+  const det = a * c - b * b;
+  const mean = [(c * u - b * v) / det, (a * v - b * u) / det];
+  const sd = [Math.sqrt(c / det), Math.sqrt(a / det)];
+
+  it("samples the exact posterior and mixes several times faster along the ridge", () => {
+    const filter = new ParticleFilter(model, series, { particles: 1, seed: 1 });
+    const options = { chains: 2, burnIn: 600, iterations: 2000, seed: 8 };
+    const full = runPmmh(filter, { ...options, covariance: true });
+    const diagonal = runPmmh(filter, options);
+    for (const [i, s] of full.summary.entries()) {
+      expect(s.rhat).toBeLessThan(1.05);
+      expect(Math.abs(s.mean - mean[i]!)).toBeLessThan(4 * (sd[i]! / Math.sqrt(s.ess)));
+      expect(Math.abs(s.sd / sd[i]! - 1)).toBeLessThan(0.15);
+      expect(s.ess).toBeGreaterThan(3 * diagonal.summary[i]!.ess);
+    }
+  }, 30_000);
+});
