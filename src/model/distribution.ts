@@ -147,3 +147,43 @@ export function distributionMean(d: Distribution): number {
       return (d.min + 4 * d.mode + d.max) / 6;
   }
 }
+
+/**
+ * The values a prior gives positive density: `lo`..`hi`, each end included or not. A posterior draw outside it
+ * is not a draw of this prior (a hand-edited file, or a prior changed since calibrating).
+ */
+export interface Support {
+  lo: number;
+  hi: number;
+  loIncluded: boolean;
+  hiIncluded: boolean;
+}
+
+export function distributionSupport(d: Distribution): Support {
+  const closed = (lo: number, hi: number): Support => ({ lo, hi, loIncluded: true, hiIncluded: true });
+  switch (d.kind) {
+    case "fixed":
+      return closed(d.value, d.value);
+    case "normal":
+      return { lo: -Infinity, hi: Infinity, loIncluded: false, hiIncluded: false };
+    case "lognormal":
+      return { lo: 0, hi: Infinity, loIncluded: false, hiIncluded: false };
+    case "beta":
+      return closed(0, 1);
+    case "uniform":
+    case "triangular":
+    case "pert":
+      return closed(d.min, d.max);
+  }
+}
+
+export function inSupport(s: Support, x: number): boolean {
+  return (s.loIncluded ? x >= s.lo : x > s.lo) && (s.hiIncluded ? x <= s.hi : x < s.hi);
+}
+
+/** The support as an interval: "(0, ∞)", "[0, 1]", or "{3}" for a fixed value. */
+export function formatSupport(s: Support): string {
+  if (s.lo === s.hi) return `{${s.lo}}`;
+  const end = (x: number) => (x === Infinity ? "∞" : x === -Infinity ? "-∞" : String(x));
+  return `${s.loIncluded ? "[" : "("}${end(s.lo)}, ${end(s.hi)}${s.hiIncluded ? "]" : ")"}`;
+}

@@ -310,14 +310,69 @@ export async function posteriorParamRows(
   if (params.length === 0) throw fail("the posterior holds no params");
   const twice = params.find((p, i) => params.indexOf(p) !== i);
   if (twice !== undefined) throw fail(`the posterior names '${twice}' more than once`);
-  const known = Object.keys(loadModel(modelFile, modelText).spec.params ?? {});
-  const missing = params.filter((p) => !known.includes(p));
+  const priors = loadModel(modelFile, modelText).spec.params ?? {};
+  const missing = params.filter((p) => !Object.hasOwn(priors, p));
   if (missing.length)
     throw fail(
       `the posterior's params ${missing.map((p) => `'${p}'`).join(", ")} are not params of ${modelFile}`,
     );
+  const outside = await drawOutsidePrior(params, samples, priors, modelFile);
+  if (outside)
+    throw new DiagnosticError([
+      {
+        file: path,
+        ...(await jsonPosition(text, ["samples", outside.row, outside.column])),
+        message: outside.message,
+      },
+    ]);
   if (from === undefined) return { params, values: samples.flat() };
   return { params, ...(await restartRows(post, samples, from, modelFile, modelText, fail)) };
+}
+
+/**
+ * The first draw that gives a param a value its prior cannot (a negative value under a lognormal prior, one past a
+ * uniform's bounds, any other value for a fixed param): such a run would be of a model no one wrote — a hand-edited
+ * posterior, or a prior changed since calibrating. A param whose prior does not parse is left to the model check.
+ */
+async function drawOutsidePrior(
+  params: string[],
+  samples: number[][],
+  priors: Record<string, { value?: number | undefined; dist?: string | number | undefined }>,
+  modelFile: string,
+): Promise<{ row: number; column: number; message: string } | undefined> {
+  const { distributionSupport, formatSupport, inSupport, parseDistribution } = await import(
+    "../../model/distribution.js"
+  );
+  for (let column = 0; column < params.length; column++) {
+    const name = params[column]!;
+    const prior = priors[name]!;
+    const text = prior.dist ?? prior.value ?? 0;
+    let support: ReturnType<typeof distributionSupport>;
+    try {
+      support = distributionSupport(parseDistribution(text));
+    } catch {
+      continue;
+    }
+    const row = samples.findIndex((draw) => !inSupport(support, draw[column]!));
+    if (row < 0) continue;
+    const value = samples[row]![column]!;
+    const message =
+      support.lo === support.hi
+        ? `draw ${row} (samples[${row}]) gives param '${name}' the value ${value}, but '${name}' is fixed at ${support.lo} in ${modelFile}: a posterior can only hold draws of its prior`
+        : `draw ${row} (samples[${row}]) gives param '${name}' the value ${value}, outside the support ${formatSupport(support)} of its prior '${text}' in ${modelFile}: a posterior can only hold draws its prior allows (calibrate again if the prior changed)`;
+    return { row, column, message };
+  }
+  return undefined;
+}
+
+/** Where the value at `path` starts in JSON text (at its first line when it cannot be found); read on error only. */
+async function jsonPosition(text: string, path: (string | number)[]): Promise<{ line: number; col: number }> {
+  const { LineCounter, parseDocument } = await import("yaml");
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
+  const node = doc.errors.length ? undefined : doc.getIn(path, true);
+  const offset = (node as { range?: [number, number, number] } | undefined)?.range?.[0];
+  return offset === undefined ? { line: 1, col: 1 } : lines.linePos(offset);
 }
 
 /** The draws with a filtered state, and their states, for a restart at `from`; checked against the model. */
