@@ -20,8 +20,8 @@ describe("variance-based sensitivity", () => {
     { first: 0.4424, total: 0.4424 },
     { first: 0, total: 0.2437 },
   ];
-  /** Rows [from, to) of an Ishigami Saltelli design, added up. */
-  const ishigamiSums = (design: SaltelliDesign, from: number, to: number) => {
+  /** Rows [from, to) of an Ishigami Saltelli design (plus `offset`), added up. */
+  const ishigamiSums = (design: SaltelliDesign, from: number, to: number, offset = 0) => {
     const sums = new JansenSums(design.batches, 1, 3);
     const a = new Float64Array(3);
     const b = new Float64Array(3);
@@ -30,9 +30,9 @@ describe("variance-based sensitivity", () => {
       const fAB = [0, 1, 2].map((i) => {
         const mixed = Float64Array.from(a);
         mixed[i] = b[i]!;
-        return [ishigami(mixed)];
+        return [offset + ishigami(mixed)];
       });
-      sums.addRow(design.batchOf(r), [ishigami(a)], [ishigami(b)], fAB);
+      sums.addRow(design.batchOf(r), [offset + ishigami(a)], [offset + ishigami(b)], fAB);
     }
     return sums;
   };
@@ -99,6 +99,39 @@ describe("variance-based sensitivity", () => {
     // (Each of the batches × (5 + 2·inputs) exact sums packs as a count, a few partials and a non-finite part.)
     const cells = design.batches * (5 + 2 * 3);
     expect(whole.finish().length).toBeLessThanOrEqual(cells * 8);
+  });
+
+  it("keeps the indices of an output whose mean is 10⁸ times its spread (the variance is centred exactly)", () => {
+    const design = new SaltelliDesign(2048, 3, 11);
+    const names = ["x1", "x2", "x3"];
+    const plain = ishigamiSums(design, 0, 2048).indices(names, 0);
+    for (const offset of [1e8, -1e9]) {
+      const shifted = ishigamiSums(design, 0, 2048, offset).indices(names, 0);
+      // Only the outputs' own rounding differs: 1e9 + f keeps f to about 1e-7, which the indices average out.
+      shifted.forEach((ix, i) => {
+        for (const key of ["first", "firstLo", "firstHi", "total", "totalLo", "totalHi"] as const)
+          expect(Math.abs(ix[key] - plain[i]![key]), `${key} of ${ix.input} at ${offset}`).toBeLessThan(1e-8);
+      });
+    }
+    // Merged in other chunkings, the shifted sums are the same bits.
+    const whole = new PackWriter();
+    ishigamiSums(design, 0, 2048, 1e8).pack(whole);
+    for (const cuts of [
+      [0, 1, 2048],
+      [0, 700, 1500, 2048],
+      [0, 1024, 2047, 2048],
+    ]) {
+      const merged = new JansenSums(design.batches, 1, 3);
+      for (let c = cuts.length - 1; c > 0; c--) {
+        const part = new PackWriter();
+        ishigamiSums(design, cuts[c - 1]!, cuts[c]!, 1e8).pack(part);
+        merged.mergePacked(new PackReader(part.finish()));
+      }
+      const again = new PackWriter();
+      merged.pack(again);
+      expect(again.finish()).toEqual(whole.finish());
+      expect(merged.indices(names, 0)).toEqual(ishigamiSums(design, 0, 2048, 1e8).indices(names, 0));
+    }
   });
 
   it("states the Student t quantiles the intervals use", () => {

@@ -7,7 +7,7 @@
  * gives μ* and σ of elementary effects for models with many inputs.
  */
 import { betaQuantile } from "../engine/distributions.js";
-import { ExactSumArray } from "../engine/exactsum.js";
+import { ExactSum, ExactSumArray, productError } from "../engine/exactsum.js";
 import type { PackReader, PackWriter } from "../engine/pack.js";
 import { hashUniform, mix32 } from "../engine/rng.js";
 import { SOBOL_MAX_DIMENSIONS, SobolSequence } from "./sobol-sequence.js";
@@ -68,8 +68,9 @@ export class SaltelliDesign {
 
 /**
  * Jansen's estimators as running sums, per batch and target: n, Σf_A, Σf_B, Σf_A², Σf_B², and per input i
- * Σ(f_B − f_ABi)² and Σ(f_A − f_ABi)². Sums are exact, so adding rows or merging parts in any order gives the
- * same bits.
+ * Σ(f_B − f_ABi)² and Σ(f_A − f_ABi)². Sums are exact (the squares f² added exactly too, as a product and its
+ * rounding error), so adding rows or merging parts in any order gives the same bits, and the variance is centred
+ * from them exactly: an output whose mean is 10⁸ times its spread keeps its indices.
  */
 export class JansenSums {
   private readonly sums: ExactSumArray;
@@ -94,13 +95,23 @@ export class JansenSums {
       this.sums.add(base, 1);
       this.sums.add(base + 1, a);
       this.sums.add(base + 2, b);
-      this.sums.add(base + 3, a * a);
-      this.sums.add(base + 4, b * b);
+      this.addSquare(base + 3, a);
+      this.addSquare(base + 4, b);
       for (let i = 0; i < k; i++) {
         const ab = fAB[i]![t]!;
         this.sums.add(base + 5 + i, (b - ab) ** 2);
         this.sums.add(base + 5 + k + i, (a - ab) ** 2);
       }
+    }
+  }
+
+  /** x² added exactly: the rounded square and its rounding error. */
+  private addSquare(c: number, x: number): void {
+    const p = x * x;
+    this.sums.add(c, p);
+    if (p - p === 0) {
+      const e = productError(x, x, p);
+      if (e !== 0) this.sums.add(c, e);
     }
   }
 
@@ -127,27 +138,32 @@ export class JansenSums {
   indices(inputs: string[], t: number): SobolIndex[] {
     const k = this.inputs;
     const perBatch = Array.from({ length: this.batches }, (_, b) =>
-      Float64Array.from({ length: this.width }, (_, j) =>
-        this.sums.value((b * this.targets + t) * this.width + j),
-      ),
+      Array.from({ length: this.width }, (_, j) => this.sums.get((b * this.targets + t) * this.width + j)),
     );
-    const total = new Float64Array(this.width);
-    for (const s of perBatch) for (let j = 0; j < this.width; j++) total[j]! += s[j]!;
-    const estimate = (s: Float64Array) => {
-      const n = s[0]!;
-      const mean = (s[1]! + s[2]!) / (2 * n);
-      const variance = (s[3]! + s[4]! - 2 * n * mean * mean) / (2 * n - 1);
+    // Every estimate, the leave-one-batch-out ones included, is of exact sums: a difference of rounded totals
+    // would lose what the exact sums keep.
+    const total = Array.from({ length: this.width }, (_, j) => {
+      const sum = new ExactSum();
+      for (const s of perBatch) sum.merge(s[j]!);
+      return sum;
+    });
+    const estimate = (s: ExactSum[]) => {
+      const n = s[0]!.value();
+      const variance = pooledVariance(s[1]!, s[2]!, s[3]!, s[4]!, 2 * n);
       return inputs.map((_, i) =>
         // An output that (almost) never varies has no variance to apportion: report zeros, not noise.
         variance > 1e-12
-          ? { first: (variance - s[5 + i]! / (2 * n)) / variance, total: s[5 + k + i]! / (2 * n) / variance }
+          ? {
+              first: (variance - s[5 + i]!.value() / (2 * n)) / variance,
+              total: s[5 + k + i]!.value() / (2 * n) / variance,
+            }
           : { first: 0, total: 0 },
       );
     };
     const point = estimate(total);
-    const used = perBatch.filter((s) => s[0]! > 0);
+    const used = perBatch.filter((s) => s[0]!.value() > 0);
     const g = used.length;
-    const leaveOut = g < 2 ? [] : used.map((s) => estimate(total.map((x, j) => x - s[j]!)));
+    const leaveOut = g < 2 ? [] : used.map((s) => estimate(total.map((sum, j) => difference(sum, s[j]!))));
     const halfWidth = (pick: (e: { first: number; total: number }) => number, i: number) => {
       if (g < 2) return 0;
       const values = leaveOut.map((e) => pick(e[i]!));
@@ -169,6 +185,50 @@ export class JansenSums {
       };
     });
   }
+}
+
+/** a − b, exactly. */
+function difference(a: ExactSum, b: ExactSum): ExactSum {
+  const out = new ExactSum();
+  out.merge(a);
+  for (const x of b.toJSON()) out.add(-x);
+  return out;
+}
+
+/** Add a·b to an exact sum, exactly. */
+function addProduct(sum: ExactSum, a: number, b: number): void {
+  const p = a * b;
+  sum.add(p);
+  if (p - p === 0) {
+    const e = productError(a, b, p);
+    if (e !== 0) sum.add(e);
+  }
+}
+
+/**
+ * The sample variance of the N = 2n values f_A and f_B from their exact sums: Σ(f − m)² about the rounded mean
+ * m, expanded as Σf² − 2m·Σf + N·m² with every product added exactly, less N·(mean − m)² — so the one rounding
+ * is the result's, however far the mean is from zero. (Σf² − (Σf)²/N in doubles cancels catastrophically.)
+ */
+function pooledVariance(sumA: ExactSum, sumB: ExactSum, squaresA: ExactSum, squaresB: ExactSum, N: number) {
+  const sum = new ExactSum();
+  sum.merge(sumA);
+  sum.merge(sumB);
+  const m = sum.value() / N;
+  const squares = new ExactSum();
+  squares.merge(squaresA);
+  squares.merge(squaresB);
+  if (!Number.isFinite(m) || !Number.isFinite(squares.value())) return Number.NaN;
+  const centred = squares;
+  for (const part of sum.canonical()) addProduct(centred, -2 * m, part);
+  const mm = m * m;
+  addProduct(centred, N, mm);
+  addProduct(centred, N, productError(m, m, mm));
+  // Σf − N·m: what the rounded mean leaves out.
+  const rest = sum;
+  addProduct(rest, -N, m);
+  const d = rest.value();
+  return (centred.value() - (d * d) / N) / (N - 1);
 }
 
 /** The 97.5% quantile of Student's t with ν degrees of freedom, through the beta quantile. */

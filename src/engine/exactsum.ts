@@ -126,6 +126,24 @@ export class ExactSum {
   }
 }
 
+/** Veltkamp's splitter for doubles: 2^27 + 1. */
+const SPLITTER = 134217729;
+
+/**
+ * The rounding error of p = a·b (Dekker's two-product: a·b = p + error exactly, when nothing overflows), so a
+ * product can be added to an exact sum as two doubles and stay exact.
+ */
+export function productError(a: number, b: number, p: number): number {
+  let t = SPLITTER * a;
+  const ah = t - (t - a);
+  const al = a - ah;
+  t = SPLITTER * b;
+  const bh = t - (t - b);
+  const bl = b - bh;
+  const e = ah * bh - p + ah * bl + al * bh + al * bl;
+  return Number.isFinite(e) ? e : 0;
+}
+
 const SLOTS = 4;
 const SPILLED = 255;
 
