@@ -4,7 +4,7 @@ import { chromium } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { htmlReport } from "../src/node/report.js";
 import { closeWorkers } from "../src/node/simulate.js";
-import { tableCsv, tableJson } from "../src/report/html.js";
+import { renderHtml, tableCsv, tableJson } from "../src/report/html.js";
 import { ROOT } from "./helpers.js";
 
 const CHROMIUM = process.env.BRINK_CHROMIUM ?? "/usr/bin/chromium";
@@ -13,7 +13,47 @@ const FLAGSHIP = join(ROOT, "models", "flagship", "flagship.yaml");
 
 afterAll(() => closeWorkers());
 
+const BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"];
+
 describe("the HTML report", () => {
+  it("fits a 375 px screen with long unbroken metadata (paths, hashes, commands)", async () => {
+    expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`).toBe(true);
+    const path = `/home/analyst/${"a_very_long_folder_name_without_any_break_".repeat(4)}/model.yaml`;
+    const html = renderHtml({
+      title: "A report",
+      subtitle: path,
+      sections: [{ title: "Nothing", intro: "Only metadata.", charts: [], tables: [] }],
+      metadata: {
+        model: path,
+        "model hash": "f".repeat(120),
+        command: `brink report ${path} --posterior ${path.replace("model.yaml", "posterior.json")} -o out.html`,
+        "a rather long metadata key_without_spaces_in_it_at_all": "1",
+      },
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+    try {
+      for (const width of [375, 800]) {
+        const page = await browser.newPage({ viewport: { width, height: 700 } });
+        await page.setContent(html);
+        const fit = await page.evaluate(() => ({
+          scrollWidth: document.documentElement.scrollWidth,
+          innerWidth: window.innerWidth,
+          // Text sticking out of its own box does not widen the page, but is cut off all the same.
+          overflowing: [...document.querySelectorAll("body *")]
+            .filter(
+              (el) => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === "visible",
+            )
+            .map((el) => `${el.tagName} ${el.scrollWidth}>${el.clientWidth} ${el.textContent?.slice(0, 30)}`),
+        }));
+        expect(fit.scrollWidth, `page width at ${width} px`).toBeLessThanOrEqual(fit.innerWidth);
+        expect(fit.overflowing, `boxes overflowing at ${width} px`).toEqual([]);
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+
   it("exports tables as CSV and JSON", () => {
     const t = {
       id: "t",

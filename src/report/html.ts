@@ -127,18 +127,18 @@ ${s.tables.map(renderTable).join("\n")}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(doc.title)}</title>
 <style>
-body { font: 15px/1.5 system-ui, sans-serif; color: #1b1b1b; background: #fff; max-width: 1180px; margin: 2rem auto; padding: 0 1rem; }
+body { font: 15px/1.5 system-ui, sans-serif; color: #1b1b1b; background: #fff; max-width: 1180px; margin: 2rem auto; padding: 0 1rem; overflow-wrap: break-word; }
 h1 { font-size: 1.6rem; margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #ccc; margin-top: 2.5rem; }
 .subtitle { color: #444; margin-top: 0; }
-table { border-collapse: collapse; font-size: 0.88rem; margin: 0.5rem 0 1.5rem; }
+table { border-collapse: collapse; font-size: 0.88rem; margin: 0.5rem 0 1.5rem; overflow-wrap: normal; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .scroll { max-width: 100%; overflow-x: auto; } .chart svg { max-width: 100%; height: auto; }${small}
 details { margin: 0.5rem 0; } summary { cursor: pointer; color: #0b5394; }
 figure { margin: 1rem 0; } figcaption { font-weight: 600; margin-bottom: 0.3rem; }
 .export { font-weight: normal; font-size: 0.85rem; } a { color: #0b5394; }
-.note { color: #444; font-size: 0.88rem; } dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; }
-dt { font-weight: 600; }
+.note { color: #444; font-size: 0.88rem; } dl { display: grid; grid-template-columns: fit-content(40%) minmax(0, 1fr); gap: 0.2rem 1rem; }
+dt { font-weight: 600; } dt, dd { min-width: 0; margin: 0; overflow-wrap: anywhere; }
 .holds { color: #0a6b2a; font-weight: 600; } .fails { color: #a11; font-weight: 600; }
 </style>
 </head>
