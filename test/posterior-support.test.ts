@@ -110,6 +110,14 @@ describe("a posterior's draws must lie in their priors' support", () => {
  "samples": [[1.5, 0.5],
              [-0.3, 0.5]]}`;
     expect(await check(text)).toMatchObject({ file: "post.json", line: 4, col: 15 });
+    // Strings with brackets, commas and escapes, other keys holding arrays, and a "samples" key given twice
+    // (JSON.parse keeps the last) do not mislead it.
+    const tricky = `{"note": "a [ fake, \\"samples\\": [[1, 2]] ]", "brink_posterior": 1,
+ "samples": [[9, 9]], "params": ["rate", "share"], "other": [[0, [1, 2]], {"samples": [[3]]}],
+ "sampl\\u0065s": [[1.5, 0.5], [2, 0.5],
+   [ 3,   7 ]]}`;
+    expect(JSON.parse(tricky).samples[2]).toEqual([3, 7]);
+    expect(await check(tricky)).toMatchObject({ line: 4, col: 11 });
     // On one line too, as \`brink calibrate\` writes it.
     const flat = post(
       ["rate", "share"],
