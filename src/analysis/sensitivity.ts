@@ -137,33 +137,30 @@ export class JansenSums {
    */
   indices(inputs: string[], t: number): SobolIndex[] {
     const k = this.inputs;
-    const perBatch = Array.from({ length: this.batches }, (_, b) =>
-      Array.from({ length: this.width }, (_, j) => this.sums.get((b * this.targets + t) * this.width + j)),
-    );
     // Every estimate, the leave-one-batch-out ones included, is of exact sums: a difference of rounded totals
-    // would lose what the exact sums keep.
+    // would lose what the exact sums keep. (Made when needed: 1024 batches × 1000 inputs' sums are not kept.)
+    const cell = (b: number, j: number) => this.sums.get((b * this.targets + t) * this.width + j);
     const total = Array.from({ length: this.width }, (_, j) => {
       const sum = new ExactSum();
-      for (const s of perBatch) sum.merge(s[j]!);
+      for (let b = 0; b < this.batches; b++) sum.merge(cell(b, j));
       return sum;
     });
-    const estimate = (s: ExactSum[]) => {
-      const n = s[0]!.value();
-      const variance = pooledVariance(s[1]!, s[2]!, s[3]!, s[4]!, 2 * n);
-      return inputs.map((_, i) =>
+    const estimate = (sum: (j: number) => ExactSum) => {
+      const n = sum(0).value();
+      const variance = pooledVariance(sum(1), sum(2), sum(3), sum(4), 2 * n);
+      return inputs.map((_, i) => {
         // An output that (almost) never varies has no variance to apportion: report zeros, not noise.
-        variance > 1e-12
-          ? {
-              first: (variance - s[5 + i]!.value() / (2 * n)) / variance,
-              total: s[5 + k + i]!.value() / (2 * n) / variance,
-            }
-          : { first: 0, total: 0 },
-      );
+        if (!(variance > 1e-12)) return { first: 0, total: 0 };
+        return {
+          first: (variance - sum(5 + i).value() / (2 * n)) / variance,
+          total: sum(5 + k + i).value() / (2 * n) / variance,
+        };
+      });
     };
-    const point = estimate(total);
-    const used = perBatch.filter((s) => s[0]!.value() > 0);
+    const point = estimate((j) => total[j]!);
+    const used = Array.from({ length: this.batches }, (_, b) => b).filter((b) => cell(b, 0).value() > 0);
     const g = used.length;
-    const leaveOut = g < 2 ? [] : used.map((s) => estimate(total.map((sum, j) => difference(sum, s[j]!))));
+    const leaveOut = g < 2 ? [] : used.map((b) => estimate((j) => difference(total[j]!, cell(b, j))));
     const halfWidth = (pick: (e: { first: number; total: number }) => number, i: number) => {
       if (g < 2) return 0;
       const values = leaveOut.map((e) => pick(e[i]!));
