@@ -129,6 +129,20 @@ describe("a posterior's draws must lie in their priors' support", () => {
     expect(await check(flat)).toMatchObject({ line: 1, col: flat.indexOf("2]]") + 1 });
   });
 
+  it("refuses a posterior of 200,000 names at once, naming ten of them", async () => {
+    const names = Array.from({ length: 200_000 }, (_, i) => `p${i}`);
+    const d = await check(post(names, [names.map(() => 1)]));
+    expect(d?.message).toBe(
+      `the posterior's params ${names
+        .slice(0, 10)
+        .map((p) => `'${p}'`)
+        .join(", ")} (and 199990 more) are not params of ${model}`,
+    );
+    // A name given twice among them is found by a set, not by a scan per name (minutes at this size).
+    const twice = await check(post([...names, "p7"], [[...names, "p7"].map(() => 1)]));
+    expect(twice?.message).toBe("the posterior names 'p7' more than once");
+  });
+
   it("checks before a restart (--from) looks at the posterior's state", async () => {
     const d = await check(post(PARAMS, withDraw(0, 0, -1)), "3");
     expect(d?.message).toMatch(/^draw 0 \(samples\[0\]\) gives param 'rate' the value -1, outside/);

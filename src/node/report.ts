@@ -4,7 +4,7 @@ import type { RunReport } from "../analysis/results.js";
 import { sensitivityAnalysis } from "../analysis/sensitivity-job.js";
 import { jobMeta } from "../engine/montecarlo.js";
 import { prepareModel } from "../engine/prepare.js";
-import { DiagnosticError, didYouMean } from "../lang/diagnostic.js";
+import { didYouMean } from "../lang/diagnostic.js";
 import type { ModelSpec } from "../model/schema.js";
 import { type CalibrationPosterior, calibrationSection } from "../report/calibration.js";
 import { frontierChart, scenarioChart } from "../report/charts.js";
@@ -58,20 +58,8 @@ async function readPosterior(
   modelFile: string,
   modelText: string,
 ): Promise<CalibrationPosterior> {
+  // Refuses a posterior naming no params, one twice, one the model lacks, or a draw outside its prior.
   const { params } = await posteriorParamRows(path, modelFile, modelText);
-  // A param twice would be drawn twice from different columns; none leaves nothing to show.
-  const twice = params.filter((p, i) => params.indexOf(p) !== i);
-  if (params.length === 0 || twice.length)
-    throw new DiagnosticError([
-      {
-        file: path,
-        line: 1,
-        col: 1,
-        message: twice.length
-          ? `the posterior names ${[...new Set(twice)].map((p) => `'${p}'`).join(", ")} more than once`
-          : "the posterior holds no params",
-      },
-    ]);
   const raw = JSON.parse(readTextFile(path, MAX_SUMMARY_BYTES, "posterior files")) as Record<string, unknown>;
   const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
   const until = raw.until as { time?: unknown; date?: unknown } | null | undefined;

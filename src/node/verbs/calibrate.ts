@@ -308,13 +308,20 @@ export async function posteriorParamRows(
   if (!params.every((p) => typeof p === "string"))
     throw fail("not a posterior file written by `brink calibrate` (its params are not names)");
   if (params.length === 0) throw fail("the posterior holds no params");
-  const twice = params.find((p, i) => params.indexOf(p) !== i);
+  // By a set: a hand-made file may name a million params, and indexOf per name would take hours.
+  const seen = new Set<string>();
+  const twice = params.find((p) => seen.size === seen.add(p).size);
   if (twice !== undefined) throw fail(`the posterior names '${twice}' more than once`);
   const priors = loadModel(modelFile, modelText).spec.params ?? {};
   const missing = params.filter((p) => !Object.hasOwn(priors, p));
   if (missing.length)
     throw fail(
-      `the posterior's params ${missing.map((p) => `'${p}'`).join(", ")} are not params of ${modelFile}`,
+      `the posterior's params ${missing
+        .slice(0, 10)
+        .map((p) => `'${p}'`)
+        .join(
+          ", ",
+        )}${missing.length > 10 ? ` (and ${missing.length - 10} more)` : ""} are not params of ${modelFile}`,
     );
   const outside = await drawOutsidePrior(params, samples, priors, modelFile);
   if (outside)
