@@ -2,6 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { pausedStateLength } from "../src/compile/codegen.js";
+import { modelHash } from "../src/engine/montecarlo.js";
+import { prepareModel } from "../src/engine/prepare.js";
 import { DiagnosticError } from "../src/lang/diagnostic.js";
 import {
   distributionSupport,
@@ -146,6 +149,26 @@ describe("a posterior's draws must lie in their priors' support", () => {
   it("checks before a restart (--from) looks at the posterior's state", async () => {
     const d = await check(post(PARAMS, withDraw(0, 0, -1)), "3");
     expect(d?.message).toMatch(/^draw 0 \(samples\[0\]\) gives param 'rate' the value -1, outside/);
+  });
+
+  it("refuses a hand-edited restart state (--from) at the file, not as an internal error", async () => {
+    const width = pausedStateLength(prepareModel(model, MODEL).program) - 1;
+    const restart = (state: Record<string, unknown>) =>
+      JSON.stringify({
+        brink_posterior: 1,
+        params: PARAMS,
+        samples: GOOD,
+        model: { file: model, name: "supports", hash: modelHash(MODEL) },
+        state: { step: 3, time: 3, width, restart: [Array(width).fill(1)], draws: [1], ...state },
+      });
+    expect(await check(restart({}), "3")).toBeUndefined();
+    expect((await check(restart({ time: "3" }), "3"))?.message).toMatch(/holds no restart state/);
+    expect((await check(restart({ date: { x: 1 } }), "3"))?.message).toMatch(/holds no restart state/);
+    for (const other of [1, width + 1])
+      expect(await check(restart({ width: other, restart: [Array(other).fill(1)] }), "3")).toMatchObject({
+        file: "post.json",
+        message: `the posterior's restart state holds ${other} numbers per draw, but a state of ${model} is ${width}: calibrate again`,
+      });
   });
 
   it("brink report --posterior refuses it too", async () => {

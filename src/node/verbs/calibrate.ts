@@ -444,15 +444,19 @@ async function restartRows(
   modelText: string,
   fail: (message: string) => DiagnosticError,
 ): Promise<{ values: number[]; states: { width: number; values: number[] } }> {
-  const [{ modelHash }, { isIsoDate }] = await Promise.all([
+  const [{ modelHash }, { isIsoDate }, { prepareModel }, { pausedStateLength }] = await Promise.all([
     import("../../engine/montecarlo.js"),
     import("../../model/time.js"),
+    import("../../engine/prepare.js"),
+    import("../../compile/codegen.js"),
   ]);
   const state = post.state;
   if (
     !state ||
     typeof post.model?.hash !== "string" ||
     !Number.isInteger(state.width) ||
+    !Number.isFinite(state.time) ||
+    (state.date !== undefined && typeof state.date !== "string") ||
     !Array.isArray(state.restart) ||
     !Array.isArray(state.draws) ||
     state.restart.length !== state.draws.length
@@ -479,6 +483,12 @@ async function restartRows(
       `every posterior draw's run had ended in an outcome by ${at}: there is no state to restart from`,
     );
   const width = state.width;
+  // The model is the one calibrated (by hash), so only a hand-edited state has another length.
+  const modelWidth = pausedStateLength(prepareModel(modelFile, modelText).program) - 1;
+  if (width !== modelWidth)
+    throw fail(
+      `the posterior's restart state holds ${width} numbers per draw, but a state of ${modelFile} is ${modelWidth}: calibrate again`,
+    );
   if (
     !state.draws.every((d) => Number.isInteger(d) && d >= 0 && d < samples.length) ||
     !state.restart.every(
