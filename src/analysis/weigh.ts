@@ -216,14 +216,25 @@ export interface EvidencePool {
   run(task: EvidenceTask): Promise<EvidencePath | { problem: string }>;
 }
 
-/** The worker's side of an EvidenceTask. */
-export async function evidenceTask(task: EvidenceTask): Promise<EvidencePath | { problem: string }> {
+/**
+ * The worker's side of an EvidenceTask. `onProgress` hears the sampler's iterations (the browser's worker
+ * forwards them to the page's progress bar); it does not change the result.
+ */
+export async function evidenceTask(
+  task: EvidenceTask,
+  onProgress?: (chain: number, iteration: number, acceptance: number) => void,
+): Promise<EvidencePath | { problem: string }> {
   const model = prepareModel(
     task.file,
     task.text,
     task.scenario === "base" ? {} : { scenario: task.scenario },
   );
-  const e = await scenarioEvidence({ name: task.scenario, model, series: task.series }, 0, task.settings);
+  const e = await scenarioEvidence({ name: task.scenario, model, series: task.series }, 0, {
+    ...task.settings,
+    ...(onProgress
+      ? { onProgress: (_: number, c: number, i: number, a: number) => onProgress(c, i, a) }
+      : {}),
+  });
   return e ?? { problem: "stopped" };
 }
 

@@ -45,6 +45,8 @@ export function weightsTable(r: WeighResult): ReportTable {
   };
 }
 
+const spanDays = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 86_400_000;
+
 /** Each scenario's weight (and its 95% band) at each point of the series. */
 export function weightsChart(r: WeighResult): Spec {
   const dated = r.series.every((p) => p.date !== undefined);
@@ -59,8 +61,16 @@ export function weightsChart(r: WeighResult): Spec {
       hi: w.hi,
     })),
   );
+  // Months on the axis, or days when the data span less than a season (an outbreak's weeks).
+  const days =
+    dated && r.series.length > 1 ? spanDays(r.series[0]!.date!, r.series[r.series.length - 1]!.date!) : 0;
   const x = dated
-    ? { field: "date", type: "temporal", title: "data up to", axis: { format: "%b %Y" } }
+    ? {
+        field: "date",
+        type: "temporal",
+        title: "data up to",
+        axis: { format: days < 120 ? "%-d %b %Y" : "%b %Y" },
+      }
     : { field: "t", type: "quantitative", title: "data up to (model time)", scale: { zero: false } };
   const color = { field: "scenario", type: "nominal", sort: r.scenarios };
   return {

@@ -10,6 +10,13 @@ import {
   type SimulateOptions,
   type SimulationResult,
 } from "../analysis/simulate.js";
+import {
+  type EvidencePath,
+  type WeighOptions,
+  type WeighResult,
+  type WeighScenario,
+  weigh,
+} from "../analysis/weigh.js";
 import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.js";
 import type { WorkerAnswer, WorkerRequest } from "./worker.js";
 
@@ -149,4 +156,54 @@ export function sensitivityInBrowser(
     },
     { size: pool.size, evaluate: (task) => pool.evaluateDesign(task) },
   );
+}
+
+/** A weighing of theses running on Web Workers of its own: its result, and how to stop it. */
+export interface WeighJob {
+  result: Promise<WeighResult>;
+  /** Stop now: the job's workers are terminated and `result` rejects. */
+  cancel(): void;
+}
+
+/**
+ * `brink weigh`'s job in the page: each scenario's evidence (PMMH, then importance sampling with the particle
+ * filter) is one task on a Web Worker of the job's own — the same task, keyed by the same seed, as a Node worker
+ * thread's, so the weights are the CLI's — and the weights are put together here. Progress is the samplers'
+ * iterations over all scenarios; cancelling terminates the job's workers.
+ */
+export function weighInBrowser(
+  file: string,
+  text: string,
+  scenarios: readonly WeighScenario[],
+  options: Omit<WeighOptions, "onProgress" | "shouldStop" | "pause">,
+  onProgress: (done: number, total: number) => void,
+  size = pool.size,
+): WeighJob {
+  const workers = Array.from(
+    { length: Math.max(1, Math.min(size, scenarios.length)) },
+    () => new EngineWorker(),
+  );
+  const perTask = options.chains * (options.iterations + options.burnIn);
+  const done = new Map<string, number>();
+  let next = 0;
+  const result = weigh(file, scenarios, options, {
+    text,
+    run: (task) => {
+      const worker = workers[next++ % workers.length]!;
+      return worker.request<EvidencePath | { problem: string }>({ kind: "evidence", task }, (d) => {
+        done.set(task.scenario, d);
+        onProgress(
+          [...done.values()].reduce((a, b) => a + b, 0),
+          perTask * scenarios.length,
+        );
+      });
+    },
+  });
+  const stop = () => {
+    for (const w of workers) w.terminate();
+  };
+  return {
+    result: result.finally(stop),
+    cancel: stop,
+  };
 }

@@ -9,11 +9,19 @@ import { type Diagnostic, DiagnosticError, formatDiagnostic, severityOf } from "
 import { fanChart, incidenceChart, scenarioChart, tornadoChart } from "../report/charts.js";
 import { renderSvg } from "../report/render.js";
 import { informative } from "../report/sections.js";
+import { weightsChart } from "../report/weigh.js";
 import { compareTable, runComparison } from "./compare.js";
 import { completeModel } from "./completion.js";
 import { $, download, setHtml, setOptions } from "./dom.js";
 import { outcomesCsv, reportHtml, runJson } from "./downloads.js";
-import { benchmarkOneWorker, pool, sensitivityInBrowser, simulateInBrowser } from "./engine.js";
+import {
+  benchmarkOneWorker,
+  pool,
+  sensitivityInBrowser,
+  simulateInBrowser,
+  type WeighJob,
+  weighInBrowser,
+} from "./engine.js";
 import { count } from "./format.js";
 import { html, trustedSvg } from "./html.js";
 import { brinkText, diagnosticsOf, modelNames, tryLoad } from "./model.js";
@@ -23,6 +31,7 @@ import { Runs } from "./run.js";
 import { readShareLink, shareLink } from "./share.js";
 import { newState, openFile, recordRun, runSettings } from "./state.js";
 import { startWarRoom } from "./warroom-ui.js";
+import { defaultEvery, WEIGH_DEFAULTS, weighChoices, weighScenarios, weighTables } from "./weigh.js";
 
 /**
  * The page: wires the editor, the controls and the panels to the state (state.ts), the panels' markup
@@ -40,6 +49,20 @@ const MODELS = Object.fromEntries(
   Object.entries(bundled).map(([path, text]) => [path.replace(/^.*\/models\//, "models/"), text]),
 );
 const FLAGSHIP = "models/flagship/flagship.yaml";
+/**
+ * The bundled models' observation data files, by path under models/ (what `brink weigh` reads beside a model).
+ * The flagship's front data are derived from ../shared/data into an ignored folder, so they are left out: a build
+ * is then the same whether or not that folder exists.
+ */
+const DATA = Object.fromEntries(
+  Object.entries(
+    import.meta.glob(["../../models/**/*.csv", "!../../models/flagship/data/**"], {
+      query: "?raw",
+      import: "default",
+      eager: true,
+    }) as Record<string, string>,
+  ).map(([path, text]) => [path.replace(/^.*\/models\//, "models/"), text]),
+);
 
 const state = newState(FLAGSHIP);
 const runs = new Runs(simulateInBrowser);
@@ -133,6 +156,7 @@ function refreshModel(): boolean {
   );
   if ([...select.options].some((o) => o.value === current)) select.value = current;
   setHtml($("params"), paramsPanel(loaded.spec, state.pinned));
+  setHtml($("weigh-choices"), weighChoices(loaded));
   return true;
 }
 
@@ -215,6 +239,7 @@ async function run(): Promise<void> {
 $("run").addEventListener("click", () => void run());
 $("cancel").addEventListener("click", () => {
   runs.cancel();
+  cancelWeigh();
   setStatus("Cancelled.", false);
 });
 $("scenario").addEventListener("change", () => void run());
@@ -303,6 +328,88 @@ $("sens-run").addEventListener("click", async () => {
   }
 });
 $("sens-target").addEventListener("change", () => void renderTornado());
+
+// --- weighing the theses ---------------------------------------------------------------------------------------
+
+let weighJob: WeighJob | undefined;
+function cancelWeigh(): void {
+  if (!weighJob) return;
+  weighJob.cancel();
+  weighJob = undefined;
+  $<HTMLButtonElement>("weigh-run").disabled = false;
+  $<HTMLButtonElement>("weigh-cancel").disabled = true;
+}
+
+$("weigh-run").addEventListener("click", async () => {
+  const names = [...document.querySelectorAll<HTMLInputElement>('input[name="weigh-scenario"]:checked')].map(
+    (box) => box.value,
+  );
+  const { file, text: modelText } = input();
+  const iterations = Math.min(
+    100_000,
+    Math.max(100, Number($<HTMLInputElement>("weigh-iterations").value) || 1000),
+  );
+  cancelWeigh();
+  setHtml($("chart-weigh"), html``);
+  setHtml($("weigh-result"), html``);
+  let job: WeighJob;
+  try {
+    const scenarios = weighScenarios(file, modelText, names, DATA);
+    const chosen = $<HTMLSelectElement>("weigh-every").value;
+    const steps = new Set(scenarios[0]!.series.flatMap((s) => s.points.map((p) => p.step))).size;
+    const every =
+      chosen === "month" || chosen === "observation"
+        ? chosen
+        : defaultEvery(scenarios[0]!.model.loaded, steps);
+    if (every === "month" && scenarios[0]!.model.loaded.time.origin === undefined)
+      throw new Error("weights each month need a dated model (time.start a date)");
+    job = weighInBrowser(
+      file,
+      modelText,
+      scenarios,
+      { ...WEIGH_DEFAULTS, iterations, seed: settings().seed, every },
+      (done, total) => {
+        if (weighJob !== job) return;
+        showProgress(done, total);
+        $("status").textContent =
+          `Weighing ${names.length} scenarios: ${count(done)} / ${count(total)} sampler iterations`;
+      },
+    );
+  } catch (e) {
+    setStatus(errorText(e), false);
+    return;
+  }
+  weighJob = job;
+  setStatus(`Weighing ${names.length} scenarios…`, true);
+  $<HTMLButtonElement>("weigh-run").disabled = true;
+  $<HTMLButtonElement>("weigh-cancel").disabled = false;
+  const started = performance.now();
+  try {
+    const result = await job.result;
+    if (weighJob !== job) return;
+    weighJob = undefined;
+    setHtml($("weigh-result"), weighTables(result));
+    if (result.series.length) setHtml($("chart-weigh"), trustedSvg(await renderSvg(weightsChart(result))));
+    setStatus(
+      `Weighed ${result.scenarios.length} scenarios against ${count(result.observations)} observations in ${((performance.now() - started) / 1000).toFixed(1)} s.`,
+      false,
+    );
+    document.body.dataset.weighed = String(Number(document.body.dataset.weighed ?? 0) + 1);
+  } catch (e) {
+    if (weighJob !== job) return; // cancelled: the status already says so
+    weighJob = undefined;
+    setStatus(errorText(e), false);
+  } finally {
+    if (!weighJob) {
+      $<HTMLButtonElement>("weigh-run").disabled = false;
+      $<HTMLButtonElement>("weigh-cancel").disabled = true;
+    }
+  }
+});
+$("weigh-cancel").addEventListener("click", () => {
+  cancelWeigh();
+  setStatus("Cancelled.", false);
+});
 
 // --- tabs (keyboard: arrows move between tabs) ----------------------------------------------------------------
 

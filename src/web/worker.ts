@@ -1,16 +1,19 @@
 /// <reference lib="webworker" />
 import { type DesignRowsTask, evaluateDesignRows } from "../analysis/sensitivity-job.js";
 import { WarRoomGame } from "../analysis/warroom.js";
+import { type EvidenceTask, evidenceTask } from "../analysis/weigh.js";
 import { type ChunkTask, runTask } from "../engine/chunk-task.js";
 import { DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
 
 /**
  * A Web Worker of the browser app: it runs Monte Carlo chunks and batches of sensitivity-design points (the
- * same functions as Node's worker threads), and hosts a war-room game. Requests carry an id; each answer echoes it.
+ * same functions as Node's worker threads), one scenario's evidence for the weighing of theses (as `brink weigh`'s
+ * worker threads), and hosts a war-room game. Requests carry an id; each answer echoes it.
  */
 export type WorkerRequest =
   | { id: number; kind: "chunk"; task: ChunkTask }
   | { id: number; kind: "design-rows"; task: DesignRowsTask }
+  | { id: number; kind: "evidence"; task: EvidenceTask }
   | {
       id: number;
       kind: "warroom-start";
@@ -53,6 +56,21 @@ scope.onmessage = (event: MessageEvent<WorkerRequest>) => {
         reply(out, [out.buffer]);
         return;
       }
+      case "evidence": {
+        // The sampler's iterations as progress (every 25th: a message per iteration would flood the page).
+        const { chains, iterations, burnIn } = request.task.settings;
+        const perChain = iterations + burnIn;
+        const tick = (chain: number, iteration: number) => {
+          if (iteration % 25 === 24 || iteration + 1 === perChain)
+            scope.postMessage({
+              id: request.id,
+              progress: chain * perChain + iteration + 1,
+              total: chains * perChain,
+            } satisfies WorkerAnswer);
+        };
+        evidenceTask(request.task, tick).then(reply, (e: unknown) => fail(e));
+        return;
+      }
       case "warroom-start":
         game = new WarRoomGame(request.file, request.text, {
           role: request.role,
@@ -77,6 +95,9 @@ scope.onmessage = (event: MessageEvent<WorkerRequest>) => {
         return;
     }
   } catch (e) {
+    fail(e);
+  }
+  function fail(e: unknown): void {
     const error =
       e instanceof DiagnosticError
         ? e.diagnostics.map(formatDiagnostic).join("\n")
