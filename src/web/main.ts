@@ -146,7 +146,11 @@ function setText(next: string, whole = false): void {
 /** Re-read the model (scenario list, parameter panel); false when it does not load. */
 function refreshModel(): boolean {
   const loaded = tryLoad(state.file, text());
-  if (!loaded) return false;
+  if (!loaded) {
+    // The weigh tab reads the text as it is now, so it says the model does not load (the panels keep the last).
+    setHtml($("weigh-choices"), weighChoices(undefined));
+    return false;
+  }
   state.loaded = loaded;
   const select = $<HTMLSelectElement>("scenario");
   const current = select.value;
@@ -341,9 +345,9 @@ function cancelWeigh(): void {
 }
 
 $("weigh-run").addEventListener("click", async () => {
-  const names = [...document.querySelectorAll<HTMLInputElement>('input[name="weigh-scenario"]:checked')].map(
-    (box) => box.value,
-  );
+  const names = [
+    ...document.querySelectorAll<HTMLInputElement>('#weigh-scenarios input[type="checkbox"]:checked'),
+  ].map((box) => box.value);
   const { file, text: modelText } = input();
   const iterations = Math.min(
     100_000,
@@ -381,6 +385,7 @@ $("weigh-run").addEventListener("click", async () => {
   }
   weighJob = job;
   setStatus(`Weighing ${names.length} scenarios…`, true);
+  showProgress(0, 1);
   $<HTMLButtonElement>("weigh-run").disabled = true;
   $<HTMLButtonElement>("weigh-cancel").disabled = false;
   const started = performance.now();

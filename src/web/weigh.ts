@@ -91,7 +91,7 @@ export function weighChoices(loaded: LoadedModel | undefined): SafeHtml {
   const chosen = new Set(defaultChoice(loaded));
   const boxes = ["base", ...loaded.scenarios].map((name) => {
     const doc = docOf(loaded, name);
-    return html`<label class="weigh-choice"><input type="checkbox" name="weigh-scenario" value="${name}"${chosen.has(name) ? html` checked` : html``} /> <strong>${name}</strong>${doc ? html` — <span class="doc">${doc}</span>` : html``}</label>`;
+    return html`<label class="weigh-choice"><input type="checkbox" value="${name}"${chosen.has(name) ? html` checked` : html``} /> <strong>${name}</strong>${doc ? html` — <span class="doc">${doc}</span>` : html``}</label>`;
   });
   return html`<fieldset id="weigh-scenarios"><legend>Scenarios to weigh against the observations (${observations.join(", ")})</legend>${boxes}</fieldset>`;
 }
