@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { signposts } from "../src/analysis/signposts.js";
 import { weigh } from "../src/analysis/weigh.js";
 import { DiagnosticError, formatDiagnostic } from "../src/lang/diagnostic.js";
 import { loadModel } from "../src/model/load.js";
@@ -9,6 +10,8 @@ import {
   defaultChoice,
   observationsOf,
   resolveDataPath,
+  signpostOptions,
+  signpostsTables,
   weighChoices,
   weighScenarios,
   weighTables,
@@ -72,7 +75,13 @@ describe("the weigh tab's markup", () => {
     expect(markup).toContain('value="seir" checked');
     expect(markup).not.toContain('value="base" checked');
     const flagship = readFileSync(join(ROOT, "models/flagship/flagship.yaml"), "utf8");
-    expect(weighChoices(loadModel("f.yaml", flagship)).value).toContain("no <code>observations</code>");
+    const flagshipModel = loadModel("f.yaml", flagship);
+    const choices = weighChoices(flagshipModel).value;
+    expect(choices).toContain("no observations");
+    // Signposts need no observations: the flagship's scenarios are offered, bar the one that changes its time.
+    expect(choices).toContain('value="attrition_favours_russia" checked');
+    expect(defaultChoice(flagshipModel)).not.toContain("history");
+    expect(defaultChoice(flagshipModel)).toContain("genuine_talks");
     expect(weighChoices(undefined).value).toContain("does not load");
   });
 
@@ -112,5 +121,25 @@ describe("the weigh tab's markup", () => {
     expect(result.series.length).toBe(14);
     // The weights shown are the result's, as percentages.
     for (const w of result.weights) expect(markup).toContain(`${(100 * w.weight).toFixed(1)}%`);
+  });
+
+  it("sets the signposts' window as the CLI does, and lists a real search's signposts and thresholds", async () => {
+    const scenarios = weighScenarios(FILE, TEXT, ["sir", "seir"], DATA);
+    const options = signpostOptions(scenarios, { runs: 200, seed: 1 });
+    // From the last observation (4 February, day 14 at 0.1-day steps) to the model's end, changes per save.
+    const last = Math.max(...scenarios[0]!.series[0]!.points.map((p) => p.step));
+    expect(options).toMatchObject({
+      fromStep: last,
+      toStep: scenarios[0]!.model.program.time.steps,
+      top: 10,
+    });
+    expect(options.periodLabel).toBe("0.1 days");
+    const result = await signposts(FILE, scenarios, options);
+    const markup = signpostsTables(result).value;
+    markupTags(markup);
+    const rows = /<table id="signposts-table">.*?<tbody>(.*?)<\/tbody>/s.exec(markup)?.[1] ?? "";
+    expect(rows.split("<tr>").length - 1).toBe(result.signposts.length);
+    expect(markup).toContain(result.signposts[0]!.observable);
+    expect(markup).toContain(result.signposts[0]!.thresholds[0]!.text.replace(/'/g, "&#39;"));
   });
 });

@@ -4,16 +4,18 @@ import type { Server } from "node:http";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signposts } from "../src/analysis/signposts.js";
 import { weigh } from "../src/analysis/weigh.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { loadObservations } from "../src/node/observations.js";
 import { serveApp, WEB_ROOT } from "../src/node/serve.js";
+import { signpostOptions } from "../src/web/weigh.js";
 import { ROOT } from "./helpers.js";
 import { hostile } from "./hostile-names.js";
 
 /**
  * The app's weigh tab end to end: the built app served by `brink serve`'s server, in Debian's Chromium — the
- * weights of the bundled rival theses computed on Web Workers equal Node's, the job cancels, a model with
+ * weights and signposts of the bundled rival theses computed on Web Workers equal Node's, the job cancels, a model with
  * markup in its scenario docs, title and file name stays text, and the tab fits 375, 800 and 1400 px.
  */
 const CHROMIUM = process.env.BRINK_CHROMIUM ?? "/usr/bin/chromium";
@@ -92,7 +94,7 @@ describe("the app's weigh tab", { timeout: 300_000 }, () => {
     const { page, problems } = await weighTab();
     expect(await page.textContent("#weigh-choices")).toMatch(/no observations/);
     await page.selectOption("#model-select", FLU);
-    await page.waitForSelector("#weigh-scenarios");
+    await page.waitForSelector('#weigh-scenarios input[value="seir"]');
     await page.fill("#weigh-iterations", "300");
     await page.click("#weigh-run");
     await nextWeighing(page, 0);
@@ -117,6 +119,28 @@ describe("the app's weigh tab", { timeout: 300_000 }, () => {
     // The chart: a line and a band per scenario.
     expect(await page.locator("#chart-weigh svg path").count()).toBeGreaterThan(4);
     expect(await page.textContent("#status")).toMatch(/^Weighed 2 scenarios against 14 observations/);
+    // Signposts: the page's are Node's, for the same runs and seed.
+    await page.fill("#runs", "300");
+    await page.click("#signposts-run");
+    await page.waitForFunction(() => Number(document.body.dataset.signposts ?? 0) > 0, null, {
+      timeout: 120_000,
+    });
+    const posts = await signposts(
+      FLU,
+      scenarios,
+      signpostOptions(
+        scenarios.map((s) => ({ ...s })),
+        { runs: 300, seed: 1 },
+      ),
+    );
+    expect(await page.locator("#signposts-table tbody th").allTextContents()).toEqual(
+      posts.signposts.map((p) => p.observable),
+    );
+    expect(await page.locator("#signposts-table tbody td:nth-child(4)").allTextContents()).toEqual(
+      posts.signposts.map((p) => p.information_bits.toPrecision(3)),
+    );
+    expect(await page.locator("#chart-signposts svg path").count()).toBeGreaterThan(2);
+    expect(await page.locator("#signposts-thresholds li").count()).toBeGreaterThan(4);
     // No sideways scroll of the page at any width; screenshots to look at.
     for (const width of [375, 800, 1400]) {
       await page.setViewportSize({ width, height: 900 });
@@ -133,7 +157,7 @@ describe("the app's weigh tab", { timeout: 300_000 }, () => {
   it("cancels a long weighing: the buttons come back and nothing of it arrives later", async () => {
     const { page, problems } = await weighTab();
     await page.selectOption("#model-select", FLU);
-    await page.waitForSelector("#weigh-scenarios");
+    await page.waitForSelector('#weigh-scenarios input[value="seir"]');
     await page.fill("#weigh-iterations", "100000");
     await page.click("#weigh-run");
     // Progress from the samplers, then cancel mid-way.

@@ -278,7 +278,7 @@ export interface RunsPool {
 }
 
 /** Runs per worker task, and per pause on this thread (Ctrl-C is seen between them). */
-const POOL_CHUNK = 500;
+export const POOL_CHUNK = 500;
 const LOCAL_CHUNK = 200;
 
 /** Record runs [from, to) of a prepared scenario. Run r is run r of the seed whoever runs it. */

@@ -128,8 +128,15 @@ export function informationChart(r: SignpostResult): Spec {
     .flatMap((c) =>
       c.points.map((p) => ({ observable: c.observable, t: p.t, date: p.date, bits: p.information_bits })),
     );
+  const dates = values.flatMap((v) => (v.date ? [v.date] : [])).sort();
+  const days = dates.length > 1 ? spanDays(dates[0]!, dates[dates.length - 1]!) : 0;
   const x = dated
-    ? { field: "date", type: "temporal", title: "observed at", axis: { format: "%b %Y" } }
+    ? {
+        field: "date",
+        type: "temporal",
+        title: "observed at",
+        axis: { format: days < 120 ? "%-d %b %Y" : "%b %Y" },
+      }
     : { field: "t", type: "quantitative", title: "observed at (model time)", scale: { zero: false } };
   return {
     $schema: SCHEMA,

@@ -4,6 +4,14 @@ import {
   sensitivityAnalysis,
 } from "../analysis/sensitivity-job.js";
 import {
+  POOL_CHUNK,
+  type RunsPart,
+  type SignpostOptions,
+  type SignpostResult,
+  type SignpostScenario,
+  signposts,
+} from "../analysis/signposts.js";
+import {
   type ChunkPool,
   type Progress,
   runSimulation,
@@ -206,4 +214,40 @@ export function weighInBrowser(
     result: result.finally(stop),
     cancel: stop,
   };
+}
+
+/** A signposts job on Web Workers of its own: its result, and how to stop it. */
+export interface SignpostsJob {
+  result: Promise<SignpostResult>;
+  cancel(): void;
+}
+
+/**
+ * `brink signposts`' job in the page: each scenario's runs in chunks (the same tasks, keyed by seed and run index,
+ * as Node's worker threads), on Web Workers of the job's own; progress counts the chunks done.
+ */
+export function signpostsInBrowser(
+  file: string,
+  text: string,
+  scenarios: readonly SignpostScenario[],
+  options: Omit<SignpostOptions, "shouldStop" | "pause">,
+  onProgress: (done: number, total: number) => void,
+  size = pool.size,
+): SignpostsJob {
+  const workers = Array.from({ length: Math.max(1, size) }, () => new EngineWorker());
+  const total = scenarios.length * Math.ceil(options.runs / POOL_CHUNK);
+  let next = 0;
+  let done = 0;
+  const result = signposts(file, scenarios, options, {
+    text,
+    run: (task) =>
+      workers[next++ % workers.length]!.request<RunsPart>({ kind: "runs", task }).then((part) => {
+        onProgress(++done, total);
+        return part;
+      }),
+  });
+  const stop = () => {
+    for (const w of workers) w.terminate();
+  };
+  return { result: result.finally(stop), cancel: stop };
 }

@@ -9,7 +9,7 @@ import { type Diagnostic, DiagnosticError, formatDiagnostic, severityOf } from "
 import { fanChart, incidenceChart, scenarioChart, tornadoChart } from "../report/charts.js";
 import { renderSvg } from "../report/render.js";
 import { informative } from "../report/sections.js";
-import { weightsChart } from "../report/weigh.js";
+import { informationChart, weightsChart } from "../report/weigh.js";
 import { compareTable, runComparison } from "./compare.js";
 import { completeModel } from "./completion.js";
 import { $, download, setHtml, setOptions } from "./dom.js";
@@ -18,8 +18,8 @@ import {
   benchmarkOneWorker,
   pool,
   sensitivityInBrowser,
+  signpostsInBrowser,
   simulateInBrowser,
-  type WeighJob,
   weighInBrowser,
 } from "./engine.js";
 import { count } from "./format.js";
@@ -31,7 +31,15 @@ import { Runs } from "./run.js";
 import { readShareLink, shareLink } from "./share.js";
 import { newState, openFile, recordRun, runSettings } from "./state.js";
 import { startWarRoom } from "./warroom-ui.js";
-import { defaultEvery, WEIGH_DEFAULTS, weighChoices, weighScenarios, weighTables } from "./weigh.js";
+import {
+  defaultEvery,
+  signpostOptions,
+  signpostsTables,
+  WEIGH_DEFAULTS,
+  weighChoices,
+  weighScenarios,
+  weighTables,
+} from "./weigh.js";
 
 /**
  * The page: wires the editor, the controls and the panels to the state (state.ts), the panels' markup
@@ -335,19 +343,26 @@ $("sens-target").addEventListener("change", () => void renderTornado());
 
 // --- weighing the theses ---------------------------------------------------------------------------------------
 
-let weighJob: WeighJob | undefined;
+/** The tab's job in flight (a weighing or a signposts search): one at a time, cancelled by either Cancel. */
+let weighJob: { cancel(): void } | undefined;
+function weighBusy(busy: boolean): void {
+  $<HTMLButtonElement>("weigh-run").disabled = busy;
+  $<HTMLButtonElement>("signposts-run").disabled = busy;
+  $<HTMLButtonElement>("weigh-cancel").disabled = !busy;
+}
 function cancelWeigh(): void {
   if (!weighJob) return;
   weighJob.cancel();
   weighJob = undefined;
-  $<HTMLButtonElement>("weigh-run").disabled = false;
-  $<HTMLButtonElement>("weigh-cancel").disabled = true;
+  weighBusy(false);
 }
+const checkedScenarios = () =>
+  [...document.querySelectorAll<HTMLInputElement>('#weigh-scenarios input[type="checkbox"]:checked')].map(
+    (box) => box.value,
+  );
 
 $("weigh-run").addEventListener("click", async () => {
-  const names = [
-    ...document.querySelectorAll<HTMLInputElement>('#weigh-scenarios input[type="checkbox"]:checked'),
-  ].map((box) => box.value);
+  const names = checkedScenarios();
   const { file, text: modelText } = input();
   const iterations = Math.min(
     100_000,
@@ -356,7 +371,7 @@ $("weigh-run").addEventListener("click", async () => {
   cancelWeigh();
   setHtml($("chart-weigh"), html``);
   setHtml($("weigh-result"), html``);
-  let job: WeighJob;
+  let job: ReturnType<typeof weighInBrowser>;
   try {
     const scenarios = weighScenarios(file, modelText, names, DATA);
     const chosen = $<HTMLSelectElement>("weigh-every").value;
@@ -386,8 +401,7 @@ $("weigh-run").addEventListener("click", async () => {
   weighJob = job;
   setStatus(`Weighing ${names.length} scenarios…`, true);
   showProgress(0, 1);
-  $<HTMLButtonElement>("weigh-run").disabled = true;
-  $<HTMLButtonElement>("weigh-cancel").disabled = false;
+  weighBusy(true);
   const started = performance.now();
   try {
     const result = await job.result;
@@ -405,10 +419,53 @@ $("weigh-run").addEventListener("click", async () => {
     weighJob = undefined;
     setStatus(errorText(e), false);
   } finally {
-    if (!weighJob) {
-      $<HTMLButtonElement>("weigh-run").disabled = false;
-      $<HTMLButtonElement>("weigh-cancel").disabled = true;
-    }
+    if (!weighJob) weighBusy(false);
+  }
+});
+
+$("signposts-run").addEventListener("click", async () => {
+  const names = checkedScenarios();
+  const { file, text: modelText } = input();
+  cancelWeigh();
+  setHtml($("chart-signposts"), html``);
+  setHtml($("signposts-result"), html``);
+  let job: ReturnType<typeof signpostsInBrowser>;
+  try {
+    const scenarios = weighScenarios(file, modelText, names, DATA);
+    job = signpostsInBrowser(
+      file,
+      modelText,
+      scenarios,
+      signpostOptions(scenarios, settings()),
+      (done, total) => {
+        if (weighJob !== job) return;
+        showProgress(done, total);
+        $("status").textContent = `Signposts: ${count(done)} / ${count(total)} chunks of runs`;
+      },
+    );
+  } catch (e) {
+    setStatus(errorText(e), false);
+    return;
+  }
+  weighJob = job;
+  setStatus(`Signposts between ${names.length} scenarios…`, true);
+  showProgress(0, 1);
+  weighBusy(true);
+  try {
+    const result = await job.result;
+    if (weighJob !== job) return;
+    weighJob = undefined;
+    setHtml($("signposts-result"), signpostsTables(result));
+    if (result.curves.length)
+      setHtml($("chart-signposts"), trustedSvg(await renderSvg(informationChart(result))));
+    setStatus(`Signposts: ${count(result.observables)} observables weighed.`, false);
+    document.body.dataset.signposts = String(Number(document.body.dataset.signposts ?? 0) + 1);
+  } catch (e) {
+    if (weighJob !== job) return;
+    weighJob = undefined;
+    setStatus(errorText(e), false);
+  } finally {
+    if (!weighJob) weighBusy(false);
   }
 });
 $("weigh-cancel").addEventListener("click", () => {

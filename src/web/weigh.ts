@@ -1,4 +1,5 @@
 import { type DataText, parseObservations } from "../analysis/calibrate/observations.js";
+import type { SignpostOptions, SignpostResult } from "../analysis/signposts.js";
 import type { WeighResult, WeighScenario } from "../analysis/weigh.js";
 import { prepareModel } from "../engine/prepare.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
@@ -8,7 +9,7 @@ import { html, type SafeHtml, scrollBox } from "./html.js";
 
 /**
  * The weigh tab: `brink weigh`'s job in the page — the posterior weights of rival scenarios (theses) given the
- * model's `observations`, and how they moved as the data came in. The page has no file system, so an
+ * model's `observations`, and how they moved as the data came in — and `brink signposts`' (what to watch). The page has no file system, so an
  * observation's data file is looked up among the data files bundled with the models (`data`, keyed by path
  * under models/), relative to the model file as in the CLI. Pure: no DOM, so Node tests drive it.
  */
@@ -63,8 +64,12 @@ export function weighScenarios(
 }
 
 /** The scenarios ticked at first: the model's own when it has two or more (its rival theses), else base and its one. */
-export const defaultChoice = (loaded: LoadedModel): string[] =>
-  loaded.scenarios.length >= 2 ? [...loaded.scenarios] : ["base", ...loaded.scenarios];
+export function defaultChoice(loaded: LoadedModel): string[] {
+  // A scenario that changes the model's time (a history check) cannot be set against the others date by date.
+  const scenarios = (loaded.spec as { scenarios?: Record<string, { time?: unknown } | undefined> }).scenarios;
+  const same = loaded.scenarios.filter((s) => scenarios?.[s]?.time === undefined);
+  return same.length >= 2 ? same : ["base", ...same];
+}
 
 /** The weights' time series at each observation when there are few, else the last of each month (dated models). */
 export function defaultEvery(loaded: LoadedModel, observations: number): "month" | "observation" {
@@ -78,22 +83,64 @@ const docOf = (loaded: LoadedModel, name: string): string | undefined => {
 };
 
 /**
- * The tab's choices for a model: a checkbox per scenario (with its doc) when the model has observations and a
- * scenario to set against the base; else a note saying why there is nothing to weigh.
+ * The tab's choices for a model: a checkbox per scenario (with its doc) when it has a scenario to set against the
+ * base, and a note when it has no observations (signposts need none; weights do) — or says why there is nothing.
  */
 export function weighChoices(loaded: LoadedModel | undefined): SafeHtml {
   if (!loaded) return html`<p class="note">The model does not load: see the problems under the editor.</p>`;
   const observations = Object.keys(loaded.spec.observations ?? {});
-  if (observations.length === 0)
-    return html`<p class="note" id="weigh-none">This model has no <code>observations</code>, so there is nothing to weigh its scenarios against. Open a model with observations and rival scenarios, such as <code>examples/flu-rival-theses.yaml</code>.</p>`;
+  const none = observations.length
+    ? html``
+    : html`<p class="note" id="weigh-none">This model has no observations, so there is nothing to weigh its scenarios against (signposts need none). Open a model with observations and rival scenarios, such as <code>examples/flu-rival-theses.yaml</code>, to weigh.</p>`;
   if (loaded.scenarios.length === 0)
-    return html`<p class="note" id="weigh-none">This model has observations but no scenarios: weighing needs at least two rival scenarios (the base counts as one).</p>`;
+    return html`${none}<p class="note">This model has no scenarios: weighing and signposts need at least two rival scenarios (the base counts as one).</p>`;
   const chosen = new Set(defaultChoice(loaded));
   const boxes = ["base", ...loaded.scenarios].map((name) => {
     const doc = docOf(loaded, name);
     return html`<label class="weigh-choice"><input type="checkbox" value="${name}"${chosen.has(name) ? html` checked` : html``} /> <strong>${name}</strong>${doc ? html` — <span class="doc">${doc}</span>` : html``}</label>`;
   });
-  return html`<fieldset id="weigh-scenarios"><legend>Scenarios to weigh against the observations (${observations.join(", ")})</legend>${boxes}</fieldset>`;
+  const against = observations.length ? ` against the observations (${observations.join(", ")})` : "";
+  return html`${none}<fieldset id="weigh-scenarios"><legend>Scenarios to weigh${against}</legend>${boxes}</fieldset>`;
+}
+
+/**
+ * The signposts' window as `brink signposts` sets it by default: from the last observation (the model's start when
+ * it has none) to the model's end, changes over one save interval, "stays so" over three periods, top 10.
+ */
+export function signpostOptions(
+  scenarios: readonly WeighScenario[],
+  settings: { runs: number; seed: number },
+): SignpostOptions {
+  const first = scenarios[0]!.model;
+  const { time } = first.loaded;
+  const observed = scenarios[0]!.series.flatMap((s) => s.points.map((p) => p.step));
+  const every = first.program.time.saveEvery;
+  const length = Number((every * time.dt).toPrecision(6));
+  return {
+    runs: settings.runs,
+    seed: settings.seed,
+    fromStep: observed.length ? Math.max(...observed) : 0,
+    toStep: first.program.time.steps,
+    periodSteps: every,
+    periodLabel: `${length} ${time.unit ? `${time.unit}${length === 1 ? "" : "s"}` : "time units"}`,
+    persistence: 3,
+    top: 10,
+  };
+}
+
+/** The signposts, best first, and the thresholds of the first few. */
+export function signpostsTables(r: SignpostResult, thresholdsOf = 5): SafeHtml {
+  const rows = r.signposts.map(
+    (s, i) =>
+      html`<tr><td class="num">${i + 1}</td><th scope="row">${s.observable}</th><td>${s.date ?? String(s.t)}</td><td class="num">${s.information_bits.toPrecision(3)}</td><td>${s.predictive.map((p) => Number(p.mean.toPrecision(3))).join(" / ")}</td></tr>`,
+  );
+  const thresholds = r.signposts
+    .slice(0, thresholdsOf)
+    .flatMap((s) => s.thresholds.filter((t) => t.periods === 1).map((t) => html`<li>${t.text}</li>`));
+  return html`${scrollBox(
+    "Signposts (scrolls sideways)",
+    html`<table id="signposts-table"><caption>What would tell ${r.scenarios.join(", ")} apart, ${r.from.date ?? r.from.t} to ${r.to.date ?? r.to.t}: ${count(r.runs)} runs per scenario on common random numbers, seed ${r.seed}</caption><thead><tr><th scope="col">rank</th><th scope="col">observable</th><th scope="col">at</th><th scope="col">info (bits)</th><th scope="col">mean (${r.scenarios.join(" / ")})</th></tr></thead><tbody>${rows}</tbody></table>`,
+  )}<p class="note">Information: how much observing it then would tell which scenario holds (at most ${Math.log2(r.scenarios.length).toPrecision(2)} bits here), from the scenarios' runs from their priors. Odds: P(event | scenario) / P(event | the others).</p><ul id="signposts-thresholds">${thresholds}</ul>`;
 }
 
 /** Today's weights (all the data used) and the weights as the data came in, as tables. */

@@ -1,5 +1,6 @@
 /// <reference lib="webworker" />
 import { type DesignRowsTask, evaluateDesignRows } from "../analysis/sensitivity-job.js";
+import { type RunsTask, runsTask } from "../analysis/signposts.js";
 import { WarRoomGame } from "../analysis/warroom.js";
 import { type EvidenceTask, evidenceTask } from "../analysis/weigh.js";
 import { type ChunkTask, runTask } from "../engine/chunk-task.js";
@@ -8,12 +9,13 @@ import { DiagnosticError, formatDiagnostic } from "../lang/diagnostic.js";
 /**
  * A Web Worker of the browser app: it runs Monte Carlo chunks and batches of sensitivity-design points (the
  * same functions as Node's worker threads), one scenario's evidence for the weighing of theses (as `brink weigh`'s
- * worker threads), and hosts a war-room game. Requests carry an id; each answer echoes it.
+ * worker threads) or a range of its runs for the signposts, and hosts a war-room game. Requests carry an id; each answer echoes it.
  */
 export type WorkerRequest =
   | { id: number; kind: "chunk"; task: ChunkTask }
   | { id: number; kind: "design-rows"; task: DesignRowsTask }
   | { id: number; kind: "evidence"; task: EvidenceTask }
+  | { id: number; kind: "runs"; task: RunsTask }
   | {
       id: number;
       kind: "warroom-start";
@@ -69,6 +71,11 @@ scope.onmessage = (event: MessageEvent<WorkerRequest>) => {
             } satisfies WorkerAnswer);
         };
         evidenceTask(request.task, tick).then(reply, (e: unknown) => fail(e));
+        return;
+      }
+      case "runs": {
+        const part = runsTask(request.task);
+        reply(part, [part.values.buffer, part.ends.buffer, part.outcomes.buffer]);
         return;
       }
       case "warroom-start":
