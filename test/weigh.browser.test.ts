@@ -62,6 +62,18 @@ async function weighTab(): Promise<{ page: Page; problems: string[] }> {
   return { page, problems };
 }
 
+/** axe-core's WCAG 2 A and AA violations on the page as it is now (as the app's own browser test checks). */
+async function axeViolations(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => "axe" in window)))
+    await page.evaluate(readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8"));
+  return page.evaluate(async () => {
+    type Result = { violations: { id: string; nodes: { target: string[] }[] }[] };
+    const axe = (window as unknown as { axe: { run: (c: Document, o: object) => Promise<Result> } }).axe;
+    const r = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
+    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
+}
+
 const weighed = (page: Page) => page.evaluate(() => Number(document.body.dataset.weighed ?? 0));
 async function nextWeighing(page: Page, after: number): Promise<void> {
   // Done, or failed (the status then says why: shown in the assertion).
@@ -141,6 +153,7 @@ describe("the app's weigh tab", { timeout: 300_000 }, () => {
     );
     expect(await page.locator("#chart-signposts svg path").count()).toBeGreaterThan(2);
     expect(await page.locator("#signposts-thresholds li").count()).toBeGreaterThan(4);
+    expect(await axeViolations(page)).toEqual([]);
     // No sideways scroll of the page at any width; screenshots to look at.
     for (const width of [375, 800, 1400]) {
       await page.setViewportSize({ width, height: 900 });
