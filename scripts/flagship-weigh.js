@@ -34,6 +34,7 @@ const BLOCKS = {
       "territory_obs_sd",
       "offensive_rate",
       "offensive_success_base",
+      "offensive_front_jump",
     ],
   ],
   aid: ["aid_military", ["support_drift", "aid_volatility", "support_0", "aid_obs_sd"]],
