@@ -4,6 +4,16 @@ import { join } from "node:path";
 import { type ConnectionOptions, type Job, Queue, QueueEvents, UnrecoverableError, Worker } from "bullmq";
 import type { Redis as IORedis, RedisOptions } from "ioredis";
 import { Piscina } from "piscina";
+import {
+  type CalibratePool,
+  type CalibrateTask,
+  type CalibrateTaskResult,
+  type ChainTaskResult,
+  CONTROL_FIELDS,
+  CONTROL_HEADER_BYTES,
+  controlBuffer,
+  runCalibrateTask,
+} from "../analysis/calibrate/calibrate-task.js";
 import type { DesignPool, DesignRowsTask, SobolRowsTask } from "../analysis/sensitivity-job.js";
 import { type ChunkPool, runSimulation, type SimulationResult, UsageError } from "../analysis/simulate.js";
 import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.js";
@@ -33,6 +43,20 @@ export interface DesignJobData {
   engineVersion: string;
 }
 
+/**
+ * A calibration task as stored in Redis (job name "calibrate"): a PMMH chain, a batch of particle-filter calls or
+ * of backtest forecasts (src/analysis/calibrate/calibrate-task.ts), without its shared memory, in wire form.
+ */
+export interface CalibrateJobData {
+  calibrate: Wire;
+  engineVersion: string;
+}
+
+/** A calibration task's result as stored in Redis, in wire form. */
+export interface StoredCalibrateResult {
+  calibrated: Wire;
+}
+
 /** A design part's result as stored in Redis: the packed sums or outputs, base64 of their bytes. */
 export interface StoredDesignResult {
   packed: string;
@@ -52,6 +76,62 @@ function fromBase64<T>(text: string, make: (b: ArrayBuffer) => T): T {
   const bytes = Buffer.from(text, "base64");
   // Copy into a fresh buffer: the typed array must start at an aligned offset.
   return make(new Uint8Array(bytes).buffer);
+}
+
+/**
+ * JSON-safe form of plain data with typed arrays and non-finite numbers, exact bit for bit: typed arrays as
+ * base64 of their bytes, NaN, ±Infinity and −0 by name. Key order is kept, so the same value gives the same text.
+ */
+export type Wire = null | boolean | string | number | Wire[] | { [key: string]: Wire };
+
+export function toWire(value: unknown): Wire {
+  if (typeof value === "number")
+    return Number.isFinite(value) && !Object.is(value, -0)
+      ? value
+      : { $number: Object.is(value, -0) ? "-0" : String(value) };
+  if (value instanceof Float64Array) return { $f64: toBase64(value) };
+  if (value instanceof Int32Array) return { $i32: toBase64(value) };
+  if (value instanceof Uint8Array) return { $u8: toBase64(value) };
+  if (ArrayBuffer.isView(value)) throw new Error(`cannot send a ${value.constructor.name} to Redis`);
+  if (Array.isArray(value)) return value.map(toWire);
+  if (value !== null && typeof value === "object") {
+    const out: { [key: string]: Wire } = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toWire(v);
+    return out;
+  }
+  if (typeof value === "string" || typeof value === "boolean") return value;
+  return null;
+}
+
+export function fromWire(wire: Wire): unknown {
+  if (Array.isArray(wire)) return wire.map(fromWire);
+  if (wire === null || typeof wire !== "object") return wire;
+  const keys = Object.keys(wire);
+  if (keys.length === 1) {
+    const v = wire[keys[0]!];
+    if (typeof v === "string")
+      switch (keys[0]) {
+        case "$number":
+          return v === "-0" ? -0 : Number(v);
+        case "$f64":
+          return fromBase64(v, (b) => new Float64Array(b));
+        case "$i32":
+          return fromBase64(v, (b) => new Int32Array(b));
+        case "$u8":
+          return fromBase64(v, (b) => new Uint8Array(b));
+      }
+  }
+  return Object.fromEntries(keys.map((k) => [k, fromWire(wire[k]!)]));
+}
+
+/**
+ * The id of a calibration job: a sha256 of the task in full (model text, observations, filter settings, seed,
+ * chain or call numbers and their params) and the engine version.
+ */
+export function calibrateJobId(task: Wire, engineVersion: string): string {
+  return createHash("sha256")
+    .update(JSON.stringify(["calibrate", task, engineVersion]))
+    .digest("hex");
 }
 
 export function encodeChunkResult(
@@ -190,8 +270,8 @@ export class RedisUrlError extends UsageError {
 /** Retries of a chunk whose worker failed or died, with exponential backoff from one second. */
 const ATTEMPTS = 5;
 
-type JobData = ChunkJobData | DesignJobData;
-type StoredResult = StoredChunkResult | StoredDesignResult;
+type JobData = ChunkJobData | DesignJobData | CalibrateJobData;
+type StoredResult = StoredChunkResult | StoredDesignResult | StoredCalibrateResult;
 
 /**
  * The submitting side of the queue. `submit` adds a job under its content id (an existing one, finished or not,
@@ -226,6 +306,9 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
   // One wait per job in flight listens on these: not a leak.
   queue.setMaxListeners(0);
   events.setMaxListeners(0);
+  // Progress reported by the workers running a job (a chain's iterations), passed to whoever awaits it.
+  const progressOf = new Map<string, (data: unknown) => void>();
+  events.on("progress", ({ jobId, data }) => progressOf.get(jobId)?.(data));
   // One listener for the signal, which wakes every job still awaited.
   const stopWaiters = new Set<() => void>();
   signal?.addEventListener("abort", () => {
@@ -246,11 +329,18 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
     await (await publisher).publish(CANCEL_CHANNEL, id).catch(() => 0);
   };
   const submit = async (
-    name: "chunk" | "design",
+    name: "chunk" | "design" | "calibrate",
     data: JobData,
     id: string,
     what: string,
+    how: {
+      /** Called with each progress report of the job's worker. */
+      onProgress?: (data: unknown) => void;
+      /** A stop withdraws the job (default); if not, the job is awaited to the end. */
+      stoppable?: boolean;
+    } = {},
   ): Promise<StoredResult | "stopped"> => {
+    const { onProgress, stoppable = true } = how;
     ready ??= reachable(url, Promise.all([events.waitUntilReady(), queue.waitUntilReady()]));
     await ready;
     let job: Job<JobData, StoredResult> = await queue.add(name, data, {
@@ -266,20 +356,24 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
       await job.retry("failed");
       job = (await queue.getJob(id)) ?? job;
     }
+    if (onProgress) progressOf.set(id, onProgress);
     const finished = job.waitUntilFinished(events) as Promise<StoredResult | string>;
     let release = () => {};
     const stopped = new Promise<"stopped">((resolve) => {
       release = () => resolve("stopped");
-      stopWaiters.add(release);
+      if (stoppable) stopWaiters.add(release);
     });
-    if (signal?.aborted) release();
+    if (stoppable && signal?.aborted) release();
     const outcome = await Promise.race([finished, stopped])
       .catch((e: unknown) => {
         // Failed on every attempt (or refused): say which part, and why, as the workers reported it.
         const reason = e instanceof Error ? e.message : String(e);
         throw new RedisError(`${what} failed on the workers: ${reason}`);
       })
-      .finally(() => stopWaiters.delete(release));
+      .finally(() => {
+        stopWaiters.delete(release);
+        progressOf.delete(id);
+      });
     if (outcome === "stopped") {
       // Withdrawn if still waiting; if a worker is running it, that worker is asked to stop it.
       await job.remove().catch(() => {});
@@ -361,6 +455,80 @@ export function redisDesignPool(
 }
 
 /**
+ * Calibration tasks (`brink backtest --redis`: each origin's PMMH chains, its filtered-state and forecast batches)
+ * as BullMQ jobs: the units local worker threads get, so the result is the same bits. A chain's progress comes
+ * back through the job's progress and is written into the task's shared progress fields, where the caller reads
+ * it as from a local thread. A stop (the signal, or the task's own stop flag) answers a chain at once with
+ * nothing kept — the calibration ends partial, as a stopped Monte Carlo job does with the chunks merged so far —
+ * and withdraws or cancels its job; filter and forecast batches finish, as they do on local threads.
+ */
+export function redisCalibratePool(
+  url: string,
+  options: { workers?: number; signal?: AbortSignal },
+  opened: { close(): Promise<void> }[],
+): CalibratePool {
+  const controller = new AbortController();
+  options.signal?.addEventListener("abort", () => controller.abort(), { once: true });
+  const { submit } = redisQueue(url, controller.signal, opened);
+  return {
+    size: options.workers ?? 8,
+    run: async (task) => {
+      // Nothing to compute (a stopped calibration's filtered state of no draws): no job for it.
+      if (task.kind !== "chain" && task.calls.length === 0) return runCalibrateTask(task);
+      const { control, ...rest } = task as CalibrateTask & { control?: SharedArrayBuffer | null };
+      const wire = toWire(task.kind === "chain" ? { ...rest, control: null } : rest);
+      let watch: NodeJS.Timeout | undefined;
+      let onProgress: ((data: unknown) => void) | undefined;
+      if (task.kind === "chain" && control) {
+        const stop = new Int32Array(control, 0, 1);
+        const fields = new Float64Array(
+          control,
+          CONTROL_HEADER_BYTES + 8 * CONTROL_FIELDS * task.chain,
+          CONTROL_FIELDS,
+        );
+        onProgress = (data) => {
+          if (Array.isArray(data) && data.length === CONTROL_FIELDS)
+            data.forEach((x, i) => {
+              fields[i] = typeof x === "number" ? x : Number.NaN;
+            });
+        };
+        // The caller asks its chains to stop through the shared flag; here that withdraws the job.
+        watch = setInterval(() => {
+          if (Atomics.load(stop, 0) !== 0) controller.abort();
+        }, 100);
+      }
+      try {
+        if (task.kind === "chain" && controller.signal.aborted) return stoppedChain();
+        const stored = await submit(
+          "calibrate",
+          { calibrate: wire, engineVersion: VERSION },
+          calibrateJobId(wire, VERSION),
+          task.kind === "chain" ? `calibration chain ${task.chain + 1}` : `a batch of ${task.kind}`,
+          { ...(onProgress ? { onProgress } : {}), stoppable: task.kind === "chain" },
+        );
+        if (stored === "stopped") return stoppedChain();
+        return fromWire((stored as StoredCalibrateResult).calibrated) as CalibrateTaskResult;
+      } finally {
+        clearInterval(watch);
+      }
+    },
+  };
+}
+
+/** A chain stopped before it returned: nothing kept (combineChains leaves it out). */
+function stoppedChain(): ChainTaskResult {
+  return {
+    kind: "chain",
+    width: 0,
+    values: new Float64Array(0),
+    scores: new Float64Array(0),
+    logLikelihood: new Float64Array(0),
+    acceptance: 0,
+    stopped: true,
+  };
+}
+
+/**
  * Run a job's chunks on `brink worker`s through Redis and merge them here: the same result, byte for byte, as
  * the job run locally (summaries merge exactly whatever order the chunks finish in).
  */
@@ -391,6 +559,10 @@ export const CANCEL_CHANNEL = `${QUEUE}:cancel`;
 
 /** The worker-thread entry that local jobs use too (see worker.ts). */
 const WORKER_FILE = join(PACKAGE_ROOT, "dist", "node", "worker.js");
+/** The worker-thread entry of local calibrations and backtests (see calibrate-worker.ts). */
+const CALIBRATE_WORKER_FILE = join(PACKAGE_ROOT, "dist", "node", "calibrate-worker.js");
+/** How often a worker reports a running chain's progress to the submitter. */
+const PROGRESS_MS = 500;
 
 export interface ServeOptions {
   concurrency: number;
@@ -412,6 +584,13 @@ export async function serveChunks(url: string, options: ServeOptions, signal: Ab
     maxThreads: options.concurrency,
     idleTimeout: 10_000,
   });
+  // Calibration tasks run on threads of their own: the calibration worker entry keeps its model and filters.
+  const calibrateThreads = new Piscina<CalibrateTask, CalibrateTaskResult>({
+    filename: CALIBRATE_WORKER_FILE,
+    minThreads: 0,
+    maxThreads: options.concurrency,
+    idleTimeout: 10_000,
+  });
   const processor = async (
     job: Job<JobData>,
     _token?: string,
@@ -428,6 +607,7 @@ export async function serveChunks(url: string, options: ServeOptions, signal: Ab
       })) as Float64Array;
       return encodeDesignResult(out);
     }
+    if ("calibrate" in job.data) return calibrateJob(job as Job<CalibrateJobData>, calibrateThreads, cancel);
     const control = new SharedArrayBuffer(8);
     const flags = new Int32Array(control);
     const stop = () => Atomics.store(flags, 1, 1);
@@ -453,6 +633,7 @@ export async function serveChunks(url: string, options: ServeOptions, signal: Ab
     name: `${hostname()}:${process.pid}`,
   });
   worker.on("error", (e) => process.stderr.write(`brink worker: ${e.message}\n`));
+  const destroyThreads = () => Promise.all([threads.destroy(), calibrateThreads.destroy()]);
   const { Redis } = await import("ioredis");
   const cancellations = new Redis({ ...(connection as RedisOptions), lazyConnect: true });
   cancellations.on("error", () => {});
@@ -470,7 +651,7 @@ export async function serveChunks(url: string, options: ServeOptions, signal: Ab
   } catch (e) {
     await worker.close(true).catch(() => {});
     cancellations.disconnect();
-    await threads.destroy();
+    await destroyThreads();
     throw e;
   }
   await new Promise<void>((resolve) => {
@@ -479,5 +660,44 @@ export async function serveChunks(url: string, options: ServeOptions, signal: Ab
   });
   await worker.close();
   cancellations.disconnect();
-  await threads.destroy();
+  await destroyThreads();
+}
+
+/**
+ * One calibration task on a worker thread. A chain gets a progress and stop buffer of its own: its progress goes
+ * to the submitter as the job's progress, and a cancellation sets its stop flag, so it ends between two
+ * iterations and fails as cancelled (a partial chain is never stored: a later submit runs it again in full).
+ */
+async function calibrateJob(
+  job: Job<CalibrateJobData>,
+  threads: Piscina<CalibrateTask, CalibrateTaskResult>,
+  cancel: AbortSignal | undefined,
+): Promise<StoredCalibrateResult> {
+  const task = fromWire(job.data.calibrate) as CalibrateTask;
+  if (task.kind !== "chain") return { calibrated: toWire(await threads.run(task)) };
+  const control = controlBuffer(task.chain + 1);
+  const stop = new Int32Array(control, 0, 1);
+  const fields = new Float64Array(
+    control,
+    CONTROL_HEADER_BYTES + 8 * CONTROL_FIELDS * task.chain,
+    CONTROL_FIELDS,
+  );
+  const onCancel = () => Atomics.store(stop, 0, 1);
+  cancel?.addEventListener("abort", onCancel, { once: true });
+  let reported = 0;
+  const timer = setInterval(() => {
+    if (fields[0] === reported) return;
+    reported = fields[0]!;
+    // NaN (the ESS before it is known) does not survive JSON: sent as null, read back as NaN.
+    job.updateProgress(Array.from(fields, (x) => (Number.isFinite(x) ? x : null))).catch(() => {});
+  }, PROGRESS_MS);
+  try {
+    const result = await threads.run({ ...task, control });
+    if (cancel?.aborted || (result.kind === "chain" && result.stopped))
+      throw new UnrecoverableError("cancelled: the submitter stopped");
+    return { calibrated: toWire(result) };
+  } finally {
+    clearInterval(timer);
+    cancel?.removeEventListener("abort", onCancel);
+  }
 }

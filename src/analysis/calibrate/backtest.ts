@@ -41,6 +41,28 @@ export interface BacktestOptions extends Omit<CalibrateOptions, "untilStep" | "o
   /** k of the mean-of-the-last-k baseline. */
   baselineK: number;
   onProgress?: (origin: number, chain: number, iteration: number, acceptance: number) => void;
+  /** Every forecast run's numbers, once per origin whose runs are all done (`brink backtest --runs-out`). */
+  onForecastRuns?: (runs: ForecastRuns) => void;
+}
+
+/** One origin's forecast runs, row-major: run r's numbers at r·P (params) or r·targets.length (values, forecasts). */
+export interface ForecastRuns {
+  /** The origin's index in `origins`, its step, label and model time. */
+  origin: number;
+  step: number;
+  label: string;
+  t: number;
+  runs: number;
+  /** Every param's value in each run (the program's params, in order). */
+  params: Float64Array;
+  /** The observations forecast from this origin, in order. */
+  targets: { series: string; variable: string; step: number; at: string; t: number; observed: number }[];
+  /** The model's value for each target (its change for a `change:` entry); NaN where the run had none. */
+  values: Float64Array;
+  /** The observation drawn from the measurement model: what is scored; NaN where none or not finite. */
+  forecasts: Float64Array;
+  /** 1 where the run's particle had ended (or its filter estimate was 0) before the origin. */
+  ended: Uint8Array;
 }
 
 export interface ForecastScore extends PeriodScore {
@@ -352,6 +374,16 @@ export async function backtest(
             FORECAST_CALL,
           )
         : undefined;
+    const T = targets.length;
+    const record = options.onForecastRuns
+      ? {
+          params: new Float64Array(options.runs * p.params.length),
+          values: new Float64Array(options.runs * T).fill(Number.NaN),
+          forecasts: new Float64Array(options.runs * T).fill(Number.NaN),
+          ended: new Uint8Array(options.runs),
+        }
+      : undefined;
+    let done = 0;
     for (let r = 0; r < options.runs; r++) {
       // Forecasts made on the pool are all there: a stop now keeps them (the next origin sees it).
       if (!onPool && options.shouldStop?.()) {
@@ -360,9 +392,12 @@ export async function backtest(
       }
       if (r % 50 === 49) await options.pause?.();
       setDraw(r);
+      record?.params.set(values, r * p.params.length);
+      done = r + 1;
       const path = onPool ? onPool(r) : filter.forecast(values, FORECAST_CALL + r, end, wanted);
       if (!path) {
         ended++;
+        if (record) record.ended[r] = 1;
         continue;
       }
       const u = new Uniforms(options.seed, r, NOISE_KEY + o);
@@ -371,10 +406,34 @@ export async function backtest(
         let x = path[w++]!;
         if (s.changeSteps) x -= path[w++]!;
         const y = Number.isNaN(x) ? Number.NaN : drawMeasurement(s.noise, x, noiseValue, u);
+        if (record) {
+          record.values[r * T + j] = x;
+          if (Number.isFinite(y)) record.forecasts[r * T + j] = y;
+        }
         if (Number.isFinite(y)) samples[j]!.push(y);
       });
     }
     const at = label(model, origin);
+    if (record && done === options.runs)
+      options.onForecastRuns!({
+        origin: o,
+        step: origin,
+        label: at.label,
+        t: at.t,
+        runs: options.runs,
+        ...record,
+        targets: targets.map(({ s, pt }) => {
+          const when = label(model, pt.step);
+          return {
+            series: s.name,
+            variable: s.variable,
+            step: pt.step,
+            at: when.label,
+            t: when.t,
+            observed: pt.value,
+          };
+        }),
+      });
     origins.push({ label: at.label, step: origin, t: at.t, ...(posterior ? { posterior } : {}), ended });
     targets.forEach(({ s, pt, history }, j) => {
       const sample = samples[j]!;

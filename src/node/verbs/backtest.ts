@@ -1,10 +1,12 @@
-import type { BacktestResult } from "../../analysis/calibrate/backtest.js";
+import type { BacktestResult, ForecastRuns } from "../../analysis/calibrate/backtest.js";
+import type { PreparedModel } from "../../engine/prepare.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
 import { table } from "../format.js";
 import {
   EXIT_INTERRUPTED,
   given,
   printResult,
+  redisOption,
   samplerOptions,
   seedArg,
   type Verb,
@@ -27,6 +29,8 @@ interface BacktestFlags {
   output?: string;
   json?: boolean;
   progress?: boolean;
+  redis?: string;
+  runsOut?: string;
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
@@ -62,6 +66,41 @@ export function formatBacktest(r: BacktestResult): string {
 }
 
 /**
+ * The `--runs-out` writer: each origin's forecast runs as one Parquet file (src/node/backtest-runs.ts), written
+ * here as the origin finishes, since the measurement draws are made on this thread.
+ */
+async function forecastRunsWriter(
+  dir: string,
+  file: string,
+  model: PreparedModel,
+  job: { seed: number; method: string; runs: number; horizonSteps: number },
+): Promise<(runs: ForecastRuns) => void> {
+  const [{ writeForecastRuns }, { prepareRunsFolder }, { VERSION }, { modelHash }] = await Promise.all([
+    import("../backtest-runs.js"),
+    import("../runs-parquet.js"),
+    import("../files.js"),
+    import("../../engine/montecarlo.js"),
+  ]);
+  prepareRunsFolder(dir);
+  const params = model.program.params.map((q) => q.name);
+  const metadata = {
+    "brink.model": model.loaded.spec.name,
+    "brink.model_hash": modelHash(model.loaded.source.text),
+    "brink.seed": String(job.seed),
+    "brink.method": job.method,
+    "brink.runs": String(job.runs),
+    "brink.horizon_steps": String(job.horizonSteps),
+    "brink.engine_version": VERSION,
+    "brink.file": file,
+    "brink.columns":
+      "run, origin_t, ended, param.NAME, forecast.SERIES@T (the drawn observation, as scored), value.SERIES@T (the model's value); null where the run has none",
+  };
+  return (runs) => {
+    writeForecastRuns(dir, runs, params, metadata);
+  };
+}
+
+/**
  * `brink backtest FILE --origins D1,D2,… --horizon DURATION`: rolling-origin forecast evaluation against naive
  * baselines. Listed in verbs/index.ts.
  */
@@ -85,14 +124,23 @@ export const backtestVerb: Verb = {
     )
       .option("--k <n>", "k of the mean-of-the-last-k baseline (default 3)", wholeNumber("--k", 2, 1e6), 3)
       .option("-o, --output <file>", "also write an HTML report with the backtest section")
+      .option(
+        "--runs-out <dir>",
+        "also write every forecast run (params, forecasts, model values) as Parquet, one file per origin",
+      )
+      .addOption(redisOption("the calibration chains and forecast batches"))
       .option("--progress", "show progress even when stderr is not a terminal")
       .option("--json", "print the backtest as one JSON object instead of a table")
       .action(async (file: string, opts: BacktestFlags) => {
         let interrupted = false;
+        const controller = new AbortController();
         const onInterrupt = () => {
           interrupted = true;
+          controller.abort();
         };
         process.once("SIGINT", onInterrupt);
+        // Redis clients opened for --redis, closed when the verb ends.
+        const opened: { close(): Promise<void> }[] = [];
         try {
           const [
             { backtest, parseHorizon, parseOrigins },
@@ -124,6 +172,23 @@ export const backtestVerb: Verb = {
           const horizon = parseHorizon(model, opts.horizon);
           if ("error" in horizon) throw new UsageError(horizon.error);
           const showProgress = opts.progress === true || process.stderr.isTTY === true;
+          // With --redis the chains and forecast batches are BullMQ jobs (BullMQ is loaded only then); else
+          // worker threads here. Either way the same tasks, so the same result.
+          const pool = opts.redis
+            ? (await import("../distributed.js")).redisCalibratePool(
+                opts.redis,
+                { ...given("workers", opts.workers), signal: controller.signal },
+                opened,
+              )
+            : calibratePool(opts.workers);
+          const runsOut = opts.runsOut
+            ? await forecastRunsWriter(opts.runsOut, file, model, {
+                seed: opts.seed,
+                method: opts.priorsOnly === true ? "priors" : "posterior",
+                runs: opts.runs,
+                horizonSteps: horizon.steps,
+              })
+            : undefined;
           let last = Date.now();
           const result = await backtest(model, file, series, {
             origins: origins.steps,
@@ -138,7 +203,8 @@ export const backtestVerb: Verb = {
             particles: opts.particles,
             thin: opts.thin,
             // The chains of each origin's calibration run on worker threads (the same result on any number).
-            ...given("pool", calibratePool(opts.workers)),
+            ...given("pool", pool),
+            ...given("onForecastRuns", runsOut),
             onProgress: (o, chain, it, acceptance) => {
               if (!showProgress || Date.now() - last < 1000) return;
               last = Date.now();
@@ -172,6 +238,7 @@ export const backtestVerb: Verb = {
           setCode(await report(e));
         } finally {
           process.removeListener("SIGINT", onInterrupt);
+          await Promise.all(opened.map((o) => o.close().catch(() => {})));
         }
       });
   },

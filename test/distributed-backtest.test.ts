@@ -1,0 +1,158 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { Queue } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QUEUE, redisConnection } from "../src/node/distributed.js";
+import { BIN, brink, scratchDir } from "./cli-helpers.js";
+import { example, ROOT } from "./helpers.js";
+
+// `brink backtest --redis`: each origin's calibration chains and its filter and forecast batches as BullMQ jobs
+// on a real redis-server (on a free loopback port, databases 7 and 8), served by real `brink worker` processes,
+// compared byte for byte with the same backtest run locally.
+const hasRedis = spawnSync("redis-server", ["--version"]).status === 0;
+if (!hasRedis)
+  throw new Error("these tests need redis-server on PATH (apt-get install redis-server; see .ci/run)");
+
+const FLU = example("boarding-school-flu.yaml");
+const ORIGINS = ["--origins", "1978-01-25,1978-01-29", "--horizon", "4 days"];
+const dir = scratchDir("distributed-backtest");
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let redis: ChildProcess;
+let port: number;
+const workers: ChildProcess[] = [];
+
+async function startWorker(url: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [BIN, "worker", "--redis", url, "--lock-duration", "1000"], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  workers.push(child);
+  let err = "";
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+  await until("a worker to start", async () => err.includes("serving chunks"));
+  return child;
+}
+
+/** Every file under a folder, as relative path → bytes. */
+function files(root: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true }))
+    if (entry.isFile()) {
+      const path = join(entry.parentPath, entry.name);
+      out.set(path.slice(root.length), readFileSync(path));
+    }
+  return out;
+}
+
+beforeAll(async () => {
+  port = await freePort();
+  redis = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    { stdio: "ignore" },
+  );
+  const probe = new Queue("probe", { connection: redisConnection(`redis://127.0.0.1:${port}`) });
+  await probe.waitUntilReady();
+  await probe.close();
+}, 60_000);
+
+afterAll(() => {
+  for (const w of workers) w.kill("SIGKILL");
+  redis?.kill("SIGKILL");
+});
+
+describe("brink backtest --redis", () => {
+  it("gives the local backtest's bytes and per-run files with two workers, one SIGKILLed mid-chain", async () => {
+    const url = `redis://127.0.0.1:${port}/7`;
+    const queue = new Queue(QUEUE, { connection: redisConnection(url) });
+    try {
+      // Chains long enough (about a second each) to kill a worker while it runs one.
+      const job = [FLU, ...ORIGINS, "--chains", "2", "--iterations", "1500", "--burn-in", "100"];
+      const rest = ["--particles", "60", "--runs", "300", "--seed", "4", "--json"];
+      const localOut = join(dir, "local-runs");
+      const local = await brink("backtest", ...job, ...rest, "--runs-out", localOut);
+      expect(local.stderr).toBe("");
+      expect(local.status).toBe(0);
+      const started = await Promise.all([startWorker(url), startWorker(url)]);
+
+      const remoteOut = join(dir, "remote-runs");
+      const submitted = brink("backtest", ...job, ...rest, "--redis", url, "--runs-out", remoteOut);
+      let victim: string | undefined;
+      await until("a chain running on a worker", async () => {
+        const active = await queue.getJobs(["active"]);
+        victim = active.find((j) => j.processedBy)?.processedBy;
+        return victim !== undefined;
+      });
+      const killed = started.find((w) => w.pid === Number(victim!.split(":").at(-1)))!;
+      expect(killed).toBeDefined();
+      killed.kill("SIGKILL");
+
+      const ran = await submitted;
+      expect(ran.stderr).toBe("");
+      expect(ran.status).toBe(0);
+      expect(ran.stdout).toBe(local.stdout);
+      // The per-run files are the local ones, byte for byte: one per origin.
+      const [localFiles, remoteFiles] = [files(localOut), files(remoteOut)];
+      expect([...remoteFiles.keys()].sort()).toEqual([...localFiles.keys()].sort());
+      expect(remoteFiles.size).toBe(2);
+      for (const [name, bytes] of localFiles) expect(remoteFiles.get(name)?.equals(bytes)).toBe(true);
+
+      // The dead worker's chain was taken back (stalled) and run again by the other.
+      const completed = await queue.getJobs(["completed"]);
+      expect(completed.every((j) => j.name === "calibrate")).toBe(true);
+      expect(completed.some((j) => j.stalledCounter >= 1 || j.attemptsMade > 1)).toBe(true);
+
+      // Submitted again, every task is a finished job: the same bytes and no new jobs.
+      const count = completed.length;
+      const again = await brink("backtest", ...job, ...rest, "--redis", url);
+      expect(again.stdout).toBe(local.stdout);
+      expect((await queue.getJobCounts("completed")).completed).toBe(count);
+    } finally {
+      await queue.close();
+    }
+  }, 120_000);
+
+  it("on Ctrl-C withdraws the waiting chains and prints the partial backtest, exit 130", async () => {
+    const url = `redis://127.0.0.1:${port}/8`;
+    const queue = new Queue(QUEUE, { connection: redisConnection(url) });
+    try {
+      // No worker serves this database: the chains wait.
+      const child = spawn(
+        process.execPath,
+        [BIN, "backtest", FLU, ...ORIGINS, "--chains", "3", "--json", "--redis", url],
+        { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stdout = "";
+      child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+      const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+      await until("the chains to be queued", async () => (await queue.getWaitingCount()) === 3);
+      child.kill("SIGINT");
+      expect(await exited).toBe(130);
+      expect(JSON.parse(stdout)).toMatchObject({ partial: true, origins: [] });
+      expect(await queue.getWaitingCount()).toBe(0);
+    } finally {
+      await queue.close();
+    }
+  }, 60_000);
+});
