@@ -133,7 +133,7 @@ describe("brink backtest --redis", () => {
     }
   }, 120_000);
 
-  it("on Ctrl-C withdraws the waiting chains and prints the partial backtest, exit 130", async () => {
+  it("on Ctrl-C withdraws the waiting chains and prints the partial backtest, exit 130; other versions refuse", async () => {
     const url = `redis://127.0.0.1:${port}/8`;
     const queue = new Queue(QUEUE, { connection: redisConnection(url) });
     try {
@@ -151,6 +151,18 @@ describe("brink backtest --redis", () => {
       expect(await exited).toBe(130);
       expect(JSON.parse(stdout)).toMatchObject({ partial: true, origins: [] });
       expect(await queue.getWaitingCount()).toBe(0);
+
+      // A worker of another engine version refuses a calibration task, without retries.
+      await startWorker(url);
+      const other = await queue.add(
+        "calibrate",
+        { calibrate: {}, engineVersion: "0.0.0-other" },
+        { jobId: "other-version", attempts: 5, backoff: { type: "fixed", delay: 100 } },
+      );
+      await until("the task to fail", async () => (await other.getState()) === "failed");
+      const failed = (await queue.getJob("other-version"))!;
+      expect(failed.failedReason).toContain("submitted by Brink 0.0.0-other");
+      expect(failed.attemptsMade).toBe(1);
     } finally {
       await queue.close();
     }

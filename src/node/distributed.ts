@@ -14,6 +14,7 @@ import {
   controlBuffer,
   runCalibrateTask,
 } from "../analysis/calibrate/calibrate-task.js";
+import { NO_POSITIVE_LIKELIHOOD } from "../analysis/calibrate/pmmh.js";
 import type { DesignPool, DesignRowsTask, SobolRowsTask } from "../analysis/sensitivity-job.js";
 import { type ChunkPool, runSimulation, type SimulationResult, UsageError } from "../analysis/simulate.js";
 import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.js";
@@ -505,7 +506,13 @@ export function redisCalibratePool(
           calibrateJobId(wire, VERSION),
           task.kind === "chain" ? `calibration chain ${task.chain + 1}` : `a batch of ${task.kind}`,
           { ...(onProgress ? { onProgress } : {}), stoppable: task.kind === "chain" },
-        );
+        ).catch((e: unknown) => {
+          // Data the model cannot produce: the same error as on a local thread, which the caller turns into a
+          // diagnostic at the model's observations.
+          if (e instanceof RedisError && e.message.endsWith(NO_POSITIVE_LIKELIHOOD))
+            throw new Error(NO_POSITIVE_LIKELIHOOD);
+          throw e;
+        });
         if (stored === "stopped") return stoppedChain();
         return fromWire((stored as StoredCalibrateResult).calibrated) as CalibrateTaskResult;
       } finally {
@@ -674,7 +681,12 @@ async function calibrateJob(
   cancel: AbortSignal | undefined,
 ): Promise<StoredCalibrateResult> {
   const task = fromWire(job.data.calibrate) as CalibrateTask;
-  if (task.kind !== "chain") return { calibrated: toWire(await threads.run(task)) };
+  // Impossible data fail the same way on every attempt: no retries.
+  const unrecoverable = (e: unknown) => {
+    if (e instanceof Error && e.message === NO_POSITIVE_LIKELIHOOD) throw new UnrecoverableError(e.message);
+    throw e;
+  };
+  if (task.kind !== "chain") return { calibrated: toWire(await threads.run(task).catch(unrecoverable)) };
   const control = controlBuffer(task.chain + 1);
   const stop = new Int32Array(control, 0, 1);
   const fields = new Float64Array(
@@ -692,7 +704,7 @@ async function calibrateJob(
     job.updateProgress(Array.from(fields, (x) => (Number.isFinite(x) ? x : null))).catch(() => {});
   }, PROGRESS_MS);
   try {
-    const result = await threads.run({ ...task, control });
+    const result = await threads.run({ ...task, control }).catch(unrecoverable);
     if (cancel?.aborted || (result.kind === "chain" && result.stopped))
       throw new UnrecoverableError("cancelled: the submitter stopped");
     return { calibrated: toWire(result) };

@@ -11,7 +11,9 @@ export const worker: Verb = {
   register(program, { io, exit, fail }) {
     program
       .command("worker")
-      .description("serve the chunks of `brink run --redis` jobs from a Redis queue until Ctrl-C or SIGTERM")
+      .description(
+        "serve the jobs of `--redis` verbs (run, compare, sensitivity, optimize, backtest) from a Redis queue until Ctrl-C or SIGTERM",
+      )
       .requiredOption("--redis <url>", "the Redis server, e.g. redis://127.0.0.1:6379")
       .option(
         "--concurrency <n>",
