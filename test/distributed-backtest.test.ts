@@ -152,6 +152,27 @@ describe("brink backtest --redis", () => {
       expect(JSON.parse(stdout)).toMatchObject({ partial: true, origins: [] });
       expect(await queue.getWaitingCount()).toBe(0);
 
+      // Forecast batches withdrawn by Ctrl-C are finished here: the origin in progress is the local one.
+      const priors = [FLU, ...ORIGINS, "--priors-only", "--runs", "400", "--json"];
+      const local = JSON.parse((await brink("backtest", ...priors)).stdout) as Record<string, unknown[]>;
+      const stopped = spawn(process.execPath, [BIN, "backtest", ...priors, "--redis", url], {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let partial = "";
+      stopped.stdout!.setEncoding("utf8").on("data", (d: string) => (partial += d));
+      const ended = new Promise<number | null>((resolve) => stopped.on("close", resolve));
+      await until("the forecasts to be queued", async () => (await queue.getWaitingCount()) > 0);
+      stopped.kill("SIGINT");
+      expect(await ended).toBe(130);
+      const cut = JSON.parse(partial) as Record<string, unknown[]> & { partial: boolean };
+      expect(cut.partial).toBe(true);
+      expect(cut.origins![0]).toEqual(local.origins![0]);
+      const firstOrigin = (p: unknown) => (p as { origin: string }).origin === "1978-01-25";
+      expect(cut.periods!.filter(firstOrigin)).toEqual(local.periods!.filter(firstOrigin));
+      expect(cut.periods!.filter(firstOrigin).length).toBe(4);
+      expect(await queue.getWaitingCount()).toBe(0);
+
       // A worker of another engine version refuses a calibration task, without retries.
       await startWorker(url);
       const other = await queue.add(

@@ -321,6 +321,8 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
   // A connection for cancellations, opened at the first stop only.
   let publisher: Promise<IORedis> | undefined;
   const publishCancel = async (id: string) => {
+    // A caller that has given up on its other jobs (a backtest whose chain failed) may have closed the queue.
+    if (closing) return;
     publisher ??= import("ioredis").then(({ Redis }) => {
       const client = new Redis(connection as RedisOptions);
       client.on("error", () => {});
@@ -459,9 +461,10 @@ export function redisDesignPool(
  * Calibration tasks (`brink backtest --redis`: each origin's PMMH chains, its filtered-state and forecast batches)
  * as BullMQ jobs: the units local worker threads get, so the result is the same bits. A chain's progress comes
  * back through the job's progress and is written into the task's shared progress fields, where the caller reads
- * it as from a local thread. A stop (the signal, or the task's own stop flag) answers a chain at once with
- * nothing kept — the calibration ends partial, as a stopped Monte Carlo job does with the chunks merged so far —
- * and withdraws or cancels its job; filter and forecast batches finish, as they do on local threads.
+ * it as from a local thread. A stop (the signal, or the task's own stop flag) withdraws or cancels the jobs and
+ * answers a chain at once with nothing kept — the calibration ends partial, as a stopped Monte Carlo job does
+ * with the chunks merged so far — while a filter or forecast batch is finished on this thread (the same numbers),
+ * as local threads finish theirs: the origin's forecasts are complete even without a worker left.
  */
 export function redisCalibratePool(
   url: string,
@@ -499,13 +502,13 @@ export function redisCalibratePool(
         }, 100);
       }
       try {
-        if (task.kind === "chain" && controller.signal.aborted) return stoppedChain();
+        if (controller.signal.aborted) return task.kind === "chain" ? stoppedChain() : runCalibrateTask(task);
         const stored = await submit(
           "calibrate",
           { calibrate: wire, engineVersion: VERSION },
           calibrateJobId(wire, VERSION),
           task.kind === "chain" ? `calibration chain ${task.chain + 1}` : `a batch of ${task.kind}`,
-          { ...(onProgress ? { onProgress } : {}), stoppable: task.kind === "chain" },
+          onProgress ? { onProgress } : {},
         ).catch((e: unknown) => {
           // Data the model cannot produce: the same error as on a local thread, which the caller turns into a
           // diagnostic at the model's observations.
@@ -513,7 +516,8 @@ export function redisCalibratePool(
             throw new Error(NO_POSITIVE_LIKELIHOOD);
           throw e;
         });
-        if (stored === "stopped") return stoppedChain();
+        // A stopped batch is finished here instead (the same numbers), as local threads finish theirs.
+        if (stored === "stopped") return task.kind === "chain" ? stoppedChain() : runCalibrateTask(task);
         return fromWire((stored as StoredCalibrateResult).calibrated) as CalibrateTaskResult;
       } finally {
         clearInterval(watch);
