@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
@@ -115,4 +115,16 @@ describe("brink backtest --runs-out", () => {
         .map((p) => expect.objectContaining({ at: p.at, observed: p.observed })),
     );
   }, 60_000);
+
+  it("a folder that cannot be made and a URL that is not Redis's are errors that name them", async () => {
+    const notAFolder = join(dir, "file");
+    writeFileSync(notAFolder, "");
+    const priors = [FLU, "--origins", "1978-01-25", "--horizon", "4 days", "--priors-only", "--runs", "10"];
+    const unwritable = await brink("backtest", ...priors, "--runs-out", notAFolder);
+    expect(unwritable.status).toBe(1);
+    expect(unwritable.stderr).toBe(`brink: cannot write ${notAFolder}: it is not a folder\n`);
+    const badUrl = await brink("backtest", ...priors, "--redis", "http://example.org");
+    expect(badUrl.status).toBe(2);
+    expect(badUrl.stderr).toContain("--redis must be a URL such as redis://");
+  }, 30_000);
 });
