@@ -336,14 +336,9 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
     data: JobData,
     id: string,
     what: string,
-    how: {
-      /** Called with each progress report of the job's worker. */
-      onProgress?: (data: unknown) => void;
-      /** A stop withdraws the job (default); if not, the job is awaited to the end. */
-      stoppable?: boolean;
-    } = {},
+    /** Called with each progress report of the job's worker. */
+    onProgress?: (data: unknown) => void,
   ): Promise<StoredResult | "stopped"> => {
-    const { onProgress, stoppable = true } = how;
     ready ??= reachable(url, Promise.all([events.waitUntilReady(), queue.waitUntilReady()]));
     await ready;
     let job: Job<JobData, StoredResult> = await queue.add(name, data, {
@@ -364,9 +359,9 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
     let release = () => {};
     const stopped = new Promise<"stopped">((resolve) => {
       release = () => resolve("stopped");
-      if (stoppable) stopWaiters.add(release);
+      stopWaiters.add(release);
     });
-    if (stoppable && signal?.aborted) release();
+    if (signal?.aborted) release();
     const outcome = await Promise.race([finished, stopped])
       .catch((e: unknown) => {
         // Failed on every attempt (or refused): say which part, and why, as the workers reported it.
@@ -508,7 +503,7 @@ export function redisCalibratePool(
           { calibrate: wire, engineVersion: VERSION },
           calibrateJobId(wire, VERSION),
           task.kind === "chain" ? `calibration chain ${task.chain + 1}` : `a batch of ${task.kind}`,
-          onProgress ? { onProgress } : {},
+          onProgress,
         ).catch((e: unknown) => {
           // Data the model cannot produce: the same error as on a local thread, which the caller turns into a
           // diagnostic at the model's observations.
