@@ -497,7 +497,8 @@ export function redisCalibratePool(
         }, 100);
       }
       try {
-        if (controller.signal.aborted) return task.kind === "chain" ? stoppedChain() : runCalibrateTask(task);
+        if (controller.signal.aborted)
+          return task.kind === "chain" ? stoppedChain(task.job.particles) : runCalibrateTask(task);
         const stored = await submit(
           "calibrate",
           { calibrate: wire, engineVersion: VERSION },
@@ -512,7 +513,8 @@ export function redisCalibratePool(
           throw e;
         });
         // A stopped batch is finished here instead (the same numbers), as local threads finish theirs.
-        if (stored === "stopped") return task.kind === "chain" ? stoppedChain() : runCalibrateTask(task);
+        if (stored === "stopped")
+          return task.kind === "chain" ? stoppedChain(task.job.particles) : runCalibrateTask(task);
         return fromWire((stored as StoredCalibrateResult).calibrated) as CalibrateTaskResult;
       } finally {
         clearInterval(watch);
@@ -522,8 +524,9 @@ export function redisCalibratePool(
 }
 
 /** A chain stopped before it returned: nothing kept (combineChains leaves it out). */
-function stoppedChain(): ChainTaskResult {
+function stoppedChain(particles: number): ChainTaskResult {
   return {
+    particles,
     kind: "chain",
     width: 0,
     values: new Float64Array(0),
