@@ -5,7 +5,7 @@ import { type Probe, RECORD_BUDGET_BYTES, RunRecords, recordBytesPerRun } from "
 import { type ParamRows, RunFailure, type Sampling } from "../engine/run.js";
 import { type RunsOut, runTableBytesPerRun } from "../engine/run-table.js";
 import { leafAlignedChunk } from "../engine/sketch.js";
-import { type JobMeta, Summary, shapeOf } from "../engine/summary.js";
+import { type JobMeta, Summary, shapeOf, type TrackedCells } from "../engine/summary.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { saveTime, saveTotal } from "../model/load.js";
 import { compileClaims } from "./check.js";
@@ -60,6 +60,13 @@ export interface SimulateOptions {
      */
     scenarios?: boolean;
   };
+  /**
+   * Which tracked cells get quantiles, means and standard deviations (default "all"). "last": only each
+   * variable's at the last save any run reached, what `brink run`'s text prints — the other points of
+   * `report.tracked` then have their `n` and null statistics, and the summary cannot be saved. Its work per run
+   * no longer grows with the saves.
+   */
+  trackedCells?: TrackedCells;
 }
 
 export interface Progress {
@@ -280,7 +287,8 @@ export async function runSimulation(
     throw new UsageError(`the claims ${bootstrapClaims.map((c) => c.id).join(", ")}: ${message}`);
   }
 
-  const makeJob = (prepared: PreparedModel, scenario: string | null): Job => {
+  // Only the main job's report is printed; the other scenarios' summaries are whole.
+  const makeJob = (prepared: PreparedModel, scenario: string | null, trackedCells: TrackedCells = "all"): Job => {
     const key = scenario ?? "base";
     const trackedNames = prepared.program.tracked.map((t) => t.name);
     const probesOf = (keys: Set<string> | undefined) =>
@@ -299,13 +307,13 @@ export async function runSimulation(
       prepared,
       scenario,
       meta,
-      summary: new Summary(shapeOf(prepared.program), meta),
+      summary: new Summary(shapeOf(prepared.program), meta, trackedCells),
       ...(probes ? { probes } : {}),
       ...(kept ? { records: new RunRecords(first, maxRuns, kept, trackedNames.length) } : {}),
     };
   };
 
-  const main = makeJob(model, options.scenario ?? null);
+  const main = makeJob(model, options.scenario ?? null, options.trackedCells ?? "all");
   const runsOutFor = (job: Job, key: string): RunsOut | undefined => {
     const given = options.runsOut;
     if (!given) return undefined;
@@ -445,6 +453,7 @@ export async function runSimulation(
           decisions: options.decisions ?? null,
           ...(options.paramRows ? { paramRows: options.paramRows } : {}),
           ...(job.runsOut ? { runsOut: job.runsOut } : {}),
+          ...(job.summary.trackedCells !== "all" ? { trackedCells: job.summary.trackedCells } : {}),
         });
         const parts = await Promise.all(group.map((job) => pool.run(task(job))));
         finished += b - a;
@@ -454,7 +463,12 @@ export async function runSimulation(
             failures.push({ failure: new RunFailure(part.run, part.diagnostic), job: j });
           else {
             const job = group[j]!;
-            job.summary.mergePacked({ meta: job.meta, shape: job.summary.shape(), data: part.summary });
+            job.summary.mergePacked({
+              meta: job.meta,
+              shape: job.summary.shape(),
+              data: part.summary,
+              trackedCells: job.summary.trackedCells,
+            });
             if (part.records) runs.push(part.records);
           }
         });

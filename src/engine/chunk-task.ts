@@ -5,7 +5,7 @@ import { type PreparedModel, prepareModel } from "./prepare.js";
 import { type Probe, RunRecords } from "./records.js";
 import { type ParamRows, RunFailure } from "./run.js";
 import { type RunsOut, RunTable, type RunTableData } from "./run-table.js";
-import type { JobMeta } from "./summary.js";
+import type { JobMeta, TrackedCells } from "./summary.js";
 
 /** One chunk of a job, as sent to a worker thread. */
 export interface ChunkTask {
@@ -32,6 +32,8 @@ export interface ChunkTask {
    * this folder (`brink run --runs-out`; Node only). Absent: nothing extra is kept.
    */
   runsOut?: RunsOut;
+  /** Which tracked cells the chunk's summary keeps statistics of (absent: "all"). */
+  trackedCells?: TrackedCells;
 }
 
 /** A chunk's summary, packed, and its per-run records when asked for. */
@@ -99,6 +101,7 @@ function runChunkTask(task: ChunkTask): ChunkResult {
     ...(records ? { records } : {}),
     ...(table ? { table } : {}),
     ...(task.paramRows ? { paramRows: task.paramRows } : {}),
+    ...(task.trackedCells ? { trackedCells: task.trackedCells } : {}),
     onProgress: (done) => {
       if (control) Atomics.add(control, 0, done - reported);
       reported = done;

@@ -3,7 +3,7 @@ import type { RunRecords } from "./records.js";
 import { hashName } from "./rng.js";
 import { type ParamRows, Runner, type Sampling } from "./run.js";
 import type { RunTable } from "./run-table.js";
-import { type JobMeta, Summary, shapeOf } from "./summary.js";
+import { type JobMeta, Summary, shapeOf, type TrackedCells } from "./summary.js";
 
 export interface ChunkOptions {
   meta: JobMeta;
@@ -26,6 +26,8 @@ export interface ChunkOptions {
   paramRows?: ParamRows;
   /** Also keep every run's params, end and tracked values here (`--runs-out`). */
   table?: RunTable;
+  /** Which tracked cells a new summary keeps statistics of (default "all"; see `TrackedCells`). */
+  trackedCells?: TrackedCells;
 }
 
 /**
@@ -75,7 +77,7 @@ export function runChunk(model: PreparedModel, options: ChunkOptions): Summary {
     samplingOf(meta),
     options.paramRows,
   );
-  const summary = options.into ?? new Summary(shapeOf(model.program), meta);
+  const summary = options.into ?? new Summary(shapeOf(model.program), meta, options.trackedCells);
   for (let run = options.start; run < options.end; run++) {
     if (options.signal?.aborted || options.shouldStop?.()) {
       summary.partial = true;

@@ -267,8 +267,16 @@ export class RankSketches {
    */
   private view: { cell: number; list: WeightedList } | undefined;
 
-  constructor(readonly cells: number) {
-    ({ leafRuns: this.leafRuns, capacity: this.capacity } = sketchParams(cells));
+  /**
+   * `cells` summaries, each with the leaf size and node capacity of a summary of `sizedFor` cells: a summary
+   * that keeps only some cells of a larger one (`Summary` of the last save only) combines the same runs into
+   * the same nodes, so its cells hold exactly the values the larger one's would.
+   */
+  constructor(
+    readonly cells: number,
+    sizedFor: number = cells,
+  ) {
+    ({ leafRuns: this.leafRuns, capacity: this.capacity } = sketchParams(sizedFor));
     this.counts = new Float64Array(cells);
     this.min = new Float64Array(cells).fill(Number.POSITIVE_INFINITY);
     this.max = new Float64Array(cells).fill(Number.NEGATIVE_INFINITY);
@@ -527,10 +535,25 @@ export class RankSketches {
     }
   }
 
-  mergePacked(r: Pick<PackReader, "next" | "take">): void {
-    for (let c = 0; c < this.cells; c++) this.counts[c]! += r.next();
-    for (let c = 0; c < this.cells; c++) this.min[c] = Math.min(this.min[c]!, r.next());
-    for (let c = 0; c < this.cells; c++) this.max[c] = Math.max(this.max[c]!, r.next());
+  /**
+   * Fold in a packed summary. With `values` false, only its runs are taken — its nodes enter the tree with
+   * every cell empty, as if none of its runs had had a value — for a summary whose values are of cells this
+   * one no longer keeps.
+   */
+  mergePacked(r: Pick<PackReader, "next" | "take">, values = true): void {
+    for (let c = 0; c < this.cells; c++) {
+      const count = r.next();
+      if (values) this.counts[c]! += count;
+    }
+    for (let c = 0; c < this.cells; c++) {
+      const lo = r.next();
+      if (values) this.min[c] = Math.min(this.min[c]!, lo);
+    }
+    for (let c = 0; c < this.cells; c++) {
+      const hi = r.next();
+      if (values) this.max[c] = Math.max(this.max[c]!, hi);
+    }
+    const none = new Float64Array(0);
     const n = r.next();
     for (let k = 0; k < n; k++) {
       const level = r.next();
@@ -540,16 +563,35 @@ export class RankSketches {
         this.absorbPartial(index, runs, () => {
           const len = r.next();
           r.next();
-          return r.take(len);
+          const xs = r.take(len);
+          return values ? xs : none;
         });
         continue;
       }
       this.absorb(level, index, runs, () => {
         const len = r.next();
         const weight = r.next();
-        return { values: r.take(len), weight };
+        const xs = r.take(len);
+        // An empty cell weighs 1, as one combined from empty leaves does.
+        return values ? { values: xs, weight } : { values: none, weight: 1 };
       });
     }
+    this.view = undefined;
+  }
+
+  /**
+   * Forget every value but keep the runs: each node's cells become empty (weight 1, as a cell combined from
+   * empty leaves is), so that later values combine exactly as in a summary where these runs had none.
+   */
+  clearValues(): void {
+    for (const node of this.nodes.values()) {
+      if (node.fill) node.fill.fill(0);
+      if (node.cells)
+        for (let c = 0; c < this.cells; c++) node.cells[c] = { values: node.buffer!.subarray(0, 0), weight: 1 };
+    }
+    this.counts.fill(0);
+    this.min.fill(Number.POSITIVE_INFINITY);
+    this.max.fill(Number.NEGATIVE_INFINITY);
     this.view = undefined;
   }
 

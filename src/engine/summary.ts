@@ -37,6 +37,15 @@ export function shapeOf(program: Pick<Program, "outcomes" | "tracked" | "time">)
 export class SummaryMismatchError extends Error {}
 
 /**
+ * Which (tracked variable, save) cells a summary keeps quantiles, means and standard deviations of:
+ * - "all": every cell (what `--json`, saved summaries, reports and the browser read);
+ * - "last": only each variable's cell at the last save any run reached (what `brink run`'s text prints); the
+ *   other cells report how many runs were still going there, and no statistics.
+ * Cells kept are the same to the last bit either way: a "last" summary keeps the tree of runs of an "all" one.
+ */
+export type TrackedCells = "all" | "last";
+
+/**
  * Runs are grouped in blocks of BLOCK consecutive run indices (aligned: block b holds runs b·BLOCK …).
  * Sums of tracked values are taken block by block, in run order, and block sums are added exactly. A block
  * split between chunks waits, as raw values, until its other runs arrive; so every sum is the same to the
@@ -55,6 +64,8 @@ export interface PackedSummary {
   meta: JobMeta;
   shape: SummaryShape;
   data: Float64Array;
+  /** Absent: "all". */
+  trackedCells?: TrackedCells;
 }
 
 export interface SummaryJSON extends SummaryShape {
@@ -94,10 +105,18 @@ export class Summary {
   readonly trackedNames: string[];
   readonly steps: number;
   readonly saveCount: number;
-  /** Cell j·saveCount + s: values of tracked variable j at save s, in `quantiles`, `sums` and `sumSquares`. */
+  /**
+   * Cell j·saveCount + s: values of tracked variable j at save s, in `quantiles`, `sums` and `sumSquares`. A
+   * summary of the last save only keeps there one cell per variable (j), that of save `reached` − 1.
+   */
   readonly quantiles: RankSketches;
-  readonly sums: ExactSumArray;
-  readonly sumSquares: ExactSumArray;
+  sums: ExactSumArray;
+  sumSquares: ExactSumArray;
+  readonly trackedCells: TrackedCells;
+  /** Last save only: runs by how many saves they wrote (0 … saveCount). */
+  private readonly bySaves: Float64Array | null;
+  /** Last save only: the most saves any run wrote, whose last is the save kept. */
+  private reached = 0;
   private readonly pending = new Map<number, PendingBlock>();
   /** Runs of the current block waiting to enter the sketches and the pending store. */
   private current: PendingBlock | undefined;
@@ -105,6 +124,7 @@ export class Summary {
   constructor(
     shape: SummaryShape,
     public meta: JobMeta,
+    trackedCells: TrackedCells = "all",
   ) {
     this.outcomeNames = [...shape.outcomeNames];
     this.outcomeCounts = new Float64Array(this.outcomeNames.length);
@@ -112,10 +132,13 @@ export class Summary {
     this.outcomeTimes = this.outcomeNames.map(() => new Float64Array(this.steps + 1));
     this.trackedNames = [...shape.trackedNames];
     this.saveCount = shape.saveCount;
+    this.trackedCells = trackedCells;
     const cells = this.trackedNames.length * this.saveCount;
-    this.quantiles = new RankSketches(cells);
-    this.sums = new ExactSumArray(cells);
-    this.sumSquares = new ExactSumArray(cells);
+    const kept = trackedCells === "last" ? this.trackedNames.length : cells;
+    this.bySaves = trackedCells === "last" ? new Float64Array(this.saveCount + 1) : null;
+    this.quantiles = new RankSketches(kept, cells);
+    this.sums = new ExactSumArray(kept);
+    this.sumSquares = new ExactSumArray(kept);
   }
 
   shape(): SummaryShape {
@@ -137,6 +160,10 @@ export class Summary {
     this.addRange(run, run + 1);
     const nT = this.trackedNames.length;
     if (nT === 0) return;
+    if (this.bySaves) {
+      this.addLast(run, end.saves, saved);
+      return;
+    }
     const perRun = this.saveCount * nT;
     if (this.current && Math.floor(this.current.runs[0]! / BLOCK) !== Math.floor(run / BLOCK)) this.flush();
     if (!this.current) {
@@ -155,11 +182,89 @@ export class Summary {
   /** Scratch for the current block's values, run-major, one run's saves after another. */
   private blockValues: Float64Array | undefined;
 
+  /**
+   * `add` of a summary of the last save only: a run can have a value at the last save reached only if it is its
+   * own last save, so only that row is kept (run-major in `blockValues`, one row a run). A run that reaches
+   * further than any before makes every value kept so far one of a cell no longer kept.
+   */
+  private addLast(run: number, saves: number, saved: Float64Array): void {
+    const nT = this.trackedNames.length;
+    this.bySaves![saves]!++;
+    if (saves > this.reached) this.reach(saves);
+    if (this.current && Math.floor(this.current.runs[0]! / BLOCK) !== Math.floor(run / BLOCK)) this.flush();
+    if (!this.current) {
+      this.blockValues ??= new Float64Array(BLOCK * nT);
+      this.current = { runs: [], saves: [], rows: [] };
+    }
+    const b = this.current.runs.length;
+    this.current.runs.push(run);
+    this.current.saves.push(saves);
+    if (saves === 0) return;
+    const into = this.blockValues!;
+    for (let j = 0, from = (saves - 1) * nT; j < nT; j++) into[b * nT + j] = saved[from + j]!;
+  }
+
+  /** Keep the cells of save `saves` − 1 from now on: no run so far has a value there. */
+  private reach(saves: number): void {
+    this.reached = saves;
+    this.quantiles.clearValues();
+    this.sums = new ExactSumArray(this.quantiles.cells);
+    this.sumSquares = new ExactSumArray(this.quantiles.cells);
+    this.edgeTotals = undefined;
+  }
+
+  /** `flush` of a summary of the last save only: the block's rows of runs that wrote the last save reached. */
+  private flushLast(block: PendingBlock): void {
+    const values = this.blockValues!;
+    const nT = this.trackedNames.length;
+    const n = block.runs.length;
+    const reached = this.reached;
+    this.quantiles.addRuns(block.runs[0]!, n, (j, b) =>
+      reached > 0 && block.saves[b] === reached ? values[b * nT + j] : undefined,
+    );
+    const id = Math.floor(block.runs[0]! / BLOCK);
+    if (n === BLOCK && !this.pending.has(id)) {
+      this.sumLast(values, block.saves, this.sums, this.sumSquares);
+      return;
+    }
+    for (let b = 0; b < n; b++) block.rows.push(values.slice(b * nT, b * nT + (block.saves[b]! > 0 ? nT : 0)));
+    this.addPending(id, block);
+  }
+
+  /**
+   * `sumContiguous` of the last save only: rows run-major, one a run (its last save); a run counts when its last
+   * save is the last reached. The same additions in the same order as the whole summary's for that cell.
+   */
+  private sumLast(values: Float64Array, saves: number[], sums: ExactSumArray, sumSquares: ExactSumArray): void {
+    const nT = this.trackedNames.length;
+    const n = saves.length;
+    if (this.reached === 0) return;
+    for (let j = 0; j < nT; j++) {
+      let sum = 0;
+      let squares = 0;
+      let any = false;
+      for (let b = 0; b < n; b++) {
+        if (saves[b] !== this.reached) continue;
+        const x = values[b * nT + j]!;
+        sum += x;
+        squares += x * x;
+        any = true;
+      }
+      if (!any) continue;
+      sums.add(j, sum);
+      sumSquares.add(j, squares);
+    }
+  }
+
   /** Move the current block's runs into the quantile summaries and into the sums. */
   private flush(): void {
     const block = this.current;
     if (!block) return;
     this.current = undefined;
+    if (this.bySaves) {
+      this.flushLast(block);
+      return;
+    }
     const values = this.blockValues!;
     const nT = this.trackedNames.length;
     const perRun = this.saveCount * nT;
@@ -192,10 +297,19 @@ export class Summary {
 
   /** Lay a pending block's rows out in run order and sum them like a whole block. */
   private sumPending(block: PendingBlock, sums: ExactSumArray, sumSquares: ExactSumArray): void {
-    const perRun = this.saveCount * this.trackedNames.length;
+    const perRun = this.bySaves ? this.trackedNames.length : this.saveCount * this.trackedNames.length;
     const order = block.runs.map((_, i) => i).sort((a, b) => block.runs[a]! - block.runs[b]!);
     const values = new Float64Array(order.length * perRun);
     order.forEach((b, i) => values.set(block.rows[b]!, i * perRun));
+    if (this.bySaves) {
+      this.sumLast(
+        values,
+        order.map((b) => block.saves[b]!),
+        sums,
+        sumSquares,
+      );
+      return;
+    }
     this.sumContiguous(
       values,
       order.map((b) => block.saves[b]!),
@@ -263,7 +377,9 @@ export class Summary {
     this.ranges = out;
   }
 
-  private checkCompatible(meta: JobMeta, shape: SummaryShape): void {
+  private checkCompatible(meta: JobMeta, shape: SummaryShape, trackedCells: TrackedCells): void {
+    if (trackedCells !== this.trackedCells)
+      throw new SummaryMismatchError("these summaries keep different tracked cells (all saves or the last)");
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     if (!same(this.meta, meta)) {
       throw new SummaryMismatchError(
@@ -291,7 +407,7 @@ export class Summary {
     this.packInto(size);
     const w = new PackWriter(size.size);
     this.packInto(w);
-    return { meta: this.meta, shape: this.shape(), data: w.finish() };
+    return { meta: this.meta, shape: this.shape(), data: w.finish(), trackedCells: this.trackedCells };
   }
 
   private packInto(w: PackSink): void {
@@ -305,6 +421,10 @@ export class Summary {
     }
     w.pushAll(this.outcomeCounts);
     for (const times of this.outcomeTimes) w.pushAll(times);
+    if (this.bySaves) {
+      w.push(this.reached);
+      w.pushAll(this.bySaves);
+    }
     this.quantiles.pack(w);
     for (let c = 0; c < this.quantiles.cells; c++) {
       this.sums.pack(c, w);
@@ -329,7 +449,7 @@ export class Summary {
 
   mergePacked(packed: PackedSummary): void {
     this.flush();
-    this.checkCompatible(packed.meta, packed.shape);
+    this.checkCompatible(packed.meta, packed.shape, packed.trackedCells ?? "all");
     const r = new PackReader(packed.data);
     this.runs += r.next();
     this.censored += r.next();
@@ -339,12 +459,23 @@ export class Summary {
     this.normaliseRanges();
     for (let o = 0; o < this.outcomeCounts.length; o++) this.outcomeCounts[o]! += r.next();
     for (const times of this.outcomeTimes) for (let k = 0; k < times.length; k++) times[k]! += r.next();
-    this.quantiles.mergePacked(r);
+    // Last save only: values of a save short of the last reached are of cells no longer kept.
+    let values = true;
+    if (this.bySaves) {
+      const reached = r.next();
+      for (let k = 0; k < this.bySaves.length; k++) this.bySaves[k]! += r.next();
+      if (reached > this.reached) this.reach(reached);
+      values = reached === this.reached;
+    }
+    this.quantiles.mergePacked(r, values);
+    const sums = values ? this.sums : new ExactSumArray(this.quantiles.cells);
+    const sumSquares = values ? this.sumSquares : new ExactSumArray(this.quantiles.cells);
     for (let c = 0; c < this.quantiles.cells; c++) {
-      this.sums.mergePacked(c, r);
-      this.sumSquares.mergePacked(c, r);
+      sums.mergePacked(c, r);
+      sumSquares.mergePacked(c, r);
     }
     const nT = this.trackedNames.length;
+    const rowLength = (saves: number) => (this.bySaves ? (saves > 0 ? nT : 0) : saves * nT);
     const nPending = r.next();
     for (let i = 0; i < nPending; i++) {
       const id = r.next();
@@ -354,8 +485,8 @@ export class Summary {
         block.runs.push(r.next());
         const saves = r.next();
         block.saves.push(saves);
-        block.rows.push(packed.data.slice(r.pos, r.pos + saves * nT));
-        r.pos += saves * nT;
+        block.rows.push(packed.data.slice(r.pos, r.pos + rowLength(saves)));
+        r.pos += rowLength(saves);
       }
       this.addPending(id, block);
     }
@@ -395,7 +526,13 @@ export class Summary {
   /** Runs still going, mean, standard deviation and quantiles of tracked variable j at save s. */
   statsAt(j: number, s: number): { n: number; mean: number; sd: number; quantile: (q: number) => number } {
     this.flush();
-    const c = j * this.saveCount + s;
+    if (this.bySaves) {
+      let going = 0;
+      for (let k = s + 1; k < this.bySaves.length; k++) going += this.bySaves[k]!;
+      if (s !== this.reached - 1)
+        return { n: going, mean: Number.NaN, sd: Number.NaN, quantile: () => Number.NaN };
+    }
+    const c = this.bySaves ? j : j * this.saveCount + s;
     const n = this.quantiles.counts[c]!;
     const sum = this.sums.get(c);
     const squares = this.sumSquares.get(c);
@@ -410,6 +547,7 @@ export class Summary {
   }
 
   toJSON(): SummaryJSON {
+    if (this.bySaves) throw new Error("a summary of the last save only cannot be saved");
     this.flush();
     return {
       format: "brink-summary/3",

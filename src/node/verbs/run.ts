@@ -139,6 +139,8 @@ export const run: Verb = {
             ...given("scenario", opts.scenario),
             ...(Object.keys(opts.set).length ? { decisions: opts.set } : {}),
             ...(paramRows ? { paramRows } : {}),
+            // The text report prints each tracked variable at its last save only: no other cell is summarised.
+            ...(!opts.json && !opts.saveSummary && !opts.redis ? { trackedCells: "last" as const } : {}),
             ...(opts.runsOut
               ? {
                   runsOut: {
