@@ -288,7 +288,11 @@ export async function runSimulation(
   }
 
   // Only the main job's report is printed; the other scenarios' summaries are whole.
-  const makeJob = (prepared: PreparedModel, scenario: string | null, trackedCells: TrackedCells = "all"): Job => {
+  const makeJob = (
+    prepared: PreparedModel,
+    scenario: string | null,
+    trackedCells: TrackedCells = "all",
+  ): Job => {
     const key = scenario ?? "base";
     const trackedNames = prepared.program.tracked.map((t) => t.name);
     const probesOf = (keys: Set<string> | undefined) =>

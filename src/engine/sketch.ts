@@ -587,7 +587,8 @@ export class RankSketches {
     for (const node of this.nodes.values()) {
       if (node.fill) node.fill.fill(0);
       if (node.cells)
-        for (let c = 0; c < this.cells; c++) node.cells[c] = { values: node.buffer!.subarray(0, 0), weight: 1 };
+        for (let c = 0; c < this.cells; c++)
+          node.cells[c] = { values: node.buffer!.subarray(0, 0), weight: 1 };
     }
     this.counts.fill(0);
     this.min.fill(Number.POSITIVE_INFINITY);

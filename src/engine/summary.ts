@@ -227,7 +227,8 @@ export class Summary {
       this.sumLast(values, block.saves, this.sums, this.sumSquares);
       return;
     }
-    for (let b = 0; b < n; b++) block.rows.push(values.slice(b * nT, b * nT + (block.saves[b]! > 0 ? nT : 0)));
+    for (let b = 0; b < n; b++)
+      block.rows.push(values.slice(b * nT, b * nT + (block.saves[b]! > 0 ? nT : 0)));
     this.addPending(id, block);
   }
 
@@ -235,7 +236,12 @@ export class Summary {
    * `sumContiguous` of the last save only: rows run-major, one a run (its last save); a run counts when its last
    * save is the last reached. The same additions in the same order as the whole summary's for that cell.
    */
-  private sumLast(values: Float64Array, saves: number[], sums: ExactSumArray, sumSquares: ExactSumArray): void {
+  private sumLast(
+    values: Float64Array,
+    saves: number[],
+    sums: ExactSumArray,
+    sumSquares: ExactSumArray,
+  ): void {
     const nT = this.trackedNames.length;
     const n = saves.length;
     if (this.reached === 0) return;
