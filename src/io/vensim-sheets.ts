@@ -18,6 +18,23 @@ export type Grid = readonly (readonly Cell[])[];
  * delimiter of a text file. Throws an Error whose message says what went wrong. */
 export type SheetReader = (file: string, tab: string) => Grid;
 
+/**
+ * Why a file a model names may not be read, or undefined when it may: a model reads files in its own folder or
+ * below it, never an absolute path (`/etc/passwd`, `C:\…`, `\\server\…`) nor one whose `..` steps lead out of
+ * the folder. Both `/` and `\` separate folders, as they do in Vensim on Windows. This is the check on the text
+ * alone; a reader of real files must also resolve symbolic links (src/node/sheets.ts does).
+ */
+export function outsideModelFolder(file: string): string | undefined {
+  if (/^[\\/]/.test(file) || /^[A-Za-z]:/.test(file)) return "an absolute path";
+  let depth = 0;
+  for (const part of file.split(/[\\/]+/)) {
+    if (part === "..") depth--;
+    else if (part !== "." && part !== "") depth++;
+    if (depth < 0) return "a path that leads out of the model's folder";
+  }
+  return undefined;
+}
+
 /** A layout problem, told at the call. */
 export class SheetError extends Error {}
 

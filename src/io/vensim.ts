@@ -3,7 +3,7 @@ import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
 import { dataKey, type VensimData } from "./vensim-data.js";
 import {
   ExprParser,
-  lineCol,
+  lineLocator,
   normName,
   type RawEquation,
   splitEquations,
@@ -12,7 +12,14 @@ import {
   VensimError,
   type VSub,
 } from "./vensim-parse.js";
-import { constantAt, type Grid, SheetError, type SheetReader, seriesAt } from "./vensim-sheets.js";
+import {
+  constantAt,
+  type Grid,
+  outsideModelFolder,
+  SheetError,
+  type SheetReader,
+  seriesAt,
+} from "./vensim-sheets.js";
 import { canonicalName, elementId, MAX_ELEMENTS } from "./xmile.js";
 
 /**
@@ -162,10 +169,29 @@ export interface VensimImportOptions {
   sheets?: SheetReader;
 }
 
+/** The most diagnostics an import reports: a file with an error in every equation would otherwise flood the terminal. */
+export const MAX_DIAGNOSTICS = 50;
+
+/** The first MAX_DIAGNOSTICS problems, then one saying how many more there are (at the first one left out). */
+function firstOf<T extends Diagnostic>(problems: readonly T[]): Diagnostic[] {
+  if (problems.length <= MAX_DIAGNOSTICS) return [...problems];
+  const next = problems[MAX_DIAGNOSTICS]!;
+  return [
+    ...problems.slice(0, MAX_DIAGNOSTICS),
+    {
+      file: next.file,
+      line: next.line,
+      col: next.col,
+      message: `and ${problems.length - MAX_DIAGNOSTICS} more errors (only the first ${MAX_DIAGNOSTICS} are shown)`,
+    },
+  ];
+}
+
 export function importVensim(file: string, text: string, options: VensimImportOptions = {}): VensimImport {
   const src = text.replace(/^\uFEFF/, "");
   const problems: Diagnostic[] = [];
-  const at = (offset: number, message: string): Diagnostic => ({ file, ...lineCol(src, offset), message });
+  const position = lineLocator(src);
+  const at = (offset: number, message: string): Diagnostic => ({ file, ...position(offset), message });
   const { equations: raws } = splitEquations(src);
 
   // Subscript ranges: dimension or subrange id → element ids; mappings; element display names.
@@ -389,6 +415,16 @@ export function importVensim(file: string, text: string, options: VensimImportOp
     for (const group of d.items)
       for (const item of group) {
         const itemId = canonicalName(item.name);
+        if (itemId !== id && resolving.has(itemId) && pending.has(itemId)) {
+          // `A: B` and `B: A`: neither has elements; Vensim's ranges are built from elements, never from a circle.
+          problems.push(
+            at(
+              item.pos,
+              `in '${d.name}': the subscript range '${item.name}' is defined through '${d.name}' itself; subscript ranges cannot be defined in a circle`,
+            ),
+          );
+          continue;
+        }
         const sub = itemId !== id ? resolveDim(itemId) : undefined;
         if (sub && group.length === 1 && !/^\d/.test(item.name)) elements.push(...sub);
         else {
@@ -479,10 +515,13 @@ export function importVensim(file: string, text: string, options: VensimImportOp
         // Counted before any element is made, so that three ranges of 1,000 end in a diagnostic at once.
         expanded += lists.reduce((n, l) => n * l.length, 1);
         if (expanded > MAX_ELEMENTS)
-          throw new VensimError(
-            `${lists.map((l) => l.length).join(" × ")} elements bring the model to more than the ${MAX_ELEMENTS} variables Brink expands arrays into`,
-            eq.pos,
-          );
+          // Told once, at the equation that crosses the limit: every later equation would cross it too.
+          throw new DiagnosticError([
+            at(
+              eq.pos,
+              `in '${eq.name}': ${lists.length ? `its ${lists.map((l) => l.length).join(" × ")} elements bring` : "this variable brings"} the model to more than the ${MAX_ELEMENTS} variables Brink expands arrays into`,
+            ),
+          ]);
         let index = 0;
         for (const tuple of cartesian(lists)) {
           const key = tuple.join("__");
@@ -502,7 +541,7 @@ export function importVensim(file: string, text: string, options: VensimImportOp
       }
     }
   }
-  if (problems.length) throw new DiagnosticError(problems);
+  if (problems.length) throw new DiagnosticError(firstOf(problems));
 
   const flatId = (id: string, tuple: string[]) => (tuple.length ? elementId(id, tuple) : id);
   const taken = new Set<string>();
@@ -651,7 +690,7 @@ export function importVensim(file: string, text: string, options: VensimImportOp
     defs.set(eq.id, new Map([["", { eq, tuple: [], binding: new Map(), index: 0 }]]));
     taken.add(eq.id);
   }
-  if (problems.length) throw new DiagnosticError(problems);
+  if (problems.length) throw new DiagnosticError(firstOf(problems));
   if (!(dt > 0))
     throw new DiagnosticError([at(controls.get("TIME STEP")?.pos ?? 0, "TIME STEP must be positive")]);
   if (!variableStep && (saveper < dt - 1e-12 || Math.abs(saveper / dt - Math.round(saveper / dt)) > 1e-9))
@@ -1022,6 +1061,12 @@ export function importVensim(file: string, text: string, options: VensimImportOp
       case "DELAY FIXED": {
         need(3);
         const delay = constInt(args[1]!, "DELAY FIXED's delay time");
+        // A value cannot come from the future: a negative delay time is a mistake in the model, not a zero delay.
+        if (delay < 0)
+          throw new VensimError(
+            `DELAY FIXED's delay time is ${delay}; a delay time cannot be negative`,
+            args[1]!.pos,
+          );
         // A delay between steps is rounded up to the next step (delay_pipeline); Brink's delay rounds to the nearest,
         // so it is given the whole steps.
         const steps = Math.ceil(delay / dt - 1e-9);
@@ -1355,6 +1400,12 @@ export function importVensim(file: string, text: string, options: VensimImportOp
     const args = quotedArgs(e, n);
     const [file, tab] = args as [string, string];
     const key = `${file}\u0000${tab}`;
+    const outside = outsideModelFolder(file);
+    if (outside)
+      throw new VensimError(
+        `${fn} names '${file}', ${outside}: a model may read only files in its own folder or below it`,
+        e.args[0]!.pos,
+      );
     if (!sheetCache.has(key)) {
       if (!options.sheets)
         throw new Unsupported(
@@ -1575,7 +1626,7 @@ export function importVensim(file: string, text: string, options: VensimImportOp
     const [base, type] = key.split("/") as [string, string];
     put(tables, tableLine(variant, lookupPoints.get(base) ?? [], type));
   }
-  if (problems.length) throw new DiagnosticError(problems);
+  if (problems.length) throw new DiagnosticError(firstOf(problems));
 
   const unitText = cleanUnit(
     controls.get("TIME STEP")?.raw.units || controls.get("FINAL TIME")?.raw.units || "",
@@ -1634,7 +1685,7 @@ export function importVensim(file: string, text: string, options: VensimImportOp
   const controlOf: Record<string, string> = { dt: "TIME STEP", save: "SAVEPER", stop: "FINAL TIME" };
   if (checked.problems.length)
     throw new DiagnosticError(
-      checked.problems.map((d) => {
+      firstOf(checked.problems).map((d) => {
         const control = /^time\.clock\.(dt|save|stop): /.exec(d.message);
         if (control) {
           const name = controlOf[control[1]!]!;
@@ -1647,7 +1698,8 @@ export function importVensim(file: string, text: string, options: VensimImportOp
         const from = entry === undefined ? undefined : origins.get(entry);
         return from
           ? at(from.pos, `in '${from.label}': ${d.message}`)
-          : { ...d, message: `in the translated model: ${d.message}` };
+          : // A place in the translated YAML means nothing in the .mdl: say where it is in the YAML instead.
+            at(0, `in the translated model (its line ${d.line}): ${d.message}`);
       }),
     );
   return { yaml: checked.yaml, names };
