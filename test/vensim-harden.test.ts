@@ -77,6 +77,9 @@ describe("nonsense", () => {
   it("still reads a range listed through a subrange defined later", () => {
     const text = `A: B, a3 ~ ~ |\nB: a1, a2 ~ ~ |\nx[A] = 1 ~ ~ |\n${CONTROLS}`;
     expect(importVensim("m.mdl", text).yaml).toContain("track: [x__a1, x__a2, x__a3]");
+    // A range resolved earlier, then named again (an equivalence, a subrange): no circle.
+    const equivalent = `B: b1, b2 ~ ~ |\nC <-> B ~ ~ |\nD: B ~ ~ |\nx[C] = 1 ~ ~ |\ny[D] = 2 ~ ~ |\n${CONTROLS}`;
+    expect(importVensim("m.mdl", equivalent).yaml).toContain("track: [x__b1, x__b2, y__b1, y__b2]");
   });
 
   it("refuses a negative DELAY FIXED delay time at the argument", () => {

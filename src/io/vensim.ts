@@ -415,8 +415,8 @@ export function importVensim(file: string, text: string, options: VensimImportOp
     for (const group of d.items)
       for (const item of group) {
         const itemId = canonicalName(item.name);
-        if (itemId !== id && resolving.has(itemId) && pending.has(itemId)) {
-          // `A: B` and `B: A`: neither has elements; Vensim's ranges are built from elements, never from a circle.
+        if (itemId !== id && resolving.has(itemId) && !dims.has(itemId) && pending.has(itemId)) {
+          // Still being resolved (it is further up this chain): `A: B` and `B: A`, where neither has elements.
           problems.push(
             at(
               item.pos,
