@@ -1,5 +1,14 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -139,14 +148,40 @@ describe("brink calibrate", () => {
     expect(existsSync(out)).toBe(false);
   });
 
-  it("reads data files and posteriors with a byte cap: /dev/zero is an error, not exhausted memory", () => {
+  it("reads observation files only in the model's folder or below: absolute paths, '..' and links out are refused", () => {
+    const dir = mkdtempSync(join(tmpdir(), "brink-calibrate-"));
+    const text = readFileSync(join(ROOT, FLU), "utf8");
+    const sub = join(dir, "models");
+    mkdirSync(sub);
+    writeFileSync(join(dir, "secret.csv"), "time,in_bed\n1978-01-22,3\n");
+    symlinkSync(join(dir, "secret.csv"), join(sub, "link.csv"));
+    for (const [file, why] of [
+      ["/etc/passwd", "an absolute path"],
+      ["../secret.csv", "a path that leads out of the model's folder"],
+      ["link.csv", "through a symbolic link"],
+    ] as const) {
+      const model = join(sub, "m.yaml");
+      writeFileSync(model, text.replace(/file: \S+\.csv/, `file: ${file}`));
+      const refused = brink("calibrate", model, "-o", join(dir, "p.json"));
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(
+        new RegExp(`^${model}:\\d+:\\d+: error: observation 'in_bed': cannot read`),
+      );
+      expect(refused.stderr).toContain(why);
+      expect(refused.stderr).not.toContain("root:");
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reads data files and posteriors with a byte cap: a huge data file or /dev/zero is an error, not exhausted memory", () => {
     const dir = mkdtempSync(join(tmpdir(), "brink-calibrate-"));
     const model = join(dir, "endless.yaml");
-    writeFileSync(model, readFileSync(join(ROOT, FLU), "utf8").replace(/file: \S+\.csv/, "file: /dev/zero"));
+    writeFileSync(model, readFileSync(join(ROOT, FLU), "utf8").replace(/file: \S+\.csv/, "file: huge.csv"));
+    writeFileSync(join(dir, "huge.csv"), Buffer.alloc(9 * 1024 * 1024, 48));
     const data = brink("calibrate", model, "-o", join(dir, "p.json"));
     expect(data.status).toBe(1);
     expect(data.stderr).toMatch(
-      /error: observation 'in_bed': cannot read '\/dev\/zero' \(file is over 8\.0 MB/,
+      /error: observation 'in_bed': cannot read 'huge\.csv' \(file is 9\.0 MB; data files are limited to 8 MB\)/,
     );
     // Hand-made posteriors that name no params, or one param twice, are refused at the file.
     for (const [params, samples, message] of [

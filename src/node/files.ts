@@ -3,13 +3,15 @@ import {
   fsyncSync,
   openSync,
   readSync,
+  realpathSync,
   renameSync,
   statSync,
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import type { VensimData } from "../io/vensim-data.js";
+import { outsideModelFolder } from "../io/vensim-sheets.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { MAX_MODEL_BYTES } from "../model/source.js";
 
@@ -192,4 +194,31 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     }
     throw new FileWriteError(path, writeReason(e));
   }
+}
+
+/**
+ * The real path of a file a model names, which must lie in the model's folder or below it once symbolic links are
+ * resolved (a link in the folder to /etc/passwd is refused like '../../etc/passwd'). The resolved path is the one
+ * read. A file that does not exist is left for the reader to report.
+ */
+export function insideModelFolder(modelPath: string, file: string): string {
+  const outside = outsideModelFolder(file);
+  if (outside)
+    throw new Error(`'${file}' is ${outside}: a model may read only files in its own folder or below it`);
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const folder = real(dirname(modelPath)) ?? resolve(dirname(modelPath));
+  const lexical = resolve(folder, file);
+  const path = real(lexical);
+  if (path === undefined) return lexical;
+  if (path !== folder && !path.startsWith(folder.endsWith(sep) ? folder : folder + sep))
+    throw new Error(
+      `'${file}' leads out of the model's folder through a symbolic link: a model may read only files in its own folder or below it`,
+    );
+  return path;
 }

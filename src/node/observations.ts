@@ -1,17 +1,17 @@
-import { dirname, relative, resolve } from "node:path";
+import { relative } from "node:path";
 import { type ObservationSeries, parseObservations } from "../analysis/calibrate/observations.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import type { LoadedModel } from "../model/load.js";
 import { MAX_MODEL_BYTES } from "../model/source.js";
-import { readTextFile } from "./files.js";
+import { insideModelFolder, readTextFile } from "./files.js";
 
 /**
- * The observation series of a model file: each entry's data file read relative to the model file (a missing or
- * unreadable one is reported at the entry's `file` key), then parsed and checked by parseObservations.
+ * The observation series of a model file: each entry's data file read relative to the model file and confined to
+ * its folder (a missing, unreadable or outside one is reported at the entry's `file` key), then parsed and checked
+ * by parseObservations.
  */
 export function loadObservations(modelPath: string, loaded: LoadedModel): ObservationSeries[] {
   return parseObservations(loaded, (name, path) => {
-    const full = resolve(dirname(modelPath), path);
     const fail = (why: string) =>
       new DiagnosticError([
         loaded.source.at(
@@ -19,6 +19,13 @@ export function loadObservations(modelPath: string, loaded: LoadedModel): Observ
           `observation '${name}': cannot read '${path}' (${why})`,
         ),
       ]);
+    // Confined like the files a Vensim model names: an untrusted model must not read /etc/passwd as "data".
+    let full: string;
+    try {
+      full = insideModelFolder(modelPath, path);
+    } catch (e) {
+      throw fail((e as Error).message);
+    }
     try {
       // Read with a byte cap: a model file may name /dev/zero or another endless file.
       const text = readTextFile(full, MAX_MODEL_BYTES, "data files");

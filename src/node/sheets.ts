@@ -1,17 +1,9 @@
-import { realpathSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, resolve, sep } from "node:path";
 import { SaxesParser } from "saxes";
-import {
-  type Cell,
-  delimitedGrid,
-  type Grid,
-  outsideModelFolder,
-  type SheetReader,
-} from "../io/vensim-sheets.js";
+import { type Cell, delimitedGrid, type Grid, type SheetReader } from "../io/vensim-sheets.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { MAX_MODEL_BYTES } from "../model/source.js";
-import { readFileBytes } from "./files.js";
+import { insideModelFolder, readFileBytes } from "./files.js";
 
 /** Spreadsheets may be larger than model files; their unpacked XML is capped too (a zip bomb is refused). */
 const MAX_SHEET_BYTES = 64 * 1024 * 1024;
@@ -44,33 +36,6 @@ export function sheetReader(modelPath: string): SheetReader {
     const delimiter = tab.length === 1 ? tab : /\.csv$/i.test(file) ? "," : "\t";
     return delimitedGrid(text, delimiter);
   };
-}
-
-/**
- * The real path of a file a model names, which must lie in the model's folder or below it once symbolic links are
- * resolved (a link in the folder to /etc/passwd is refused like '../../etc/passwd'). The resolved path is the one
- * read. A file that does not exist is left for the reader to report.
- */
-function insideModelFolder(modelPath: string, file: string): string {
-  const outside = outsideModelFolder(file);
-  if (outside)
-    throw new Error(`'${file}' is ${outside}: a model may read only files in its own folder or below it`);
-  const real = (p: string) => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return undefined;
-    }
-  };
-  const folder = real(dirname(modelPath)) ?? resolve(dirname(modelPath));
-  const lexical = resolve(folder, file);
-  const path = real(lexical);
-  if (path === undefined) return lexical;
-  if (path !== folder && !path.startsWith(folder.endsWith(sep) ? folder : folder + sep))
-    throw new Error(
-      `'${file}' leads out of the model's folder through a symbolic link: a model may read only files in its own folder or below it`,
-    );
-  return path;
 }
 
 /** fflate is loaded only when a workbook is read, so starting Brink does not pay for it. */
