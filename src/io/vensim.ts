@@ -103,9 +103,6 @@ const UNSUPPORTED: Record<string, string> = {
   "GET DATA AT TIME": "data variables are not supported yet",
   "TIME BASE": "TIME BASE is not supported yet",
   "VECTOR ELM MAP": "VECTOR ELM MAP is not supported yet",
-  "VECTOR SORT ORDER": "VECTOR SORT ORDER is not supported yet",
-  "VECTOR RANK": "VECTOR RANK is not supported yet",
-  "VECTOR REORDER": "VECTOR REORDER is not supported yet",
   "VECTOR LOOKUP": "VECTOR LOOKUP is not supported yet",
   "LOOKUP FORWARD": "LOOKUP FORWARD is not supported yet (Brink's discrete tables hold the value backward)",
   "LOOKUP INVERT": "LOOKUP INVERT is not supported yet",
@@ -723,6 +720,70 @@ export function importVensim(file: string, text: string, options: VensimImportOp
   const tableVariants = new Map<string, string>();
   /** ALLOCATE BY PRIORITY's priority level, one variable per call and element of the other subscripts. */
   const allocationLevels = new Map<string, string>();
+  /** VECTOR SORT ORDER and VECTOR RANK: each sorted vector's places, one variable per element, by its elements. */
+  const sortRanks = new Map<string, string[]>();
+
+  /** A vector argument's last range, its elements, and the context that picks one of them. */
+  function lastRange(v: VExpr, fn: string, ctx: Ctx) {
+    const last = v.k === "ref" ? v.subs?.at(-1) : undefined;
+    const D = last ? canonicalName(last.name) : "";
+    const elems = dims.get(D);
+    if (!elems) throw new VensimError(`${fn} takes a vector subscripted by a range, such as x[D]`, v.pos);
+    const at = (el: string): Ctx => ({ ...ctx, binding: new Map(ctx.binding).set(D, el) });
+    return { elems, at };
+  }
+
+  /**
+   * The place (from 0) of each of the vector's values in sorted order, as variables: the values before it in
+   * that order, and the equal ones before it in the range, so equal values keep their order.
+   */
+  function sortAlong(v: VExpr, direction: VExpr, fn: string, ctx: Ctx) {
+    const { elems, at } = lastRange(v, fn, ctx);
+    const values = elems.map((el) => tr(v, at(el)));
+    const dir = evalConst(direction);
+    const dirText = tr(direction, ctx);
+    const rankIn = (ascending: boolean, j: number) => {
+      const terms = values.flatMap((x, k) => {
+        if (k === j) return [];
+        const op = ascending ? (k < j ? "<=" : "<") : k < j ? ">=" : ">";
+        return [`(if ${x} ${op} ${values[j]} then 1 else 0)`];
+      });
+      return terms.length ? `(${terms.join(" + ")})` : "0";
+    };
+    const key = JSON.stringify([values, dir ?? dirText]);
+    let ranks = sortRanks.get(key);
+    if (!ranks) {
+      ranks = values.map((_, j) => {
+        const id = fresh(`${ctx.owner}_sort_place_${j + 1}`);
+        const eq =
+          dir !== undefined
+            ? rankIn(dir > 0, j)
+            : `(if ${dirText} > 0 then ${rankIn(true, j)} else ${rankIn(false, j)})`;
+        put(vars, `  ${id}: { eq: ${q(eq)} }`);
+        return id;
+      });
+      sortRanks.set(key, ranks);
+    }
+    return { elems, ranks };
+  }
+
+  /** The position of the element being defined in the equation's last range, which must match the vector's. */
+  function ownPosition(ctx: Ctx, elems: string[], fn: string, pos: number): number {
+    const last = ctx.eq.subs?.at(-1);
+    const id = last ? canonicalName(last.name) : "";
+    const range = dims.get(id);
+    const el = range ? ctx.binding.get(id) : id;
+    let i = range && el !== undefined ? range.indexOf(el) : elems.indexOf(el ?? "");
+    if (!range && i < 0)
+      for (const list of dims.values())
+        if (list.length === elems.length && list.includes(id)) i = list.indexOf(id);
+    if (i < 0 || (range && range.length !== elems.length))
+      throw new VensimError(
+        `${fn} must define a vector over a range as long as its argument's last range`,
+        pos,
+      );
+    return i;
+  }
 
   /** The equation each entry comes from, for diagnostics the checker finds in the translated model. */
   const origins = new Map<string, { pos: number; label: string }>();
@@ -1201,6 +1262,29 @@ export function importVensim(file: string, text: string, options: VensimImportOp
           for (let k = 10; k >= 0; k--) body = `(if ${a(3)} == ${k} then ${ofAction(k)} else ${body})`;
         }
         return `(if ${count} == 0 then ${a(2)} else ${body})`;
+      }
+      case "VECTOR SORT ORDER":
+      case "VECTOR RANK": {
+        // Both sort the vector along its last range D (ascending where direction > 0, else descending, as PySD
+        // and SDEverywhere read it; equal values keep their order in D). SORT ORDER gives, at position i of the
+        // equation's last range, the position (from 0) in D of the i-th value in sorted order; RANK gives, at
+        // position j, the place (from 1) of D's j-th value in that order.
+        need(2);
+        const sorted = sortAlong(args[0]!, args[1]!, fn, ctx);
+        const i = ownPosition(ctx, sorted.elems, fn, e.pos);
+        if (fn === "VECTOR RANK") return `(${sorted.ranks[i]} + 1)`;
+        return `(${sorted.ranks.map((r, j) => `(if ${r} == ${i} then ${j} else 0)`).join(" + ")})`;
+      }
+      case "VECTOR REORDER": {
+        // VECTOR REORDER(vector[…, D], order[…]): the element of vector along its last range D at the position
+        // (from 0) order gives here; a position outside D is NaN, so the run stops there.
+        need(2);
+        const { elems, at } = lastRange(args[0]!, fn, ctx);
+        const order = a(1);
+        let body = "(0 / 0)";
+        for (let j = elems.length - 1; j >= 0; j--)
+          body = `(if ${order} == ${j} then ${tr(args[0]!, at(elems[j]!))} else ${body})`;
+        return body;
       }
       case "ALLOCATE BY PRIORITY": {
         // ALLOCATE BY PRIORITY(request[D], priority[D], size, width, supply) shares supply among the elements of
