@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { prepareModel } from "../src/engine/prepare.js";
@@ -122,5 +123,61 @@ describe.skipIf(!existsSync(FOLDER))("the suite's vector_order", () => {
     expect(constant).not.toMatch(/GET DIRECT DATA/);
     const { yaml } = importVensim(file, constant);
     expect(yaml).toMatch(/sort_place/);
+  });
+  it("matches Vensim's output where the spreadsheet's series are recovered from that output", () => {
+    // Vensim's output holds each series sorted (sorted revenue REORDERed…) and the order it sorted them in (SORT
+    // ORDER…), so revenue at company k is the sorted value at the place whose order is k. With the series written
+    // back as lookups of Time, every other column (ranks, descending orders, the 2-D and 3-D variants) is checked.
+    const [header, ...rows] = readFileSync(join(FOLDER, "output.tab"), "utf8")
+      .trim()
+      .split(/\r?\n/)
+      .map((line) => line.split("\t").map((cell) => cell.replace(/^"|"$/g, "")));
+    const column = (name: string) => rows.map((r) => Number(r[header!.indexOf(name)]));
+    const times = column("Time");
+    const recovered = (order: (i: number) => string, sorted: (i: number) => string) => {
+      const byCompany: number[][] = Array.from({ length: 5 }, () => []);
+      for (let i = 0; i < 5; i++) {
+        const [places, values] = [column(order(i)), column(sorted(i))];
+        times.forEach((_, t) => {
+          byCompany[places[t]!]![t] = values[t]!;
+        });
+      }
+      return byCompany;
+    };
+    const series: Record<string, number[][]> = {
+      "": recovered(
+        (i) => `SORT ORDER[sort${i + 1}]`,
+        (i) => `sorted revenue REORDERed[sort${i + 1}]`,
+      ),
+    };
+    for (const region of ["A", "B", "C"])
+      series[`_${region}`] = recovered(
+        (i) => `SORT ORDER2B[${region},sort${i + 1}]`,
+        (i) => `sorted revenue REORDERed2B[${region},sort${i + 1}]`,
+      );
+    const lookup = (values: number[]) =>
+      `WITH LOOKUP(Time, ([(0,-1e9)-(100,1e9)],${times.map((t, k) => `(${t},${values[k]})`).join(",")}))`;
+    // Each equation reading the spreadsheet becomes one equation per company.
+    const model = text().replace(
+      /([\w ]+)\[([^\]]*)\]:RAW::=\s*GET DIRECT DATA\('input\.xlsx', 'Sheet1', 'time_index', 'revenue(_[ABC])?'\)/g,
+      (_, name: string, subs: string, region: string | undefined) => {
+        const list = subs.split(",").map((x) => x.trim());
+        const k = list.indexOf("company");
+        return Array.from({ length: 5 }, (__, c) => {
+          const at = list.map((x, p) => (p === k ? `company${c + 1}` : x));
+          return `${name}[${at.join(",")}]=\n\t${lookup(series[region ?? ""]![c]!)}`;
+        }).join(" ~~|\n");
+      },
+    );
+    expect(model).not.toMatch(/GET DIRECT DATA/);
+    const folder = mkdtempSync(join(tmpdir(), "brink-vector-order-"));
+    try {
+      writeFileSync(join(folder, "test_vector_order.mdl"), model);
+      copyFileSync(join(FOLDER, "output.tab"), join(folder, "output.tab"));
+      const row = conformanceCase(folder, "mdl");
+      expect(row.status, row.detail).toBe("passed");
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
