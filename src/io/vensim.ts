@@ -27,9 +27,9 @@ import { canonicalName, elementId, MAX_ELEMENTS } from "./xmile.js";
  * same target the XMILE importer writes. Names become identifiers as XMILE's do (`canonicalName`), subscripted
  * variables are expanded into one variable per element (`x__a`, `x__a__b`), INTEG equations become stocks with
  * one net flow, lookups become tables, and Vensim's builtins are rewritten onto Brink's (stateful ones onto
- * Brink's smooths, delays, delayn, smthn, trend and forcst). Array functions (VECTOR SELECT, INVERT MATRIX,
- * ALLOCATE BY PRIORITY) are written out over the elements here, as arrays are, so the engine stays scalar; data
- * variables become tables of time read from the data files given.
+ * Brink's smooths, delays, delayn, smthn, trend and forcst). Array functions (VECTOR SELECT, VECTOR SORT ORDER,
+ * VECTOR RANK, VECTOR REORDER, INVERT MATRIX, ALLOCATE BY PRIORITY) are written out over the elements here, as
+ * arrays are, so the engine stays scalar; data variables become tables of time read from the data files given.
  * What Brink cannot express is refused with a diagnostic naming the equation and its line.
  */
 
