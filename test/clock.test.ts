@@ -50,6 +50,18 @@ describe("a clock that changes during the run (time.clock)", () => {
     );
   });
 
+  it("saves every step without a save var or time.save, even when the times are not multiples of the step", () => {
+    // Steps of 1 to time 2, then of 0.3: 2.3 is no multiple of 0.3, and a sum of many small steps drifts off one.
+    const third = model("dt: step").replace("else 0.5", "else 0.3");
+    const m = prepareText(third);
+    expect(m.program.time.clock!.schedule!.times.length).toBe(saveTotal(m.program.time));
+    for (const backend of ["kernel", "interpreter"] as const)
+      expect(series(m, 0, 1, backend).end.saves, backend).toBe(saveTotal(m.program.time));
+    const small = prepareText(model("dt: step").replace("if time < 2 then 1 else 0.5", "0.001"));
+    expect(saveTotal(small.program.time)).toBe(4001);
+    expect(saveTime(small.program.time, 4000)).toBeCloseTo(4, 9);
+  });
+
   it("answers claims at a time from the save on or before it", async () => {
     const claims = `claims:\n  - id: a\n    check: "E(s at 2.7) > 1"\n  - id: b\n    check: "E(s at 3.9) > 1"\n`;
     const text = model("dt: step") + claims;

@@ -159,18 +159,19 @@ function walkClock(
   for (let k = 0; ; k++) {
     for (const a of closure) v[a.slot] = evaluate(p, a.expr, v, t);
     const h = slots.dt !== undefined ? v[slots.dt]! : dt;
-    const per = slots.save !== undefined ? v[slots.save]! : (slots.savePeriod ?? h);
+    // Without a save var or time.save the clock saves every step (a period of h would drift off t's sum of steps).
+    const per = slots.save !== undefined ? v[slots.save]! : slots.savePeriod;
     const end = slots.stop !== undefined ? v[slots.stop]! : slots.stopTime;
     if (!(h > 0 && h < Number.POSITIVE_INFINITY))
       fail(
         slots.dt !== undefined ? "dt" : "save",
         `the step is ${h} at time ${t}; it must be a positive number`,
       );
-    if (!(per > 0 && per < Number.POSITIVE_INFINITY))
+    if (per !== undefined && !(per > 0 && per < Number.POSITIVE_INFINITY))
       fail("save", `the saving period is ${per} at time ${t}; it must be a positive number`);
     if (Number.isNaN(end)) fail("stop", `the stop is NaN at time ${t}`);
     times.push(t);
-    if (F.saveDue(t - start, per, h)) saveSteps.push(k);
+    if (per === undefined || F.saveDue(t - start, per, h)) saveSteps.push(k);
     if (t >= end - CLOCK_EPS * h) break;
     if (k === MAX_STEPS)
       fail(

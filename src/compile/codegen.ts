@@ -214,13 +214,14 @@ class Emitter {
     }
     // With a save every step the modulo is dropped from the hot loop.
     if (clock) {
+      // Without a save var or time.save, every step saves (as docs/model-format.md says).
       const per =
         clock.save !== undefined
           ? this.x(clock.save)
           : clock.savePeriod !== undefined
             ? lit(clock.savePeriod)
-            : "h";
-      L.push(`    if (F.saveDue(t - START, ${per}, h)) {`);
+            : undefined;
+      L.push(per === undefined ? "    {" : `    if (F.saveDue(t - START, ${per}, h)) {`);
     } else L.push(time.saveEvery === 1 ? "    {" : "    if (k % SAVE === 0) {");
     if (nTracked) {
       L.push(`      const o = saved * ${nTracked};`);

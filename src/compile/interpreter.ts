@@ -87,7 +87,9 @@ export class Interpreter {
       if (clock?.dt !== undefined) this.h = v[clock.dt]!;
       const dt = this.h;
       const saves = clock
-        ? F.saveDue(this.t - start, clock.save !== undefined ? v[clock.save]! : (clock.savePeriod ?? dt), dt)
+        ? clock.save === undefined && clock.savePeriod === undefined
+          ? true
+          : F.saveDue(this.t - start, clock.save !== undefined ? v[clock.save]! : clock.savePeriod!, dt)
         : k % saveEvery === 0;
       if (saves) {
         p.tracked.forEach((tr, j) => {

@@ -1726,7 +1726,12 @@ export function importVensim(file: string, text: string, options: VensimImportOp
   const assemble = (stopByClock: boolean): string[] => {
     const clockParts = [
       ...(dynamic.has("TIME STEP") ? [`dt: ${controlVar("TIME STEP")}`] : []),
-      ...(dynamic.has("SAVEPER") ? [`save: ${controlVar("SAVEPER")}`] : []),
+      // Without SAVEPER, Vensim saves every TIME STEP after the start (PySD's rule), not at every step taken.
+      ...(dynamic.has("SAVEPER")
+        ? [`save: ${controlVar("SAVEPER")}`]
+        : dynamic.has("TIME STEP")
+          ? [`save: ${controlVar("TIME STEP")}`]
+          : []),
       ...(stopByClock ? [`stop: ${controlVar("FINAL TIME")}`] : []),
     ];
     const save = saveper !== dt && !dynamic.has("SAVEPER") ? `, save: ${saveper}` : "";
