@@ -137,6 +137,32 @@ describe("brink signposts", () => {
     expect(r.signposts[0]!.predictive[1]!.mean).toBeGreaterThan(r.signposts[0]!.predictive[0]!.mean);
   });
 
+  it("refuses a variable clock (time.clock), whose step times are not start + step · dt", async () => {
+    const text = `brink: 1
+name: clocked
+time: { start: 0, stop: 10, dt: 1, clock: { dt: step } }
+params:
+  g: "0.5 to 1.5"
+stocks:
+  s: { init: 0, inflows: [inflow] }
+flows:
+  inflow: { eq: g }
+vars:
+  step: { eq: "if time < 2 then 1 else 0.25" }
+track: [s]
+scenarios:
+  fast: { params: { g: "1.5 to 2.5" } }
+`;
+    const two = ["base", "fast"].map((name) => ({
+      name,
+      model: prepareModel("c.yaml", text, name === "base" ? {} : { scenario: name }),
+    }));
+    // Steps 0…34 run to time 10; a fixed grid would put the window's end at time 34.
+    await expect(
+      signposts("c.yaml", two, { ...options, toStep: two[0]!.model.program.time.steps, periodSteps: 1 }),
+    ).rejects.toThrow(/time\.clock is not supported yet by signposts/);
+  });
+
   it("runs a scenario from given posterior draws instead of its priors", async () => {
     // Every draw of 'slow' says rate 0.6; 'fast' keeps its prior uniform(1.5, 2.5). The signal's mean level after
     // 52 weeks is 52·rate (plus noise of sd √52/√400 over the runs).

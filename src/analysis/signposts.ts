@@ -338,6 +338,15 @@ export async function signposts(
   const first = scenarios[0]!.model;
   const { time, source } = first.loaded;
   const p0 = first.program;
+  // Signposts place their times and periods on a fixed step grid (start + step · dt, a save every saveEvery steps).
+  const clocked = scenarios.find((s) => s.model.program.time.clock !== undefined);
+  if (clocked)
+    throw new DiagnosticError([
+      clocked.model.loaded.source.atKey(
+        ["time", "clock"],
+        "time.clock is not supported yet by signposts, which place their times on a fixed step grid",
+      ),
+    ]);
   for (const s of scenarios) {
     const t = s.model.program.time;
     if (
