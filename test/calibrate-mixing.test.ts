@@ -7,7 +7,7 @@ import {
 } from "../src/analysis/calibrate/calibrate-task.js";
 import { logNormal } from "../src/analysis/calibrate/likelihood.js";
 import { parseObservations } from "../src/analysis/calibrate/observations.js";
-import { ParticleFilter } from "../src/analysis/calibrate/particle-filter.js";
+import { ADAPTIVE_BUDGET, ParticleFilter } from "../src/analysis/calibrate/particle-filter.js";
 import { runPmmh } from "../src/analysis/calibrate/pmmh.js";
 import { normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
@@ -122,6 +122,27 @@ function expectGridPosterior(result: ReturnType<typeof runPmmh>) {
 
 describe("adaptive particle numbers", () => {
   const { model, series } = setup();
+
+  it("never take a filter's states past the memory budget, whatever --max-particles asks", () => {
+    // 10⁷ particles of this one-stock model would hold gigabytes of state (5 GB measured through the CLI).
+    const filter = new ParticleFilter(model, series, {
+      particles: 10,
+      seed: 6,
+      targetSd: 1e-4,
+      maxParticles: 1e7,
+    });
+    expect(filter.maxParticles).toBeLessThan(1e7);
+    // Two generations of each particle's paused state (its width and the leading flag), and its recorded values.
+    expect(filter.maxParticles * 2 * (filter.stateWidth + 1)).toBeLessThanOrEqual(ADAPTIVE_BUDGET);
+    expect(filter.maxParticles).toBeGreaterThan(
+      ADAPTIVE_BUDGET / (2 * (filter.stateWidth + 1) + 2 * (STEPS + 1)) - 1,
+    );
+    // A small request stays as given, and --particles is never lowered.
+    expect(
+      new ParticleFilter(model, series, { particles: 10, seed: 6, targetSd: 1, maxParticles: 300 })
+        .maxParticles,
+    ).toBe(300);
+  });
 
   it("raise each chain's particles until the log-likelihood's sd is near the target, and sample the exact posterior", () => {
     const filter = new ParticleFilter(model, series, {

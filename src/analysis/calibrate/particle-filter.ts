@@ -50,14 +50,17 @@ export interface FilterOptions {
   /** Also record the observed values at these steps (at or before `stateStep`), for `forecast`. */
   recordSteps?: readonly number[];
   /**
-   * Adaptive particle numbers (Doucet, Pitt, Deligiannidis & Kohn 2015): each chain, at half of its burn-in,
+   * Adaptive particle numbers (Doucet, Pitt, Deligiannidis & Kohn 2015): each chain, at a quarter of its burn-in,
    * measures the sd of the log-likelihood estimate at its current params and raises its particles so that
    * the sd is about this (absent: the particles stay as given). Read by the sampler.
    */
   targetSd?: number;
-  /** The most particles adaptation may reach (default 16 times `particles`). */
+  /** The most particles adaptation may reach (default 16 times `particles`; never past ADAPTIVE_BUDGET). */
   maxParticles?: number;
 }
+
+/** The most numbers (8 bytes each) adaptive particle numbers may give one filter's states: 2²⁶, 512 MiB. */
+export const ADAPTIVE_BUDGET = 2 ** 26;
 
 export interface FilterResult {
   /** The log of the likelihood estimate (−Infinity when every particle had weight 0 at some step). */
@@ -120,7 +123,6 @@ export class ParticleFilter {
     this.series = series;
     this.options = options;
     this.targetSd = p.randomSites.length > 0 ? Math.max(0, options.targetSd ?? 0) : 0;
-    this.maxParticles = Math.max(options.particles, options.maxParticles ?? 16 * options.particles);
     this.keepState = options.stateStep !== undefined;
     this.particles = options.particles;
     this.seed = options.seed;
@@ -159,6 +161,13 @@ export class ParticleFilter {
     this.kernel = makePausableKernel(program);
     this.stateLength = pausedStateLength(program);
     this.nTracked = Math.max(1, tracked.length);
+    // Adaptation never takes a filter past ADAPTIVE_BUDGET numbers of state (two generations of states and of
+    // recorded values), whatever --max-particles says: 10⁷ particles of a one-stock model took 5 GB and minutes.
+    const perParticle = 2 * this.stateLength + 2 * Math.max(1, this.pauses.length) * this.nTracked;
+    this.maxParticles = Math.max(
+      options.particles,
+      Math.min(options.maxParticles ?? 16 * options.particles, Math.floor(ADAPTIVE_BUDGET / perParticle)),
+    );
     this.out = new Float64Array((p.time.steps + 1) * this.nTracked);
     this.values = new Float64Array(p.slots.length);
     this.paramSlot = new Map(p.params.map((q) => [q.name, q.slot]));

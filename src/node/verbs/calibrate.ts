@@ -158,12 +158,12 @@ export const calibrateVerb: Verb = {
       )
       .option(
         "--target-sd <sd>",
-        "adaptive particle numbers: each chain, at half of burn-in, raises its particles so that the log-likelihood estimate's sd is about this (e.g. 1.2)",
+        "adaptive particle numbers: each chain, at a quarter of burn-in, raises its particles so that the log-likelihood estimate's sd is about this (e.g. 1.2)",
         positive,
       )
       .option(
         "--max-particles <n>",
-        "adaptive particle numbers: at most this many (default 16 × --particles)",
+        "adaptive particle numbers: at most this many (default 16 × --particles; never more than 512 MiB of filter state)",
         wholeNumber("--max-particles", 1, 1e7),
       )
       .option(
