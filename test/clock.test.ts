@@ -62,6 +62,20 @@ describe("a clock that changes during the run (time.clock)", () => {
     expect(saveTime(small.program.time, 4000)).toBeCloseTo(4, 9);
   });
 
+  it("refuses a clock that reads a param an event sets, which the compiler's walk would not see change", () => {
+    // A rate event: each run's step shrinks at its own time, yet saves were labelled 0, 1, …, 4 in every run.
+    const extra = "  h_var: { eq: h }\n";
+    for (const when of ["rate: 0.2", "when: time > 2"]) {
+      const text = model("dt: h_var", extra).replace(
+        "vars:",
+        `params:\n  h: 1\nevents:\n  shrink: { ${when}, then: { h: 0.1 } }\nvars:`,
+      );
+      expect(diagnosticsOf(() => prepareText(text)).join("\n")).toMatch(
+        /time\.clock\.dt: 'h_var' depends on 'h', which an event sets/,
+      );
+    }
+  });
+
   it("answers claims at a time from the save on or before it", async () => {
     const claims = `claims:\n  - id: a\n    check: "E(s at 2.7) > 1"\n  - id: b\n    check: "E(s at 3.9) > 1"\n`;
     const text = model("dt: step") + claims;

@@ -75,12 +75,16 @@ export function planClock(
     if (needed.has(a.slot)) for (const s of slotsRead(a.expr)) needed.add(s);
   }
   const closure = p.auxOrder.filter((a) => needed.has(a.slot));
-  const fixed = new Map(p.params.filter((q) => q.dist.kind === "fixed").map((q) => [q.slot, q]));
+  // A param an event sets is not fixed: the walk below would not see it change (and a rate event changes it by run).
+  const setByEvent = new Set(p.events.flatMap((e) => e.assigns.map((a) => a.slot)));
+  const fixed = new Map(
+    p.params.filter((q) => q.dist.kind === "fixed" && !setByEvent.has(q.slot)).map((q) => [q.slot, q]),
+  );
   const computed = new Set(closure.map((a) => a.slot));
   for (const key of KEYS) {
     const slot = slots[key];
     if (slot === undefined) continue;
-    const reason = runDependence(p, slot, closure, computed, fixed);
+    const reason = runDependence(p, slot, closure, computed, fixed, setByEvent);
     if (reason)
       at(
         key,
@@ -111,6 +115,7 @@ function runDependence(
   closure: Program["auxOrder"],
   computed: Set<number>,
   fixed: Map<number, unknown>,
+  setByEvent: Set<number>,
 ): string | undefined {
   const own = new Set([slot]);
   for (let i = closure.length - 1; i >= 0; i--) {
@@ -130,6 +135,7 @@ function runDependence(
   for (const s of own) {
     if (computed.has(s) || fixed.has(s)) continue;
     const info = p.slots[s]!;
+    if (setByEvent.has(s)) return `depends on '${info.name}', which an event sets`;
     const what =
       info.kind === "param"
         ? "the sampled param"
