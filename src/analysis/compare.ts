@@ -40,7 +40,7 @@ const PAIRED = "brink-compare-";
 export async function compareScenarios(
   input: { file: string; text: string },
   scenarios: string[],
-  options: Pick<SimulateOptions, "runs" | "seed" | "workers" | "onProgress" | "signal"> & {
+  options: Pick<SimulateOptions, "runs" | "seed" | "workers" | "onProgress" | "signal" | "trackedCells"> & {
     runs: number;
     seed: number;
   },

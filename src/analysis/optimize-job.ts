@@ -1,4 +1,5 @@
 import { prepareModel } from "../engine/prepare.js";
+import type { TrackedCells } from "../engine/summary.js";
 import type { Simulator } from "./compare.js";
 import {
   type Anchors,
@@ -26,6 +27,13 @@ export interface OptimizeOptions {
   /** Which decisions to vary (default: all); the others keep their values. */
   vary?: string[];
   onProgress?: (p: OptimizeProgress & { bound?: number }) => void;
+  /**
+   * Which tracked cells the candidates' runs summarise (default "all"). A candidate is judged by its claims
+   * alone, so "last" gives the same search with less work (see `SimulateOptions.trackedCells`).
+   */
+  candidateTrackedCells?: TrackedCells;
+  /** Which tracked cells the chosen plan's `report` summarises (default "all"; "last": what the text prints). */
+  trackedCells?: TrackedCells;
 }
 
 export interface FrontierPoint {
@@ -129,8 +137,9 @@ export async function optimize(
       constraints: c.slice(1).map((r) => ({ estimate: num(r.p), lo: num(r.lo), hi: num(r.hi) })),
     };
   };
+  const candidateCells = options.candidateTrackedCells ? { trackedCells: options.candidateTrackedCells } : {};
   const evaluate = async (values: Record<string, number>) =>
-    toResult((await simulate(input, { ...common, decisions: values })).report);
+    toResult((await simulate(input, { ...common, ...candidateCells, decisions: values })).report);
   const cache = new Map<string, CandidateResult>();
   const search = (bounds: Constraint[], bound?: number) =>
     crossEntropyMaximize({
@@ -161,7 +170,13 @@ export async function optimize(
   const chosen = main.best ?? main.closest;
   // The chosen plan's report carries the model's own claims only: the search's internal claims stay internal.
   const report = (
-    await simulate(input, { ...common, ownClaims: true, extraClaims: [], decisions: chosen.values })
+    await simulate(input, {
+      ...common,
+      ownClaims: true,
+      extraClaims: [],
+      decisions: chosen.values,
+      ...(options.trackedCells ? { trackedCells: options.trackedCells } : {}),
+    })
   ).report;
   const describe = (v: Record<string, number>) =>
     Object.entries(v)

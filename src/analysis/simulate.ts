@@ -63,8 +63,8 @@ export interface SimulateOptions {
   /**
    * Which tracked cells get quantiles, means and standard deviations (default "all"). "last": only each
    * variable's at the last save any run reached, what `brink run`'s text prints — the other points of
-   * `report.tracked` then have their `n` and null statistics, and the summary cannot be saved. Its work per run
-   * no longer grows with the saves.
+   * `report.tracked` (and of the other scenarios' reports) then have their `n` and null statistics, and the
+   * summary cannot be saved. Its work per run no longer grows with the saves.
    */
   trackedCells?: TrackedCells;
 }
@@ -287,7 +287,7 @@ export async function runSimulation(
     throw new UsageError(`the claims ${bootstrapClaims.map((c) => c.id).join(", ")}: ${message}`);
   }
 
-  // Only the main job's report is printed; the other scenarios' summaries are whole.
+  // Every scenario's summary keeps the cells asked for (`brink compare`'s text prints no other scenario's tracked values).
   const makeJob = (
     prepared: PreparedModel,
     scenario: string | null,
@@ -332,7 +332,7 @@ export async function runSimulation(
   for (const key of probesByKey.keys()) {
     if (jobs.has(key)) continue;
     const other = prepareModel(input.file, input.text, loadOptions(key === "base" ? undefined : key));
-    const job = makeJob(other, key === "base" ? null : key);
+    const job = makeJob(other, key === "base" ? null : key, options.trackedCells ?? "all");
     const runsOut = runsOutFor(job, key);
     if (runsOut) job.runsOut = runsOut;
     jobs.set(key, job);

@@ -64,6 +64,8 @@ export const compare: Verb = {
                 runs: opts.runs,
                 seed: opts.seed,
                 ...given("workers", opts.workers),
+                // The text prints outcomes alone, so each tracked variable is summarised at its last save only.
+                ...(!opts.json && !opts.redis ? { trackedCells: "last" as const } : {}),
                 ...(opts.runsOut
                   ? {
                       runsOut: {

@@ -115,6 +115,10 @@ export const optimize: Verb = {
               ...given("frontier", frontier),
               ...given("scenario", opts.scenario),
               ...given("workers", opts.workers),
+              // Candidates are judged by their claims, and the text prints each tracked variable at its last
+              // save: nothing else is summarised (a Redis worker of another version may not know the option).
+              ...(opts.redis ? {} : { candidateTrackedCells: "last" as const }),
+              ...(!opts.json && !opts.report && !opts.redis ? { trackedCells: "last" as const } : {}),
               ...given(
                 "vary",
                 opts.vary?.split(",").map((v) => v.trim()),
