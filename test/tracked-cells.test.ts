@@ -153,3 +153,32 @@ describe("summaries of the last save only (what brink run's text report reads)",
     expect(Object.values(all.tracked)[0]![1]!.q50).not.toBeNull();
   });
 });
+
+describe("a leaf first met as part of another summary", () => {
+  // 1001 saves × 4 variables: leaves of 512 runs. Parts of a few runs arrive first, so the merging summary
+  // makes each such leaf the size of its part and grows it when the rest of the leaf arrives.
+  it("gives the same summary as one pass, whatever parts of it arrive first", () => {
+    const model = prepareModel("threshold.yaml", THRESHOLD);
+    const m = meta(model);
+    // (A leaf still filling keeps its values in arrival order; the saved form is sorted.)
+    const whole = runChunk(model, { meta: m, start: 0, end: 600 }).toJSON();
+    for (const cuts of [
+      [0, 3, 3, 600],
+      [0, 500, 510, 530, 500, 510, 530, 600],
+      [530, 600, 0, 3, 3, 512, 512, 530],
+    ]) {
+      const into = new Summary(shapeOf(model.program), m);
+      // Pairs of [start, end): the parts, in the order they are merged.
+      for (let i = 0; i < cuts.length; i += 2)
+        if (cuts[i]! < cuts[i + 1]!)
+          into.merge(runChunk(model, { meta: m, start: cuts[i]!, end: cuts[i + 1]! }));
+      expect(into.toJSON()).toEqual(whole);
+    }
+    // A part of a leaf merged first, then the summary's own runs into that leaf (grown to a whole leaf's room).
+    const grown = new Summary(shapeOf(model.program), m);
+    grown.merge(runChunk(model, { meta: m, start: 512, end: 530 }));
+    runChunk(model, { meta: m, start: 0, end: 512, into: grown });
+    runChunk(model, { meta: m, start: 530, end: 600, into: grown });
+    expect(grown.toJSON()).toEqual(whole);
+  });
+});

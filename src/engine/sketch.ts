@@ -73,6 +73,12 @@ interface Node {
    */
   buffer: Float64Array | null;
   fill: Int32Array | null;
+  /**
+   * A leaf's room per cell in `buffer`: `leafRuns`, except for a leaf first met as part of another summary
+   * (`absorbPartial`), which is made the size of that part and grown only if more of its runs arrive. A job's
+   * last, incomplete leaf then takes its few runs' room on the merging thread, not a whole leaf's (megabytes).
+   */
+  stride: number;
 }
 
 export interface SketchNodeJSON {
@@ -282,8 +288,8 @@ export class RankSketches {
     this.max = new Float64Array(cells).fill(Number.NEGATIVE_INFINITY);
   }
 
-  /** The incomplete leaf that run `run` belongs to (made when first needed). */
-  private leafOf(run: number): Node {
+  /** The incomplete leaf that run `run` belongs to (made when first needed, with room for `stride` runs). */
+  private leafOf(run: number, stride = this.leafRuns): Node {
     const index = Math.floor(run / this.leafRuns);
     const key = keyOf(0, index);
     let node = this.nodes.get(key);
@@ -293,8 +299,9 @@ export class RankSketches {
         index,
         runs: 0,
         cells: null,
-        buffer: takeBuffer(this.cells * this.leafRuns),
+        buffer: takeBuffer(this.cells * stride),
         fill: new Int32Array(this.cells),
+        stride,
       };
       this.nodes.set(key, node);
     }
@@ -302,8 +309,26 @@ export class RankSketches {
     return node;
   }
 
+  /** Give `leaf` room for `values` values per cell (at most a whole leaf's), keeping those it has. */
+  private roomFor(leaf: Node, values: number): void {
+    if (values <= leaf.stride) return;
+    const stride = this.leafRuns;
+    const buffer = takeBuffer(this.cells * stride);
+    for (let c = 0; c < this.cells; c++) buffer.set(this.leafCell(leaf, c), c * stride);
+    if (leaf.buffer) this.releaseNodeBuffer(leaf.buffer);
+    leaf.buffer = buffer;
+    leaf.stride = stride;
+  }
+
+  /** Only the pool's two sizes go back to it: a small leaf's buffer is left to the collector. */
+  private releaseNodeBuffer(buffer: Float64Array): void {
+    if (buffer.length === this.cells * this.leafRuns || buffer.length === this.cells * this.capacity)
+      releaseBuffer(buffer);
+  }
+
   private leafFor(firstRun: number, runs: number): Node {
     const leaf = this.leafOf(firstRun);
+    this.roomFor(leaf, this.leafRuns);
     if (Math.floor((firstRun + runs - 1) / this.leafRuns) !== leaf.index)
       throw new RangeError(`runs ${firstRun}–${firstRun + runs - 1} cross the edge of a leaf`);
     return leaf;
@@ -325,8 +350,9 @@ export class RankSketches {
     const leaf = this.leafFor(firstRun, runs);
     const buffer = leaf.buffer!;
     const fill = leaf.fill!;
+    const stride = leaf.stride;
     for (let c = 0; c < this.cells; c++) {
-      let at = c * this.leafRuns + fill[c]!;
+      let at = c * stride + fill[c]!;
       let lo = this.min[c]!;
       let hi = this.max[c]!;
       for (let b = 0; b < runs; b++) {
@@ -336,7 +362,7 @@ export class RankSketches {
         if (x < lo) lo = x;
         if (x > hi) hi = x;
       }
-      const added = at - c * this.leafRuns - fill[c]!;
+      const added = at - c * stride - fill[c]!;
       fill[c]! += added;
       this.counts[c]! += added;
       this.min[c] = lo;
@@ -360,6 +386,7 @@ export class RankSketches {
     const leaf = this.leafFor(firstRun, runs);
     const buffer = leaf.buffer!;
     const fill = leaf.fill!;
+    const stride = leaf.stride;
     const perRun = tracked * saveCount;
     // Runs that lasted to the end write every save; the others are checked value by value.
     let whole = true;
@@ -367,7 +394,7 @@ export class RankSketches {
     for (let j = 0; j < tracked; j++) {
       for (let s = 0; s < saveCount; s++) {
         const c = j * saveCount + s;
-        const start = c * this.leafRuns + fill[c]!;
+        const start = c * stride + fill[c]!;
         let at = start;
         let lo = this.min[c]!;
         let hi = this.max[c]!;
@@ -389,7 +416,7 @@ export class RankSketches {
 
   /** A leaf's cell c (in arrival order while it is incomplete). */
   private leafCell(leaf: Node, c: number): Float64Array {
-    const from = c * this.leafRuns;
+    const from = c * leaf.stride;
     return leaf.buffer!.subarray(from, from + leaf.fill![c]!);
   }
 
@@ -447,8 +474,9 @@ export class RankSketches {
         }),
         buffer,
         fill: null,
+        stride: this.capacity,
       };
-      for (const child of [left, right]) if (child.buffer) releaseBuffer(child.buffer);
+      for (const child of [left, right]) if (child.buffer) this.releaseNodeBuffer(child.buffer);
       this.nodes.set(keyOf(parent.level, parent.index), parent);
       node = parent;
     }
@@ -479,20 +507,21 @@ export class RankSketches {
       into.set(values);
       cells.push({ values: into, weight });
     }
-    const node: Node = { level, index, runs, cells, buffer, fill: null };
+    const node: Node = { level, index, runs, cells, buffer, fill: null, stride };
     this.nodes.set(key, node);
     this.climb(node);
   }
 
   /** Append (part of) leaf `index` (`runs` runs, cell c's values from `valuesOf(c)`) to this summary's leaf. */
   private absorbPartial(index: number, runs: number, valuesOf: (c: number) => ArrayLike<number>): void {
-    const leaf = this.leafOf(index * this.leafRuns);
+    const leaf = this.leafOf(index * this.leafRuns, Math.min(this.leafRuns, runs));
     if (leaf.runs + runs > this.leafRuns) throw new RangeError(`runs of leaf ${index} are counted twice`);
+    this.roomFor(leaf, leaf.runs + runs);
     for (let c = 0; c < this.cells; c++) {
       const xs = valuesOf(c);
       if (leaf.fill![c]! + xs.length > this.leafRuns)
         throw new RangeError(`leaf ${index} has more values than runs`);
-      leaf.buffer!.set(xs, c * this.leafRuns + leaf.fill![c]!);
+      leaf.buffer!.set(xs, c * leaf.stride + leaf.fill![c]!);
       leaf.fill![c]! += xs.length;
     }
     this.addedRuns(leaf, runs);
@@ -598,7 +627,7 @@ export class RankSketches {
 
   /** Hand this summary's leaf buffers back for reuse; the summary must not be used afterwards. */
   release(): void {
-    for (const node of this.nodes.values()) if (node.buffer) releaseBuffer(node.buffer);
+    for (const node of this.nodes.values()) if (node.buffer) this.releaseNodeBuffer(node.buffer);
     this.nodes.clear();
   }
 
