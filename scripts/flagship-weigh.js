@@ -17,27 +17,19 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse, parseDocument } from "yaml";
+import { parse } from "yaml";
 import { posteriorWeights } from "../dist/analysis/weigh.js";
 import { FRONT, FRONT_DATA, writeFrontData } from "../dist/node/flagship.js";
+import { blockDocument, FRONT_BLOCKS } from "./front-blocks.js";
 
 const UNTIL = "2025-08-21";
+/** The blocks a thesis can change: area with the offensives' params (front.yaml fixes them otherwise), and aid. */
 const BLOCKS = {
   area: [
-    "territory_change_4w",
-    [
-      "territory_gain_rate",
-      "momentum_volatility",
-      "momentum_reversion_time",
-      "momentum_0",
-      "season_amplitude_front",
-      "territory_obs_sd",
-      "offensive_rate",
-      "offensive_success_base",
-      "offensive_front_jump",
-    ],
+    FRONT_BLOCKS.area[0],
+    [...FRONT_BLOCKS.area[1], "offensive_rate", "offensive_success_base", "offensive_front_jump"],
   ],
-  aid: ["aid_military", ["support_drift", "aid_volatility", "support_0", "aid_obs_sd"]],
+  aid: FRONT_BLOCKS.aid,
 };
 const FLAGSHIP = join(FRONT, "..", "flagship.yaml");
 /** The flagship's scenarios that are theses (the rest are policies and checks). */
@@ -49,18 +41,6 @@ const THESES = [
   "frozen_conflict",
   "genuine_talks",
 ];
-
-/** The median of a distribution string: "a to b" (lognormal when 0 < a, else normal), normal(m, s), uniform(a, b). */
-function priorMedian(dist) {
-  const to = /^\s*(-?[\d.e+-]+)\s+to\s+(-?[\d.e+-]+)\s*$/.exec(dist);
-  if (to) {
-    const [a, b] = [Number(to[1]), Number(to[2])];
-    return a > 0 ? Math.sqrt(a * b) : (a + b) / 2;
-  }
-  const call = /^\s*(normal|uniform)\(\s*(-?[\d.e+-]+)\s*,\s*(-?[\d.e+-]+)\s*\)\s*$/.exec(dist);
-  if (call) return call[1] === "normal" ? Number(call[2]) : (Number(call[2]) + Number(call[3])) / 2;
-  throw new Error(`no median rule for '${dist}'`);
-}
 
 if (!writeFrontData()) {
   console.error("the shared datasets are absent (set BRINK_DATA)");
@@ -75,21 +55,7 @@ const names = ["article", ...THESES];
 /** Per block: each thesis's representative (the scenario run for it), and the weigh result. */
 const blocks = {};
 for (const [block, [observation, params]] of Object.entries(BLOCKS)) {
-  const doc = parseDocument(readFileSync(FRONT, "utf8"));
-  for (const name of Object.keys(doc.get("observations").toJSON())) {
-    if (name !== observation) doc.deleteIn(["observations", name]);
-    else
-      doc.setIn(
-        ["observations", name, "file"],
-        doc.getIn(["observations", name, "file"]).replace(/^data\//, ""),
-      );
-  }
-  for (const [name, p] of Object.entries(doc.get("params").toJSON())) {
-    if (p.dist !== undefined && !params.includes(name)) {
-      doc.deleteIn(["params", name, "dist"]);
-      doc.setIn(["params", name, "value"], priorMedian(p.dist));
-    }
-  }
+  const doc = blockDocument(observation, params);
   // Each scenario keeps its overrides of this block's params only; equal overrides are one model, run once.
   const representative = {};
   const seen = new Map();
