@@ -1,58 +1,25 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QUEUE, redisConnection } from "../src/node/distributed.js";
 import { BIN, brink, scratchDir } from "./cli-helpers.js";
 import { example, ROOT } from "./helpers.js";
+import { startRedis, until, workerProcesses } from "./redis-helpers.js";
 
 // `brink backtest --redis`: each origin's calibration chains and its filter and forecast batches as BullMQ jobs
 // on a real redis-server (on a free loopback port, databases 7 and 8), served by real `brink worker` processes,
 // compared byte for byte with the same backtest run locally.
-const hasRedis = spawnSync("redis-server", ["--version"]).status === 0;
-if (!hasRedis)
-  throw new Error("these tests need redis-server on PATH (apt-get install redis-server; see .ci/run)");
 
 const FLU = example("boarding-school-flu.yaml");
 const ORIGINS = ["--origins", "1978-01-25,1978-01-29", "--horizon", "4 days"];
 const dir = scratchDir("distributed-backtest");
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 let redis: ChildProcess;
 let port: number;
-const workers: ChildProcess[] = [];
-
-async function startWorker(url: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, "worker", "--redis", url, "--lock-duration", "1000"], {
-    cwd: ROOT,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  workers.push(child);
-  let err = "";
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
-  await until("a worker to start", async () => err.includes("serving chunks"));
-  return child;
-}
+const workers = workerProcesses(1000);
+const startWorker = workers.start;
 
 /** Every file under a folder, as relative path → bytes. */
 function files(root: string): Map<string, Buffer> {
@@ -66,19 +33,11 @@ function files(root: string): Map<string, Buffer> {
 }
 
 beforeAll(async () => {
-  port = await freePort();
-  redis = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
-    { stdio: "ignore" },
-  );
-  const probe = new Queue("probe", { connection: redisConnection(`redis://127.0.0.1:${port}`) });
-  await probe.waitUntilReady();
-  await probe.close();
+  ({ server: redis, port } = await startRedis(dir));
 }, 60_000);
 
 afterAll(() => {
-  for (const w of workers) w.kill("SIGKILL");
+  workers.killAll();
   redis?.kill("SIGKILL");
 });
 
@@ -99,11 +58,15 @@ describe("brink backtest --redis", () => {
       const remoteOut = join(dir, "remote-runs");
       const submitted = brink("backtest", ...job, ...rest, "--redis", url, "--runs-out", remoteOut);
       let victim: string | undefined;
-      await until("a chain running on a worker", async () => {
-        const active = await queue.getJobs(["active"]);
-        victim = active.find((j) => j.processedBy)?.processedBy;
-        return victim !== undefined;
-      });
+      await until(
+        "a chain running on a worker",
+        async () => {
+          const active = await queue.getJobs(["active"]);
+          victim = active.find((j) => j.processedBy)?.processedBy;
+          return victim !== undefined;
+        },
+        60_000,
+      );
       const killed = started.find((w) => w.pid === Number(victim!.split(":").at(-1)))!;
       expect(killed).toBeDefined();
       killed.kill("SIGKILL");
@@ -146,7 +109,7 @@ describe("brink backtest --redis", () => {
       let stdout = "";
       child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
       const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-      await until("the chains to be queued", async () => (await queue.getWaitingCount()) === 3);
+      await until("the chains to be queued", async () => (await queue.getWaitingCount()) === 3, 60_000);
       child.kill("SIGINT");
       expect(await exited).toBe(130);
       expect(JSON.parse(stdout)).toMatchObject({ partial: true, origins: [] });
@@ -162,7 +125,7 @@ describe("brink backtest --redis", () => {
       let partial = "";
       stopped.stdout!.setEncoding("utf8").on("data", (d: string) => (partial += d));
       const ended = new Promise<number | null>((resolve) => stopped.on("close", resolve));
-      await until("the forecasts to be queued", async () => (await queue.getWaitingCount()) > 0);
+      await until("the forecasts to be queued", async () => (await queue.getWaitingCount()) > 0, 60_000);
       stopped.kill("SIGINT");
       expect(await ended).toBe(130);
       const cut = JSON.parse(partial) as Record<string, unknown[]> & { partial: boolean };
@@ -180,7 +143,7 @@ describe("brink backtest --redis", () => {
         { calibrate: {}, engineVersion: "0.0.0-other" },
         { jobId: "other-version", attempts: 5, backoff: { type: "fixed", delay: 100 } },
       );
-      await until("the task to fail", async () => (await other.getState()) === "failed");
+      await until("the task to fail", async () => (await other.getState()) === "failed", 60_000);
       const failed = (await queue.getJob("other-version"))!;
       expect(failed.failedReason).toContain("submitted by Brink 0.0.0-other");
       expect(failed.attemptsMade).toBe(1);

@@ -1,72 +1,30 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QUEUE, redisConnection } from "../src/node/distributed.js";
 import { BIN, brink, scratchDir } from "./cli-helpers.js";
 import { ROOT } from "./helpers.js";
+import { freePort, startRedis, until, workerProcesses } from "./redis-helpers.js";
 
 // Distributed jobs: a real redis-server (Debian's, installed by .ci/run) on a free loopback port, real
 // `brink worker` processes, and `brink run --redis` compared byte for byte with the same job run locally.
-const hasRedis = spawnSync("redis-server", ["--version"]).status === 0;
-if (!hasRedis)
-  throw new Error("these tests need redis-server on PATH (apt-get install redis-server; see .ci/run)");
 
 const FLAGSHIP = join(ROOT, "models", "flagship", "flagship.yaml");
 const dir = scratchDir("distributed");
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 let redis: ChildProcess;
 let port: number;
-const workers: ChildProcess[] = [];
-
-/** A `brink worker` process, resolved once it serves. */
-async function startWorker(url: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, "worker", "--redis", url, "--lock-duration", "2000"], {
-    cwd: ROOT,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  workers.push(child);
-  let err = "";
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
-  await until("a worker to start", async () => err.includes("serving chunks"), 60_000);
-  return child;
-}
+const workers = workerProcesses(2000);
+const startWorker = workers.start;
 
 beforeAll(async () => {
-  port = await freePort();
-  redis = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
-    { stdio: "ignore" },
-  );
-  const probe = new Queue("probe", { connection: redisConnection(`redis://127.0.0.1:${port}`) });
-  await probe.waitUntilReady();
-  await probe.close();
+  ({ server: redis, port } = await startRedis(dir));
 }, 60_000);
 
 afterAll(async () => {
-  for (const w of workers) w.kill("SIGKILL");
+  workers.killAll();
   redis?.kill("SIGKILL");
 });
 

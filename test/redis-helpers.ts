@@ -1,0 +1,69 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:net";
+import { Queue } from "bullmq";
+import { redisConnection } from "../src/node/distributed.js";
+import { BIN } from "./cli-helpers.js";
+import { ROOT } from "./helpers.js";
+
+// What the tests of distributed jobs share: a real redis-server (Debian's, installed by .ci/run) on a free
+// loopback port, and real `brink worker` processes.
+
+if (spawnSync("redis-server", ["--version"]).status !== 0)
+  throw new Error("these tests need redis-server on PATH (apt-get install redis-server; see .ci/run)");
+
+/** A loopback port no one listens on now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Poll `check` until it holds, failing after timeoutMs. */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A redis-server without persistence on a free loopback port, resolved once it answers. */
+export async function startRedis(dir: string): Promise<{ server: ChildProcess; port: number }> {
+  const port = await freePort();
+  const server = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    { stdio: "ignore" },
+  );
+  const probe = new Queue("probe", { connection: redisConnection(`redis://127.0.0.1:${port}`) });
+  await probe.waitUntilReady();
+  await probe.close();
+  return { server, port };
+}
+
+/** `brink worker` processes with one lock duration, each resolved once it serves; killAll ends them all. */
+export function workerProcesses(lockDurationMs: number) {
+  const started: ChildProcess[] = [];
+  return {
+    async start(url: string): Promise<ChildProcess> {
+      const child = spawn(
+        process.execPath,
+        [BIN, "worker", "--redis", url, "--lock-duration", String(lockDurationMs)],
+        { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
+      );
+      started.push(child);
+      let err = "";
+      child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+      await until("a worker to start", async () => err.includes("serving chunks"), 60_000);
+      return child;
+    },
+    killAll(): void {
+      for (const w of started) w.kill("SIGKILL");
+    },
+  };
+}
