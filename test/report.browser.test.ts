@@ -1,23 +1,18 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { htmlReport } from "../src/node/report.js";
 import { closeWorkers } from "../src/node/simulate.js";
 import { renderHtml, tableCsv, tableJson } from "../src/report/html.js";
+import { launchChromium, SCREENSHOTS as OUT } from "./browser-helpers.js";
 import { ROOT } from "./helpers.js";
 
-const CHROMIUM = process.env.BRINK_CHROMIUM ?? "/usr/bin/chromium";
-const OUT = join(ROOT, "test-output");
 const FLAGSHIP = join(ROOT, "models", "flagship", "flagship.yaml");
 
 afterAll(() => closeWorkers());
 
-const BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"];
-
 describe("the HTML report", () => {
   it("fits a 375 px screen with long unbroken metadata (paths, hashes, commands)", async () => {
-    expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`).toBe(true);
     const path = `/home/analyst/${"a_very_long_folder_name_without_any_break_".repeat(4)}/model.yaml`;
     const html = renderHtml({
       title: "A report",
@@ -30,7 +25,7 @@ describe("the HTML report", () => {
         "a rather long metadata key_without_spaces_in_it_at_all": "1",
       },
     });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+    const browser = await launchChromium();
     try {
       for (const width of [375, 800]) {
         const page = await browser.newPage({ viewport: { width, height: 700 } });
@@ -72,8 +67,6 @@ describe("the HTML report", () => {
   });
 
   it("renders in headless Chromium without errors, every chart drawn, nothing fetched", async () => {
-    // CI installs Chromium (.ci/run); this test is required there, not skipped.
-    expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`).toBe(true);
     const html = await htmlReport(
       { file: FLAGSHIP, text: readFileSync(FLAGSHIP, "utf8") },
       { runs: 400, samples: 16, replicates: 1 },
@@ -83,19 +76,13 @@ describe("the HTML report", () => {
     writeFileSync(file, html);
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/(src|href)="https?:/i);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launchChromium([
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ]);
     try {
       const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
       const problems: string[] = [];

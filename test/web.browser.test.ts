@@ -1,17 +1,18 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import { join } from "node:path";
 import { compressToEncodedURIComponent, decompressFromEncodedURIComponent } from "lz-string";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { RunReport } from "../src/analysis/results.js";
 import { loadModel } from "../src/model/load.js";
 import { compareScenarios } from "../src/node/compare.js";
-import { PAGE_POLICY, SCRIPT_POLICY, serveApp, WEB_ROOT } from "../src/node/serve.js";
+import { PAGE_POLICY, SCRIPT_POLICY } from "../src/node/serve.js";
 import { closeWorkers, simulate } from "../src/node/simulate.js";
+import { SCREENSHOTS as OUT, serveAppInChromium } from "./browser-helpers.js";
 import { ROOT } from "./helpers.js";
 import { hostile, hostileNamesModel, hostileRunnableModel } from "./hostile-names.js";
 
@@ -19,8 +20,6 @@ import { hostile, hostileNamesModel, hostileRunnableModel } from "./hostile-name
  * End-to-end: the built app (npm run build) served by `brink serve`'s server, driven in Debian's Chromium.
  * Required in CI (.ci/run installs Chromium), not skipped.
  */
-const CHROMIUM = process.env.BRINK_CHROMIUM ?? "/usr/bin/chromium";
-const OUT = join(ROOT, "test-output");
 const FLAGSHIP = join(ROOT, "models", "flagship", "flagship.yaml");
 
 let server: Server;
@@ -28,14 +27,7 @@ let url: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`).toBe(true);
-  expect(existsSync(join(WEB_ROOT, "index.html")), "run npm run build first").toBe(true);
-  ({ server, url } = await serveApp(0));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu"],
-  });
-  mkdirSync(OUT, { recursive: true });
+  ({ server, url, browser } = await serveAppInChromium());
 });
 
 afterAll(async () => {

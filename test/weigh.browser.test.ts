@@ -1,15 +1,15 @@
 /// <reference lib="dom" />
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signposts } from "../src/analysis/signposts.js";
 import { weigh } from "../src/analysis/weigh.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { loadObservations } from "../src/node/observations.js";
-import { serveApp, WEB_ROOT } from "../src/node/serve.js";
 import { signpostOptions } from "../src/web/weigh.js";
+import { SCREENSHOTS as OUT, serveAppInChromium } from "./browser-helpers.js";
 import { ROOT } from "./helpers.js";
 import { hostile } from "./hostile-names.js";
 
@@ -18,8 +18,6 @@ import { hostile } from "./hostile-names.js";
  * weights and signposts of the bundled rival theses computed on Web Workers equal Node's, the job cancels, a model with
  * markup in its scenario docs, title and file name stays text, and the tab fits 375, 800 and 1400 px.
  */
-const CHROMIUM = process.env.BRINK_CHROMIUM ?? "/usr/bin/chromium";
-const OUT = join(ROOT, "test-output");
 const FLU = "models/examples/flu-rival-theses.yaml";
 
 let server: Server;
@@ -27,14 +25,7 @@ let url: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`).toBe(true);
-  expect(existsSync(join(WEB_ROOT, "index.html")), "run npm run build first").toBe(true);
-  ({ server, url } = await serveApp(0));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu"],
-  });
-  mkdirSync(OUT, { recursive: true });
+  ({ server, url, browser } = await serveAppInChromium());
 });
 
 afterAll(async () => {
