@@ -5,13 +5,13 @@ import {
   type CalibrateTask,
   runCalibrateTask,
 } from "../src/analysis/calibrate/calibrate-task.js";
-import { logNormal } from "../src/analysis/calibrate/likelihood.js";
 import { parseObservations } from "../src/analysis/calibrate/observations.js";
 import { ADAPTIVE_BUDGET, ParticleFilter } from "../src/analysis/calibrate/particle-filter.js";
 import { runPmmh } from "../src/analysis/calibrate/pmmh.js";
 import { normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { hashUniform } from "../src/engine/rng.js";
+import { kalmanLogLik as kalmanOracle } from "./kalman.js";
 
 /**
  * Adaptive particle numbers (Doucet, Pitt, Deligiannidis & Kohn 2015; docs/calibration.md), checked on a
@@ -49,22 +49,14 @@ const rows = (() => {
 })();
 const csv = `t,value\n${rows.map((r) => `${r.t},${r.y}`).join("\n")}\n`;
 
-/** The exact log-likelihood by the Kalman filter. */
-function kalmanLogLik(phi: number): number {
-  let m = 0;
-  let P = 0;
-  let ll = 0;
-  for (const { y } of rows) {
-    m = phi * m;
-    P = phi * phi * P + Q * Q;
-    const S = P + R * R;
-    ll += logNormal(y, m, Math.sqrt(S));
-    const K = P / S;
-    m += K * (y - m);
-    P *= 1 - K;
-  }
-  return ll;
-}
+/** The exact log-likelihood of the data by the Kalman filter. */
+const kalmanLogLik = (phi: number) =>
+  kalmanOracle(
+    phi,
+    Q,
+    R,
+    rows.map((r) => r.y),
+  );
 
 /** The grid posterior of phi (uniform prior on (0, 0.95) times the Kalman likelihood): its CDF, mean and sd. */
 const grid = (() => {

@@ -11,6 +11,7 @@ import { ess, runPmmh, splitRhat } from "../src/analysis/calibrate/pmmh.js";
 import { normalCdf, normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { hashUniform } from "../src/engine/rng.js";
+import { kalmanLogLik as kalmanOracle } from "./kalman.js";
 
 /** A model and its observation series, the data given as text. */
 function setup(modelText: string, data: Record<string, string>) {
@@ -99,22 +100,14 @@ function ar1Data(): { t: number; y: number }[] {
   return rows;
 }
 
-/** The exact log-likelihood by the Kalman filter: x₀ = 0, x_k = φx_{k−1} + Q·w, y_k = x_k + R·v. */
-function kalmanLogLik(phi: number, rows: { t: number; y: number }[]): number {
-  let m = 0;
-  let P = 0;
-  let ll = 0;
-  for (const { y } of rows) {
-    m = phi * m;
-    P = phi * phi * P + Q * Q;
-    const S = P + R * R;
-    ll += logNormal(y, m, Math.sqrt(S));
-    const K = P / S;
-    m += K * (y - m);
-    P *= 1 - K;
-  }
-  return ll;
-}
+/** The exact log-likelihood of these rows by the Kalman filter. */
+const kalmanLogLik = (phi: number, rows: { y: number }[]) =>
+  kalmanOracle(
+    phi,
+    Q,
+    R,
+    rows.map((r) => r.y),
+  );
 
 describe("particle filter", () => {
   const rows = ar1Data();
