@@ -1,4 +1,4 @@
-import { ExactSum, ExactSumArray } from "../engine/exactsum.js";
+import { addProduct, ExactSum, ExactSumArray, productError } from "../engine/exactsum.js";
 import { RankSketches } from "../engine/sketch.js";
 import type { SavedClaimStatistics } from "../engine/summary-file.js";
 import type { ClaimAtom, CompiledClaim } from "./claims-compile.js";
@@ -68,31 +68,6 @@ interface QuantileClaim {
 }
 
 type Plan = MomentClaim | QuantileClaim;
-
-/** Veltkamp's splitter for doubles: 2^27 + 1. */
-const SPLITTER = 134217729;
-
-/** The rounding error of a·b (a·b = p + error exactly, when nothing overflows). */
-function productError(a: number, b: number, p: number): number {
-  let t = SPLITTER * a;
-  const ah = t - (t - a);
-  const al = a - ah;
-  t = SPLITTER * b;
-  const bh = t - (t - b);
-  const bl = b - bh;
-  const e = ah * bh - p + ah * bl + al * bh + al * bl;
-  return Number.isFinite(e) ? e : 0;
-}
-
-/** Add a·b to an exact sum, exactly. */
-function addProduct(sum: ExactSum, a: number, b: number): void {
-  const p = a * b;
-  sum.add(p);
-  if (p - p === 0) {
-    const e = productError(a, b, p);
-    if (e !== 0) sum.add(e);
-  }
-}
 
 /** Offset of the product sum of basics k ≤ l among `m` basics (after the m plain sums). */
 const pairOffset = (m: number, k: number, l: number) => m + k * m - (k * (k - 1)) / 2 + (l - k);

@@ -7,7 +7,7 @@
  * gives μ* and σ of elementary effects for models with many inputs.
  */
 import { betaQuantile } from "../engine/distributions.js";
-import { ExactSum, ExactSumArray, productError } from "../engine/exactsum.js";
+import { addProduct, ExactSum, ExactSumArray, productError } from "../engine/exactsum.js";
 import type { PackReader, PackWriter } from "../engine/pack.js";
 import { hashUniform, mix32 } from "../engine/rng.js";
 import { SOBOL_MAX_DIMENSIONS, SobolSequence } from "./sobol-sequence.js";
@@ -190,16 +190,6 @@ function difference(a: ExactSum, b: ExactSum): ExactSum {
   out.merge(a);
   for (const x of b.toJSON()) out.add(-x);
   return out;
-}
-
-/** Add a·b to an exact sum, exactly. */
-function addProduct(sum: ExactSum, a: number, b: number): void {
-  const p = a * b;
-  sum.add(p);
-  if (p - p === 0) {
-    const e = productError(a, b, p);
-    if (e !== 0) sum.add(e);
-  }
 }
 
 /**

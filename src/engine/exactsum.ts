@@ -144,6 +144,16 @@ export function productError(a: number, b: number, p: number): number {
   return Number.isFinite(e) ? e : 0;
 }
 
+/** Add a·b to an exact sum, exactly: the rounded product and its rounding error. */
+export function addProduct(sum: ExactSum, a: number, b: number): void {
+  const p = a * b;
+  sum.add(p);
+  if (p - p === 0) {
+    const e = productError(a, b, p);
+    if (e !== 0) sum.add(e);
+  }
+}
+
 const SLOTS = 4;
 const SPILLED = 255;
 
