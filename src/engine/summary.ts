@@ -165,14 +165,10 @@ export class Summary {
       return;
     }
     const perRun = this.saveCount * nT;
-    if (this.current && Math.floor(this.current.runs[0]! / BLOCK) !== Math.floor(run / BLOCK)) this.flush();
-    if (!this.current) {
-      this.blockValues ??= new Float64Array(BLOCK * perRun);
-      this.current = { runs: [], saves: [], rows: [] };
-    }
-    const b = this.current.runs.length;
-    this.current.runs.push(run);
-    this.current.saves.push(end.saves);
+    const block = this.enterBlock(run, perRun);
+    const b = block.runs.length;
+    block.runs.push(run);
+    block.saves.push(end.saves);
     // A copy by hand: a subarray per run would be garbage at the rate runs are made.
     const into = this.blockValues!;
     const offset = b * perRun;
@@ -181,6 +177,16 @@ export class Summary {
 
   /** Scratch for the current block's values, run-major, one run's saves after another. */
   private blockValues: Float64Array | undefined;
+
+  /** The pending block `run` belongs to, the one before flushed when it is another; scratch of `rowLength` a run. */
+  private enterBlock(run: number, rowLength: number): PendingBlock {
+    if (this.current && Math.floor(this.current.runs[0]! / BLOCK) !== Math.floor(run / BLOCK)) this.flush();
+    if (!this.current) {
+      this.blockValues ??= new Float64Array(BLOCK * rowLength);
+      this.current = { runs: [], saves: [], rows: [] };
+    }
+    return this.current;
+  }
 
   /**
    * `add` of a summary of the last save only: a run can have a value at the last save reached only if it is its
@@ -191,14 +197,10 @@ export class Summary {
     const nT = this.trackedNames.length;
     this.bySaves![saves]!++;
     if (saves > this.reached) this.reach(saves);
-    if (this.current && Math.floor(this.current.runs[0]! / BLOCK) !== Math.floor(run / BLOCK)) this.flush();
-    if (!this.current) {
-      this.blockValues ??= new Float64Array(BLOCK * nT);
-      this.current = { runs: [], saves: [], rows: [] };
-    }
-    const b = this.current.runs.length;
-    this.current.runs.push(run);
-    this.current.saves.push(saves);
+    const block = this.enterBlock(run, nT);
+    const b = block.runs.length;
+    block.runs.push(run);
+    block.saves.push(saves);
     if (saves === 0) return;
     const into = this.blockValues!;
     for (let j = 0, from = (saves - 1) * nT; j < nT; j++) into[b * nT + j] = saved[from + j]!;
