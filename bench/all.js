@@ -6,7 +6,15 @@ import { fileURLToPath } from "node:url";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const failed = [];
-for (const bench of ["run.js", "montecarlo.js", "web.js", "load.js", "startup.js", "peers.js"]) {
+for (const bench of [
+  "run.js",
+  "montecarlo.js",
+  "web.js",
+  "load.js",
+  "startup.js",
+  "peers.js",
+  "peers-pysd.js",
+]) {
   const r = spawnSync(process.execPath, [join(HERE, bench)], { stdio: "inherit" });
   if (r.status !== 0) failed.push(`${bench} (${r.status ?? r.signal})`);
 }

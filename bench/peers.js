@@ -1,6 +1,6 @@
 // Brink against other simulators, each installed from npm as a devDependency so anyone can rerun this:
 // Squiggle (sampling), SDEverywhere (a whole-process Monte Carlo of the same SIR model, from its generated
-// JavaScript), Insight Maker's `simulation` package (runs per second), and PySD where Python has it. Ratios are
+// JavaScript) and Insight Maker's `simulation` package (runs per second); PySD is bench/peers-pysd.js. Ratios are
 // Brink's speed over the peer's, measured in one run; a missed floor exits 1. Part of `npm run bench` (after
 // `npm run build`); `node bench/peers.js` alone also works after a build.
 import { spawnSync } from "node:child_process";
@@ -146,25 +146,7 @@ async function insightMakerPeer() {
   return [];
 }
 
-/** PySD is Python; it is compared only where this machine's Python has it (npm and Debian packages only here). */
-function pysdPeer() {
-  const r = spawnSync("python3", ["-c", "import pysd"], { encoding: "utf8" });
-  if (r.status !== 0) {
-    console.log(
-      '\nPySD: skipped — `python3 -c "import pysd"` fails on this machine (PySD is not packaged for npm or Debian), so its ratio cannot be measured here.',
-    );
-    return [];
-  }
-  console.log("\nPySD: installed, but no comparison is written yet (see the README's Benchmarks section).");
-  return [];
-}
-
-const missed = [
-  ...(await samplingPeers()),
-  ...(await sirPeers()),
-  ...(await insightMakerPeer()),
-  ...pysdPeer(),
-];
+const missed = [...(await samplingPeers()), ...(await sirPeers()), ...(await insightMakerPeer())];
 if (missed.length) {
   console.error(`bench: FAILED peer floors: ${missed.join("; ")}`);
   process.exitCode = 1;
