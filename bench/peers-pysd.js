@@ -93,9 +93,17 @@ function brinkLastSave(file) {
   return Object.fromEntries(Object.entries(tracked).map(([name, saves]) => [name, saves.at(-1).q50]));
 }
 
-function disagreements(brink, pysd) {
+/** PySD names its columns as the model does ("Teacup Temperature"), Brink as identifiers (teacup_temperature). */
+const canonical = (name) =>
+  name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_]+/g, "_");
+
+function disagreements(brink, pysdByName) {
+  const pysd = Object.fromEntries(Object.entries(pysdByName).map(([name, v]) => [canonical(name), v]));
   return Object.entries(brink).flatMap(([name, b]) => {
-    const p = pysd[name];
+    const p = pysd[canonical(name)];
     const close = typeof p === "number" && Math.abs(p - b) <= AGREE * Math.max(Math.abs(b), 1e-12);
     return close ? [] : [`${name}: Brink ${b}, PySD ${p}`];
   });
@@ -204,7 +212,7 @@ if (!version) {
     rmSync(dir, { recursive: true, force: true });
   }
   if (missed.length) {
-    console.error(`bench: FAILED PySD floors: ${missed.join("; ")}`);
+    console.error(`bench: FAILED PySD comparison (floor or agreement): ${missed.join("; ")}`);
     process.exitCode = 1;
   }
 }
