@@ -123,6 +123,21 @@ describe("summaries of the last save only (what brink run's text report reads)",
     });
   }
 
+  it("count the runs still going at every save after each merge, asked between merges", () => {
+    const model = prepareModel("threshold.yaml", THRESHOLD);
+    const m = meta(model);
+    const whole = new Summary(shapeOf(model.program), m, "all");
+    const last = new Summary(shapeOf(model.program), m, "last");
+    for (const start of [0, 300, 600]) {
+      const chunk = { meta: m, start, end: start + 300 };
+      whole.merge(runChunk(model, chunk));
+      last.merge(runChunk(model, { ...chunk, trackedCells: "last" }));
+      // Every save is asked after each merge, so a count kept from before the merge would show.
+      for (let s = 0; s < whole.saveCount; s += 50) expect(last.statsAt(0, s).n).toBe(whole.statsAt(0, s).n);
+    }
+    expect(last.statsAt(0, 0).n).toBe(900);
+  });
+
   it("cannot be saved, nor merged with a summary of every save", () => {
     const model = prepareModel("threshold.yaml", THRESHOLD);
     const m = meta(model);

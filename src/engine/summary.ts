@@ -117,6 +117,8 @@ export class Summary {
   private readonly bySaves: Float64Array | null;
   /** Last save only: the most saves any run wrote, whose last is the save kept. */
   private reached = 0;
+  /** Last save only: runs that wrote more than s saves, at index s (suffix sums of bySaves); cached until a run is added. */
+  private goingAfter: Float64Array | undefined;
   private readonly pending = new Map<number, PendingBlock>();
   /** Runs of the current block waiting to enter the sketches and the pending store. */
   private current: PendingBlock | undefined;
@@ -196,6 +198,7 @@ export class Summary {
   private addLast(run: number, saves: number, saved: Float64Array): void {
     const nT = this.trackedNames.length;
     this.bySaves![saves]!++;
+    this.goingAfter = undefined;
     if (saves > this.reached) this.reach(saves);
     const block = this.enterBlock(run, nT);
     const b = block.runs.length;
@@ -472,6 +475,7 @@ export class Summary {
     if (this.bySaves) {
       const reached = r.next();
       for (let k = 0; k < this.bySaves.length; k++) this.bySaves[k]! += r.next();
+      this.goingAfter = undefined;
       if (reached > this.reached) this.reach(reached);
       values = reached === this.reached;
     }
@@ -535,8 +539,13 @@ export class Summary {
   statsAt(j: number, s: number): { n: number; mean: number; sd: number; quantile: (q: number) => number } {
     this.flush();
     if (this.bySaves) {
-      let going = 0;
-      for (let k = s + 1; k < this.bySaves.length; k++) going += this.bySaves[k]!;
+      // Suffix sums once, not a sum over the later saves at every call: a report asks for every save.
+      if (!this.goingAfter) {
+        const after = new Float64Array(this.bySaves.length);
+        for (let k = this.bySaves.length - 2; k >= 0; k--) after[k] = after[k + 1]! + this.bySaves[k + 1]!;
+        this.goingAfter = after;
+      }
+      const going = this.goingAfter[s]!;
       if (s !== this.reached - 1)
         return { n: going, mean: Number.NaN, sd: Number.NaN, quantile: () => Number.NaN };
     }
