@@ -1,10 +1,13 @@
 import {
   closeSync,
+  constants,
+  fstatSync,
   fsyncSync,
   openSync,
   readSync,
   realpathSync,
   renameSync,
+  type Stats,
   statSync,
   unlinkSync,
   writeSync,
@@ -91,23 +94,59 @@ export function readTextFile(path: string, maxBytes: number, what: string): stri
   return new TextDecoder("utf-8").decode(readFileBytes(path, maxBytes, what));
 }
 
+/** How readFileBytes treats what it opens. */
+export interface ReadFileOptions {
+  /**
+   * Refuse anything but a regular file, without blocking on it: for the files a model names (observations, GET
+   * DIRECT/XLS sheets), where a FIFO would hang the verb until a writer came and a device is never data. The file
+   * is opened non-blocking and not through a final symbolic link, and the opened descriptor is checked (fstat), so
+   * the file swapped for another between a check and the open is not read either.
+   */
+  regularOnly?: boolean;
+}
+
 /** Read a file's bytes, at most `maxBytes` of them, as readTextFile does. */
-export function readFileBytes(path: string, maxBytes: number, what: string): Uint8Array {
+export function readFileBytes(
+  path: string,
+  maxBytes: number,
+  what: string,
+  options: ReadFileOptions = {},
+): Uint8Array {
   const fail = (message: string) => new DiagnosticError([{ file: path, line: 1, col: 1, message }]);
   const reason = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
   const tooBig = (bytes: string) =>
     fail(`file is ${bytes} MB; ${what} are limited to ${maxBytes / 1024 / 1024} MB`);
-  let fd: number;
+  const notFile = (st: Stats) =>
+    st.isDirectory()
+      ? `this is a directory, not ${what === "model files" ? "a model file" : "a file"}`
+      : `this is ${nodeKind(st)}, not a regular file; ${what} must be regular files`;
+  let fd = -1;
   try {
-    const st = statSync(path);
-    if (st.isDirectory())
-      throw fail(`this is a directory, not ${what === "model files" ? "a model file" : "a file"}`);
-    if (st.size > maxBytes) throw tooBig((st.size / 1024 / 1024).toFixed(1));
-    fd = openSync(path, "r");
+    if (options.regularOnly) {
+      fd = openSync(
+        path,
+        constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW | constants.O_NOCTTY,
+      );
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw fail(notFile(st));
+      if (st.size > maxBytes) throw tooBig((st.size / 1024 / 1024).toFixed(1));
+    } else {
+      const st = statSync(path);
+      if (st.isDirectory()) throw fail(notFile(st));
+      if (st.size > maxBytes) throw tooBig((st.size / 1024 / 1024).toFixed(1));
+      fd = openSync(path, "r");
+    }
   } catch (e) {
+    if (fd >= 0) closeSync(fd);
     if (e instanceof DiagnosticError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw fail(code === "ENOENT" ? "no such file" : `cannot read the file (${code ?? String(e)})`);
+    throw fail(
+      code === "ENOENT"
+        ? "no such file"
+        : code === "ELOOP"
+          ? "this is a symbolic link, not a regular file"
+          : `cannot read the file (${code ?? String(e)})`,
+    );
   }
   try {
     const chunks: Buffer[] = [];
@@ -127,6 +166,16 @@ export function readFileBytes(path: string, maxBytes: number, what: string): Uin
   } finally {
     closeSync(fd);
   }
+}
+
+/** What a file that is not a regular file is, in words. */
+function nodeKind(st: Stats): string {
+  if (st.isFIFO()) return "a FIFO (named pipe)";
+  if (st.isSocket()) return "a socket";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  if (st.isSymbolicLink()) return "a symbolic link";
+  return "another kind of file";
 }
 
 /** A file Brink was asked to write and could not: printed as `brink: cannot write FILE: reason`, exit 1. */

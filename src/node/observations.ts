@@ -3,7 +3,7 @@ import { type ObservationSeries, parseObservations } from "../analysis/calibrate
 import { DiagnosticError } from "../lang/diagnostic.js";
 import type { LoadedModel } from "../model/load.js";
 import { MAX_MODEL_BYTES } from "../model/source.js";
-import { insideModelFolder, readTextFile } from "./files.js";
+import { insideModelFolder, readFileBytes } from "./files.js";
 
 /**
  * The observation series of a model file: each entry's data file read relative to the model file and confined to
@@ -27,8 +27,10 @@ export function loadObservations(modelPath: string, loaded: LoadedModel): Observ
       throw fail((e as Error).message);
     }
     try {
-      // Read with a byte cap: a model file may name /dev/zero or another endless file.
-      const text = readTextFile(full, MAX_MODEL_BYTES, "data files");
+      // Read with a byte cap, and only a regular file: a model file may name /dev/zero, or a FIFO that would block.
+      const text = new TextDecoder("utf-8").decode(
+        readFileBytes(full, MAX_MODEL_BYTES, "data files", { regularOnly: true }),
+      );
       const shown = relative(process.cwd(), full);
       return { file: shown.startsWith("..") ? full : shown, text };
     } catch (e) {

@@ -21,7 +21,8 @@ export function sheetReader(modelPath: string): SheetReader {
     const path = insideModelFolder(modelPath, file);
     const bytes = () => {
       try {
-        return readFileBytes(path, MAX_SHEET_BYTES, "data files");
+        // Only a regular file: a FIFO would block the import, a device is no spreadsheet.
+        return readFileBytes(path, MAX_SHEET_BYTES, "data files", { regularOnly: true });
       } catch (e) {
         throw new Error(e instanceof DiagnosticError ? (e.diagnostics[0]?.message ?? String(e)) : String(e));
       }
