@@ -3,10 +3,13 @@ import type { CompiledClaim } from "../analysis/claims.js";
 import { evaluateClaim, needsRecords, needsRunValues } from "../analysis/claims.js";
 import { ClaimStatistics } from "../analysis/claims-stream.js";
 import { buildReport, type RunReport } from "../analysis/results.js";
-import { prepareModel } from "../engine/prepare.js";
-import type { Summary } from "../engine/summary.js";
+import { pausedStateLength } from "../compile/codegen.js";
+import { type PreparedModel, prepareModel } from "../engine/prepare.js";
+import { type Summary, shapeOf } from "../engine/summary.js";
 import { parseSummaryFile, type SummaryFile } from "../engine/summary-file.js";
-import { DiagnosticError } from "../lang/diagnostic.js";
+import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
+import { distributionSupport, formatSupport, inSupport, parseDistribution } from "../model/distribution.js";
+import { loadModel } from "../model/load.js";
 import { readTextFile } from "./files.js";
 
 export type { SummaryFile } from "../engine/summary-file.js";
@@ -24,6 +27,191 @@ export function readSummaryFile(path: string): { file: SummaryFile; summary: Sum
   return parseSummaryFile(path, readTextFile(path, MAX_SUMMARY_BYTES, "summary files"));
 }
 
+/** A JSON path: object keys and array indices from the top. */
+type JsonPath = readonly (string | number)[];
+
+/**
+ * Where the value at `path` starts in a JSON text (1-based line and column; the first line when not found), by one
+ * pass that follows nesting and strings — a parse with positions of a file of up to 256 MB would take minutes and
+ * gigabytes. Run only on error, on a text that has parsed as JSON; as JSON.parse, the last duplicate key counts.
+ */
+export function jsonValuePosition(text: string, path: JsonPath): { line: number; col: number } {
+  const frames: { object: boolean; key: string | number }[] = [];
+  let keyNext = false; // in an object, before a key
+  let found: number | undefined;
+  /** Whether the first `depth` frames' keys are the path's. */
+  const onPath = (depth: number) => {
+    if (depth > path.length) return false;
+    for (let d = 0; d < depth; d++) if (frames[d]!.key !== path[d]) return false;
+    return true;
+  };
+  const valueAt = (i: number) => {
+    if (frames.length === path.length && onPath(frames.length)) found = i;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === " " || ch === "\n" || ch === "\r" || ch === "\t" || ch === ":") continue;
+    const top = frames[frames.length - 1];
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (top?.object && keyNext) {
+        top.key = JSON.parse(text.slice(i, j + 1)) as string;
+        keyNext = false;
+        // A key on the path seen again replaces its earlier value, and whatever was found inside that.
+        if (onPath(frames.length)) found = undefined;
+      } else valueAt(i);
+      i = j;
+    } else if (ch === ",") {
+      if (top?.object) keyNext = true;
+      else if (top) top.key = (top.key as number) + 1;
+    } else if (ch === "{" || ch === "[") {
+      valueAt(i);
+      frames.push({ object: ch === "{", key: ch === "{" ? "" : 0 });
+      keyNext = ch === "{";
+    } else if (ch === "}" || ch === "]") {
+      frames.pop();
+      keyNext = false;
+    } else {
+      // A number, true, false or null: its first character, then past its end.
+      valueAt(i);
+      while (i + 1 < text.length && !",]} \n\r\t".includes(text[i + 1]!)) i++;
+    }
+  }
+  if (found === undefined) return { line: 1, col: 1 };
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf("\n"); i >= 0 && i < found; i = text.indexOf("\n", i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, col: found - lineStart + 1 };
+}
+
+/** A problem with a saved summary against the model it names: what is wrong, and the JSON path it is at. */
+interface ModelProblem {
+  path: JsonPath;
+  message: string;
+}
+
+/**
+ * What in a saved summary that passed its own checks (schema, counts, model hash) no run of its model could have
+ * written: a shape other than the model's (outcomes, tracked variables, steps, saves), or param rows (`brink run
+ * --posterior`) that name no param of the model, hold a value its prior cannot take, or whose counts disagree.
+ * The hash cannot catch these: anyone can recompute it after editing. The priors are the model's own, without
+ * the scenario, as `brink run --posterior` checked the draws it was given.
+ */
+function modelProblem(saved: SummaryFile, model: PreparedModel): ModelProblem | undefined {
+  const shape = shapeOf(model.program);
+  const { summary } = saved;
+  const names = (xs: string[]) => xs.map((x) => `'${x}'`).join(", ") || "none";
+  if (summary.outcomeNames.join("\u0000") !== shape.outcomeNames.join("\u0000"))
+    return {
+      path: ["summary", "outcomeNames"],
+      message: `its outcomes (${names(summary.outcomeNames)}) are not its model's (${names(shape.outcomeNames)})`,
+    };
+  if (summary.trackedNames.join("\u0000") !== shape.trackedNames.join("\u0000"))
+    return {
+      path: ["summary", "trackedNames"],
+      message: `its tracked variables (${names(summary.trackedNames)}) are not its model's (${names(shape.trackedNames)})`,
+    };
+  for (const key of ["steps", "saveCount"] as const)
+    if (summary[key] !== shape[key])
+      return {
+        path: ["summary", key],
+        message: `${key} is ${summary[key]}, but its model's runs have ${shape[key]}`,
+      };
+  const rows = saved.model.paramRows;
+  if (!rows) return undefined;
+  const at = (message: string, ...rest: (string | number)[]): ModelProblem => ({
+    path: ["model", "paramRows", ...rest],
+    message,
+  });
+  const { params, values, states } = rows;
+  if (params.length === 0) return at("its param rows name no params", "params");
+  const seen = new Set<string>();
+  const twice = params.findIndex((p) => seen.size === seen.add(p).size);
+  if (twice >= 0) return at(`its param rows name '${params[twice]}' more than once`, "params", twice);
+  const priors = loadModel(saved.model.file, saved.model.text).spec.params ?? {};
+  const unknown = params.findIndex((p) => !Object.hasOwn(priors, p));
+  if (unknown >= 0)
+    return at(
+      `its param rows name '${params[unknown]}', which is not a param of its model`,
+      "params",
+      unknown,
+    );
+  const count = values.length / params.length;
+  if (values.length === 0 || !Number.isInteger(count))
+    return at(
+      `its param rows hold ${values.length} values, not a whole number of rows of ${params.length} params`,
+      "values",
+    );
+  for (let column = 0; column < params.length; column++) {
+    const name = params[column]!;
+    const prior = priors[name]!;
+    const dist = prior.dist ?? prior.value ?? 0;
+    let support: ReturnType<typeof distributionSupport>;
+    try {
+      support = distributionSupport(parseDistribution(dist));
+    } catch {
+      continue; // the model check (prepareModel) reported it already
+    }
+    for (let row = 0; row < count; row++) {
+      const i = row * params.length + column;
+      const value = values[i]!;
+      if (inSupport(support, value)) continue;
+      return at(
+        support.lo === support.hi
+          ? `row ${row} gives param '${name}' the value ${value}, but '${name}' is fixed at ${support.lo} in its model: no run of the model could have used it`
+          : `row ${row} gives param '${name}' the value ${value}, outside the support ${formatSupport(support)} of its prior '${dist}': no run of the model could have used it`,
+        "values",
+        i,
+      );
+    }
+  }
+  if (states) {
+    const width = pausedStateLength(model.program) - 1;
+    if (states.width !== width)
+      return at(
+        `its start states are ${states.width} numbers each, but its model's paused state is ${width}`,
+        "states",
+        "width",
+      );
+    if (states.values.length !== count * width)
+      return at(
+        `its start states hold ${states.values.length} numbers, not ${count} rows (one a param row) of ${width}`,
+        "states",
+        "values",
+      );
+  }
+  return undefined;
+}
+
+/** Read a summary file for merging and check it against `model` (the first file's when absent): see modelProblem. */
+function readCheckedSummaryFile(
+  path: string,
+  model?: PreparedModel,
+): { file: SummaryFile; summary: Summary; model: PreparedModel } {
+  const text = readTextFile(path, MAX_SUMMARY_BYTES, "summary files");
+  const { file, summary } = parseSummaryFile(path, text);
+  const prepared =
+    model ??
+    prepareModel(file.model.file, file.model.text, {
+      ...(file.model.scenario === null ? {} : { scenario: file.model.scenario }),
+      ...(file.model.decisions ? { decisions: file.model.decisions } : {}),
+    });
+  const problem = modelProblem(file, prepared);
+  if (problem) {
+    const d: Diagnostic = {
+      file: path,
+      ...jsonValuePosition(text, problem.path),
+      message: `not a valid Brink summary file: ${problem.path.join(".")}: ${problem.message}`,
+    };
+    throw new DiagnosticError([d]);
+  }
+  return { file, summary, model: prepared };
+}
+
 /**
  * Merge summary files saved by `brink run --save-summary` (disjoint runs of one job) and build the whole job's
  * report from the first file's model. Mismatched jobs and overlapping runs throw SummaryMismatchError.
@@ -35,21 +223,20 @@ export function mergeSummaryFiles(paths: string[]): {
 } {
   let merged: Summary | undefined;
   let first: SummaryFile | undefined;
+  let model: PreparedModel | undefined;
   const files: { path: string; file: SummaryFile; runs: number }[] = [];
   for (const path of paths) {
-    const { file: parsed, summary: s } = readSummaryFile(path);
+    // Every file is checked against the first's model (the merge then checks that their jobs are one).
+    const { file: parsed, summary: s, model: prepared } = readCheckedSummaryFile(path, model);
     files.push({ path, file: parsed, runs: s.runs });
     if (merged) merged.merge(s);
     else {
       merged = s;
       first = parsed;
+      model = prepared;
     }
   }
-  if (!merged || !first) throw new Error("mergeSummaryFiles needs at least one file");
-  const model = prepareModel(first.model.file, first.model.text, {
-    ...(first.model.scenario === null ? {} : { scenario: first.model.scenario }),
-    ...(first.model.decisions ? { decisions: first.model.decisions } : {}),
-  });
+  if (!merged || !first || !model) throw new Error("mergeSummaryFiles needs at least one file");
   const claims = compileClaims(model.loaded);
   const statistics = mergedClaimStatistics(
     claims.filter((c) => needsRecords(c) && !needsRunValues(c)),
