@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobIdentity, modelHash } from "../src/engine/montecarlo.js";
 import type { SummaryFile } from "../src/engine/summary-file.js";
-import { jsonValuePosition } from "../src/node/summary-file.js";
+import { jsonValuePosition } from "../src/node/json-position.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "bin", "brink.js");

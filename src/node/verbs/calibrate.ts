@@ -3,6 +3,7 @@ import type { PosteriorFile } from "../../analysis/calibrate/calibrate.js";
 import type { ParamRows } from "../../engine/run.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
 import { table } from "../format.js";
+import { jsonValuePosition } from "../json-position.js";
 import { EXIT_INTERRUPTED, given, samplerOptions, seedArg, type Verb, wholeNumber } from "./shared.js";
 
 interface CalibrateFlags {
@@ -328,7 +329,7 @@ export async function posteriorParamRows(
     throw new DiagnosticError([
       {
         file: path,
-        ...samplePosition(text, outside.row, outside.column),
+        ...jsonValuePosition(text, ["samples", outside.row, outside.column]),
         message: outside.message,
       },
     ]);
@@ -370,69 +371,6 @@ async function drawOutsidePrior(
     return { row, column, message };
   }
   return undefined;
-}
-
-/**
- * Where samples[row][column] starts in a posterior's JSON text (its first line when not found), found on error
- * only by one pass over the text that follows nesting and strings — a parse with positions of a file of up to
- * 256 MB would take minutes and gigabytes. The text has parsed as JSON, so its structure is sound; as JSON.parse,
- * the last top-level "samples" key counts.
- */
-function samplePosition(text: string, row: number, column: number): { line: number; col: number } {
-  let found: number | undefined;
-  let depth = 0;
-  let samplesKey = false; // the last top-level key read is "samples": its value comes next
-  let inSamples = false; // inside the top-level "samples" array
-  let valueNext = false; // a row's next item starts at the next non-blank character
-  let r = 0;
-  let c = 0;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (ch === " " || ch === "\n" || ch === "\r" || ch === "\t") continue;
-    if (valueNext) {
-      valueNext = false;
-      if (inSamples && depth === 3 && r === row && c === column) found = i;
-    }
-    if (ch === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
-      if (depth === 1) {
-        let k = j + 1;
-        while (/\s/.test(text[k] ?? "")) k++;
-        if (text[k] === ":") samplesKey = JSON.parse(text.slice(i, j + 1)) === "samples";
-      }
-      i = j;
-    } else if (ch === "[" || ch === "{") {
-      if (depth === 1 && samplesKey && ch === "[") {
-        inSamples = true;
-        found = undefined;
-        r = 0;
-      } else if (inSamples && depth === 2) {
-        c = 0;
-        valueNext = true;
-      }
-      depth++;
-    } else if (ch === "]" || ch === "}") {
-      depth--;
-      if (depth === 1) inSamples = false;
-    } else if (ch === ",") {
-      if (depth === 1) samplesKey = false;
-      else if (inSamples && depth === 2) r++;
-      else if (inSamples && depth === 3) {
-        c++;
-        valueNext = true;
-      }
-    }
-  }
-  if (found === undefined) return { line: 1, col: 1 };
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < found; i++)
-    if (text[i] === "\n") {
-      line++;
-      lineStart = i + 1;
-    }
-  return { line, col: found - lineStart + 1 };
 }
 
 /** The draws with a filtered state, and their states, for a restart at `from`; checked against the model. */
