@@ -84,6 +84,8 @@ export interface ChainTaskResult {
   acceptance: number;
   /** Particles per estimate after burn-in (adaptive particle numbers may raise them). */
   particles: number;
+  /** The sd of the log-likelihood estimate last measured in burn-in (absent: not measured). */
+  noiseSd?: number;
   stopped: boolean;
 }
 
@@ -216,6 +218,7 @@ function chainTask(task: ChainTask): ChainTaskResult {
     logLikelihood: chain.logLikelihood.slice(),
     acceptance: chain.acceptance,
     particles: chain.particles,
+    ...(Number.isFinite(chain.noiseSd) ? { noiseSd: chain.noiseSd } : {}),
     stopped,
   };
 }

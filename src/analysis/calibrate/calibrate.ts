@@ -80,6 +80,11 @@ export interface PosteriorFile {
   /** PMMH with adaptive particle numbers: the target sd of the log-likelihood estimate, and each chain's particles. */
   target_sd?: number;
   chain_particles?: number[];
+  /**
+   * PMMH with adaptive particle numbers: each chain's sd of the log-likelihood estimate at its particles, as last
+   * measured in burn-in (null where it was not finite), which set its step adaptation's target acceptance.
+   */
+  chain_noise_sd?: (number | null)[];
   /** PMMH: the proposal's full covariance was adapted (absent: each param's sd only). */
   covariance?: boolean;
   chains: number;
@@ -253,7 +258,11 @@ export async function calibrate(
     particles,
     ...(options.covariance ? { covariance: true } : {}),
     ...(options.targetSd && particles > 1
-      ? { target_sd: options.targetSd, chain_particles: result.chains.map((c) => c.particles) }
+      ? {
+          target_sd: options.targetSd,
+          chain_particles: result.chains.map((c) => c.particles),
+          chain_noise_sd: result.chains.map((c) => (Number.isFinite(c.noiseSd) ? c.noiseSd : null)),
+        }
       : {}),
     chains: options.chains,
     burn_in: options.burnIn,
@@ -347,7 +356,15 @@ async function chainsOnPool(
     );
     const chains = results.map((r) => {
       if (r.kind !== "chain") throw new Error("a chain task returned something else");
-      return new Chain(r.width, r.values, r.scores, r.logLikelihood, r.acceptance, r.particles);
+      return new Chain(
+        r.width,
+        r.values,
+        r.scores,
+        r.logLikelihood,
+        r.acceptance,
+        r.particles,
+        r.noiseSd ?? Number.NaN,
+      );
     });
     return combineChains(
       model.program.params,

@@ -57,6 +57,11 @@ export class Chain {
     readonly acceptance: number,
     /** Particles per likelihood estimate after burn-in (more than the filter's when adapted). */
     readonly particles = 0,
+    /**
+     * The sd of the log-likelihood estimate at `particles`, as last measured during burn-in (NaN when not
+     * measured: without adaptive particle numbers).
+     */
+    readonly noiseSd = Number.NaN,
   ) {}
 
   /** Number of kept draws. */
@@ -115,7 +120,17 @@ export interface ChainOptions {
 const PROPOSAL_KEY = hashName("calibrate:proposal");
 const ACCEPT_KEY = hashName("calibrate:accept");
 const START_KEY = hashName("calibrate:start");
+/** The batch adaptation's target acceptance while the likelihood estimate's noise is unknown. */
 const TARGET_ACCEPTANCE = 0.25;
+/**
+ * The global scale stays within these factors of the reference 2.38/√d, so no run of bad batches can shrink (or
+ * blow up) the proposal without bound: [0.1, 10] once the proposal has the posterior's shape (per-param sds or
+ * covariance, from half of burn-in), and down to 0.01 before, when it is in the prior's units and a posterior
+ * far narrower than the prior rightly shrinks it (to 0.037 on the bundled flu example).
+ */
+const SCALE_FLOOR = 0.1;
+const EARLY_SCALE_FLOOR = 0.01;
+const SCALE_CEILING = 10;
 /** A chain's start failed: the message, also as it crosses from a worker thread (a plain Error there). */
 export const NO_POSITIVE_LIKELIHOOD =
   "no draw from the prior gives the observations a positive likelihood (1000 tried)";
@@ -158,6 +173,61 @@ function choleskyOf(cov: Float64Array, d: number, sd: Float64Array): Float64Arra
     }
   }
   return L;
+}
+
+/**
+ * The limiting acceptance rate of pseudo-marginal random-walk Metropolis with proposal scale ℓ/√d (in units
+ * where the target's information is 1) when the log-likelihood estimate carries Gaussian noise of sd σ:
+ * 2Φ(−√(ℓ² + 2σ²)/2) (Sherlock, Thiery, Roberts & Rosenthal 2015, Ann. Statist. 43: 238–275). At σ = 0 it is
+ * the classical 2Φ(−ℓ/2) of Roberts, Gelman & Gilks (1997).
+ */
+export function pseudoMarginalAcceptance(ell: number, sigma: number): number {
+  return 2 * normalCdf(-Math.sqrt(ell * ell + 2 * sigma * sigma) / 2);
+}
+
+/**
+ * The scale ℓ that maximises the expected squared jump distance ℓ²·α(ℓ, σ) at a given noise sd σ (golden-section
+ * search; ℓ ≈ 2.38 at σ = 0, ≈ 2.56 at σ² = 3.283), and the acceptance rate it gives: what the batch adaptation
+ * aims for once σ has been measured. Noise alone holds acceptance below 2Φ(−σ/√2), so the 0.234 of a noiseless
+ * target cannot be reached above σ ≈ 1.6.
+ */
+export function optimalScaling(sigma: number): { ell: number; acceptance: number } {
+  const s = Number.isFinite(sigma) ? Math.min(Math.max(0, sigma), 20) : 20;
+  const efficiency = (ell: number) => ell * ell * pseudoMarginalAcceptance(ell, s);
+  const g = (Math.sqrt(5) - 1) / 2;
+  let a = 0.1;
+  let b = 10;
+  let x1 = b - g * (b - a);
+  let x2 = a + g * (b - a);
+  let f1 = efficiency(x1);
+  let f2 = efficiency(x2);
+  for (let k = 0; k < 80; k++) {
+    if (f1 < f2) {
+      a = x1;
+      x1 = x2;
+      f1 = f2;
+      x2 = a + g * (b - a);
+      f2 = efficiency(x2);
+    } else {
+      b = x2;
+      x2 = x1;
+      f2 = f1;
+      x1 = b - g * (b - a);
+      f1 = efficiency(x1);
+    }
+  }
+  const ell = (a + b) / 2;
+  return { ell, acceptance: pseudoMarginalAcceptance(ell, s) };
+}
+
+/** Where adaptive particle numbers re-measure the estimate's noise: at 1/4, 1/2 and 3/4 of burn-in. */
+export function particleChecks(burnIn: number): number[] {
+  const at = [
+    Math.max(1, Math.floor(Math.floor(burnIn / 2) / 2)),
+    Math.floor(burnIn / 2),
+    Math.floor((3 * burnIn) / 4),
+  ];
+  return [...new Set(at.filter((k) => k >= 1 && k < burnIn))];
 }
 
 function sdOf(x: readonly number[]): number {
@@ -278,7 +348,14 @@ export function* chainIterations(
     ? Float64Array.from({ length: d * d }, (_, k) => (k % (d + 1) === 0 ? 1 : 0))
     : undefined;
   const step = new Float64Array(d);
-  let scale = 2.38 / Math.sqrt(Math.max(1, d));
+  const reference = 2.38 / Math.sqrt(Math.max(1, d));
+  let floor = EARLY_SCALE_FLOOR * reference;
+  const bounded = (x: number) => Math.min(SCALE_CEILING * reference, Math.max(floor, x));
+  let scale = reference;
+  // The batch adaptation's target: 0.25 until the estimate's noise sd is measured, then the acceptance of the
+  // optimal scale under that noise (optimalScaling).
+  let targetAcceptance = TARGET_ACCEPTANCE;
+  let noiseSd = Number.NaN;
   // Everything the chain keeps is allocated here, once.
   const capacity = Math.floor(iterations / thin);
   const keptValues = new Float64Array(capacity * d);
@@ -303,8 +380,9 @@ export function* chainIterations(
   };
   // Burn-in draws up to the point where per-param sds are set from them.
   const adaptAt = Math.floor(burnIn / 2);
-  // Adaptive particle numbers are set at a quarter of burn-in (before the draws the sds come from).
-  const particlesAt = Math.max(1, Math.floor(adaptAt / 2));
+  // Adaptive particle numbers are set at a quarter of burn-in (before the draws the sds come from) and
+  // re-checked at a half and three quarters.
+  const checks = f.targetSd > 0 ? particleChecks(burnIn) : [];
   const history = new Float64Array(adaptAt * d);
   let acceptedInBatch = 0;
   let accepted = 0;
@@ -338,16 +416,21 @@ export function* chainIterations(
       if (it < adaptAt) history.set(z, it * d);
       if ((it + 1) % 20 === 0) {
         // Robbins–Monro-like batch adaptation of the global scale towards the target acceptance.
-        scale *= Math.exp((acceptedInBatch / 20 - TARGET_ACCEPTANCE) * 2);
+        // Bounded, so that a run of batches whose acceptance is held down by the estimate's noise (a zero move
+        // is accepted with probability 2Φ(−σ/√2) only) cannot shrink the step to nothing.
+        scale = bounded(scale * Math.exp((acceptedInBatch / 20 - targetAcceptance) * 2));
         acceptedInBatch = 0;
       }
-      if (it + 1 === particlesAt && f.targetSd > 0) {
+      if (checks.includes(it + 1)) {
         // Adaptive particle numbers (Doucet, Pitt, Deligiannidis & Kohn 2015): the sd of the log-likelihood
         // estimate falls about as 1/√N, so N·(sd/target)² particles bring it to the target. Measured at the
         // chain's current params, in a few rounds (from far too few particles the estimate is heavy-tailed and
-        // one round overshoots), never below the particles given. The second quarter of burn-in, whose draws
-        // set the per-param step sizes, then runs with them, from a fresh estimate at the chain's params. A
-        // chain's draws still depend only on (seed, chain).
+        // one round overshoots), never below the particles given nor below those already chosen: re-checked at
+        // a half and three quarters of burn-in, so a chain that has moved somewhere noisier gets more. After
+        // a raise the chain goes on from a fresh estimate at its params. The measured sd also sets the batch
+        // adaptation's target acceptance (Sherlock et al. 2015). A chain's draws still depend only on
+        // (seed, chain).
+        const before = f;
         for (let round = 0; round < SD_ROUNDS; round++) {
           const estimates: number[] = [];
           for (let m = 0; m < SD_REPLICATES; m++) estimates.push(f.run(setValues(z), ++call).logLikelihood);
@@ -355,11 +438,14 @@ export function* chainIterations(
           const wanted = Number.isFinite(sdNow)
             ? Math.ceil(f.particles * (sdNow / f.targetSd) ** 2)
             : Number.POSITIVE_INFINITY;
-          const n = Math.min(filter.maxParticles, Math.max(filter.particles, wanted));
+          const n = Math.min(filter.maxParticles, Math.max(f.particles, wanted));
+          // The sd at n particles, from the 1/√N law (measured, when n is what was measured at).
+          noiseSd = sdNow * Math.sqrt(f.particles / n);
           if (n === f.particles) break;
           f = filter.withParticles(n);
         }
-        if (f !== filter) ll = f.run(setValues(z), ++call).logLikelihood;
+        targetAcceptance = optimalScaling(noiseSd).acceptance;
+        if (f !== before) ll = f.run(setValues(z), ++call).logLikelihood;
       }
       if (it + 1 === adaptAt && adaptAt > 10) {
         // Per-param sds from the second quarter of burn-in: the posterior's own shape.
@@ -374,7 +460,8 @@ export function* chainIterations(
           v /= n - 1;
           sd[i] = Math.max(1e-3, Math.sqrt(v));
         }
-        scale = 2.38 / Math.sqrt(Math.max(1, d));
+        scale = reference;
+        floor = SCALE_FLOOR * reference;
         // With `covariance`, the whole covariance of those draws (Haario, Saksman & Tamminen 2001): a
         // posterior whose params trade off against each other (a ridge) is then crossed along the ridge.
         if (cholesky) cholesky = choleskyOf(covarianceOf(history, d, from, adaptAt), d, sd);
@@ -400,6 +487,7 @@ export function* chainIterations(
     keptLogLik.subarray(0, kept),
     afterBurnIn ? accepted / afterBurnIn : 0,
     f.particles,
+    noiseSd,
   );
   return { chain, stopped };
 }
