@@ -4,7 +4,7 @@ import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { type Probe, RECORD_BUDGET_BYTES, RunRecords, recordBytesPerRun } from "../engine/records.js";
 import { type ParamRows, RunFailure, type Sampling } from "../engine/run.js";
 import { type RunsOut, runTableBytesPerRun } from "../engine/run-table.js";
-import { leafAlignedChunk } from "../engine/sketch.js";
+import { discardArray, leafAlignedChunk } from "../engine/sketch.js";
 import { type JobMeta, Summary, shapeOf, type TrackedCells } from "../engine/summary.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { saveTime, saveTotal } from "../model/load.js";
@@ -473,6 +473,9 @@ export async function runSimulation(
               data: part.summary,
               trackedCells: job.summary.trackedCells,
             });
+            // Merging copies what it keeps: the chunk's packed array (megabytes) is freed now, not when this
+            // thread's collector gets to it (it lets tens of megabytes of them pile up first).
+            discardArray(part.summary);
             if (part.records) runs.push(part.records);
           }
         });

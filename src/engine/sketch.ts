@@ -112,6 +112,25 @@ const spareBuffers: Float64Array[] = [];
 /** Spare buffers kept of each size. */
 const SPARE_BUFFERS = 2;
 
+/**
+ * Frees a buffer's memory at once, where the host can (Node: `freeBufferNow`, installed by the worker entry and
+ * `simulate`); by default a dropped buffer waits for the collector. The collector frees large buffers late —
+ * each thread lets megabytes of them pile up before it looks — and a thread that keeps them is what made a
+ * million-run job's resident memory peak at its end. Only a buffer nothing reads any more may be discarded:
+ * every view of it becomes empty.
+ */
+let discard: (buffer: ArrayBuffer) => void = () => {};
+
+/** Install how this thread frees a buffer at once (see `discard`). */
+export function setBufferDiscarder(free: (buffer: ArrayBuffer) => void): void {
+  discard = free;
+}
+
+/** Free `array`'s memory at once (where the host can): it, and every view of its buffer, must be dead. */
+export function discardArray(array: Float64Array | null | undefined): void {
+  if (array && array.buffer instanceof ArrayBuffer && array.buffer.byteLength > 0) discard(array.buffer);
+}
+
 function takeBuffer(length: number): Float64Array {
   const i = spareBuffers.findIndex((b) => b.length === length);
   if (i < 0) return new Float64Array(length);
@@ -121,8 +140,19 @@ function takeBuffer(length: number): Float64Array {
 
 function releaseBuffer(buffer: Float64Array): void {
   const same = spareBuffers.filter((b) => b.length === buffer.length);
-  if (same.length >= SPARE_BUFFERS) spareBuffers.splice(spareBuffers.indexOf(same[0]!), 1);
+  if (same.length >= SPARE_BUFFERS) {
+    spareBuffers.splice(spareBuffers.indexOf(same[0]!), 1);
+    discardArray(same[0]);
+  }
   spareBuffers.push(buffer);
+}
+
+/**
+ * Free every spare buffer of this thread now (a worker between chunks: an idle worker holding two leaves'
+ * and two nodes' room — tens of megabytes — while the caller merges the job's last chunks is the job's peak).
+ */
+export function dropSpareBuffers(): void {
+  for (const buffer of spareBuffers.splice(0)) discardArray(buffer);
 }
 
 /** Room for the union of two leaves' values of one cell, reused. */
@@ -320,10 +350,11 @@ export class RankSketches {
     leaf.stride = stride;
   }
 
-  /** Only the pool's two sizes go back to it: a small leaf's buffer is left to the collector. */
+  /** Only the pool's two sizes go back to it: a small leaf's buffer is freed. */
   private releaseNodeBuffer(buffer: Float64Array): void {
     if (buffer.length === this.cells * this.leafRuns || buffer.length === this.cells * this.capacity)
       releaseBuffer(buffer);
+    else discardArray(buffer);
   }
 
   private leafFor(firstRun: number, runs: number): Node {
@@ -338,7 +369,7 @@ export class RankSketches {
   private addedRuns(leaf: Node, runs: number): void {
     leaf.runs += runs;
     if (leaf.runs > this.leafRuns) throw new RangeError(`runs of leaf ${leaf.index} are counted twice`);
-    this.view = undefined;
+    this.dropView();
     if (leaf.runs === this.leafRuns) this.climb(leaf);
   }
 
@@ -605,7 +636,7 @@ export class RankSketches {
         return values ? { values: xs, weight } : { values: none, weight: 1 };
       });
     }
-    this.view = undefined;
+    this.dropView();
   }
 
   /**
@@ -622,20 +653,37 @@ export class RankSketches {
     this.counts.fill(0);
     this.min.fill(Number.POSITIVE_INFINITY);
     this.max.fill(Number.NEGATIVE_INFINITY);
-    this.view = undefined;
+    this.dropView();
   }
 
   /** Hand this summary's leaf buffers back for reuse; the summary must not be used afterwards. */
   release(): void {
     for (const node of this.nodes.values()) if (node.buffer) this.releaseNodeBuffer(node.buffer);
     this.nodes.clear();
+    this.dropView();
+  }
+
+  /** Free the kept cell view (nothing outside this class holds its arrays). */
+  private dropView(): void {
+    if (!this.view) return;
+    discardArray(this.view.list.values);
+    discardArray(this.view.list.weights);
+    this.view = undefined;
   }
 
   /** All of one cell's values (with their weights), sorted: what its quantiles read. */
   private cellView(c: number): WeightedList {
     if (this.view?.cell !== c) {
+      // The last cell's view and each partial merge are freed as soon as they are replaced: a report reads
+      // every cell once, and leaving each to the collector piles up hundreds of megabytes of them.
+      this.dropView();
       let list: WeightedList = { values: new Float64Array(0), weights: null };
-      for (const node of this.sortedNodes()) list = mergeIntoList(list, this.cellOf(node, c));
+      for (const node of this.sortedNodes()) {
+        const merged = mergeIntoList(list, this.cellOf(node, c));
+        discardArray(list.values);
+        discardArray(list.weights);
+        list = merged;
+      }
       this.view = { cell: c, list };
     }
     return this.view.list;
@@ -702,6 +750,6 @@ export class RankSketches {
         weight: uniformWeight(node.cells[c]!.weights),
       }));
     }
-    this.view = undefined;
+    this.dropView();
   }
 }

@@ -3,7 +3,7 @@ import { saveTotal } from "../model/load.js";
 import { ExactSum, ExactSumArray } from "./exactsum.js";
 import { PackReader, type PackSink, PackSizer, PackWriter } from "./pack.js";
 import type { RunEnd } from "./run.js";
-import { RankSketches, type SketchJSON } from "./sketch.js";
+import { discardArray, RankSketches, type SketchJSON } from "./sketch.js";
 
 /** What identifies a job: summaries merge only when these agree. */
 export interface JobMeta {
@@ -405,6 +405,8 @@ export class Summary {
   merge(other: Summary): void {
     const packed = other.pack();
     this.mergePacked(packed);
+    // Everything was copied out of it.
+    discardArray(packed.data);
   }
 
   /**

@@ -10,6 +10,7 @@ import {
 } from "../analysis/simulate.js";
 import type { ChunkFailure, ChunkResult, ChunkTask } from "../engine/chunk-task.js";
 import { FileWriteError, PACKAGE_ROOT } from "./files.js";
+import { freeDroppedBuffers } from "./free-buffer.js";
 import type { ChunkWriteFailure } from "./worker.js";
 
 export {
@@ -22,6 +23,9 @@ export {
 } from "../analysis/simulate.js";
 
 const WORKER = join(PACKAGE_ROOT, "dist", "node", "worker.js");
+
+// Chunk summaries merged here free what they drop at once (their packed arrays, spare nodes, report views).
+freeDroppedBuffers();
 
 /**
  * Jobs up to this many run·steps (with no --workers) run on the calling thread: about 0.1–1.5 µs a run·step, so

@@ -1,6 +1,10 @@
 import { move, transferableSymbol, valueSymbol } from "piscina";
 import { type ChunkFailure, type ChunkResult, type ChunkTask, runTask } from "../engine/chunk-task.js";
+import { dropSpareBuffers } from "../engine/sketch.js";
 import { FileWriteError } from "./files.js";
+import { freeDroppedBuffers } from "./free-buffer.js";
+
+freeDroppedBuffers();
 
 /** A chunk whose per-run file could not be written (re-thrown as a FileWriteError by the pool's caller). */
 export interface ChunkWriteFailure {
@@ -15,6 +19,9 @@ export default function runNodeTask(
   task: ChunkTask,
 ): ChunkResult | ChunkFailure | ChunkWriteFailure | Promise<ChunkResult | ChunkFailure | ChunkWriteFailure> {
   const result = runTask(task);
+  // Between chunks a worker keeps no spare leaves or nodes: the last chunks of a job are merged while the
+  // other workers sit idle, and their spares (tens of megabytes each) were the job's peak.
+  dropSpareBuffers();
   if (!task.runsOut || !("summary" in result) || !result.table) return transferSummary(result);
   return writeTable(task.runsOut, result).then(transferSummary);
 }
