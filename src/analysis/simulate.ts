@@ -131,6 +131,10 @@ export function checkSimulateOptions(options: SimulateOptions): void {
  * thread in steps, yielding between them.
  */
 export interface ChunkPool {
+  /**
+   * Run one chunk. The packed summary it resolves to becomes the caller's, which frees it once merged (where
+   * the host frees buffers at once: detached, so the pool must not read it afterwards).
+   */
   run(task: ChunkTask): Promise<ChunkResult | ChunkFailure>;
   /** Whether workers share memory with the caller (progress and stop through a SharedArrayBuffer). */
   sharedMemory: boolean;

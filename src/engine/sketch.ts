@@ -126,9 +126,15 @@ export function setBufferDiscarder(free: (buffer: ArrayBuffer) => void): void {
   discard = free;
 }
 
-/** Free `array`'s memory at once (where the host can): it, and every view of its buffer, must be dead. */
+/**
+ * Free `array`'s memory at once (where the host can): it, and every view of its buffer, must be dead. An array
+ * that is a part of a larger buffer (someone else's memory, such as a pool of Node Buffers) is left alone.
+ */
 export function discardArray(array: Float64Array | null | undefined): void {
-  if (array && array.buffer instanceof ArrayBuffer && array.buffer.byteLength > 0) discard(array.buffer);
+  if (!array || !(array.buffer instanceof ArrayBuffer)) return;
+  if (array.byteOffset !== 0 || array.byteLength !== array.buffer.byteLength || array.byteLength === 0)
+    return;
+  discard(array.buffer);
 }
 
 function takeBuffer(length: number): Float64Array {
