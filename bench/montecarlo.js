@@ -25,10 +25,12 @@ const model = (name) => {
 };
 
 if (process.argv[2] === "--million") {
-  // Child mode: one million SIR runs on two workers, then report the peak resident memory.
+  // Child mode: one million SIR runs on two workers, then report the peak resident memory. For diagnosis, a run
+  // count may follow the cells: `--million all 967680` ends the job on a chunk's edge (no leaf left over), which
+  // tells the job's end from the rest of it.
   const started = performance.now();
   const r = await simulate(model("examples/sir.yaml"), {
-    runs: 1_000_000,
+    runs: Number(process.argv[4] ?? 1_000_000),
     workers: 2,
     scenario: "uncertain",
     seed: 1,
