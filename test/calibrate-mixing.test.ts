@@ -11,6 +11,7 @@ import { runPmmh } from "../src/analysis/calibrate/pmmh.js";
 import { normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { hashUniform } from "../src/engine/rng.js";
+import { ksDistance } from "./helpers.js";
 import { kalmanLogLik as kalmanOracle } from "./kalman.js";
 
 /**
@@ -77,16 +78,6 @@ const grid = (() => {
   const cdf = (x: number) => cumulative[Math.min(n - 1, Math.max(0, Math.floor((x / 0.95) * n)))]!;
   return { cdf, mean, sd };
 })();
-
-function ksDistance(sample: number[], cdf: (x: number) => number): number {
-  const s = [...sample].sort((a, b) => a - b);
-  let d = 0;
-  s.forEach((x, i) => {
-    const f = cdf(x);
-    d = Math.max(d, Math.abs(f - i / s.length), Math.abs(f - (i + 1) / s.length));
-  });
-  return d;
-}
 
 const sdOf = (x: number[]) => {
   const m = x.reduce((a, b) => a + b) / x.length;

@@ -11,6 +11,7 @@ import { ess, runPmmh, splitRhat } from "../src/analysis/calibrate/pmmh.js";
 import { normalCdf, normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { hashUniform } from "../src/engine/rng.js";
+import { ksDistance } from "./helpers.js";
 import { kalmanLogLik as kalmanOracle } from "./kalman.js";
 
 /** A model and its observation series, the data given as text. */
@@ -29,17 +30,6 @@ function integrateExp(f: (x: number) => number, a: number, b: number, n = 200_00
   let s = 0;
   for (let i = 0; i < n; i++) s += Math.exp(f(a + (i + 0.5) * h)) * h;
   return s;
-}
-
-/** Kolmogorov–Smirnov distance between a sample and a CDF. */
-function ksDistance(sample: number[], cdf: (x: number) => number): number {
-  const s = [...sample].sort((a, b) => a - b);
-  let d = 0;
-  s.forEach((x, i) => {
-    const f = cdf(x);
-    d = Math.max(d, Math.abs(f - i / s.length), Math.abs(f - (i + 1) / s.length));
-  });
-  return d;
 }
 
 /** Every `step`-th value, so a KS test sees roughly independent draws. */

@@ -72,3 +72,14 @@ export function applyEdits(text: string, edits: TextEdit[]): string {
   }
   return text;
 }
+
+/** Kolmogorov–Smirnov distance between a sample and a CDF. */
+export function ksDistance(sample: number[], cdf: (x: number) => number): number {
+  const s = [...sample].sort((a, b) => a - b);
+  let d = 0;
+  s.forEach((x, i) => {
+    const f = cdf(x);
+    d = Math.max(d, Math.abs(f - i / s.length), Math.abs(f - (i + 1) / s.length));
+  });
+  return d;
+}

@@ -4,6 +4,7 @@ import { optimalScaling, pseudoMarginalAcceptance, runChain } from "../src/analy
 import { normalCdf, normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { hashUniform } from "../src/engine/rng.js";
+import { ksDistance } from "./helpers.js";
 
 /**
  * PMMH's step adaptation under a noisy likelihood estimate (docs/calibration.md, "The filter's noise"). The
@@ -72,16 +73,6 @@ const DATA_SD = 0.5;
 const logLik = (mu: number) => -((mu - DATA_MEAN) ** 2) / (2 * DATA_SD ** 2);
 const POSTERIOR_MEAN = DATA_MEAN / DATA_SD ** 2 / (1 + 1 / DATA_SD ** 2);
 const POSTERIOR_SD = 1 / Math.sqrt(1 + 1 / DATA_SD ** 2);
-
-function ksDistance(sample: number[], cdf: (x: number) => number): number {
-  const s = [...sample].sort((a, b) => a - b);
-  let d = 0;
-  s.forEach((x, i) => {
-    const f = cdf(x);
-    d = Math.max(d, Math.abs(f - i / s.length), Math.abs(f - (i + 1) / s.length));
-  });
-  return d;
-}
 
 /** Mean absolute size of the moves a chain's kept draws made (in normal scores), over the moves it accepted. */
 function meanMove(scores: Float64Array): number {
