@@ -177,6 +177,22 @@ export function distributionSupport(d: Distribution): Support {
   }
 }
 
+/**
+ * The support of a model's prior as written (`dist`, else `value`), with its text; undefined when the text does
+ * not parse (the model check reports that).
+ */
+export function priorSupport(prior: {
+  value?: number | undefined;
+  dist?: string | number | undefined;
+}): { support: Support; text: string | number } | undefined {
+  const text = prior.dist ?? prior.value ?? 0;
+  try {
+    return { support: distributionSupport(parseDistribution(text)), text };
+  } catch {
+    return undefined;
+  }
+}
+
 export function inSupport(s: Support, x: number): boolean {
   return (s.loIncluded ? x >= s.lo : x > s.lo) && (s.hiIncluded ? x <= s.hi : x < s.hi);
 }

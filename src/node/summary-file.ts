@@ -8,7 +8,7 @@ import { type PreparedModel, prepareModel } from "../engine/prepare.js";
 import { type Summary, shapeOf } from "../engine/summary.js";
 import { parseSummaryFile, type SummaryFile } from "../engine/summary-file.js";
 import { type Diagnostic, DiagnosticError } from "../lang/diagnostic.js";
-import { distributionSupport, formatSupport, inSupport, parseDistribution } from "../model/distribution.js";
+import { formatSupport, inSupport, priorSupport } from "../model/distribution.js";
 import { loadModel } from "../model/load.js";
 import { readTextFile } from "./files.js";
 import { type JsonPath, jsonValuePosition } from "./json-position.js";
@@ -88,14 +88,9 @@ function modelProblem(saved: SummaryFile, model: PreparedModel): ModelProblem | 
     );
   for (let column = 0; column < params.length; column++) {
     const name = params[column]!;
-    const prior = priors[name]!;
-    const dist = prior.dist ?? prior.value ?? 0;
-    let support: ReturnType<typeof distributionSupport>;
-    try {
-      support = distributionSupport(parseDistribution(dist));
-    } catch {
-      continue; // the model check (prepareModel) reported it already
-    }
+    const prior = priorSupport(priors[name]!);
+    if (!prior) continue; // the model check (prepareModel) reported it already
+    const { support, text: dist } = prior;
     for (let row = 0; row < count; row++) {
       const i = row * params.length + column;
       const value = values[i]!;

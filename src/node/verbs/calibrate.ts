@@ -348,19 +348,12 @@ async function drawOutsidePrior(
   priors: Record<string, { value?: number | undefined; dist?: string | number | undefined }>,
   modelFile: string,
 ): Promise<{ row: number; column: number; message: string } | undefined> {
-  const { distributionSupport, formatSupport, inSupport, parseDistribution } = await import(
-    "../../model/distribution.js"
-  );
+  const { formatSupport, inSupport, priorSupport } = await import("../../model/distribution.js");
   for (let column = 0; column < params.length; column++) {
     const name = params[column]!;
-    const prior = priors[name]!;
-    const text = prior.dist ?? prior.value ?? 0;
-    let support: ReturnType<typeof distributionSupport>;
-    try {
-      support = distributionSupport(parseDistribution(text));
-    } catch {
-      continue;
-    }
+    const prior = priorSupport(priors[name]!);
+    if (!prior) continue;
+    const { support, text } = prior;
     const row = samples.findIndex((draw) => !inSupport(support, draw[column]!));
     if (row < 0) continue;
     const value = samples[row]![column]!;
