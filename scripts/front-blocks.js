@@ -16,6 +16,8 @@ export const FRONT_BLOCKS = {
       "tempo_reversion_time",
       "tempo_0",
       "season_amplitude",
+      "tempo_surge_rate",
+      "tempo_surge_size",
       "loss_obs_sd",
     ],
   ],

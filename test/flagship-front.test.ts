@@ -24,6 +24,12 @@ describe("the flagship's front model", () => {
         expect(front[section]![name]?.unit, name).toBe(flagship[section]![name]?.unit);
       }
     }
+    // The tempo's surges: the same hazard and the same jump in both (the switch's value may differ).
+    const events = (file: Record<string, Section>) =>
+      file.events as Record<string, { rate?: string; then?: Record<string, string> }>;
+    expect(events(front).tempo_surge, "tempo_surge").toBeDefined();
+    expect(events(front).tempo_surge?.rate).toBe(events(flagship).tempo_surge?.rate);
+    expect(events(front).tempo_surge?.then).toEqual(events(flagship).tempo_surge?.then);
     // The fitted params exist in the flagship with the same units.
     const params = flagship.params as Record<string, { unit?: string }>;
     for (const [name, p] of Object.entries(front.params as Record<string, { unit?: string }>)) {

@@ -217,6 +217,22 @@ describe("the flagship's structure", () => {
     expect(jumpy.front_momentum).not.toEqual(calm.front_momentum);
   });
 
+  it("tempo surges, when switched on, make Russian losses jump; off, the run is unchanged", () => {
+    // Only the surges move the tempo here: no weekly shocks, no season.
+    const still = pin(pin(text, "tempo_volatility", 0), "season_amplitude", 0);
+    const largestShift = (source: string) => {
+      const losses = series(prepareText(source, FLAGSHIP), 0, 1).series.russian_casualties!;
+      const logs = losses.slice(1).map((v, i) => Math.abs(Math.log(v / losses[i]!)));
+      return Math.max(...logs.slice(1));
+    };
+    const off = largestShift(pin(still, "tempo_surges", 0));
+    expect(off).toBe(largestShift(still));
+    const on = largestShift(
+      pin(pin(pin(still, "tempo_surges", 1), "tempo_surge_rate", 12), "tempo_surge_size", 0.4),
+    );
+    expect(on).toBeGreaterThan(off + 0.1);
+  });
+
   it("a donor cut-off takes the donor's share of aid at once", () => {
     let cut = pin(pin(text, "donor_cutoff_hazard", 1000), "aid_volatility", 0);
     cut = pin(pin(cut, "support_drift", 0), "talk_round_rate", 0);
