@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -47,6 +47,65 @@ describe("brink backtest", () => {
     expect(t.stdout).toMatch(/in_bed\s+model\s+8\s/);
     expect(t.stdout).toContain("persistence");
     expect(brink("backtest", FLU, ...ORIGINS, ...SMALL, "--json").stdout).toBe(j.stdout);
+  }, 120_000);
+
+  it("takes the sampler's adaptive particle numbers and full-covariance proposals, as calibrate does", () => {
+    // A stochastic model (a noisy walk with an uncertain drift): its filter has particles to raise.
+    const dir = mkdtempSync(join(tmpdir(), "brink-backtest-walk-"));
+    writeFileSync(
+      join(dir, "walk.yaml"),
+      `brink: 1
+name: walk
+time: { start: 0, stop: 20, dt: 1 }
+params:
+  drift: { dist: "normal(0, 1)" }
+  wobble: { dist: "0.3 to 1.5" }
+stocks:
+  x: { init: 0, inflows: [move] }
+flows:
+  move: { eq: "drift + wobble * normal(0, 1)" }
+observations:
+  y: { variable: x, file: y.csv, time: t, noise: normal, sd: 0.3 }
+`,
+    );
+    writeFileSync(
+      join(dir, "y.csv"),
+      "t,value\n1,0.9\n2,1.2\n3,2.8\n4,3.1\n5,3.3\n6,4.9\n7,5.2\n8,6.6\n9,7.0\n10,8.1\n",
+    );
+    const walk = join(dir, "walk.yaml");
+    const args = ["--origins", "5,7", "--horizon", "3", ...SMALL, "--particles", "5", "--json"];
+    const adapted = brink(
+      "backtest",
+      walk,
+      ...args,
+      "--target-sd",
+      "0.3",
+      "--max-particles",
+      "60",
+      "--covariance",
+    );
+    expect(adapted.stderr).toBe("");
+    expect(adapted.status).toBe(0);
+    const r = JSON.parse(adapted.stdout);
+    for (const o of r.origins) {
+      // Each origin's calibration ran with them: each chain's particles, raised within the cap, are reported.
+      expect(o.posterior.chain_particles).toHaveLength(2);
+      for (const n of o.posterior.chain_particles) expect(n >= 5 && n <= 60).toBe(true);
+    }
+    expect(
+      r.origins.some((o: { posterior: { chain_particles: number[] } }) =>
+        o.posterior.chain_particles.some((n) => n > 5),
+      ),
+    ).toBe(true);
+    // Without them: fixed particles (none reported), and other scores — the covariance moved the chains.
+    const plain = JSON.parse(brink("backtest", walk, ...args).stdout);
+    expect(plain.origins[0].posterior.chain_particles).toBeUndefined();
+    const covarianceOnly = JSON.parse(brink("backtest", walk, ...args, "--covariance").stdout);
+    expect(covarianceOnly.origins[0].posterior.chain_particles).toBeUndefined();
+    expect(covarianceOnly.origins).not.toEqual(plain.origins);
+    const bad = brink("backtest", walk, "--origins", "5", "--horizon", "3", "--target-sd", "-1");
+    expect(bad.status).toBe(2); // a usage error
+    expect(bad.stderr).toContain("--target-sd must be a number > 0, not '-1'");
   }, 120_000);
 
   it("--priors-only forecasts without calibrating", () => {

@@ -99,7 +99,13 @@ export interface BacktestResult {
     step: number;
     t: number;
     /** The calibration at this origin (absent with --priors-only). */
-    posterior?: { acceptance: number; partial: boolean; summary: PosteriorParam[] };
+    posterior?: {
+      acceptance: number;
+      partial: boolean;
+      summary: PosteriorParam[];
+      /** With adaptive particle numbers (`targetSd`): each chain's particles after burn-in. */
+      chain_particles?: number[];
+    };
     /** Forecast runs whose particle had ended (or whose filter estimate was 0) before the origin. */
     ended: number;
   }[];
@@ -299,7 +305,12 @@ export async function backtest(
       }
       partial = post.partial;
       draws = post.samples;
-      posterior = { acceptance: post.acceptance, partial: post.partial, summary: post.summary };
+      posterior = {
+        acceptance: post.acceptance,
+        partial: post.partial,
+        summary: post.summary,
+        ...(post.chain_particles ? { chain_particles: post.chain_particles } : {}),
+      };
     }
     const end = Math.min(model.loaded.time.steps, origin + options.horizonSteps);
     // What to forecast: each series' observations in (origin, end], and the starts of their change periods.

@@ -24,6 +24,9 @@ interface BacktestFlags {
   burnIn: number;
   particles: number;
   thin: number;
+  targetSd?: number;
+  maxParticles?: number;
+  covariance?: boolean;
   workers?: number;
   k: number;
   output?: string;
@@ -202,6 +205,9 @@ export const backtestVerb: Verb = {
             burnIn: opts.burnIn,
             particles: opts.particles,
             thin: opts.thin,
+            ...given("targetSd", opts.targetSd),
+            ...given("maxParticles", opts.maxParticles),
+            ...(opts.covariance ? { covariance: true } : {}),
             // The chains of each origin's calibration run on worker threads (the same result on any number).
             ...given("pool", pool),
             ...given("onForecastRuns", runsOut),

@@ -35,14 +35,6 @@ function nonNegative(text: string): number {
   return x;
 }
 
-/** A positive number (a target sd). */
-function positive(text: string): number {
-  const x = Number(text);
-  if (text.trim() === "" || !(x > 0) || !Number.isFinite(x))
-    throw new InvalidArgumentError(`--target-sd must be a number > 0, not '${text}'`);
-  return x;
-}
-
 /** The posterior summary as a table: one row per calibrated param. */
 export function formatPosterior(post: PosteriorFile): string {
   const fmt = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
@@ -156,20 +148,6 @@ export const calibrateVerb: Verb = {
         "ABC-SMC: particles (default 1000)",
         wholeNumber("--abc-particles", 2, 1e6),
         1000,
-      )
-      .option(
-        "--target-sd <sd>",
-        "adaptive particle numbers: each chain, at a quarter of burn-in, raises its particles so that the log-likelihood estimate's sd is about this (e.g. 1.2)",
-        positive,
-      )
-      .option(
-        "--max-particles <n>",
-        "adaptive particle numbers: at most this many (default 16 × --particles; never more than 512 MiB of filter state)",
-        wholeNumber("--max-particles", 1, 1e7),
-      )
-      .option(
-        "--covariance",
-        "adapt the proposal's full covariance at half of burn-in (Haario et al. 2001), not only each param's sd",
       )
       .option(
         "--mle",

@@ -153,7 +153,19 @@ export const jsonOption = (description = "print one JSON object instead of table
 export const given = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
   (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
-/** The PMMH sampler's options, shared by calibrate and backtest: chains, iterations, burn-in, particles, thinning, workers. */
+/** A parser of a number > 0 for `flag`. */
+export const positiveNumber =
+  (flag: string) =>
+  (text: string): number => {
+    const x = Number(text);
+    if (text.trim() === "" || !(x > 0) || !Number.isFinite(x))
+      throw new InvalidArgumentError(`${flag} must be a number > 0, not '${text}'`);
+    return x;
+  };
+
+/**
+ * The PMMH sampler's options, shared by calibrate and backtest: chains, iterations, burn-in, particles, thinning,
+ * adaptive particle numbers, full-covariance proposals, workers. */
 export function samplerOptions(command: Command, iterations: number): Command {
   return command
     .option("--chains <n>", "independent calibration chains", wholeNumber("--chains", 1, 64), 4)
@@ -180,6 +192,20 @@ export function samplerOptions(command: Command, iterations: number): Command {
       "keep every k-th iteration after burn-in (default 1: all); memory is bounded by the draws kept",
       wholeNumber("--thin", 1, 1e6),
       1,
+    )
+    .option(
+      "--target-sd <sd>",
+      "adaptive particle numbers: each chain raises its particles (at 1/4, 1/2 and 3/4 of burn-in) so that the log-likelihood estimate's sd is about this (e.g. 1.2), and aims its steps at the acceptance that noise allows",
+      positiveNumber("--target-sd"),
+    )
+    .option(
+      "--max-particles <n>",
+      "adaptive particle numbers: at most this many (default 16 × --particles; never more than 512 MiB of filter state)",
+      wholeNumber("--max-particles", 1, 1e7),
+    )
+    .option(
+      "--covariance",
+      "adapt the proposal's full covariance at half of burn-in (Haario et al. 2001), not only each param's sd",
     )
     .addOption(
       workersOption(
