@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { estimateEvidence } from "../src/analysis/calibrate/evidence.js";
-import { logNormal } from "../src/analysis/calibrate/likelihood.js";
 import { parseObservations } from "../src/analysis/calibrate/observations.js";
 import { ParticleFilter } from "../src/analysis/calibrate/particle-filter.js";
 import { runPmmh } from "../src/analysis/calibrate/pmmh.js";
@@ -12,6 +11,7 @@ import { normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { hashUniform } from "../src/engine/rng.js";
 import { ROOT } from "./helpers.js";
+import { ar1Rows, kalmanLogLik } from "./kalman.js";
 
 /** Log marginal likelihood estimates against exact answers. */
 
@@ -84,27 +84,9 @@ flows:
 observations:
   y: { variable: x, file: y.csv, time: t, noise: normal, sd: ${R} }
 `;
-    const rows: { t: number; y: number }[] = [];
-    let x = 0;
-    for (let k = 1; k <= 20; k++) {
-      x = 0.7 * x + Q * gauss(1, k);
-      rows.push({ t: k, y: x + R * gauss(2, k) });
-    }
-    const kalman = (phi: number) => {
-      let m = 0;
-      let P = 0;
-      let ll = 0;
-      for (const { y } of rows) {
-        m *= phi;
-        P = phi * phi * P + Q * Q;
-        const S = P + R * R;
-        ll += logNormal(y, m, Math.sqrt(S));
-        const K = P / S;
-        m += K * (y - m);
-        P *= 1 - K;
-      }
-      return ll;
-    };
+    const rows = ar1Rows(20, Q, R, gauss);
+    const ys = rows.map((r) => r.y);
+    const kalman = (phi: number) => kalmanLogLik(phi, Q, R, ys);
     // log ∫ L(φ)/0.95 dφ over [0, 0.95] by the midpoint rule, shifted by the largest term.
     const n = 20_000;
     const lls = Array.from({ length: n }, (_, i) => kalman(((i + 0.5) * 0.95) / n));

@@ -12,7 +12,7 @@ import { normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { hashUniform } from "../src/engine/rng.js";
 import { ksDistance } from "./helpers.js";
-import { kalmanLogLik as kalmanOracle } from "./kalman.js";
+import { ar1Model, ar1Rows, kalmanLogLik as kalmanOracle } from "./kalman.js";
 
 /**
  * Adaptive particle numbers (Doucet, Pitt, Deligiannidis & Kohn 2015; docs/calibration.md), checked on a
@@ -23,31 +23,11 @@ import { kalmanLogLik as kalmanOracle } from "./kalman.js";
 const STEPS = 20;
 const Q = 0.8; // sd of the state noise
 const R = 0.4; // sd of the measurement noise: tight, so that a few particles give a noisy estimate
-const AR1 = `brink: 1
-name: ar1
-time: { start: 0, stop: ${STEPS}, dt: 1 }
-params:
-  phi: { dist: "uniform(0, 0.95)" }
-  measurement_sd: ${R}
-stocks:
-  x: { init: 0, inflows: [move] }
-flows:
-  move: { eq: "(phi - 1) * x + ${Q} * normal(0, 1)" }
-observations:
-  y: { variable: x, file: y.csv, time: t, noise: normal, sd: measurement_sd }
-`;
+const AR1 = ar1Model(STEPS, Q, R);
 
 const gauss = (seed: number, i: number) => normalQuantile(hashUniform(seed, i, 777));
 
-const rows = (() => {
-  const out: { t: number; y: number }[] = [];
-  let x = 0;
-  for (let k = 1; k <= STEPS; k++) {
-    x = 0.7 * x + Q * gauss(1, k);
-    out.push({ t: k, y: x + R * gauss(2, k) });
-  }
-  return out;
-})();
+const rows = ar1Rows(STEPS, Q, R, gauss);
 const csv = `t,value\n${rows.map((r) => `${r.t},${r.y}`).join("\n")}\n`;
 
 /** The exact log-likelihood of the data by the Kalman filter. */

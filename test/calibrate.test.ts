@@ -12,7 +12,7 @@ import { normalCdf, normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { hashUniform } from "../src/engine/rng.js";
 import { ksDistance } from "./helpers.js";
-import { kalmanLogLik as kalmanOracle } from "./kalman.js";
+import { ar1Model, ar1Rows, kalmanLogLik as kalmanOracle } from "./kalman.js";
 
 /** A model and its observation series, the data given as text. */
 function setup(modelText: string, data: Record<string, string>) {
@@ -65,30 +65,10 @@ describe("measurement models", () => {
 const STEPS = 20;
 const Q = 0.8; // sd of the state noise
 const R = 0.5; // sd of the measurement noise
-const AR1 = `brink: 1
-name: ar1
-time: { start: 0, stop: ${STEPS}, dt: 1 }
-params:
-  phi: { dist: "uniform(0, 0.95)" }
-  measurement_sd: ${R}
-stocks:
-  x: { init: 0, inflows: [move] }
-flows:
-  move: { eq: "(phi - 1) * x + ${Q} * normal(0, 1)" }
-observations:
-  y: { variable: x, file: y.csv, time: t, noise: normal, sd: measurement_sd }
-`;
+const AR1 = ar1Model(STEPS, Q, R);
 
 /** Data from the AR(1) with phi = 0.7, drawn independently of Brink's streams. */
-function ar1Data(): { t: number; y: number }[] {
-  const rows: { t: number; y: number }[] = [];
-  let x = 0;
-  for (let k = 1; k <= STEPS; k++) {
-    x = 0.7 * x + Q * gauss(1, k);
-    rows.push({ t: k, y: x + R * gauss(2, k) });
-  }
-  return rows;
-}
+const ar1Data = () => ar1Rows(STEPS, Q, R, gauss);
 
 /** The exact log-likelihood of these rows by the Kalman filter. */
 const kalmanLogLik = (phi: number, rows: { y: number }[]) =>

@@ -19,3 +19,37 @@ export function kalmanLogLik(phi: number, q: number, r: number, ys: readonly num
   }
   return ll;
 }
+
+/**
+ * The Brink model of that AR(1) over `steps` unit steps, φ uniform on [0, 0.95], its measurement sd a
+ * fixed param `measurement_sd` = r, observed as `y` from y.csv (columns t, value).
+ */
+export const ar1Model = (steps: number, q: number, r: number) => `brink: 1
+name: ar1
+time: { start: 0, stop: ${steps}, dt: 1 }
+params:
+  phi: { dist: "uniform(0, 0.95)" }
+  measurement_sd: ${r}
+stocks:
+  x: { init: 0, inflows: [move] }
+flows:
+  move: { eq: "(phi - 1) * x + ${q} * normal(0, 1)" }
+observations:
+  y: { variable: x, file: y.csv, time: t, noise: normal, sd: measurement_sd }
+`;
+
+/** Data from that AR(1) with φ = 0.7 at t = 1…steps, drawn with `gauss(stream, k)` (independent of Brink's). */
+export function ar1Rows(
+  steps: number,
+  q: number,
+  r: number,
+  gauss: (stream: number, k: number) => number,
+): { t: number; y: number }[] {
+  const rows: { t: number; y: number }[] = [];
+  let x = 0;
+  for (let k = 1; k <= steps; k++) {
+    x = 0.7 * x + q * gauss(1, k);
+    rows.push({ t: k, y: x + r * gauss(2, k) });
+  }
+  return rows;
+}
