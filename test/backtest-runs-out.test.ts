@@ -1,28 +1,14 @@
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
 import { brink, scratchDir } from "./cli-helpers.js";
+import { query } from "./duckdb-helpers.js";
 import { example } from "./helpers.js";
 
 // `brink backtest --runs-out DIR` writes each origin's forecast runs as Parquet; DuckDB reads the folder back as an
 // analyst would and the numbers are checked against the backtest's own output.
 const FLU = example("boarding-school-flu.yaml");
 const RUNS = 250;
-
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const db = await DuckDBInstance.create(":memory:");
-  const connection = await db.connect();
-  try {
-    return (await connection.runAndReadAll(sql))
-      .getRowObjectsJS()
-      .map((row) =>
-        Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v])),
-      );
-  } finally {
-    connection.closeSync();
-  }
-}
 
 interface Backtest {
   runs: number;

@@ -1,27 +1,16 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import { Queue } from "bullmq";
 import { redisConnection } from "../src/node/distributed.js";
-import { BIN } from "./cli-helpers.js";
+import { BIN, freePort } from "./cli-helpers.js";
 import { ROOT } from "./helpers.js";
+
+export { freePort };
 
 // What the tests of distributed jobs share: a real redis-server (Debian's, installed by .ci/run) on a free
 // loopback port, and real `brink worker` processes.
 
 if (spawnSync("redis-server", ["--version"]).status !== 0)
   throw new Error("these tests need redis-server on PATH (apt-get install redis-server; see .ci/run)");
-
-/** A loopback port no one listens on now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Poll `check` until it holds, failing after timeoutMs. */
 export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {

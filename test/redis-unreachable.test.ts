@@ -1,25 +1,12 @@
-import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { brink } from "./cli-helpers.js";
+import { brink, freePort } from "./cli-helpers.js";
 
 // An unreachable Redis (no redis-server needed): the verbs end with a clean message and exit code, neither a
 // stack trace nor a hang while the clients retry a connection that never comes.
 
-/** A loopback port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe("--redis with no Redis there", () => {
   it("a verb that fails before submitting says why and exits, and one that submits gives up cleanly", async () => {
-    const url = `redis://127.0.0.1:${await closedPort()}`;
+    const url = `redis://127.0.0.1:${await freePort()}`;
     const [nothingToVary, run] = await Promise.all([
       brink("sensitivity", "models/examples/sir.yaml", "--redis", url),
       brink("run", "models/examples/sir.yaml", "--runs", "10", "--redis", url),

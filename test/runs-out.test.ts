@@ -1,30 +1,15 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
 import { Runner } from "../src/engine/run.js";
 import { brink, scratchDir } from "./cli-helpers.js";
+import { query } from "./duckdb-helpers.js";
 import { example, prepareFile } from "./helpers.js";
 
 // `brink run --runs-out DIR` writes every run as Parquet; DuckDB reads the folder back as an analyst would.
 const MODEL = example("war-of-attrition.yaml");
 const RUNS = 1000;
 const CHUNK = 300;
-
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const db = await DuckDBInstance.create(":memory:");
-  const connection = await db.connect();
-  try {
-    // Counts and run indices come back as BIGINT; they are small enough to compare as numbers.
-    return (await connection.runAndReadAll(sql))
-      .getRowObjectsJS()
-      .map((row) =>
-        Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v])),
-      );
-  } finally {
-    connection.closeSync();
-  }
-}
 
 interface TrackedPoint {
   t: number;
