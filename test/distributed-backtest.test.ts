@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QUEUE, redisConnection } from "../src/node/distributed.js";
 import { BIN, brink, scratchDir } from "./cli-helpers.js";
 import { example, ROOT } from "./helpers.js";
-import { startRedis, until, workerProcesses } from "./redis-helpers.js";
+import { expectOtherVersionRefused, startRedis, until, workerProcesses } from "./redis-helpers.js";
 
 // `brink backtest --redis`: each origin's calibration chains and its filter and forecast batches as BullMQ jobs
 // on a real redis-server (on a free loopback port, databases 7 and 8), served by real `brink worker` processes,
@@ -138,15 +138,7 @@ describe("brink backtest --redis", () => {
 
       // A worker of another engine version refuses a calibration task, without retries.
       await startWorker(url);
-      const other = await queue.add(
-        "calibrate",
-        { calibrate: {}, engineVersion: "0.0.0-other" },
-        { jobId: "other-version", attempts: 5, backoff: { type: "fixed", delay: 100 } },
-      );
-      await until("the task to fail", async () => (await other.getState()) === "failed", 60_000);
-      const failed = (await queue.getJob("other-version"))!;
-      expect(failed.failedReason).toContain("submitted by Brink 0.0.0-other");
-      expect(failed.attemptsMade).toBe(1);
+      await expectOtherVersionRefused(queue, "calibrate", { calibrate: {} });
     } finally {
       await queue.close();
     }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QUEUE, redisConnection } from "../src/node/distributed.js";
 import { BIN, brink, scratchDir } from "./cli-helpers.js";
 import { ROOT } from "./helpers.js";
-import { freePort, startRedis, until, workerProcesses } from "./redis-helpers.js";
+import { expectOtherVersionRefused, freePort, startRedis, until, workerProcesses } from "./redis-helpers.js";
 
 // Distributed jobs: a real redis-server (Debian's, installed by .ci/run) on a free loopback port, real
 // `brink worker` processes, and `brink run --redis` compared byte for byte with the same job run locally.
@@ -95,15 +95,7 @@ describe("brink run --redis", () => {
     await startWorker(url);
     const queue = new Queue(QUEUE, { connection: redisConnection(url) });
     try {
-      const job = await queue.add(
-        "chunk",
-        { task: {}, engineVersion: "0.0.0-other" },
-        { jobId: "other-version", attempts: 5, backoff: { type: "fixed", delay: 100 } },
-      );
-      await until("the chunk to fail", async () => (await job.getState()) === "failed", 60_000);
-      const failed = (await queue.getJob("other-version"))!;
-      expect(failed.failedReason).toContain("submitted by Brink 0.0.0-other");
-      expect(failed.attemptsMade).toBe(1);
+      await expectOtherVersionRefused(queue, "chunk", { task: {} });
     } finally {
       await queue.close();
     }

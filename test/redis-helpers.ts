@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { Queue } from "bullmq";
+import { expect } from "vitest";
 import { redisConnection } from "../src/node/distributed.js";
 import { BIN, freePort } from "./cli-helpers.js";
 import { ROOT } from "./helpers.js";
@@ -55,4 +56,24 @@ export function workerProcesses(lockDurationMs: number) {
       for (const w of started) w.kill("SIGKILL");
     },
   };
+}
+
+/**
+ * Submit a `name` job that claims another engine version (fields `payload` besides the version) and check that a
+ * worker refuses it once, naming the version, with no retries although five attempts were allowed.
+ */
+export async function expectOtherVersionRefused(
+  queue: Queue,
+  name: string,
+  payload: Record<string, unknown>,
+): Promise<void> {
+  const job = await queue.add(
+    name,
+    { ...payload, engineVersion: "0.0.0-other" },
+    { jobId: "other-version", attempts: 5, backoff: { type: "fixed", delay: 100 } },
+  );
+  await until(`the ${name} task to fail`, async () => (await job.getState()) === "failed", 60_000);
+  const failed = (await queue.getJob("other-version"))!;
+  expect(failed.failedReason).toContain("submitted by Brink 0.0.0-other");
+  expect(failed.attemptsMade).toBe(1);
 }
