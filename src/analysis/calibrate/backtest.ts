@@ -7,6 +7,7 @@ import { dateToDays, isIsoDate, modelTimeToDate, parseDuration, UNIT_DAYS } from
 import { sortedQuantile } from "../stats.js";
 import { type CalibrateOptions, calibrate } from "./calibrate.js";
 import { forecastsOnPool } from "./calibrate-task.js";
+import { factorSeed, likelihoodFactors } from "./factors.js";
 import type { Noise, NoiseParam, ObservationSeries } from "./observations.js";
 import { ParticleFilter } from "./particle-filter.js";
 import type { PosteriorParam } from "./pmmh.js";
@@ -286,6 +287,9 @@ export async function backtest(
     // Param draws: the posterior's or the priors'.
     let draws: number[][];
     let posterior: BacktestResult["origins"][number]["posterior"];
+    // The forecasts' filter: as many particles as the calibration's chains settled on (adaptive particle numbers
+    // raise them where the estimate is noisy, and a nowcast from too few particles is as noisy as the estimate).
+    let forecastParticles = options.particles;
     if (free.length === 0) {
       // Nothing to calibrate: every run has the model's own params (the state is still filtered).
       draws = [[]];
@@ -311,6 +315,7 @@ export async function backtest(
         summary: post.summary,
         ...(post.chain_particles ? { chain_particles: post.chain_particles } : {}),
       };
+      if (post.chain_particles) forecastParticles = Math.max(forecastParticles, ...post.chain_particles);
     }
     const end = Math.min(model.loaded.time.steps, origin + options.horizonSteps);
     // What to forecast: each series' observations in (origin, end], and the starts of their change periods.
@@ -319,28 +324,53 @@ export async function backtest(
         .filter((pt) => pt.step > origin && pt.step <= end)
         .map((pt) => ({ s, pt, history: s.points.filter((h) => h.step <= origin) })),
     );
-    const tracks = new Map<string, number>();
     const recordSteps = new Set<number>();
     for (const { s, pt } of targets)
       if (s.changeSteps && pt.step - s.changeSteps <= origin)
         recordSteps.add(Math.max(0, pt.step - s.changeSteps));
-    const filter = new ParticleFilter(model, series, {
-      // With the priors nothing is filtered: one particle is a plain run of the model.
-      particles: options.priorsOnly || p.randomSites.length === 0 ? 1 : options.particles,
-      seed: options.seed,
-      untilStep: options.priorsOnly ? -1 : origin,
-      stateStep: origin,
-      recordSteps: [...recordSteps],
-    });
-    filter.observed.forEach((v, i) => tracks.set(v, i));
-    const wanted = targets.flatMap(({ s, pt }) => {
-      const track = tracks.get(s.variable)!;
-      return s.changeSteps
-        ? [
-            { track, step: pt.step },
-            { track, step: Math.max(0, pt.step - s.changeSteps) },
-          ]
-        : [{ track, step: pt.step }];
+    // Each target's values in a run's path: its observation step, and the start of its change period.
+    const offsets: number[] = [];
+    let pathLength = 0;
+    for (const { s } of targets) {
+      offsets.push(pathLength);
+      pathLength += s.changeSteps ? 2 : 1;
+    }
+    // One forecaster per independent factor of the likelihood (factors.ts), as calibrate fits them: each filters
+    // on its own series only, so its nowcast is not thinned by weights from series it cannot explain, and draws
+    // the state of its own part of the model; the factors' parts of a run are independent given the params.
+    const factors = options.priorsOnly
+      ? [{ series: series.map((_, i) => i), params: free }]
+      : likelihoodFactors(p, series);
+    const parts = factors.map((factor, k) => {
+      const own = factor.series.map((i) => series[i]!);
+      const seed = factorSeed(options.seed, k);
+      const job = {
+        file: model.loaded.source.file,
+        text: model.loaded.source.text,
+        series: own,
+        // With the priors nothing is filtered: one particle is a plain run of the model.
+        particles: options.priorsOnly || p.randomSites.length === 0 ? 1 : forecastParticles,
+        seed,
+        untilStep: options.priorsOnly ? -1 : origin,
+      };
+      const filter = new ParticleFilter(model, own, {
+        ...job,
+        stateStep: origin,
+        recordSteps: [...recordSteps],
+      });
+      const tracks = new Map(filter.observed.map((v, i) => [v, i]));
+      const mine = targets.flatMap(({ s }, j) => (own.includes(s) ? [j] : []));
+      const wanted = mine.flatMap((j) => {
+        const { s, pt } = targets[j]!;
+        const track = tracks.get(s.variable)!;
+        return s.changeSteps
+          ? [
+              { track, step: pt.step },
+              { track, step: Math.max(0, pt.step - s.changeSteps) },
+            ]
+          : [{ track, step: pt.step }];
+      });
+      return { job, filter, mine, wanted };
     });
     const samples = targets.map(() => [] as number[]);
     const values = Float64Array.from(p.params, (q) => (q.dist.kind === "fixed" ? q.dist.value : 0));
@@ -354,37 +384,51 @@ export async function backtest(
       });
     };
     // On worker threads, every run's forecast is made there first (the same numbers as here).
+    const rows = () => {
+      const out = new Float64Array(options.runs * p.params.length);
+      for (let r = 0; r < options.runs; r++) {
+        setDraw(r);
+        out.set(values, r * p.params.length);
+      }
+      return out;
+    };
     const onPool =
       options.pool && !options.shouldStop?.()
-        ? await forecastsOnPool(
-            options.pool,
-            {
-              job: {
-                file: model.loaded.source.file,
-                text: model.loaded.source.text,
-                series: [...series],
-                particles: options.priorsOnly || p.randomSites.length === 0 ? 1 : options.particles,
-                seed: options.seed,
-                untilStep: options.priorsOnly ? -1 : origin,
-              },
-              stateStep: origin,
-              recordSteps: [...recordSteps],
-              toStep: end,
-              wanted,
-            },
-            (() => {
-              const rows = new Float64Array(options.runs * p.params.length);
-              for (let r = 0; r < options.runs; r++) {
-                setDraw(r);
-                rows.set(values, r * p.params.length);
-              }
-              return rows;
-            })(),
-            p.params.length,
-            options.runs,
-            FORECAST_CALL,
+        ? await Promise.all(
+            parts.map((part) =>
+              forecastsOnPool(
+                options.pool!,
+                {
+                  job: part.job,
+                  stateStep: origin,
+                  recordSteps: [...recordSteps],
+                  toStep: end,
+                  wanted: part.wanted,
+                },
+                rows(),
+                p.params.length,
+                options.runs,
+                FORECAST_CALL,
+              ),
+            ),
           )
         : undefined;
+    // Run r's path: each factor's targets from that factor's forecast; none if any factor's run had ended.
+    const pathOf = (r: number): Float64Array | undefined => {
+      const got = parts.map((part, k) =>
+        onPool ? onPool[k]!(r) : part.filter.forecast(values, FORECAST_CALL + r, end, part.wanted),
+      );
+      if (got.length === 1 || got.some((g) => g === undefined)) return got.length === 1 ? got[0] : undefined;
+      const path = new Float64Array(pathLength);
+      parts.forEach((part, k) => {
+        let w = 0;
+        for (const j of part.mine) {
+          const n = targets[j]!.s.changeSteps ? 2 : 1;
+          for (let m = 0; m < n; m++) path[offsets[j]! + m] = got[k]![w++]!;
+        }
+      });
+      return path;
+    };
     const T = targets.length;
     const record = options.onForecastRuns
       ? {
@@ -405,7 +449,7 @@ export async function backtest(
       setDraw(r);
       record?.params.set(values, r * p.params.length);
       done = r + 1;
-      const path = onPool ? onPool(r) : filter.forecast(values, FORECAST_CALL + r, end, wanted);
+      const path = pathOf(r);
       if (!path) {
         ended++;
         if (record) record.ended[r] = 1;

@@ -1,4 +1,5 @@
 import { type PreparedModel, prepareModel } from "../../engine/prepare.js";
+import { withFixedParams } from "./factors.js";
 import type { ObservationSeries } from "./observations.js";
 import { ParticleFilter } from "./particle-filter.js";
 import { runChain } from "./pmmh.js";
@@ -23,6 +24,8 @@ export interface CalibrateJob {
   /** Adaptive particle numbers: the target sd of the log-likelihood estimate, and the most particles. */
   targetSd?: number;
   maxParticles?: number;
+  /** One factor of a split likelihood (factors.ts): the params fixed for it, as (param index, value). */
+  fixed?: [number, number][];
 }
 
 /**
@@ -126,17 +129,24 @@ export interface CalibratePool {
 
 // A worker keeps the last job's model and filters for its later tasks.
 let cachedKey = "";
+let cachedText = "";
+let cachedSource: PreparedModel | undefined;
 let cachedModel: PreparedModel | undefined;
 const cachedFilters = new Map<string, ParticleFilter>();
 
 function filterFor(job: CalibrateJob, stateStep?: number, recordSteps?: readonly number[]): ParticleFilter {
-  const key = `${job.file}\u0000${job.text}`;
+  const text = `${job.file}\u0000${job.text}`;
+  const key = `${text}\u0000${JSON.stringify(job.fixed ?? [])}`;
   if (key !== cachedKey || !cachedModel) {
-    cachedModel = prepareModel(job.file, job.text);
+    // Factors of one calibration share the model text: it is compiled once.
+    if (text !== cachedText || !cachedSource) cachedSource = prepareModel(job.file, job.text);
+    cachedText = text;
+    cachedModel = withFixedParams(cachedSource, job.fixed ?? []);
     cachedKey = key;
     cachedFilters.clear();
   }
   const filterKey = JSON.stringify([
+    job.series.map((x) => x.name),
     job.particles,
     job.seed,
     job.untilStep ?? null,

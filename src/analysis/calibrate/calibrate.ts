@@ -1,3 +1,4 @@
+import type { ParamPlan } from "../../compile/ir.js";
 import { modelHash } from "../../engine/montecarlo.js";
 import type { PreparedModel } from "../../engine/prepare.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
@@ -10,7 +11,14 @@ import {
   CONTROL_HEADER_BYTES,
   controlBuffer,
 } from "./calibrate-task.js";
-import { type Evidence, evidenceFrom, evidencePlan } from "./evidence.js";
+import { type Evidence, evidenceFrom, evidencePlan, sumEvidence } from "./evidence.js";
+import {
+  factorFixed,
+  factorSeed,
+  type LikelihoodFactor,
+  likelihoodFactors,
+  withFixedParams,
+} from "./factors.js";
 import type { ObservationSeries } from "./observations.js";
 import { ParticleFilter } from "./particle-filter.js";
 import {
@@ -110,6 +118,21 @@ export interface PosteriorFile {
   diagnostics?: { max_rhat: number; min_ess: number; chains_used: number };
   /** The log marginal likelihood of the observations used, with its estimator and error; null if not estimated. */
   evidence: Evidence | null;
+  /**
+   * PMMH on a likelihood that splits into independent factors (factors.ts): each factor's series and params, the
+   * seed its chains ran with, their acceptance (and particles), and its evidence; `evidence` is their sum. Absent
+   * when the likelihood is one factor.
+   */
+  factors?: {
+    observations: string[];
+    params: string[];
+    seed: number;
+    acceptance: number;
+    chain_acceptance: number[];
+    chain_particles?: number[];
+    chain_noise_sd?: (number | null)[];
+    evidence?: Evidence | null;
+  }[];
   /** With `--mle`: the maximum-likelihood params (mle.ts). */
   mle?: { params: Record<string, number>; log_likelihood: number; evaluations: number };
   /** ABC-SMC only: the tolerance schedule, the moves' acceptance by generation, simulations, why it stopped. */
@@ -173,68 +196,30 @@ export async function calibrate(
   // Entries without a measurement model have no likelihood: ABC-SMC (abc-smc.ts).
   if (series.some((s) => s.noise.kind === "none")) return calibrateAbc(model, file, series, options);
   const particles = model.program.randomSites.length === 0 ? 1 : options.particles;
-  const filter = new ParticleFilter(model, series, {
-    particles,
-    seed: options.seed,
-    ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
-    ...(options.targetSd ? { targetSd: options.targetSd } : {}),
-    ...(options.maxParticles ? { maxParticles: options.maxParticles } : {}),
-  });
-  const job = jobOf(model, series, options, particles);
+  const factors = likelihoodFactors(model.program, series);
+  const fits: FactorFit[] = [];
+  const progress = factorProgress(options.onProgress, factors.length);
+  const fitOne = (k: number) => fitFactor(model, series, options, particles, factors, k, progress(k));
+  // On a pool every factor's chains are tasks side by side; here, one factor after another.
+  if (options.pool) fits.push(...(await Promise.all(factors.map((_, k) => fitOne(k)))));
+  else for (let k = 0; k < factors.length; k++) fits.push(await fitOne(k));
+  const result = fits.length === 1 ? fits[0]!.result : mergeFactors(model.program.params, fits);
   const thin = Math.max(1, Math.floor(options.thin ?? 1));
-  const result: PmmhResult = await (options.pool
-    ? chainsOnPool(model, job, options, options.pool)
-    : runPmmhAsync(
-        filter,
-        {
-          chains: options.chains,
-          iterations: options.iterations,
-          burnIn: options.burnIn,
-          seed: options.seed,
-          thin,
-          ...(options.covariance ? { covariance: true } : {}),
-          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-          ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
-        },
-        options.pause ?? (() => Promise.resolve()),
-      )
-  ).catch((e: unknown) => {
-    // Data no prior draw can produce (every particle ended in an outcome, or a density of 0) are the model's.
-    if (e instanceof Error && e.message === NO_POSITIVE_LIKELIHOOD)
-      throw new DiagnosticError([
-        source.at(
-          ["observations"],
-          `${NO_POSITIVE_LIKELIHOOD}: each particle's run ended in an outcome before an observation, or gave one a density of 0 — check the observations against the model and its priors`,
-        ),
-      ]);
-    throw e;
-  });
   const { time } = model.loaded;
   const samples = result.chains.flatMap((c) => c.draws);
-  let evidence: Evidence | null = null;
-  const plan =
+  const evidences =
     options.evidenceDraws && !result.partial
-      ? evidencePlan(
-          model.program.params,
-          result.chains.map((c) => c.scores),
-          { draws: options.evidenceDraws, seed: options.seed },
-        )
-      : undefined;
-  if (plan) {
-    const logLikelihood = await filterCalls(
-      "likelihoods",
-      { job, filter, model, series, options },
-      plan.params,
-      plan.calls,
-    );
-    evidence = evidenceFrom(plan, logLikelihood);
-  }
-  const lastObserved = filter.steps[filter.steps.length - 1] ?? 0;
+      ? await Promise.all(fits.map((fit) => factorEvidence(fit, options)))
+      : [];
+  const evidence = evidences.length === 0 ? null : sumEvidence(evidences);
+  const lastObserved = Math.max(0, ...fits.map((f) => f.filter.steps[f.filter.steps.length - 1] ?? 0));
   const state = await filteredState(
     model,
     series,
     options,
-    particles,
+    // The state's filter has as many particles as the chains settled on: a state drawn from fewer is as noisy
+    // as the estimate adaptive particle numbers were raised to avoid.
+    Math.max(particles, ...result.chains.map((c) => c.particles)),
     samples,
     options.untilStep ?? lastObserved,
   );
@@ -286,8 +271,178 @@ export async function calibrate(
       chains_used: used.length,
     },
     evidence,
+    ...(fits.length > 1
+      ? {
+          factors: fits.map((fit, k) => ({
+            observations: fit.series.map((x) => x.name),
+            params: fit.result.params,
+            seed: fit.seed,
+            acceptance: fit.result.acceptance,
+            chain_acceptance: fit.result.chains.map((c) => c.acceptance),
+            ...(options.targetSd && particles > 1
+              ? {
+                  chain_particles: fit.result.chains.map((c) => c.particles),
+                  chain_noise_sd: fit.result.chains.map((c) =>
+                    Number.isFinite(c.noiseSd) ? c.noiseSd : null,
+                  ),
+                }
+              : {}),
+            ...(evidences.length ? { evidence: evidences[k]! } : {}),
+          })),
+        }
+      : {}),
     state,
   };
+}
+
+/** One factor's PMMH: its own series, its own params free and the rest fixed, its own seed. */
+interface FactorFit {
+  model: PreparedModel;
+  series: ObservationSeries[];
+  seed: number;
+  filter: ParticleFilter;
+  job: CalibrateJob;
+  result: PmmhResult;
+}
+
+/**
+ * Fit factor k of the likelihood (factors.ts). A single factor is the whole model, run exactly as before; the
+ * others get their own seed, so that their chains' random numbers are independent of each other's.
+ */
+async function fitFactor(
+  whole: PreparedModel,
+  allSeries: readonly ObservationSeries[],
+  options: CalibrateOptions,
+  particles: number,
+  factors: readonly LikelihoodFactor[],
+  k: number,
+  onProgress: CalibrateOptions["onProgress"],
+): Promise<FactorFit> {
+  const factor = factors[k]!;
+  const single = factors.length === 1;
+  const fixed = single ? [] : factorFixed(whole.program, factor);
+  const model = withFixedParams(whole, fixed);
+  const series = single ? [...allSeries] : factor.series.map((i) => allSeries[i]!);
+  const seed = factorSeed(options.seed, k);
+  const own: CalibrateOptions = { ...options, seed, ...(onProgress ? { onProgress } : {}) };
+  const filter = new ParticleFilter(model, series, {
+    particles,
+    seed,
+    ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
+    ...(options.targetSd ? { targetSd: options.targetSd } : {}),
+    ...(options.maxParticles ? { maxParticles: options.maxParticles } : {}),
+  });
+  const job = { ...jobOf(model, series, own, particles), ...(fixed.length ? { fixed } : {}) };
+  const result: PmmhResult = await (options.pool
+    ? chainsOnPool(model, job, own, options.pool)
+    : runPmmhAsync(
+        filter,
+        {
+          chains: options.chains,
+          iterations: options.iterations,
+          burnIn: options.burnIn,
+          seed,
+          thin: Math.max(1, Math.floor(options.thin ?? 1)),
+          ...(options.covariance ? { covariance: true } : {}),
+          ...(own.onProgress ? { onProgress: own.onProgress } : {}),
+          ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+        },
+        options.pause ?? (() => Promise.resolve()),
+      )
+  ).catch((e: unknown) => {
+    // Data no prior draw can produce (every particle ended in an outcome, or a density of 0) are the model's.
+    if (e instanceof Error && e.message === NO_POSITIVE_LIKELIHOOD)
+      throw new DiagnosticError([
+        whole.loaded.source.at(
+          ["observations"],
+          `${NO_POSITIVE_LIKELIHOOD}: each particle's run ended in an outcome before an observation, or gave one a density of 0 — check the observations against the model and its priors`,
+        ),
+      ]);
+    throw e;
+  });
+  return { model, series, seed, filter, job, result };
+}
+
+/**
+ * Each factor's progress reporter, reporting as the whole calibration's: chain c has done the mean of its
+ * iterations over the factors (each factor runs every chain), so a bar fills once, whether the factors run one
+ * after another or side by side.
+ */
+function factorProgress(
+  report: CalibrateOptions["onProgress"],
+  count: number,
+): (k: number) => CalibrateOptions["onProgress"] {
+  if (!report || count === 1) return () => report;
+  const done = new Map<number, number[]>();
+  return (k) => (chain, iteration, acceptance, chainEss) => {
+    const row = done.get(chain) ?? new Array<number>(count).fill(-1);
+    done.set(chain, row);
+    row[k] = iteration;
+    const mean = row.reduce((a, x) => a + x + 1, 0) / count;
+    report(chain, Math.max(0, Math.floor(mean) - 1), acceptance, chainEss);
+  };
+}
+
+/**
+ * The factors' chains as one posterior: chain c's draw i holds each factor's chain c draw i (the factors are
+ * independent, so pairing draws by index samples their product). A stopped run keeps, per chain, the draws every
+ * factor has. The estimate at a draw is the sum of the factors' (their likelihoods multiply).
+ */
+function mergeFactors(params: readonly ParamPlan[], fits: readonly FactorFit[]): PmmhResult {
+  const free = uncertainParams(params);
+  const column = new Map(free.map((q, i) => [q, i]));
+  const width = free.length;
+  const chains = fits[0]!.result.chains.map((_, c) => {
+    const parts = fits.map((f) => f.result.chains[c]!);
+    const kept = Math.min(...parts.map((ch) => ch.kept));
+    const values = new Float64Array(kept * width);
+    const scores = new Float64Array(kept * width);
+    const logLikelihood = new Float64Array(kept);
+    parts.forEach((ch, f) => {
+      const own = fits[f]!.result.params.map((name) => column.get(params.findIndex((q) => q.name === name))!);
+      for (let d = 0; d < kept; d++) {
+        logLikelihood[d]! += ch.logLikelihood[d]!;
+        own.forEach((to, from) => {
+          values[d * width + to] = ch.values[d * ch.width + from]!;
+          scores[d * width + to] = ch.scores[d * ch.width + from]!;
+        });
+      }
+    });
+    const noise = parts.map((ch) => ch.noiseSd);
+    return new Chain(
+      width,
+      values,
+      scores,
+      logLikelihood,
+      parts.reduce((a, ch) => a + ch.acceptance, 0) / parts.length,
+      // The most particles any factor's filter settled on (the filter of the whole model needs at least those).
+      Math.max(...parts.map((ch) => ch.particles)),
+      // The sum of independent estimates has the root of the summed variances.
+      noise.every(Number.isFinite) ? Math.sqrt(noise.reduce((a, x) => a + x * x, 0)) : Number.NaN,
+    );
+  });
+  return combineChains(
+    params,
+    chains,
+    fits.some((f) => f.result.partial),
+  );
+}
+
+/** One factor's log marginal likelihood (its params' priors against its series). */
+async function factorEvidence(fit: FactorFit, options: CalibrateOptions): Promise<Evidence | null> {
+  const plan = evidencePlan(
+    fit.model.program.params,
+    fit.result.chains.map((c) => c.scores),
+    { draws: options.evidenceDraws ?? 0, seed: fit.seed },
+  );
+  if (!plan) return null;
+  const logLikelihood = await filterCalls(
+    "likelihoods",
+    { job: fit.job, filter: fit.filter, model: fit.model, series: fit.series, options },
+    plan.params,
+    plan.calls,
+  );
+  return evidenceFrom(plan, logLikelihood);
 }
 
 /** What every worker task of this calibration shares. */

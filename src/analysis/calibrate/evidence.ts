@@ -193,3 +193,19 @@ export function evidenceOf(logW: readonly number[]): Evidence {
 }
 
 const METHOD = "importance sampling from a normal fitted to the posterior draws, 10% prior mixture" as const;
+
+/**
+ * The evidence of independent factors of a likelihood (factors.ts): their log marginal likelihoods add, and so do
+ * the variances of the estimates; null if any factor has none.
+ */
+export function sumEvidence(parts: readonly (Evidence | null)[]): Evidence | null {
+  if (parts.length === 1 || parts.some((p) => p === null)) return parts.length === 1 ? parts[0]! : null;
+  const all = parts as Evidence[];
+  return {
+    method: METHOD,
+    log_marginal_likelihood: all.reduce((a, p) => a + p.log_marginal_likelihood, 0),
+    se: Math.sqrt(all.reduce((a, p) => a + p.se * p.se, 0)),
+    draws: Math.min(...all.map((p) => p.draws)),
+    ess: Math.min(...all.map((p) => p.ess)),
+  };
+}
