@@ -7,6 +7,7 @@ import { backtest } from "../src/analysis/calibrate/backtest.js";
 import { calibrate } from "../src/analysis/calibrate/calibrate.js";
 import { factorSeed, likelihoodFactors } from "../src/analysis/calibrate/factors.js";
 import { parseObservations } from "../src/analysis/calibrate/observations.js";
+import { evidenceTask } from "../src/analysis/weigh.js";
 import { normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { hashUniform } from "../src/engine/rng.js";
@@ -190,7 +191,35 @@ describe("calibrating a likelihood of independent factors", () => {
     expect(forecasts(both, "x_seen")).toEqual(forecasts(xOnly, "x_seen"));
   }, 60_000);
 
-  it("gives the same posterior on worker threads as on one (brink calibrate --workers)", () => {
+  it("weighs scenarios by the sum of the factors' evidence paths (brink weigh)", async () => {
+    const settings = { seed: 6, chains: 2, iterations: 80, burnIn: 60, particles: 40, evidenceDraws: 30 };
+    const task = (t: string, seed: number) => {
+      const { series: own } = setup(t);
+      return evidenceTask({
+        file: "m.yaml",
+        text: t,
+        scenario: "base",
+        series: own,
+        settings: { ...settings, seed },
+      });
+    };
+    const both = await task(text, 6);
+    const x = await task(block(text, "z_seen", { phi_z: 0.475 }), 6);
+    const z = await task(
+      block(text, "x_seen", { phi_x: 0.475, sd_x: Math.sqrt(0.3 * 0.8), unused: 0 }),
+      factorSeed(6, 1),
+    );
+    if ("problem" in both || "problem" in x || "problem" in z) throw new Error("no evidence");
+    expect(both.steps).toEqual(x.steps);
+    const last = (e: typeof both) => e.path[e.path.length - 1]!;
+    expect(last(both).log_marginal_likelihood).toBeCloseTo(
+      last(x).log_marginal_likelihood + last(z).log_marginal_likelihood,
+      9,
+    );
+    expect(last(both).se).toBeCloseTo(Math.hypot(last(x).se, last(z).se), 12);
+  }, 60_000);
+
+  it("says how it split the fit, and gives the same posterior on worker threads as on one (--workers)", () => {
     const dir = mkdtempSync(join(tmpdir(), "brink-factors-"));
     writeFileSync(join(dir, "m.yaml"), text);
     for (const [name, csv] of Object.entries(DATA)) writeFileSync(join(dir, name), csv);
@@ -213,9 +242,12 @@ describe("calibrating a likelihood of independent factors", () => {
       );
       expect(r.stderr).toBe("");
       expect(r.status).toBe(0);
-      return JSON.parse(readFileSync(join(dir, extra[extra.length - 1]!), "utf8"));
+      return { stdout: r.stdout, ...JSON.parse(readFileSync(join(dir, extra[extra.length - 1]!), "utf8")) };
     };
     const here = run("-o", "here.json");
+    expect(here.stdout).toContain(
+      "fitted in 2 independent parts (no uncertain param, state or random draw in common): x_seen → phi_x, sd_x, unused",
+    );
     const pooled = run("--workers", "2", "-o", "pooled.json");
     expect(here.factors).toHaveLength(2);
     expect(pooled.samples).toEqual(here.samples);

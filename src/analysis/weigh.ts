@@ -5,6 +5,7 @@ import type { ParamRows } from "../engine/run.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { modelTimeToDate } from "../model/time.js";
 import { estimateEvidencePath, evidenceOf } from "./calibrate/evidence.js";
+import { factorFixed, factorSeed, likelihoodFactors, withFixedParams } from "./calibrate/factors.js";
 import type { ObservationSeries } from "./calibrate/observations.js";
 import { ParticleFilter } from "./calibrate/particle-filter.js";
 import { runPmmhAsync, uncertainParams } from "./calibrate/pmmh.js";
@@ -283,43 +284,96 @@ async function scenarioEvidence(
       summary: { params: names, particles },
     };
   }
-  const result = await runPmmhAsync(
-    filter,
-    {
-      chains: options.chains,
-      iterations: options.iterations,
-      burnIn: options.burnIn,
-      seed: options.seed,
-      ...(options.onProgress
-        ? {
-            onProgress: (chain: number, it: number, acc: number) =>
-              options.onProgress!(index, chain, it, acc),
-          }
-        : {}),
-      ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
-    },
-    options.pause ?? (() => Promise.resolve()),
-  );
-  if (result.partial) return undefined;
-  const path = estimateEvidencePath(
-    filter,
-    result.chains.map((c) => c.scores),
-    { draws: options.evidenceDraws, seed: options.seed },
-  );
-  if (!path)
-    return {
-      problem: `scenario '${s.name}': too few posterior draws or evidence draws to estimate its marginal likelihood; raise --iterations or --evidence-draws`,
-    };
+  // A likelihood of independent factors (calibrate/factors.ts): each factor's evidence path on its own, summed.
+  const factors = likelihoodFactors(program, s.series);
+  const parts: { path: PathPoint[]; steps: number[]; acceptance: number; rhat: number }[] = [];
+  for (const [k, factor] of factors.entries()) {
+    const single = factors.length === 1;
+    const model = single ? s.model : withFixedParams(s.model, factorFixed(program, factor));
+    const seed = factorSeed(options.seed, k);
+    const own = single
+      ? filter
+      : new ParticleFilter(
+          model,
+          factor.series.map((i) => s.series[i]!),
+          {
+            particles,
+            seed,
+            ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
+          },
+        );
+    const result = await runPmmhAsync(
+      own,
+      {
+        chains: options.chains,
+        iterations: options.iterations,
+        burnIn: options.burnIn,
+        seed,
+        ...(options.onProgress
+          ? {
+              // Each factor's chains in turn: the bar goes round once per factor.
+              onProgress: (chain: number, it: number, acc: number) =>
+                options.onProgress!(index, chain, it, acc),
+            }
+          : {}),
+        ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+      },
+      options.pause ?? (() => Promise.resolve()),
+    );
+    if (result.partial) return undefined;
+    const path = estimateEvidencePath(
+      own,
+      result.chains.map((c) => c.scores),
+      { draws: options.evidenceDraws, seed },
+    );
+    if (!path)
+      return {
+        problem: `scenario '${s.name}': too few posterior draws or evidence draws to estimate its marginal likelihood; raise --iterations or --evidence-draws`,
+      };
+    parts.push({
+      path,
+      steps: own.steps,
+      acceptance: result.acceptance,
+      rhat: Math.max(...result.summary.map((p) => p.rhat)),
+    });
+  }
+  const combined = parts.length === 1 ? parts[0]! : sumPaths(parts);
   return {
-    path,
-    steps: filter.steps,
+    path: combined.path,
+    steps: combined.steps,
     summary: {
       params: names,
       particles,
-      acceptance: result.acceptance,
-      rhat_max: Math.max(...result.summary.map((p) => p.rhat)),
+      acceptance: parts.reduce((a, p) => a + p.acceptance, 0) / parts.length,
+      rhat_max: Math.max(...parts.map((p) => p.rhat)),
     },
   };
+}
+
+/**
+ * The evidence path of independent factors: at each step any factor observes, the sum of every factor's log
+ * evidence of its data so far (0 before its first observation), the variances added; ESS and draws the least.
+ */
+function sumPaths(parts: readonly { path: PathPoint[]; steps: number[] }[]): {
+  path: PathPoint[];
+  steps: number[];
+} {
+  const steps = [...new Set(parts.flatMap((p) => p.steps))].sort((a, b) => a - b);
+  const path = steps.map((step) => {
+    const upTo = parts.flatMap((p) => {
+      let k = -1;
+      while (k + 1 < p.steps.length && p.steps[k + 1]! <= step) k++;
+      return k < 0 ? [] : [p.path[k]!];
+    });
+    return {
+      method: upTo[0]!.method,
+      log_marginal_likelihood: upTo.reduce((a, e) => a + e.log_marginal_likelihood, 0),
+      se: Math.sqrt(upTo.reduce((a, e) => a + e.se * e.se, 0)),
+      draws: Math.min(...upTo.map((e) => e.draws)),
+      ess: Math.min(...upTo.map((e) => e.ess)),
+    };
+  });
+  return { path, steps };
 }
 
 /**

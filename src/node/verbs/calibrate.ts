@@ -65,6 +65,16 @@ export function formatPosterior(post: PosteriorFile): string {
   return [
     `posterior of ${post.model.name}${until}: PMMH, ${post.chains} chains × ${post.iterations} (after ${post.burn_in} burn-in${(post.thin ?? 1) > 1 ? `, every ${post.thin}th kept` : ""}), ${post.particles} particle${post.particles === 1 ? "" : "s"}${post.chain_particles ? ` (adapted to log-likelihood sd ${post.target_sd}: ${post.chain_particles.join(", ")} by chain)` : ""}, seed ${post.seed}${post.partial ? ` — PARTIAL (${(post.chain_draws ?? []).join(", ")} draws kept by chain)` : ""}`,
     `observations: ${used}`,
+    ...(post.factors
+      ? [
+          `fitted in ${post.factors.length} independent parts (no uncertain param, state or random draw in common): ${post.factors
+            .map(
+              (f) =>
+                `${f.observations.join(", ")} → ${f.params.join(", ")} (acceptance ${f.acceptance.toFixed(2)}${f.chain_particles ? `, particles ${f.chain_particles.join(", ")}` : ""})`,
+            )
+            .join("; ")}`,
+        ]
+      : []),
     table(["param", "mean", "sd", "q05", "q50", "q95", "R-hat", "ESS"], rows),
     `acceptance ${post.acceptance.toFixed(3)} (by chain: ${post.chain_acceptance.map((a) => a.toFixed(2)).join(", ")})`,
     ...(post.mle
