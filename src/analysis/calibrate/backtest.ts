@@ -352,6 +352,7 @@ export async function backtest(
         particles: options.priorsOnly || p.randomSites.length === 0 ? 1 : forecastParticles,
         seed,
         untilStep: options.priorsOnly ? -1 : origin,
+        ...(options.lookahead && !options.priorsOnly ? { lookahead: options.lookahead } : {}),
       };
       const filter = new ParticleFilter(model, own, {
         ...job,

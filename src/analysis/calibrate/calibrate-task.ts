@@ -24,6 +24,8 @@ export interface CalibrateJob {
   /** Adaptive particle numbers: the target sd of the log-likelihood estimate, and the most particles. */
   targetSd?: number;
   maxParticles?: number;
+  /** The particle filter's look-ahead steps inside change periods (FilterOptions.lookahead). */
+  lookahead?: number;
   /** One factor of a split likelihood (factors.ts): the params fixed for it, as (param index, value). */
   fixed?: [number, number][];
 }
@@ -152,6 +154,7 @@ function filterFor(job: CalibrateJob, stateStep?: number, recordSteps?: readonly
     job.untilStep ?? null,
     job.targetSd ?? 0,
     job.maxParticles ?? null,
+    job.lookahead ?? 0,
     stateStep ?? null,
     recordSteps ?? null,
   ]);
@@ -163,6 +166,7 @@ function filterFor(job: CalibrateJob, stateStep?: number, recordSteps?: readonly
       ...(job.untilStep !== undefined ? { untilStep: job.untilStep } : {}),
       ...(job.targetSd ? { targetSd: job.targetSd } : {}),
       ...(job.maxParticles ? { maxParticles: job.maxParticles } : {}),
+      ...(job.lookahead ? { lookahead: job.lookahead } : {}),
       ...(stateStep !== undefined ? { stateStep } : {}),
       ...(recordSteps ? { recordSteps } : {}),
     });

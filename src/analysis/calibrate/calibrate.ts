@@ -56,6 +56,8 @@ export interface CalibrateOptions {
    */
   targetSd?: number;
   maxParticles?: number;
+  /** The particle filter's look-ahead steps inside change periods (FilterOptions.lookahead; absent or 0: none). */
+  lookahead?: number;
   /** PMMH: adapt the proposal's full covariance at half of burn-in, not only each param's sd (default false). */
   covariance?: boolean;
   /** Use observations up to this step only. */
@@ -95,6 +97,8 @@ export interface PosteriorFile {
   chain_noise_sd?: (number | null)[];
   /** PMMH: the proposal's full covariance was adapted (absent: each param's sd only). */
   covariance?: boolean;
+  /** The particle filter looked ahead this many steps inside change periods (absent: not at all). */
+  lookahead?: number;
   chains: number;
   burn_in: number;
   iterations: number;
@@ -242,6 +246,7 @@ export async function calibrate(
     seed: options.seed,
     particles,
     ...(options.covariance ? { covariance: true } : {}),
+    ...(options.lookahead ? { lookahead: options.lookahead } : {}),
     ...(options.targetSd && particles > 1
       ? {
           target_sd: options.targetSd,
@@ -331,6 +336,7 @@ async function fitFactor(
     ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
     ...(options.targetSd ? { targetSd: options.targetSd } : {}),
     ...(options.maxParticles ? { maxParticles: options.maxParticles } : {}),
+    ...(options.lookahead ? { lookahead: options.lookahead } : {}),
   });
   const job = { ...jobOf(model, series, own, particles), ...(fixed.length ? { fixed } : {}) };
   const result: PmmhResult = await (options.pool
@@ -462,6 +468,7 @@ function jobOf(
     ...(options.targetSd ? { targetSd: options.targetSd } : {}),
     ...(options.maxParticles ? { maxParticles: options.maxParticles } : {}),
     ...(options.covariance ? { covariance: true } : {}),
+    ...(options.lookahead ? { lookahead: options.lookahead } : {}),
   };
 }
 
@@ -572,6 +579,7 @@ async function filterCalls(
         seed: job.seed,
         ...(job.untilStep !== undefined ? { untilStep: job.untilStep } : {}),
         ...(stateStep !== undefined ? { stateStep } : {}),
+        ...(job.lookahead ? { lookahead: job.lookahead } : {}),
       });
     if (kind === "likelihoods")
       return Float64Array.from(

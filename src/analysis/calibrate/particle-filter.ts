@@ -8,7 +8,7 @@ import type { Program } from "../../compile/ir.js";
 import { CENSORED, NUMERIC_FAILURE } from "../../compile/kernel.js";
 import type { PreparedModel } from "../../engine/prepare.js";
 import { hashName, hashUniform, SiteStreams } from "../../engine/rng.js";
-import { logMeasurement } from "./likelihood.js";
+import { logLognormal, logMeasurement, logNormal } from "./likelihood.js";
 import type { Noise, NoiseParam, ObservationSeries } from "./observations.js";
 
 /**
@@ -27,9 +27,12 @@ import type { Noise, NoiseParam, ObservationSeries } from "./observations.js";
 /** Run indices of filter streams start here, far above any Monte Carlo job's runs. */
 const RUN_BASE = 2 ** 40;
 const RESAMPLE_KEY = hashName("calibrate:resample");
+const PILOT_KEY = hashName("calibrate:lookahead-pilot");
 const STATE_KEY = hashName("calibrate:state");
 /** Run indices of forecast continuations (one per filter call), above every filter particle's. */
 const FORECAST_BASE = 2 ** 52;
+/** Look-ahead potentials go no lower than this (log): see FilterOptions.lookahead. */
+const LOOKAHEAD_FLOOR = 700;
 
 /** The observations compared at one step. */
 interface Comparison {
@@ -38,6 +41,17 @@ interface Comparison {
   from: number;
   value: number;
   noise: Noise;
+  /** Look-ahead: the series' index among those with look-ahead (its pending potential), or -1. */
+  pending: number;
+  /**
+   * Look-ahead only: this comparison is provisional, made this far (0 < f < 1) into the change period, with
+   * the change so far divided by f standing for the whole; `id` indexes the pilot's mean squared error of that
+   * projection.
+   */
+  fraction?: number;
+  id?: number;
+  /** Look-ahead, on an observation's comparison: its provisional comparisons, with their pauses. */
+  ahead?: { pause: number; comparison: Comparison }[];
 }
 
 export interface FilterOptions {
@@ -57,6 +71,14 @@ export interface FilterOptions {
   targetSd?: number;
   /** The most particles adaptation may reach (default 16 times `particles`; never past ADAPTIVE_BUDGET). */
   maxParticles?: number;
+  /**
+   * Look-ahead within change periods (absent or 0: none): the particles are also weighted and resampled at this
+   * many evenly spaced steps inside each observed change period of two steps or more, by a provisional potential
+   * — the measurement density of the change so far scaled up to the whole period, tempered — that the
+   * observation's own density replaces at the period's end. The potentials telescope, so the estimate stays
+   * unbiased; particles drifting away from the coming observation are dropped before it rather than at it.
+   */
+  lookahead?: number;
 }
 
 /** The most numbers (8 bytes each) adaptive particle numbers may give one filter's states: 2²⁶, 512 MiB. */
@@ -106,6 +128,12 @@ export class ParticleFilter {
   private nextAlive: Uint8Array;
   private readonly logWeights: Float64Array;
   private readonly ancestors: Int32Array;
+  /** Look-ahead: series with a pending potential, and each particle's (pendingCount per particle). */
+  private readonly pendingCount: number;
+  /** Look-ahead: the pilot's mean squared error of each provisional projection (see `run`). */
+  private readonly projectionError: Float64Array;
+  private pending: Float64Array;
+  private nextPending: Float64Array;
   /** Resample after the last observation too, so the particles after it are equally weighted. */
   private readonly keepState: boolean;
   /** See FilterOptions.targetSd (0: no adaptation; also for a model that draws no random numbers). */
@@ -141,20 +169,60 @@ export class ParticleFilter {
       }
     if (options.stateStep !== undefined) pauseSet.add(options.stateStep);
     for (const step of options.recordSteps ?? []) pauseSet.add(step);
+    // Look-ahead steps inside each change period of two steps or more, for series whose periods do not overlap
+    // (one pending potential per series and particle).
+    const lookahead = Math.max(0, Math.floor(options.lookahead ?? 0));
+    const ahead = used.map(
+      ({ s, points }) =>
+        lookahead > 0 &&
+        (s.noise.kind === "normal" || s.noise.kind === "lognormal") &&
+        s.changeSteps !== undefined &&
+        s.changeSteps >= 2 &&
+        points.every((pt, k) => k === 0 || pt.step - s.changeSteps! >= points[k - 1]!.step),
+    );
+    const inside = (pt: { step: number }, changeSteps: number) => {
+      const start = pt.step - changeSteps;
+      const steps = new Set<number>();
+      for (let j = 1; j <= lookahead; j++) {
+        const at = start + Math.round((j * changeSteps) / (lookahead + 1));
+        if (at > start && at < pt.step) steps.add(at);
+      }
+      return [...steps];
+    };
+    used.forEach(({ s, points }, k) => {
+      if (ahead[k]) for (const pt of points) for (const at of inside(pt, s.changeSteps!)) pauseSet.add(at);
+    });
     this.pauses = [...pauseSet].sort((a, b) => a - b);
     const indexOf = new Map(this.pauses.map((k, i) => [k, i]));
     this.comparisons = this.pauses.map(() => []);
-    for (const { s, points } of used) {
+    let pendingCount = 0;
+    let provisionalCount = 0;
+    used.forEach(({ s, points }, k) => {
       const track = observed.indexOf(s.variable);
-      for (const pt of points)
-        this.comparisons[indexOf.get(pt.step)!]!.push({
-          track,
-          from: s.changeSteps ? indexOf.get(pt.step - s.changeSteps)! : -1,
-          value: pt.value,
-          noise: s.noise,
+      const pending = ahead[k] ? pendingCount++ : -1;
+      for (const pt of points) {
+        const from = s.changeSteps ? indexOf.get(pt.step - s.changeSteps)! : -1;
+        const observation: Comparison = { track, from, value: pt.value, noise: s.noise, pending };
+        this.comparisons[indexOf.get(pt.step)!]!.push(observation);
+        if (!ahead[k]) continue;
+        observation.ahead = inside(pt, s.changeSteps!).map((at) => {
+          const comparison: Comparison = {
+            track,
+            from,
+            value: pt.value,
+            noise: s.noise,
+            pending,
+            fraction: (at - (pt.step - s.changeSteps!)) / s.changeSteps!,
+            id: provisionalCount++,
+          };
+          this.comparisons[indexOf.get(at)!]!.push(comparison);
+          return { pause: indexOf.get(at)!, comparison };
         });
-    }
-    this.steps = this.pauses.filter((_, i) => this.comparisons[i]!.length > 0);
+      }
+    });
+    this.projectionError = new Float64Array(provisionalCount);
+    this.pendingCount = pendingCount;
+    this.steps = this.pauses.filter((_, i) => this.comparisons[i]!.some((c) => c.fraction === undefined));
     const tracked = observed.map((name) => ({ slot: slotOf.get(name)!, name }));
     // The model's own code, saving the observed values every step, able to pause.
     const program: Program = { ...p, tracked, time: { ...p.time, saveEvery: 1 } };
@@ -184,6 +252,8 @@ export class ParticleFilter {
     this.nextAlive = new Uint8Array(N);
     this.logWeights = new Float64Array(N);
     this.ancestors = new Int32Array(N);
+    this.pending = new Float64Array(N * this.pendingCount);
+    this.nextPending = new Float64Array(N * this.pendingCount);
   }
 
   /**
@@ -192,6 +262,15 @@ export class ParticleFilter {
    * reproducible and different calls are independent.
    */
   run(paramValues: ArrayLike<number>, call: number): FilterResult {
+    // Look-ahead: a pilot pass (a plain bootstrap filter on streams of its own) measures how far each provisional
+    // projection lands from the period's change, given the filtered state; the provisional densities are widened
+    // by that error. The pilot is independent of the estimate's own particles, so the estimate stays unbiased.
+    if (this.projectionError.length) this.pass(paramValues, call, true);
+    return this.pass(paramValues, call, false);
+  }
+
+  private pass(paramValues: ArrayLike<number>, call: number, pilot: boolean): FilterResult {
+    const seed = pilot ? Math.floor(hashUniform(this.seed, call, PILOT_KEY) * 2 ** 31) : this.seed;
     const p = this.program;
     const N = this.particles;
     const T = this.nTracked;
@@ -207,6 +286,7 @@ export class ParticleFilter {
       "value" in np ? np.value : this.values[this.paramSlot.get(np.param)!]!;
     for (let i = 0; i < N; i++) this.states[i]![0] = 0;
     this.alive.fill(1);
+    this.pending.fill(0);
     let logLikelihood = 0;
     let failures = 0;
     const ess: number[] = [];
@@ -215,9 +295,11 @@ export class ParticleFilter {
     for (let r = 0; r < this.pauses.length; r++) {
       const step = this.pauses[r]!;
       const comparisons = this.comparisons[r]!;
+      // The pilot only records at look-ahead steps: its particles keep their own paths through each period.
+      const weighs = pilot ? comparisons.some((c) => c.fraction === undefined) : comparisons.length > 0;
       for (let i = 0; i < N; i++) {
         if (this.alive[i] === 1) {
-          this.streams.reset(this.seed, RUN_BASE + (call * R + r) * N + i);
+          this.streams.reset(seed, RUN_BASE + (call * R + r) * N + i);
           const status = this.kernel(this.values, this.out, this.streams, this.result, this.states[i]!, step);
           if (status === PAUSED || status === CENSORED) {
             const at = (i * R + r) * T;
@@ -227,7 +309,7 @@ export class ParticleFilter {
             this.alive[i] = 0;
           }
         }
-        if (!comparisons.length) continue;
+        if (!weighs) continue;
         if (this.alive[i] === 0) {
           lw[i] = Number.NEGATIVE_INFINITY;
           continue;
@@ -236,11 +318,34 @@ export class ParticleFilter {
         for (const c of comparisons) {
           let x = this.recorded[(i * R + r) * T + c.track]!;
           if (c.from >= 0) x -= this.recorded[(i * R + c.from) * T + c.track]!;
-          w += logMeasurement(c.noise, c.value, x, noiseValue);
+          if (c.pending < 0 || (pilot && c.fraction === undefined)) {
+            w += logMeasurement(c.noise, c.value, x, noiseValue);
+            continue;
+          }
+          if (pilot) continue;
+          // Look-ahead: this step's potential replaces the last one of the series' open period.
+          const slot = i * this.pendingCount + c.pending;
+          let potential: number;
+          if (c.fraction === undefined) potential = logMeasurement(c.noise, c.value, x, noiseValue);
+          else {
+            // The observation's density around the projected change, widened by the pilot's error of that
+            // projection; floored so that no particle the observation could still favour gets weight 0 (a change
+            // so far outside the density's support, say) — the floor only bounds how far it falls.
+            const sd = noiseValue((c.noise as { sd: NoiseParam }).sd);
+            const wide = Math.sqrt(sd * sd + this.projectionError[c.id!]!);
+            const d = Number.isFinite(wide)
+              ? c.noise.kind === "lognormal"
+                ? logLognormal(c.value, x / c.fraction, wide)
+                : logNormal(c.value, x / c.fraction, wide)
+              : 0;
+            potential = Math.max(Number.isNaN(d) ? Number.NEGATIVE_INFINITY : d, -LOOKAHEAD_FLOOR);
+          }
+          w += potential - this.pending[slot]!;
+          this.pending[slot] = c.fraction === undefined ? 0 : potential;
         }
         lw[i] = Number.isNaN(w) ? Number.NEGATIVE_INFINITY : w;
       }
-      if (!comparisons.length) continue;
+      if (!weighs) continue;
       let max = Number.NEGATIVE_INFINITY;
       for (let i = 0; i < N; i++) if (lw[i]! > max) max = lw[i]!;
       if (max === Number.NEGATIVE_INFINITY) {
@@ -255,13 +360,47 @@ export class ParticleFilter {
         sum += w;
         sumSq += w * w;
       }
+      if (pilot) this.measureProjections(r, comparisons);
       logLikelihood += max + Math.log(sum / N);
-      path.push(logLikelihood);
-      ess.push((sum * sum) / sumSq);
+      if (comparisons.some((c) => c.fraction === undefined)) {
+        path.push(logLikelihood);
+        ess.push((sum * sum) / sumSq);
+      }
       if (r + 1 < this.pauses.length || this.keepState)
-        this.resample(sum, hashUniform(this.seed, call, RESAMPLE_KEY, r));
+        this.resample(sum, hashUniform(seed, call, RESAMPLE_KEY, r));
     }
     return { logLikelihood, failures, ess, path };
+  }
+
+  /**
+   * The pilot's mean squared error of each provisional projection of the observations at pause r: over the
+   * particles still running, before they are resampled (so each has its own path through the period), the
+   * change so far divided by its fraction against the whole period's change — in logs for a lognormal
+   * measurement. Infinity when no particle gives one (the provisional density is then flat).
+   */
+  private measureProjections(r: number, comparisons: readonly Comparison[]): void {
+    const R = Math.max(1, this.pauses.length);
+    const T = this.nTracked;
+    for (const c of comparisons) {
+      if (!c.ahead) continue;
+      const log = c.noise.kind === "lognormal";
+      for (const { pause, comparison } of c.ahead) {
+        let sum = 0;
+        let n = 0;
+        for (let i = 0; i < this.particles; i++) {
+          if (this.alive[i] === 0) continue;
+          const start = this.recorded[(i * R + c.from) * T + c.track]!;
+          const whole = this.recorded[(i * R + r) * T + c.track]! - start;
+          const projected = (this.recorded[(i * R + pause) * T + c.track]! - start) / comparison.fraction!;
+          const e = log ? Math.log(projected) - Math.log(whole) : projected - whole;
+          if (Number.isFinite(e)) {
+            sum += e * e;
+            n++;
+          }
+        }
+        this.projectionError[comparison.id!] = n > 0 ? sum / n : Number.POSITIVE_INFINITY;
+      }
+    }
   }
 
   /** The same filter with n particles (made once per n and kept: worker threads reuse filters across tasks). */
@@ -364,7 +503,10 @@ export class ParticleFilter {
       this.nextStates[i]!.set(this.states[from]!);
       this.nextRecorded.set(this.recorded.subarray(from * RT, (from + 1) * RT), i * RT);
       this.nextAlive[i] = this.alive[from]!;
+      const K = this.pendingCount;
+      if (K) this.nextPending.set(this.pending.subarray(from * K, (from + 1) * K), i * K);
     }
+    [this.pending, this.nextPending] = [this.nextPending, this.pending];
     [this.states, this.nextStates] = [this.nextStates, this.states];
     [this.recorded, this.nextRecorded] = [this.nextRecorded, this.recorded];
     [this.alive, this.nextAlive] = [this.nextAlive, this.alive];

@@ -25,6 +25,7 @@ interface BacktestFlags {
   particles: number;
   thin: number;
   targetSd?: number;
+  lookahead: number;
   maxParticles?: number;
   covariance?: boolean;
   workers?: number;
@@ -206,6 +207,7 @@ export const backtestVerb: Verb = {
             particles: opts.particles,
             thin: opts.thin,
             ...given("targetSd", opts.targetSd),
+            ...(opts.lookahead ? { lookahead: opts.lookahead } : {}),
             ...given("maxParticles", opts.maxParticles),
             ...(opts.covariance ? { covariance: true } : {}),
             // The chains of each origin's calibration run on worker threads (the same result on any number).

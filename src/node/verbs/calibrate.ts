@@ -19,6 +19,7 @@ interface CalibrateFlags {
   tolerance: number;
   abcParticles: number;
   targetSd?: number;
+  lookahead: number;
   maxParticles?: number;
   covariance?: boolean;
   mle?: boolean;
@@ -212,6 +213,7 @@ export const calibrateVerb: Verb = {
             tolerance: opts.tolerance,
             abcParticles: opts.abcParticles,
             ...(opts.targetSd ? { targetSd: opts.targetSd } : {}),
+            ...(opts.lookahead ? { lookahead: opts.lookahead } : {}),
             ...(opts.maxParticles ? { maxParticles: opts.maxParticles } : {}),
             ...(opts.covariance ? { covariance: true } : {}),
             ...(step !== undefined ? { untilStep: step } : {}),

@@ -204,6 +204,12 @@ export function samplerOptions(command: Command, iterations: number): Command {
       wholeNumber("--max-particles", 1, 1e7),
     )
     .option(
+      "--lookahead <k>",
+      "particle filter: also weigh and resample particles at k steps inside each observed change period (normal or lognormal noise), by the observation's density around the change so far, widened by a pilot's error — unbiased; less noisy where the measurement is tight (0: off)",
+      wholeNumber("--lookahead", 0, 64),
+      0,
+    )
+    .option(
       "--covariance",
       "adapt the proposal's full covariance at half of burn-in (Haario et al. 2001), not only each param's sd",
     )
