@@ -143,6 +143,7 @@ export class ParticleFilter {
   private readonly series: readonly ObservationSeries[];
   private readonly options: FilterOptions;
   private readonly resized = new Map<number, ParticleFilter>();
+  private pilotFilter: ParticleFilter | undefined;
 
   constructor(model: PreparedModel, series: readonly ObservationSeries[], options: FilterOptions) {
     const p = model.program;
@@ -262,11 +263,26 @@ export class ParticleFilter {
    * reproducible and different calls are independent.
    */
   run(paramValues: ArrayLike<number>, call: number): FilterResult {
-    // Look-ahead: a pilot pass (a plain bootstrap filter on streams of its own) measures how far each provisional
+    // Look-ahead: a pilot pass (a plain bootstrap filter on streams of its own, with fewer particles) measures how far each provisional
     // projection lands from the period's change, given the filtered state; the provisional densities are widened
     // by that error. The pilot is independent of the estimate's own particles, so the estimate stays unbiased.
-    if (this.projectionError.length) this.pass(paramValues, call, true);
+    if (this.projectionError.length) {
+      const pilot = this.pilot();
+      pilot.pass(paramValues, call, true);
+      this.projectionError.set(pilot.projectionError);
+    }
     return this.pass(paramValues, call, false);
+  }
+
+  /**
+   * The look-ahead's pilot: this filter with a quarter of the particles (at least 64; a mean squared error needs
+   * no more), made once.
+   */
+  private pilot(): ParticleFilter {
+    const n = Math.min(this.particles, Math.max(64, Math.ceil(this.particles / 4)));
+    if (n === this.particles) return this;
+    this.pilotFilter ??= new ParticleFilter(this.model, this.series, { ...this.options, particles: n });
+    return this.pilotFilter;
   }
 
   private pass(paramValues: ArrayLike<number>, call: number, pilot: boolean): FilterResult {
