@@ -1,6 +1,4 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { backtest } from "../src/analysis/calibrate/backtest.js";
@@ -11,7 +9,7 @@ import { evidenceTask } from "../src/analysis/weigh.js";
 import { normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { hashUniform } from "../src/engine/rng.js";
-import { ROOT } from "./helpers.js";
+import { calibrateModelIn, scratchDir } from "./cli-helpers.js";
 import { ar1Rows } from "./kalman.js";
 
 /**
@@ -219,36 +217,29 @@ describe("calibrating a likelihood of independent factors", () => {
     expect(last(both).se).toBeCloseTo(Math.hypot(last(x).se, last(z).se), 12);
   }, 60_000);
 
-  it("says how it split the fit, and gives the same posterior on worker threads as on one (--workers)", () => {
-    const dir = mkdtempSync(join(tmpdir(), "brink-factors-"));
+  it("says how it split the fit, and gives the same posterior on worker threads as on one (--workers)", async () => {
+    const dir = scratchDir("factors");
     writeFileSync(join(dir, "m.yaml"), text);
     for (const [name, csv] of Object.entries(DATA)) writeFileSync(join(dir, name), csv);
-    const run = (...extra: string[]) => {
-      const r = spawnSync(
-        process.execPath,
-        [
-          join(ROOT, "bin", "brink.js"),
-          "calibrate",
-          "m.yaml",
-          "--iterations",
-          "60",
-          "--burn-in",
-          "40",
-          "--particles",
-          "30",
-          ...extra,
-        ],
-        { cwd: dir, encoding: "utf8" },
-      );
+    const calibrateIn = async (...extra: string[]) => {
+      const r = await calibrateModelIn(dir, [
+        "--iterations",
+        "60",
+        "--burn-in",
+        "40",
+        "--particles",
+        "30",
+        ...extra,
+      ]);
       expect(r.stderr).toBe("");
       expect(r.status).toBe(0);
       return { stdout: r.stdout, ...JSON.parse(readFileSync(join(dir, extra[extra.length - 1]!), "utf8")) };
     };
-    const here = run("-o", "here.json");
+    const here = await calibrateIn("-o", "here.json");
     expect(here.stdout).toContain(
       "fitted in 2 independent parts (no uncertain param, state or random draw in common): x_seen → phi_x, sd_x, unused",
     );
-    const pooled = run("--workers", "2", "-o", "pooled.json");
+    const pooled = await calibrateIn("--workers", "2", "-o", "pooled.json");
     expect(here.factors).toHaveLength(2);
     expect(pooled.samples).toEqual(here.samples);
     expect(pooled.evidence).toEqual(here.evidence);

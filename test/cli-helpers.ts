@@ -43,6 +43,11 @@ export function run(
   });
 }
 
+/** `brink calibrate m.yaml …` in `dir` (a model file and its data written there by the test). */
+export function calibrateModelIn(dir: string, args: string[]): Promise<Ran> {
+  return run(process.execPath, [BIN, "calibrate", "m.yaml", ...args], { cwd: dir });
+}
+
 /** A temporary folder for this test file, removed when its tests end. */
 export function scratchDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `brink-${prefix}-`));

@@ -1,6 +1,4 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { logNormal } from "../src/analysis/calibrate/likelihood.js";
@@ -9,7 +7,7 @@ import { ParticleFilter } from "../src/analysis/calibrate/particle-filter.js";
 import { normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { hashUniform } from "../src/engine/rng.js";
-import { ROOT } from "./helpers.js";
+import { calibrateModelIn, scratchDir } from "./cli-helpers.js";
 
 /**
  * Look-ahead inside change periods (FilterOptions.lookahead): the likelihood estimate stays unbiased and gets
@@ -103,40 +101,33 @@ describe("look-ahead inside change periods", () => {
 });
 
 describe("brink calibrate --lookahead", () => {
-  it("records it in the posterior, gives the same file on worker threads, and refuses a bad value", () => {
-    const dir = mkdtempSync(join(tmpdir(), "brink-lookahead-"));
+  it("records it in the posterior, gives the same file on worker threads, and refuses a bad value", async () => {
+    const dir = scratchDir("lookahead");
     const { text, csv } = tight.files;
     writeFileSync(join(dir, "m.yaml"), text);
     writeFileSync(join(dir, "y.csv"), csv);
-    const run = (...extra: string[]) =>
-      spawnSync(
-        process.execPath,
-        [
-          join(ROOT, "bin", "brink.js"),
-          "calibrate",
-          "m.yaml",
-          "--iterations",
-          "40",
-          "--burn-in",
-          "40",
-          "--particles",
-          "30",
-          "--evidence-draws",
-          "20",
-          ...extra,
-        ],
-        { cwd: dir, encoding: "utf8" },
-      );
-    const here = run("--lookahead", "3", "--workers", "1", "-o", "a.json");
+    const calibrateIn = (...extra: string[]) =>
+      calibrateModelIn(dir, [
+        "--iterations",
+        "40",
+        "--burn-in",
+        "40",
+        "--particles",
+        "30",
+        "--evidence-draws",
+        "20",
+        ...extra,
+      ]);
+    const here = await calibrateIn("--lookahead", "3", "--workers", "1", "-o", "a.json");
     expect(here.stderr).toBe("");
-    const pooled = run("--lookahead", "3", "--workers", "2", "-o", "b.json");
+    const pooled = await calibrateIn("--lookahead", "3", "--workers", "2", "-o", "b.json");
     expect(pooled.status).toBe(0);
     const a = JSON.parse(readFileSync(join(dir, "a.json"), "utf8"));
     expect(a.lookahead).toBe(3);
     expect(readFileSync(join(dir, "b.json"), "utf8")).toBe(readFileSync(join(dir, "a.json"), "utf8"));
-    run("-o", "c.json");
+    await calibrateIn("-o", "c.json");
     expect(JSON.parse(readFileSync(join(dir, "c.json"), "utf8")).samples).not.toEqual(a.samples);
-    const bad = run("--lookahead", "-1");
+    const bad = await calibrateIn("--lookahead", "-1");
     expect(bad.status).toBe(2); // a usage error
     expect(bad.stderr).toMatch(/--lookahead/);
   }, 60_000);
