@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Rolling-origin backtest of the flagship's front (models/flagship/front.yaml) by horizon, for docs/flagship.md.
-// Usage: node scripts/flagship-backtest.js   (after npm run build; reads ../shared/data or $BRINK_DATA)
+// Usage: node scripts/flagship-backtest.js [--seed N] [--chains N] [--iterations N] [--burn-in N]
+//   (after npm run build; reads ../shared/data or $BRINK_DATA)
+import { parseArgs } from "node:util";
 import { FRONT_ORIGINS, frontBacktestByHorizon, writeFrontData } from "../dist/node/flagship.js";
 
 if (!writeFrontData()) {
@@ -9,12 +11,20 @@ if (!writeFrontData()) {
 }
 // Adaptive particle numbers (docs/calibration.md): each origin's chains raise their 100 particles, up to 800, until
 // the log-likelihood estimate's sd is about 1.2.
+const { values: flags } = parseArgs({
+  options: {
+    seed: { type: "string", default: "1" },
+    chains: { type: "string", default: "4" },
+    iterations: { type: "string", default: "600" },
+    "burn-in": { type: "string", default: "600" },
+  },
+});
 const options = {
   runs: 1000,
-  seed: 1,
-  chains: 2,
-  iterations: 300,
-  burnIn: 300,
+  seed: Number(flags.seed),
+  chains: Number(flags.chains),
+  iterations: Number(flags.iterations),
+  burnIn: Number(flags["burn-in"]),
   particles: 100,
   targetSd: 1.2,
   maxParticles: 800,
