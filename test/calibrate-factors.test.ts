@@ -112,6 +112,32 @@ describe("likelihood factors", () => {
     expect(factorsOf(twoParts({ more: "outcomes:\n  high: { when: x > 100 }\n" }))).toEqual(one);
   });
 
+  it("join series through previous(), delays, smooths, init() and a 'when' event's trigger", () => {
+    const one = [
+      [
+        ["x_seen", "z_seen"],
+        ["phi_x", "phi_z", "sd_x", "unused"],
+      ],
+    ];
+    for (const reach of ["previous(x)", "delay1(x, 2)", "smth1(x, 2)", "init(x)"])
+      expect(
+        factorsOf(twoParts({ zFlow: `(phi_z - 1) * z + 0.01 * ${reach} + q * normal(0, 1)` })),
+        reach,
+      ).toEqual(one);
+    expect(factorsOf(twoParts({ more: "events:\n  cross: { when: x > 1, then: { z: 0 } }\n" }))).toEqual(one);
+  });
+
+  it("leave the model whole when no series reaches an uncertain param", () => {
+    const fixedOnly = twoParts()
+      .replace('phi_x: { dist: "uniform(0, 0.95)" }', "phi_x: 0.5")
+      .replace('phi_z: { dist: "uniform(0, 0.95)" }', "phi_z: 0.5")
+      .replace('sd_x: { dist: "0.3 to 0.8" }', "sd_x: 0.5");
+    expect(factorsOf(fixedOnly)).toEqual([[["x_seen", "z_seen"], ["unused"]]]);
+    expect(factorsOf(fixedOnly.replace('unused: { dist: "normal(0, 1)" }', "unused: 0"))).toEqual([
+      [["x_seen", "z_seen"], []],
+    ]);
+  });
+
   it("put a series that depends on nothing uncertain into the first factor with params", () => {
     const text = twoParts({ more: "" }).replace(
       "observations:\n",
@@ -215,6 +241,26 @@ describe("calibrating a likelihood of independent factors", () => {
       9,
     );
     expect(last(both).se).toBeCloseTo(Math.hypot(last(x).se, last(z).se), 12);
+  }, 60_000);
+
+  it("backtests a model with nothing uncertain and independent series (one plain forecast each)", async () => {
+    const fixedOnly = twoParts()
+      .replace('phi_x: { dist: "uniform(0, 0.95)" }', "phi_x: 0.5")
+      .replace('phi_z: { dist: "uniform(0, 0.95)" }', "phi_z: 0.5")
+      .replace('sd_x: { dist: "0.3 to 0.8" }', "sd_x: 0.5")
+      .replace('unused: { dist: "normal(0, 1)" }', "unused: 0");
+    const m = setup(fixedOnly);
+    const options = {
+      ...OPTIONS,
+      evidenceDraws: 0,
+      origins: [12],
+      horizonSteps: 4,
+      priorsOnly: false,
+      runs: 30,
+      baselineK: 3,
+    };
+    const r = await backtest(m.model, "m.yaml", m.series, { ...options, seed: 2 });
+    expect(r.periods.filter((p) => p.series === "z_seen")).toHaveLength(4);
   }, 60_000);
 
   it("says how it split the fit, and gives the same posterior on worker threads as on one (--workers)", async () => {

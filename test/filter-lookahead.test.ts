@@ -44,8 +44,8 @@ function walk(R: number) {
   const exact = (mu: number) =>
     ys.reduce((a, y) => a + logNormal(y, 4 * mu, Math.sqrt(4 * Q * Q + R * R)), 0);
   /** Log-likelihood estimates of `calls` filter runs at μ. */
-  const estimates = (lookahead: number, mu: number, calls: number) => {
-    const filter = new ParticleFilter(model, series, { particles: 50, seed: 3, lookahead });
+  const estimates = (lookahead: number, mu: number, calls: number, particles = 50) => {
+    const filter = new ParticleFilter(model, series, { particles, seed: 3, lookahead });
     return Array.from({ length: calls }, (_, c) => filter.run([mu], c).logLikelihood);
   };
   return { model, series, exact, estimates, files: { text: modelText(R), csv } };
@@ -78,6 +78,11 @@ describe("look-ahead inside change periods", () => {
         );
       }
     }
+  }, 60_000);
+
+  it("stays unbiased with a pilot of its own (more particles than the pilot's 64)", () => {
+    const { value, se } = logMean(loose.estimates(3, 0.2, 300, 256));
+    expect(Math.abs(value - loose.exact(0.2))).toBeLessThan(4 * se + 0.02);
   }, 60_000);
 
   it("makes it less noisy when the measurement is tight against the period's spread", () => {

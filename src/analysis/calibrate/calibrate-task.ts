@@ -148,7 +148,8 @@ function filterFor(job: CalibrateJob, stateStep?: number, recordSteps?: readonly
     cachedFilters.clear();
   }
   const filterKey = JSON.stringify([
-    job.series.map((x) => x.name),
+    // The series whole (names, noise, points): a long-lived worker may see the same model with other data.
+    job.series,
     job.particles,
     job.seed,
     job.untilStep ?? null,

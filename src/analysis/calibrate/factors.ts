@@ -122,7 +122,9 @@ export function likelihoodFactors(
   // Params no series depends on go to the first factor with params of its own; a factor without any (its series
   // depend on nothing uncertain) cannot inform the posterior, so its series join that factor too.
   const claimed = new Set(factors.flatMap((f) => f.params));
-  const first = factors.find((f) => f.params.length > 0)!;
+  const first = factors.find((f) => f.params.length > 0);
+  // No series reaches an uncertain param: nothing to fit apart.
+  if (!first) return whole;
   first.params = free.filter((i) => first.params.includes(i) || !claimed.has(i));
   for (const f of factors)
     if (f !== first && f.params.length === 0) {

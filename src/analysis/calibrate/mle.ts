@@ -140,6 +140,7 @@ export function posteriorMle(
     particles: post.particles,
     seed: post.seed,
     ...(post.until ? { untilStep: post.until.step } : {}),
+    ...(post.lookahead ? { lookahead: post.lookahead } : {}),
   });
   const mean = post.summary.map((s) => s.mean);
   const median = post.summary.map((s) => s.q50);

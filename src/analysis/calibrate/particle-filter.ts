@@ -74,9 +74,11 @@ export interface FilterOptions {
   /**
    * Look-ahead within change periods (absent or 0: none): the particles are also weighted and resampled at this
    * many evenly spaced steps inside each observed change period of two steps or more, by a provisional potential
-   * — the measurement density of the change so far scaled up to the whole period, tempered — that the
-   * observation's own density replaces at the period's end. The potentials telescope, so the estimate stays
-   * unbiased; particles drifting away from the coming observation are dropped before it rather than at it.
+   * — the measurement density of the change so far scaled up to the whole period, widened by a pilot's error of
+   * that projection — that the observation's own density replaces at the period's end. The potentials telescope,
+   * so the estimate stays unbiased; particles drifting away from the coming observation are dropped before it
+   * rather than at it. With look-ahead, `path` is the estimate of the data so far only where no other series'
+   * period is open (periods that end together, as the flagship's do); `brink weigh` does not use it.
    */
   lookahead?: number;
 }
@@ -268,6 +270,8 @@ export class ParticleFilter {
     // by that error. The pilot is independent of the estimate's own particles, so the estimate stays unbiased.
     if (this.projectionError.length) {
       const pilot = this.pilot();
+      // A pilot that stops early (every particle ended) leaves the rest flat, never a previous call's.
+      pilot.projectionError.fill(Number.POSITIVE_INFINITY);
       pilot.pass(paramValues, call, true);
       this.projectionError.set(pilot.projectionError);
     }

@@ -5,6 +5,7 @@ import { table } from "../format.js";
 import {
   EXIT_INTERRUPTED,
   given,
+  lookaheadOption,
   printResult,
   redisOption,
   samplerOptions,
@@ -111,20 +112,29 @@ async function forecastRunsWriter(
 export const backtestVerb: Verb = {
   name: "backtest",
   register(program, { io, exit: setCode, fail: report }) {
-    samplerOptions(
-      program
-        .command("backtest")
-        .description("score the model's forecasts from rolling origins against the data and naive baselines")
-        .argument("<file>", "the model file, with an 'observations' section")
-        .requiredOption(
-          "--origins <dates>",
-          "forecast origins, comma-separated dates (or model times), increasing",
-        )
-        .requiredOption("--horizon <duration>", "how far past each origin to forecast, e.g. '7 days'")
-        .option("--priors-only", "forecast from the priors instead of calibrating at each origin")
-        .option("--runs <n>", "forecast runs per origin (default 1000)", wholeNumber("--runs", 1, 1e7), 1000)
-        .option("--seed <s>", "seed: the same seed gives the same scores", seedArg, 1),
-      1000,
+    lookaheadOption(
+      samplerOptions(
+        program
+          .command("backtest")
+          .description(
+            "score the model's forecasts from rolling origins against the data and naive baselines",
+          )
+          .argument("<file>", "the model file, with an 'observations' section")
+          .requiredOption(
+            "--origins <dates>",
+            "forecast origins, comma-separated dates (or model times), increasing",
+          )
+          .requiredOption("--horizon <duration>", "how far past each origin to forecast, e.g. '7 days'")
+          .option("--priors-only", "forecast from the priors instead of calibrating at each origin")
+          .option(
+            "--runs <n>",
+            "forecast runs per origin (default 1000)",
+            wholeNumber("--runs", 1, 1e7),
+            1000,
+          )
+          .option("--seed <s>", "seed: the same seed gives the same scores", seedArg, 1),
+        1000,
+      ),
     )
       .option("--k <n>", "k of the mean-of-the-last-k baseline (default 3)", wholeNumber("--k", 2, 1e6), 3)
       .option("-o, --output <file>", "also write an HTML report with the backtest section")

@@ -4,7 +4,15 @@ import type { ParamRows } from "../../engine/run.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
 import { table } from "../format.js";
 import { jsonValuePosition } from "../json-position.js";
-import { EXIT_INTERRUPTED, given, samplerOptions, seedArg, type Verb, wholeNumber } from "./shared.js";
+import {
+  EXIT_INTERRUPTED,
+  given,
+  lookaheadOption,
+  samplerOptions,
+  seedArg,
+  type Verb,
+  wholeNumber,
+} from "./shared.js";
 
 interface CalibrateFlags {
   until?: string;
@@ -131,16 +139,18 @@ export function chainProgress(
 export const calibrateVerb: Verb = {
   name: "calibrate",
   register(program, { io, exit: setCode, fail: report }) {
-    samplerOptions(
-      program
-        .command("calibrate")
-        .description(
-          "fit the uncertain params to the model's observations (particle-marginal Metropolis–Hastings; ABC-SMC for entries without a measurement model)",
-        )
-        .argument("<file>", "the model file, with an 'observations' section")
-        .option("--until <date>", "use observations up to this date (or model time) only")
-        .option("--seed <s>", "seed: the same seed gives the same posterior", seedArg, 1),
-      2000,
+    lookaheadOption(
+      samplerOptions(
+        program
+          .command("calibrate")
+          .description(
+            "fit the uncertain params to the model's observations (particle-marginal Metropolis–Hastings; ABC-SMC for entries without a measurement model)",
+          )
+          .argument("<file>", "the model file, with an 'observations' section")
+          .option("--until <date>", "use observations up to this date (or model time) only")
+          .option("--seed <s>", "seed: the same seed gives the same posterior", seedArg, 1),
+        2000,
+      ),
     )
       .option(
         "--evidence-draws <n>",

@@ -166,6 +166,16 @@ export const positiveNumber =
 /**
  * The PMMH sampler's options, shared by calibrate and backtest: chains, iterations, burn-in, particles, thinning,
  * adaptive particle numbers, full-covariance proposals, workers. */
+/** `--lookahead` (calibrate and backtest: the verbs whose particle filter uses it). */
+export function lookaheadOption(command: Command): Command {
+  return command.option(
+    "--lookahead <k>",
+    "particle filter: also weigh and resample particles at k steps inside each observed change period (normal or lognormal noise), by the observation's density around the change so far, widened by a pilot's error — unbiased; less noisy where the measurement is tight (0: off)",
+    wholeNumber("--lookahead", 0, 64),
+    0,
+  );
+}
+
 export function samplerOptions(command: Command, iterations: number): Command {
   return command
     .option("--chains <n>", "independent calibration chains", wholeNumber("--chains", 1, 64), 4)
@@ -202,12 +212,6 @@ export function samplerOptions(command: Command, iterations: number): Command {
       "--max-particles <n>",
       "adaptive particle numbers: at most this many (default 16 × --particles; never more than 512 MiB of filter state)",
       wholeNumber("--max-particles", 1, 1e7),
-    )
-    .option(
-      "--lookahead <k>",
-      "particle filter: also weigh and resample particles at k steps inside each observed change period (normal or lognormal noise), by the observation's density around the change so far, widened by a pilot's error — unbiased; less noisy where the measurement is tight (0: off)",
-      wholeNumber("--lookahead", 0, 64),
-      0,
     )
     .option(
       "--covariance",
