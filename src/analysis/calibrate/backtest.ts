@@ -6,7 +6,7 @@ import { DiagnosticError } from "../../lang/diagnostic.js";
 import { dateToDays, isIsoDate, modelTimeToDate, parseDuration, UNIT_DAYS } from "../../model/time.js";
 import { sortedQuantile } from "../stats.js";
 import { type CalibrateOptions, calibrate } from "./calibrate.js";
-import { forecastsOnPool } from "./calibrate-task.js";
+import { forecastsOnPool, jobFilterOptions } from "./calibrate-task.js";
 import { factorSeed, likelihoodFactors } from "./factors.js";
 import type { Noise, NoiseParam, ObservationSeries } from "./observations.js";
 import { ParticleFilter } from "./particle-filter.js";
@@ -354,11 +354,7 @@ export async function backtest(
         untilStep: options.priorsOnly ? -1 : origin,
         ...(options.lookahead && !options.priorsOnly ? { lookahead: options.lookahead } : {}),
       };
-      const filter = new ParticleFilter(model, own, {
-        ...job,
-        stateStep: origin,
-        recordSteps: [...recordSteps],
-      });
+      const filter = new ParticleFilter(model, own, jobFilterOptions(job, origin, [...recordSteps]));
       const tracks = new Map(filter.observed.map((v, i) => [v, i]));
       const mine = targets.flatMap(({ s }, j) => (own.includes(s) ? [j] : []));
       const wanted = mine.flatMap((j) => {

@@ -1,7 +1,7 @@
 import { type PreparedModel, prepareModel } from "../../engine/prepare.js";
 import { withFixedParams } from "./factors.js";
 import type { ObservationSeries } from "./observations.js";
-import { ParticleFilter } from "./particle-filter.js";
+import { type FilterOptions, ParticleFilter } from "./particle-filter.js";
 import { runChain } from "./pmmh.js";
 
 /**
@@ -129,6 +129,28 @@ export interface CalibratePool {
   run(task: CalibrateTask): Promise<CalibrateTaskResult>;
 }
 
+/**
+ * The particle filter's settings for a job: every filter a calibration builds (its chains', its evidence's and
+ * states', a backtest's forecasts; here or on a worker) comes from these, with the step of a state or forecast
+ * and the steps it records.
+ */
+export function jobFilterOptions(
+  job: CalibrateJob,
+  stateStep?: number,
+  recordSteps?: readonly number[],
+): FilterOptions {
+  return {
+    particles: job.particles,
+    seed: job.seed,
+    ...(job.untilStep !== undefined ? { untilStep: job.untilStep } : {}),
+    ...(job.targetSd ? { targetSd: job.targetSd } : {}),
+    ...(job.maxParticles ? { maxParticles: job.maxParticles } : {}),
+    ...(job.lookahead ? { lookahead: job.lookahead } : {}),
+    ...(stateStep !== undefined ? { stateStep } : {}),
+    ...(recordSteps ? { recordSteps } : {}),
+  };
+}
+
 // A worker keeps the last job's model and filters for its later tasks.
 let cachedKey = "";
 let cachedText = "";
@@ -161,16 +183,7 @@ function filterFor(job: CalibrateJob, stateStep?: number, recordSteps?: readonly
   ]);
   let filter = cachedFilters.get(filterKey);
   if (!filter) {
-    filter = new ParticleFilter(cachedModel, job.series, {
-      particles: job.particles,
-      seed: job.seed,
-      ...(job.untilStep !== undefined ? { untilStep: job.untilStep } : {}),
-      ...(job.targetSd ? { targetSd: job.targetSd } : {}),
-      ...(job.maxParticles ? { maxParticles: job.maxParticles } : {}),
-      ...(job.lookahead ? { lookahead: job.lookahead } : {}),
-      ...(stateStep !== undefined ? { stateStep } : {}),
-      ...(recordSteps ? { recordSteps } : {}),
-    });
+    filter = new ParticleFilter(cachedModel, job.series, jobFilterOptions(job, stateStep, recordSteps));
     cachedFilters.set(filterKey, filter);
   }
   return filter;

@@ -10,6 +10,7 @@ import {
   CONTROL_FIELDS,
   CONTROL_HEADER_BYTES,
   controlBuffer,
+  jobFilterOptions,
 } from "./calibrate-task.js";
 import { type Evidence, evidenceFrom, evidencePlan, sumEvidence } from "./evidence.js";
 import {
@@ -330,15 +331,8 @@ async function fitFactor(
   const series = single ? [...allSeries] : factor.series.map((i) => allSeries[i]!);
   const seed = factorSeed(options.seed, k);
   const own: CalibrateOptions = { ...options, seed, ...(onProgress ? { onProgress } : {}) };
-  const filter = new ParticleFilter(model, series, {
-    particles,
-    seed,
-    ...(options.untilStep !== undefined ? { untilStep: options.untilStep } : {}),
-    ...(options.targetSd ? { targetSd: options.targetSd } : {}),
-    ...(options.maxParticles ? { maxParticles: options.maxParticles } : {}),
-    ...(options.lookahead ? { lookahead: options.lookahead } : {}),
-  });
   const job = { ...jobOf(model, series, own, particles), ...(fixed.length ? { fixed } : {}) };
+  const filter = new ParticleFilter(model, series, jobFilterOptions(job));
   const result: PmmhResult = await (options.pool
     ? chainsOnPool(model, job, own, options.pool)
     : runPmmhAsync(
@@ -396,7 +390,7 @@ function factorProgress(
  */
 function mergeFactors(params: readonly ParamPlan[], fits: readonly FactorFit[]): PmmhResult {
   const free = uncertainParams(params);
-  const column = new Map(free.map((q, i) => [q, i]));
+  const column = new Map(free.map((q, i) => [params[q]!.name, i]));
   const width = free.length;
   const chains = fits[0]!.result.chains.map((_, c) => {
     const parts = fits.map((f) => f.result.chains[c]!);
@@ -405,7 +399,7 @@ function mergeFactors(params: readonly ParamPlan[], fits: readonly FactorFit[]):
     const scores = new Float64Array(kept * width);
     const logLikelihood = new Float64Array(kept);
     parts.forEach((ch, f) => {
-      const own = fits[f]!.result.params.map((name) => column.get(params.findIndex((q) => q.name === name))!);
+      const own = fits[f]!.result.params.map((name) => column.get(name)!);
       for (let d = 0; d < kept; d++) {
         logLikelihood[d]! += ch.logLikelihood[d]!;
         own.forEach((to, from) => {
@@ -573,14 +567,7 @@ async function filterCalls(
   const pool = options.pool;
   if (!pool) {
     const filter =
-      context.filter ??
-      new ParticleFilter(model, context.series, {
-        particles: job.particles,
-        seed: job.seed,
-        ...(job.untilStep !== undefined ? { untilStep: job.untilStep } : {}),
-        ...(stateStep !== undefined ? { stateStep } : {}),
-        ...(job.lookahead ? { lookahead: job.lookahead } : {}),
-      });
+      context.filter ?? new ParticleFilter(model, context.series, jobFilterOptions(job, stateStep));
     if (kind === "likelihoods")
       return Float64Array.from(
         calls,

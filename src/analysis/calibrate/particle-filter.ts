@@ -145,7 +145,6 @@ export class ParticleFilter {
   private readonly series: readonly ObservationSeries[];
   private readonly options: FilterOptions;
   private readonly resized = new Map<number, ParticleFilter>();
-  private pilotFilter: ParticleFilter | undefined;
 
   constructor(model: PreparedModel, series: readonly ObservationSeries[], options: FilterOptions) {
     const p = model.program;
@@ -278,15 +277,9 @@ export class ParticleFilter {
     return this.pass(paramValues, call, false);
   }
 
-  /**
-   * The look-ahead's pilot: this filter with a quarter of the particles (at least 64; a mean squared error needs
-   * no more), made once.
-   */
+  /** The look-ahead's pilot: this filter with a quarter of the particles (at least 64; a mean squared error needs no more). */
   private pilot(): ParticleFilter {
-    const n = Math.min(this.particles, Math.max(64, Math.ceil(this.particles / 4)));
-    if (n === this.particles) return this;
-    this.pilotFilter ??= new ParticleFilter(this.model, this.series, { ...this.options, particles: n });
-    return this.pilotFilter;
+    return this.withParticles(Math.min(this.particles, Math.max(64, Math.ceil(this.particles / 4))));
   }
 
   private pass(paramValues: ArrayLike<number>, call: number, pilot: boolean): FilterResult {
