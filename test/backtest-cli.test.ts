@@ -36,9 +36,19 @@ describe("brink backtest", () => {
       expect(p.forecast.q05).toBeLessThanOrEqual(p.forecast.q95);
     }
     expect(r.summary.map((s: { forecaster: string }) => s.forecaster)).toEqual(r.forecasters);
+    // The model against each baseline on the same 8 periods, two origins as the sample.
+    expect(r.comparisons.map((c: { baseline: string }) => c.baseline)).toEqual(r.forecasters.slice(1));
+    const crps = (f: string) => r.summary.find((s: { forecaster: string }) => s.forecaster === f).scores.crps;
+    for (const c of r.comparisons) {
+      expect(c).toMatchObject({ series: "in_bed", periods: 8, origins: 2 });
+      expect(c.difference).toBeCloseTo(crps("model") - crps(c.baseline), 9);
+      expect(c.lo).toBeLessThanOrEqual(c.difference);
+      expect(c.hi).toBeGreaterThanOrEqual(c.difference);
+    }
     const html = readFileSync(out, "utf8");
     expect(html).toContain("<h2>Backtest</h2>");
     expect(html).toContain('id="table-backtest"');
+    expect(html).toContain('id="table-backtest-comparison"');
     expect((html.match(/<svg/g) ?? []).length).toBe(3);
     expect(readdirSync(dir)).toEqual(["report.html"]); // written atomically: no temporary left
     // The text table shows the same numbers; the same seed gives the same scores.
@@ -46,6 +56,8 @@ describe("brink backtest", () => {
     expect(t.status).toBe(0);
     expect(t.stdout).toMatch(/in_bed\s+model\s+8\s/);
     expect(t.stdout).toContain("persistence");
+    expect(t.stdout).toMatch(/model − baseline, mean CRPS/);
+    expect(t.stdout).toMatch(/in_bed\s+drift\s+8\s+2\s/);
     expect(brink("backtest", FLU, ...ORIGINS, ...SMALL, "--json").stdout).toBe(j.stdout);
   }, 120_000);
 

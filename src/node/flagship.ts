@@ -5,7 +5,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { backtest, parseOrigins } from "../analysis/calibrate/backtest.js";
+import { type BacktestResult, backtest, parseOrigins } from "../analysis/calibrate/backtest.js";
+import { compareForecasters, type ForecastComparison } from "../analysis/calibrate/compare-forecasts.js";
 import { type ScoreSummary, summarizeScores } from "../analysis/calibrate/scoring.js";
 import { prepareModel } from "../engine/prepare.js";
 import { flagshipSeries } from "../io/flagship-data.js";
@@ -56,6 +57,8 @@ export function writeFrontData(): boolean {
 }
 
 export interface FrontBacktestOptions {
+  /** A variant of front.yaml to score instead (its data paths resolve from its own folder); absent: FRONT. */
+  file?: string;
   origins?: string[];
   runs: number;
   seed: number;
@@ -68,6 +71,8 @@ export interface FrontBacktestOptions {
   maxParticles?: number;
   /** Adapt the proposals' full covariance (CalibrateOptions.covariance). */
   covariance?: boolean;
+  /** Called with the whole backtest (every period's forecast and scores) before it is cut by horizon. */
+  onResult?: (result: BacktestResult) => void;
 }
 
 export interface HorizonRow {
@@ -75,6 +80,8 @@ export interface HorizonRow {
   horizon: string;
   forecaster: string;
   scores: ScoreSummary;
+  /** On a baseline's row: the model's mean CRPS minus this baseline's on these periods, with its 95% interval. */
+  comparison?: ForecastComparison;
 }
 
 /**
@@ -82,13 +89,13 @@ export interface HorizonRow {
  * horizon, the periods up to that many observations after their origin where every forecaster had a forecast.
  */
 export async function frontBacktestByHorizon(options: FrontBacktestOptions): Promise<HorizonRow[]> {
-  const text = readFileSync(FRONT, "utf8");
-  const model = prepareModel(FRONT, text);
-  const series = loadObservations(FRONT, model.loaded);
+  const file = options.file ?? FRONT;
+  const model = prepareModel(file, readFileSync(file, "utf8"));
+  const series = loadObservations(file, model.loaded);
   const origins = parseOrigins(model, series, (options.origins ?? FRONT_ORIGINS).join(","));
   if ("error" in origins) throw new Error(origins.error);
   const longest = Math.max(...FRONT_HORIZONS.map((h) => h.periods));
-  const result = await backtest(model, FRONT, series, {
+  const result = await backtest(model, file, series, {
     origins: origins.steps,
     horizonSteps: 4 * longest,
     priorsOnly: false,
@@ -103,16 +110,25 @@ export async function frontBacktestByHorizon(options: FrontBacktestOptions): Pro
     ...(options.maxParticles ? { maxParticles: options.maxParticles } : {}),
     ...(options.covariance ? { covariance: true } : {}),
   });
+  options.onResult?.(result);
   const rows: HorizonRow[] = [];
   for (const s of series) {
     for (const h of FRONT_HORIZONS) {
       const periods = result.periods.filter(
         (p) => p.series === s.name && p.lead <= h.periods && p.scores.length === result.forecasters.length,
       );
+      const comparisons = compareForecasters(periods, result.forecasters);
       for (const forecaster of result.forecasters) {
         const scores = periods.map((p) => p.scores.find((x) => x.forecaster === forecaster)!);
+        const comparison = comparisons.find((c) => c.baseline === forecaster);
         if (scores.length)
-          rows.push({ series: s.name, horizon: h.label, forecaster, scores: summarizeScores(scores) });
+          rows.push({
+            series: s.name,
+            horizon: h.label,
+            forecaster,
+            scores: summarizeScores(scores),
+            ...(comparison ? { comparison } : {}),
+          });
       }
     }
   }

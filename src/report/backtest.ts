@@ -1,4 +1,5 @@
 import type { BacktestResult } from "../analysis/calibrate/backtest.js";
+import { comparisonVerdict } from "../analysis/calibrate/compare-forecasts.js";
 import type { Spec } from "./charts.js";
 import type { ReportSection, ReportTable } from "./html.js";
 import { renderSvg } from "./render.js";
@@ -28,6 +29,25 @@ export function backtestTable(r: BacktestResult): ReportTable {
       round(s.scores.bias),
     ]),
     note: "CRPS: lower is better; log score (log predictive density): higher is better; coverage: the share of observations inside the central interval (nominal 0.5 and 0.9); bias: mean of forecast mean − observation.",
+  };
+}
+
+export function comparisonTable(r: BacktestResult): ReportTable {
+  return {
+    id: "table-backtest-comparison",
+    title: "The model against each baseline: difference of mean CRPS on the same periods",
+    columns: ["series", "baseline", "periods", "origins", "difference", "95% interval from", "to", "better"],
+    rows: r.comparisons.map((c) => [
+      c.series,
+      c.baseline,
+      c.periods,
+      c.origins,
+      round(c.difference),
+      c.lo === null ? null : round(c.lo),
+      c.hi === null ? null : round(c.hi),
+      comparisonVerdict(c),
+    ]),
+    note: "Difference: the model's mean CRPS minus the baseline's (negative: the model is better). Interval: Diebold-Mariano with origins as the sample — each origin's periods one cluster, the correlation of origins whose windows overlap allowed for, Student t with origins − 1 degrees of freedom; with few origins it tells a real gap from the backtest's luck, roughly.",
   };
 }
 
@@ -146,6 +166,6 @@ export async function backtestSection(r: BacktestResult): Promise<ReportSection>
     title: "Backtest",
     intro: `Rolling-origin evaluation from ${r.origins.map((o) => o.label).join(", ")}, ${r.horizon.time} ${r.horizon.unit ? `${r.horizon.unit}${r.horizon.time === 1 ? "" : "s"}` : "time units"} ahead: ${r.runs} forecast runs per origin from ${how}, scored period by period against the observations and against naive baselines on the same periods${r.skipped ? ` (${r.skipped} periods where a baseline had too short a history are left out of the scores)` : ""}.${r.partial ? " PARTIAL: stopped before the end." : ""}`,
     charts,
-    tables: [backtestTable(r)],
+    tables: r.comparisons.length ? [backtestTable(r), comparisonTable(r)] : [backtestTable(r)],
   };
 }

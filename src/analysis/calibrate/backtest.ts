@@ -7,6 +7,7 @@ import { dateToDays, isIsoDate, modelTimeToDate, parseDuration, UNIT_DAYS } from
 import { sortedQuantile } from "../stats.js";
 import { type CalibrateOptions, calibrate } from "./calibrate.js";
 import { forecastsOnPool, jobFilterOptions } from "./calibrate-task.js";
+import { compareForecasters, type ForecastComparison } from "./compare-forecasts.js";
 import { factorSeed, likelihoodFactors } from "./factors.js";
 import type { Noise, NoiseParam, ObservationSeries } from "./observations.js";
 import { ParticleFilter } from "./particle-filter.js";
@@ -112,6 +113,11 @@ export interface BacktestResult {
   }[];
   /** Per series and forecaster, the scores over the periods every forecaster could forecast. */
   summary: { series: string; variable: string; forecaster: string; scores: ScoreSummary }[];
+  /**
+   * The model against each baseline, per series, over the same periods: the difference of mean CRPS with a 95%
+   * interval that treats origins as the sample (compare-forecasts.ts).
+   */
+  comparisons: ForecastComparison[];
   periods: BacktestPeriod[];
   /** Periods left out of the summary because some baseline had too short a history there. */
   skipped: number;
@@ -544,6 +550,7 @@ export async function backtest(
     forecasters,
     origins,
     summary,
+    comparisons: compareForecasters(common, forecasters),
     periods,
     skipped: periods.length - common.length,
     partial,

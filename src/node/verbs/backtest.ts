@@ -1,4 +1,5 @@
 import type { BacktestResult, ForecastRuns } from "../../analysis/calibrate/backtest.js";
+import { comparisonVerdict, type ForecastComparison } from "../../analysis/calibrate/compare-forecasts.js";
 import type { PreparedModel } from "../../engine/prepare.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
 import { table } from "../format.js";
@@ -40,6 +41,24 @@ interface BacktestFlags {
 
 const fmt = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
 
+/** The model against each baseline: the paired CRPS difference and its 95% interval over origins. */
+export function formatComparisons(comparisons: readonly ForecastComparison[]): string {
+  const rows = comparisons.map((c) => [
+    c.series,
+    c.baseline,
+    String(c.periods),
+    String(c.origins),
+    fmt(c.difference),
+    c.lo === null || c.hi === null ? "–" : `${fmt(c.lo)} to ${fmt(c.hi)}`,
+    comparisonVerdict(c),
+  ]);
+  return [
+    "model − baseline, mean CRPS on the same periods (negative: the model is better):",
+    table(["series", "baseline", "periods", "origins", "difference", "95% interval", "better"], rows),
+    "interval: Diebold-Mariano over origins (each origin's periods one cluster, overlapping origins' correlation allowed for; Student t with origins − 1 df)",
+  ].join("\n");
+}
+
 /** The backtest as text: one row per series and forecaster, the best CRPS of each series marked. */
 export function formatBacktest(r: BacktestResult): string {
   const rows = r.summary.map((s) => {
@@ -65,6 +84,7 @@ export function formatBacktest(r: BacktestResult): string {
       rows,
     ),
     "* the lowest CRPS of the series (lower is better; log score higher is better; nominal coverage 0.5 and 0.9)",
+    ...(r.comparisons.length ? ["", formatComparisons(r.comparisons)] : []),
     ...(r.skipped ? [`${r.skipped} periods left out: a baseline had too short a history there`] : []),
     ...(ended ? [`${ended} forecast runs had ended (or could not match the data) before their origin`] : []),
   ].join("\n");

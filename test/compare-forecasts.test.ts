@@ -1,0 +1,155 @@
+import { describe, expect, it } from "vitest";
+import type { BacktestPeriod } from "../src/analysis/calibrate/backtest.js";
+import { compareForecasters, comparisonVerdict } from "../src/analysis/calibrate/compare-forecasts.js";
+import { studentTCdf, studentTQuantile } from "../src/analysis/stats.js";
+import { normalQuantile } from "../src/compile/functions.js";
+import { hashUniform } from "../src/engine/rng.js";
+
+const gauss = (seed: number, i: number, k: number) => normalQuantile(hashUniform(seed, i, k));
+
+/** A scored period: only what the comparison reads is filled in. */
+function period(series: string, origin: string, t: number, crps: Record<string, number>): BacktestPeriod {
+  return {
+    series,
+    origin,
+    at: String(t),
+    t,
+    lead: 1,
+    observed: 0,
+    forecast: { mean: 0, q05: 0, q25: 0, q50: 0, q75: 0, q95: 0, runs: 1 },
+    scores: Object.entries(crps).map(([forecaster, c]) => ({
+      forecaster,
+      crps: c,
+      logScore: 0,
+      in50: true,
+      in90: true,
+      pit: 0.5,
+      error: 0,
+    })),
+  };
+}
+
+describe("Student's t", () => {
+  it("gives the tables' quantiles for small and large degrees of freedom", () => {
+    // Two-sided 95% critical values (any statistics table) and one 90% value.
+    const table: [number, number, number][] = [
+      [0.975, 1, 12.7062],
+      [0.975, 2, 4.3027],
+      [0.975, 3, 3.1824],
+      [0.975, 4, 2.7764],
+      [0.975, 5, 2.5706],
+      [0.975, 7, 2.3646],
+      [0.975, 10, 2.2281],
+      [0.975, 30, 2.0423],
+      [0.975, 120, 1.9799],
+      [0.95, 4, 2.1318],
+    ];
+    for (const [p, df, t] of table) {
+      expect(studentTQuantile(p, df)).toBeCloseTo(t, 3);
+      expect(studentTQuantile(1 - p, df)).toBeCloseTo(-t, 3);
+    }
+  });
+
+  it("its CDF and quantile invert each other, and the CDF is Φ in the limit", () => {
+    for (const df of [1, 2, 3, 6, 9, 25, 200]) {
+      for (const p of [0.01, 0.2, 0.5, 0.8, 0.995])
+        expect(studentTCdf(studentTQuantile(p, df), df)).toBeCloseTo(p, 10);
+    }
+    expect(studentTCdf(1.96, 5000)).toBeCloseTo(0.975, 3);
+    expect(studentTCdf(0, 7)).toBe(0.5);
+    expect(() => studentTCdf(1, 2.5)).toThrow(/whole number/);
+  });
+});
+
+describe("the model against a baseline, with origins as the sample", () => {
+  it("the difference is the difference of the mean CRPS over the periods both scored", () => {
+    const periods = [
+      period("y", "a", 1, { model: 1, persistence: 3, drift: 2 }),
+      period("y", "a", 2, { model: 2, persistence: 3, drift: 1 }),
+      period("y", "b", 3, { model: 4, persistence: 1, drift: 2 }),
+      // The baseline could not forecast this one: left out of the pair, not of the series.
+      period("y", "b", 4, { model: 9 }),
+      period("z", "a", 1, { model: 5, persistence: 5, drift: 5 }),
+    ];
+    const c = compareForecasters(periods, ["model", "persistence", "drift"]);
+    expect(c.map((x) => [x.series, x.baseline, x.periods, x.origins])).toEqual([
+      ["y", "persistence", 3, 2],
+      ["y", "drift", 3, 2],
+      ["z", "persistence", 1, 1],
+      ["z", "drift", 1, 1],
+    ]);
+    expect(c[0]!.difference).toBeCloseTo((1 + 2 + 4) / 3 - (3 + 3 + 1) / 3, 12);
+    expect(c[1]!.difference).toBeCloseTo((1 + 2 + 4) / 3 - (2 + 1 + 2) / 3, 12);
+    // One origin: no interval, and the words say so.
+    expect(c[2]).toMatchObject({ difference: 0, lo: null, hi: null });
+    expect(comparisonVerdict(c[2]!)).toMatch(/no interval/);
+  });
+
+  it("with equal origins that do not overlap, the interval is the t interval of the origins' means", () => {
+    // 6 origins, 4 periods each, a window of 4 steps every 10: no overlap, lag 0.
+    const periods: BacktestPeriod[] = [];
+    const originMeans: number[] = [];
+    for (let o = 0; o < 6; o++) {
+      let sum = 0;
+      for (let k = 0; k < 4; k++) {
+        const d = 0.3 + gauss(5, o, k);
+        sum += d;
+        periods.push(period("y", `o${o}`, 10 * o + k, { model: 10 + d, persistence: 10 }));
+      }
+      originMeans.push(sum / 4);
+    }
+    const [c] = compareForecasters(periods, ["model", "persistence"]);
+    const m = originMeans.reduce((a, b) => a + b, 0) / 6;
+    const sd = Math.sqrt(originMeans.reduce((a, b) => a + (b - m) ** 2, 0) / 5);
+    const half = studentTQuantile(0.975, 5) * (sd / Math.sqrt(6));
+    expect(c!.lag).toBe(0);
+    expect(c!.difference).toBeCloseTo(m, 12);
+    expect(c!.lo).toBeCloseTo(m - half, 10);
+    expect(c!.hi).toBeCloseTo(m + half, 10);
+  });
+
+  it("counts the later origins whose scored periods overlap an origin's as the lag", () => {
+    // Windows of 12 steps every 5: each origin's window reaches into the next two.
+    const periods = Array.from({ length: 5 }, (_, o) =>
+      Array.from({ length: 12 }, (_, k) => period("y", `o${o}`, 5 * o + k, { model: k % 3, persistence: 1 })),
+    ).flat();
+    expect(compareForecasters(periods, ["model", "persistence"])[0]!.lag).toBe(2);
+  });
+
+  it("the interval covers the true difference about 95% of the time when periods within an origin correlate", () => {
+    // Each origin's periods share a random offset (its calibration's luck) besides their own noise; true mean
+    // difference −0.5. The interval treats origins as the sample, so it covers nominally; one that treated the
+    // 80 periods as independent would be far too narrow (checked below).
+    const trials = 1000;
+    let covered = 0;
+    let naiveCovered = 0;
+    for (let r = 0; r < trials; r++) {
+      const periods: BacktestPeriod[] = [];
+      const ds: number[] = [];
+      for (let o = 0; o < 8; o++) {
+        const shared = gauss(11, r, o);
+        for (let k = 0; k < 10; k++) {
+          const d = -0.5 + shared + 0.5 * gauss(12, r * 8 + o, k);
+          ds.push(d);
+          periods.push(period("y", `o${o}`, 20 * o + k, { model: d, persistence: 0 }));
+        }
+      }
+      const [c] = compareForecasters(periods, ["model", "persistence"]);
+      if (c!.lo! <= -0.5 && -0.5 <= c!.hi!) covered++;
+      const m = ds.reduce((a, b) => a + b, 0) / ds.length;
+      const se = Math.sqrt(ds.reduce((a, b) => a + (b - m) ** 2, 0) / (ds.length - 1) / ds.length);
+      if (Math.abs(m + 0.5) <= 1.96 * se) naiveCovered++;
+    }
+    // Binomial sd at 0.95 over 1,000 trials: 0.007.
+    expect(covered / trials).toBeGreaterThan(0.925);
+    expect(covered / trials).toBeLessThan(0.975);
+    expect(naiveCovered / trials).toBeLessThan(0.6);
+  });
+
+  it("names the better forecaster only when the interval excludes 0", () => {
+    const base = { series: "y", baseline: "persistence", periods: 8, origins: 4, lag: 0 };
+    expect(comparisonVerdict({ ...base, difference: -2, lo: -3, hi: -1 })).toBe("the model");
+    expect(comparisonVerdict({ ...base, difference: 2, lo: 1, hi: 3 })).toBe("persistence");
+    expect(comparisonVerdict({ ...base, difference: -1, lo: -3, hi: 1 })).toMatch(/neither/);
+  });
+});
