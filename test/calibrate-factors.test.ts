@@ -9,6 +9,7 @@ import { evidenceTask } from "../src/analysis/weigh.js";
 import { normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
 import { hashUniform } from "../src/engine/rng.js";
+import { calibratePool, closeCalibrateWorkers } from "../src/node/calibrate-pool.js";
 import { calibrateModelIn, scratchDir } from "./cli-helpers.js";
 import { ar1Rows } from "./kalman.js";
 
@@ -290,5 +291,50 @@ describe("calibrating a likelihood of independent factors", () => {
     expect(pooled.samples).toEqual(here.samples);
     expect(pooled.evidence).toEqual(here.evidence);
     expect(pooled.state).toEqual(here.state);
+  }, 60_000);
+
+  it("a stop keeps about everything every factor sampled: the factors' chains are woven, here and on a pool", async () => {
+    const options = { ...OPTIONS, evidenceDraws: 0, seed: 5 };
+    const full = await calibrate(model, "m.yaml", series, options);
+    // Stop once chain 1 is 30 draws past burn-in (the progress reported is the factors' mean iteration).
+    let at = { chain: 0, iteration: 0 };
+    const stopped = await calibrate(model, "m.yaml", series, {
+      ...options,
+      onProgress: (chain, iteration) => {
+        at = { chain, iteration };
+      },
+      shouldStop: () => at.chain === 1 && at.iteration >= options.burnIn + 30,
+    });
+    expect(stopped.partial).toBe(true);
+    // Chain 0 whole; chain 1 about 30 draws in every factor (one factor after the other would have kept none
+    // of chain 1: the second factor would not have started it).
+    expect(stopped.chain_draws![0]).toBe(options.iterations);
+    expect(stopped.chain_draws![1]).toBeGreaterThanOrEqual(29);
+    expect(stopped.chain_draws![1]).toBeLessThanOrEqual(32);
+    // What was kept is the complete run's draws, chain by chain.
+    const [n0, n1] = stopped.chain_draws!;
+    expect(stopped.samples.slice(0, n0)).toEqual(full.samples.slice(0, n0));
+    expect(stopped.samples.slice(n0)).toEqual(
+      full.samples.slice(options.iterations, options.iterations + n1!),
+    );
+
+    // On two threads, chain 0 of both factors runs first: a stop keeps draws of both, where queueing factor by
+    // factor would have run the first factor's two chains and kept nothing paired.
+    let looks = 0;
+    let pooled: Awaited<ReturnType<typeof calibrate>>;
+    try {
+      pooled = await calibrate(model, "m.yaml", series, {
+        ...options,
+        iterations: 1_000_000,
+        pool: calibratePool(2)!,
+        // Asked by the pool's watcher every fifth of a second: stop at the fifth look.
+        shouldStop: () => ++looks >= 5,
+      });
+    } finally {
+      await closeCalibrateWorkers();
+    }
+    expect(pooled.partial).toBe(true);
+    expect(pooled.chain_draws![0]).toBeGreaterThan(0);
+    expect(pooled.samples.every((row) => row.every(Number.isFinite))).toBe(true);
   }, 60_000);
 });

@@ -29,7 +29,7 @@ import {
   NO_POSITIVE_LIKELIHOOD,
   type PmmhResult,
   type PosteriorParam,
-  runPmmhAsync,
+  runPmmhInterleaved,
   splitRhat,
   uncertainParams,
 } from "./pmmh.js";
@@ -202,12 +202,9 @@ export async function calibrate(
   if (series.some((s) => s.noise.kind === "none")) return calibrateAbc(model, file, series, options);
   const particles = model.program.randomSites.length === 0 ? 1 : options.particles;
   const factors = likelihoodFactors(model.program, series);
-  const fits: FactorFit[] = [];
   const progress = factorProgress(options.onProgress, factors.length);
-  const fitOne = (k: number) => fitFactor(model, series, options, particles, factors, k, progress(k));
-  // On a pool every factor's chains are tasks side by side; here, one factor after another.
-  if (options.pool) fits.push(...(await Promise.all(factors.map((_, k) => fitOne(k)))));
-  else for (let k = 0; k < factors.length; k++) fits.push(await fitOne(k));
+  const plans = factors.map((_, k) => planFactor(model, series, options, particles, factors, k, progress(k)));
+  const fits = await fitFactors(model, plans, options);
   const result = fits.length === 1 ? fits[0]!.result : mergeFactors(model.program.params, fits);
   const thin = Math.max(1, Math.floor(options.thin ?? 1));
   const { time } = model.loaded;
@@ -302,20 +299,25 @@ export async function calibrate(
 }
 
 /** One factor's PMMH: its own series, its own params free and the rest fixed, its own seed. */
-interface FactorFit {
+interface FactorPlan {
   model: PreparedModel;
   series: ObservationSeries[];
   seed: number;
   filter: ParticleFilter;
   job: CalibrateJob;
+  /** The calibration's options with this factor's seed and progress reporter. */
+  options: CalibrateOptions;
+}
+
+interface FactorFit extends FactorPlan {
   result: PmmhResult;
 }
 
 /**
- * Fit factor k of the likelihood (factors.ts). A single factor is the whole model, run exactly as before; the
+ * Plan factor k of the likelihood (factors.ts). A single factor is the whole model, run exactly as before; the
  * others get their own seed, so that their chains' random numbers are independent of each other's.
  */
-async function fitFactor(
+function planFactor(
   whole: PreparedModel,
   allSeries: readonly ObservationSeries[],
   options: CalibrateOptions,
@@ -323,7 +325,7 @@ async function fitFactor(
   factors: readonly LikelihoodFactor[],
   k: number,
   onProgress: CalibrateOptions["onProgress"],
-): Promise<FactorFit> {
+): FactorPlan {
   const factor = factors[k]!;
   const single = factors.length === 1;
   const fixed = single ? [] : factorFixed(whole.program, factor);
@@ -332,21 +334,43 @@ async function fitFactor(
   const seed = factorSeed(options.seed, k);
   const own: CalibrateOptions = { ...options, seed, ...(onProgress ? { onProgress } : {}) };
   const job = { ...jobOf(model, series, own, particles), ...(fixed.length ? { fixed } : {}) };
-  const filter = new ParticleFilter(model, series, jobFilterOptions(job));
-  const result: PmmhResult = await (options.pool
-    ? chainsOnPool(model, job, own, options.pool)
-    : runPmmhAsync(
-        filter,
-        {
-          chains: options.chains,
-          iterations: options.iterations,
-          burnIn: options.burnIn,
-          seed,
-          thin: Math.max(1, Math.floor(options.thin ?? 1)),
-          ...(options.covariance ? { covariance: true } : {}),
-          ...(own.onProgress ? { onProgress: own.onProgress } : {}),
-          ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
-        },
+  return {
+    model,
+    series,
+    seed,
+    filter: new ParticleFilter(model, series, jobFilterOptions(job)),
+    job,
+    options: own,
+  };
+}
+
+/**
+ * Every factor's PMMH, their chains woven together so that a stop (Ctrl-C) leaves them all at about the same
+ * point and the merged posterior keeps about everything sampled: on this thread iteration by iteration
+ * (runPmmhInterleaved), on a pool chain c of every factor queued before chain c + 1 of any. Each factor's draws
+ * are the same either way.
+ */
+async function fitFactors(
+  whole: PreparedModel,
+  plans: readonly FactorPlan[],
+  options: CalibrateOptions,
+): Promise<FactorFit[]> {
+  const results = await (options.pool
+    ? chainsOnPool(plans, options.pool, options)
+    : runPmmhInterleaved(
+        plans.map((p) => ({
+          filter: p.filter,
+          options: {
+            chains: options.chains,
+            iterations: options.iterations,
+            burnIn: options.burnIn,
+            seed: p.seed,
+            thin: Math.max(1, Math.floor(options.thin ?? 1)),
+            ...(options.covariance ? { covariance: true } : {}),
+            ...(p.options.onProgress ? { onProgress: p.options.onProgress } : {}),
+            ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+          },
+        })),
         options.pause ?? (() => Promise.resolve()),
       )
   ).catch((e: unknown) => {
@@ -360,7 +384,7 @@ async function fitFactor(
       ]);
     throw e;
   });
-  return { model, series, seed, filter, job, result };
+  return plans.map((p, k) => ({ ...p, result: results[k]! }));
 }
 
 /**
@@ -467,66 +491,72 @@ function jobOf(
 }
 
 /**
- * The chains on worker threads, one task each. A chain depends only on (seed, chain), so the result is the
- * one runPmmh gives on this thread. Progress and the stop request travel through shared memory; a stop
- * makes every running chain return what it has kept, and the result is partial.
+ * The factors' chains on worker threads, one task each, queued chain by chain (chain c of every factor before
+ * chain c + 1 of any), so that a stop finds the factors' chains equally far. A chain depends only on its job
+ * (seed, chain), so each factor's result is the one runPmmh gives on this thread. Progress and the stop request
+ * travel through shared memory, one buffer per factor; a stop makes every running chain return what it has kept,
+ * a queued one starts stopped, and the results are partial.
  */
 async function chainsOnPool(
-  model: PreparedModel,
-  job: CalibrateJob,
-  options: CalibrateOptions,
+  plans: readonly FactorPlan[],
   pool: CalibratePool,
-): Promise<PmmhResult> {
-  const control = controlBuffer(options.chains);
-  const stop = new Int32Array(control, 0, 1);
-  const progress = new Float64Array(control, CONTROL_HEADER_BYTES);
+  options: CalibrateOptions,
+): Promise<PmmhResult[]> {
+  const controls = plans.map(() => controlBuffer(options.chains));
+  const stops = controls.map((control) => new Int32Array(control, 0, 1));
+  const stopAll = () => {
+    for (const stop of stops) Atomics.store(stop, 0, 1);
+  };
   const watch = () => {
-    if (options.shouldStop?.()) Atomics.store(stop, 0, 1);
-    for (let c = 0; c < options.chains; c++) {
-      const done = progress[c * CONTROL_FIELDS]!;
-      if (!(done > 0)) continue;
-      const e = progress[c * CONTROL_FIELDS + 2]!;
-      options.onProgress?.(c, done - 1, progress[c * CONTROL_FIELDS + 1]!, () => e);
-    }
+    if (options.shouldStop?.()) stopAll();
+    plans.forEach((plan, k) => {
+      const progress = new Float64Array(controls[k]!, CONTROL_HEADER_BYTES);
+      for (let c = 0; c < options.chains; c++) {
+        const done = progress[c * CONTROL_FIELDS]!;
+        if (!(done > 0)) continue;
+        const e = progress[c * CONTROL_FIELDS + 2]!;
+        plan.options.onProgress?.(c, done - 1, progress[c * CONTROL_FIELDS + 1]!, () => e);
+      }
+    });
   };
   const timer = setInterval(watch, 200);
   try {
-    const results = await Promise.all(
-      Array.from({ length: options.chains }, (_, chain) =>
-        pool
+    const tasks = plans.map(() => new Array<ReturnType<CalibratePool["run"]>>(options.chains));
+    for (let chain = 0; chain < options.chains; chain++)
+      plans.forEach((plan, k) => {
+        tasks[k]![chain] = pool
           .run({
             kind: "chain",
-            job,
+            job: plan.job,
             chain,
             iterations: options.iterations,
             burnIn: options.burnIn,
             thin: Math.max(1, Math.floor(options.thin ?? 1)),
-            control,
+            control: controls[k]!,
           })
           .catch((e: unknown) => {
             // One chain failed: the others stop too, so no thread is left running for a result nobody reads.
-            Atomics.store(stop, 0, 1);
+            stopAll();
             throw e;
-          }),
-      ),
-    );
-    const chains = results.map((r) => {
-      if (r.kind !== "chain") throw new Error("a chain task returned something else");
-      return new Chain(
-        r.width,
-        r.values,
-        r.scores,
-        r.logLikelihood,
-        r.acceptance,
-        r.particles,
-        r.noiseSd ?? Number.NaN,
-      );
+          });
+      });
+    const results = await Promise.all(tasks.map((t) => Promise.all(t)));
+    const stopped = results.some((rs) => rs.some((r) => r.kind === "chain" && r.stopped));
+    return results.map((rs, k) => {
+      const chains = rs.map((r) => {
+        if (r.kind !== "chain") throw new Error("a chain task returned something else");
+        return new Chain(
+          r.width,
+          r.values,
+          r.scores,
+          r.logLikelihood,
+          r.acceptance,
+          r.particles,
+          r.noiseSd ?? Number.NaN,
+        );
+      });
+      return combineChains(plans[k]!.model.program.params, chains, stopped);
     });
-    return combineChains(
-      model.program.params,
-      chains,
-      results.some((r) => r.kind === "chain" && r.stopped),
-    );
   } finally {
     clearInterval(timer);
   }

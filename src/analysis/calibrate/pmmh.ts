@@ -243,10 +243,10 @@ export function uncertainParams(params: readonly ParamPlan[]): number[] {
 
 /** Run PMMH to the end (or until `shouldStop`). */
 export function runPmmh(filter: ParticleFilter, options: PmmhOptions): PmmhResult {
-  const steps = pmmhIterations(filter, options);
+  const steps = interleavedIterations([{ filter, options }]);
   for (;;) {
     const next = steps.next();
-    if (next.done) return next.value;
+    if (next.done) return next.value[0]!;
   }
 }
 
@@ -260,7 +260,22 @@ export async function runPmmhAsync(
   pause: () => Promise<void>,
   every = 20,
 ): Promise<PmmhResult> {
-  const steps = pmmhIterations(filter, options);
+  return (await runPmmhInterleaved([{ filter, options }], pause, every))[0]!;
+}
+
+/**
+ * Several independent PMMH runs on this thread (the factors of one likelihood, each with its filter and seed)
+ * woven together: chain c of every run before chain c + 1 of any, and within chain c one iteration of each run
+ * in turn. Each run's draws are exactly what it gives alone (a chain depends only on its filter, seed and
+ * index); what the weaving buys is that a stop leaves every run at about the same iteration, so the draws the
+ * runs have in common — all a merged posterior can pair — are about all that was sampled.
+ */
+export async function runPmmhInterleaved(
+  runs: readonly { filter: ParticleFilter; options: PmmhOptions }[],
+  pause: () => Promise<void>,
+  every = 20,
+): Promise<PmmhResult[]> {
+  const steps = interleavedIterations(runs);
   for (let i = 1; ; i++) {
     const next = steps.next();
     if (next.done) return next.value;
@@ -268,27 +283,48 @@ export async function runPmmhAsync(
   }
 }
 
-/** The chains one after another on this thread, one yield per iteration; its return value is the result. */
-function* pmmhIterations(filter: ParticleFilter, options: PmmhOptions): Generator<void, PmmhResult> {
-  const chains: Chain[] = [];
+/** The runs' chains, woven as runPmmhInterleaved says, one yield per iteration; its return value is the result. */
+function* interleavedIterations(
+  runs: readonly { filter: ParticleFilter; options: PmmhOptions }[],
+): Generator<void, PmmhResult[]> {
+  const kept = runs.map(() => [] as Chain[]);
+  const chains = Math.max(0, ...runs.map((r) => r.options.chains));
   let partial = false;
-  for (let c = 0; c < options.chains && !partial; c++) {
-    const { chain, stopped } = yield* chainIterations(filter, {
-      chain: c,
-      iterations: options.iterations,
-      burnIn: options.burnIn,
-      seed: options.seed,
-      ...(options.thin !== undefined ? { thin: options.thin } : {}),
-      ...(options.covariance ? { covariance: true } : {}),
-      ...(options.onProgress
-        ? { onProgress: (it: number, a: number, e: () => number) => options.onProgress!(c, it, a, e) }
-        : {}),
-      ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
-    });
-    chains.push(chain);
-    partial = stopped;
+  for (let c = 0; c < chains && !partial; c++) {
+    const live = runs.map(({ filter, options }) =>
+      c < options.chains ? chainIterations(filter, chainOptionsOf(options, c)) : undefined,
+    );
+    const ends: ({ chain: Chain; stopped: boolean } | undefined)[] = live.map(() => undefined);
+    for (let open = live.filter(Boolean).length; open > 0; ) {
+      for (let k = 0; k < live.length; k++) {
+        if (!live[k] || ends[k]) continue;
+        const next = live[k]!.next();
+        if (next.done) {
+          ends[k] = next.value;
+          kept[k]!.push(next.value.chain);
+          open--;
+        } else yield;
+      }
+    }
+    partial = ends.some((e) => e?.stopped);
   }
-  return combineChains(filter.program.params, chains, partial);
+  return runs.map((r, k) => combineChains(r.filter.program.params, kept[k]!, partial));
+}
+
+/** Chain c's options within a PMMH run. */
+function chainOptionsOf(options: PmmhOptions, c: number): ChainOptions {
+  return {
+    chain: c,
+    iterations: options.iterations,
+    burnIn: options.burnIn,
+    seed: options.seed,
+    ...(options.thin !== undefined ? { thin: options.thin } : {}),
+    ...(options.covariance ? { covariance: true } : {}),
+    ...(options.onProgress
+      ? { onProgress: (it: number, a: number, e: () => number) => options.onProgress!(c, it, a, e) }
+      : {}),
+    ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+  };
 }
 
 /** Run one chain to the end (or until `shouldStop`): what a worker thread does with a chain. */
