@@ -42,7 +42,7 @@ console.log(`origins ${FRONT_ORIGINS.join(", ")}; ${JSON.stringify({ ...options,
 const rows = await frontBacktestByHorizon(options);
 const f = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
 console.log(
-  "| series | horizon | forecaster | periods | CRPS | cov50 | cov90 | bias | model − this (95% interval over origins) |",
+  "| series | horizon | forecaster | periods | CRPS | cov50 | cov90 | bias | model − this (95% interval) |",
 );
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of rows) {

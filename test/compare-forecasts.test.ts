@@ -59,6 +59,19 @@ describe("Student's t", () => {
     expect(studentTCdf(0, 7)).toBe(0.5);
     expect(() => studentTCdf(1, 2.5)).toThrow(/whole number/);
   });
+
+  it("stays finite, ordered and continuous out to the tails and past 10⁴ degrees of freedom", () => {
+    for (const df of [3, 10, 31, 1000, 9999]) {
+      const qs = [1e-12, 1e-6, 0.01, 0.5, 0.99, 1 - 1e-6].map((p) => studentTQuantile(p, df));
+      expect(qs.every(Number.isFinite)).toBe(true);
+      for (let i = 1; i < qs.length; i++) expect(qs[i]!).toBeGreaterThan(qs[i - 1]!);
+    }
+    // A&S 26.7.5 alone above 10⁴ meets the polished values below it.
+    expect(studentTQuantile(0.975, 10_001) / studentTQuantile(0.975, 10_000) - 1).toBeLessThan(1e-9);
+    // scipy.stats.t.ppf(1e-6, 3).
+    expect(studentTQuantile(1e-6, 3)).toBeCloseTo(-103.2995, 3);
+    expect(studentTQuantile(0, 5)).toBe(Number.NEGATIVE_INFINITY);
+  });
 });
 
 describe("the model against a baseline, with origins as the sample", () => {
@@ -85,8 +98,8 @@ describe("the model against a baseline, with origins as the sample", () => {
     expect(comparisonVerdict(c[2]!)).toMatch(/no interval/);
   });
 
-  it("with equal origins that do not overlap, the interval is the t interval of the origins' means", () => {
-    // 6 origins, 4 periods each, a window of 4 steps every 10: no overlap, lag 0.
+  it("with equal origins that share no month, the interval is the t interval of the origins' means", () => {
+    // 6 origins, 4 periods each, a window of 4 steps every 10: no month forecast twice.
     const periods: BacktestPeriod[] = [];
     const originMeans: number[] = [];
     for (let o = 0; o < 6; o++) {
@@ -102,18 +115,47 @@ describe("the model against a baseline, with origins as the sample", () => {
     const m = originMeans.reduce((a, b) => a + b, 0) / 6;
     const sd = Math.sqrt(originMeans.reduce((a, b) => a + (b - m) ** 2, 0) / 5);
     const half = studentTQuantile(0.975, 5) * (sd / Math.sqrt(6));
-    expect(c!.lag).toBe(0);
+    expect(c!.times).toBe(24);
     expect(c!.difference).toBeCloseTo(m, 12);
     expect(c!.lo).toBeCloseTo(m - half, 10);
     expect(c!.hi).toBeCloseTo(m + half, 10);
   });
 
-  it("counts the later origins whose scored periods overlap an origin's as the lag", () => {
-    // Windows of 12 steps every 5: each origin's window reaches into the next two.
+  it("counts the observation times, which cluster the forecasts of one month from overlapping origins", () => {
+    // Windows of 12 steps every 5 from 5 origins: 32 distinct times.
     const periods = Array.from({ length: 5 }, (_, o) =>
       Array.from({ length: 12 }, (_, k) => period("y", `o${o}`, 5 * o + k, { model: k % 3, persistence: 1 })),
     ).flat();
-    expect(compareForecasters(periods, ["model", "persistence"])[0]!.lag).toBe(2);
+    expect(compareForecasters(periods, ["model", "persistence"])[0]).toMatchObject({
+      periods: 60,
+      origins: 5,
+      times: 32,
+    });
+  });
+
+  it("covers about 95% in backtests shaped like the flagship's, where months are shared across origins", () => {
+    // 8 origins three months apart, 13 monthly leads: each month is forecast from up to 5 origins. The
+    // differences carry a month's surprise (shared by every origin that forecasts it) besides noise.
+    const trials = 1000;
+    let covered = 0;
+    for (let r = 0; r < trials; r++) {
+      const periods: BacktestPeriod[] = [];
+      for (let o = 0; o < 8; o++)
+        for (let k = 1; k <= 13; k++) {
+          const t = 3 * o + k;
+          periods.push(
+            period("y", `o${o}`, t, {
+              model: -0.5 + gauss(21, r, t) + 0.3 * gauss(22, r * 8 + o, k),
+              persistence: 0,
+            }),
+          );
+        }
+      const [c] = compareForecasters(periods, ["model", "persistence"]);
+      if (c!.lo! <= -0.5 && -0.5 <= c!.hi!) covered++;
+    }
+    // By origin alone this design covers about 80%.
+    expect(covered / trials).toBeGreaterThan(0.925);
+    expect(covered / trials).toBeLessThan(0.975);
   });
 
   it("the interval covers the true difference about 95% of the time when periods within an origin correlate", () => {
@@ -146,8 +188,27 @@ describe("the model against a baseline, with origins as the sample", () => {
     expect(naiveCovered / trials).toBeLessThan(0.6);
   });
 
+  it("gives no interval where there is no spread to measure or a score is not finite", () => {
+    const same = ["a", "b", "c"].flatMap((o, i) => [
+      period("y", o, 2 * i, { model: 1, persistence: 2 }),
+      period("y", o, 2 * i + 1, { model: 3, persistence: 4 }),
+    ]);
+    expect(compareForecasters(same, ["model", "persistence"])[0]).toMatchObject({
+      difference: -1,
+      lo: null,
+      hi: null,
+    });
+    const blown = [...same, period("y", "c", 9, { model: Number.POSITIVE_INFINITY, persistence: 1 })];
+    expect(compareForecasters(blown, ["model", "persistence"])[0]).toMatchObject({
+      periods: 7,
+      difference: Number.POSITIVE_INFINITY,
+      lo: null,
+      hi: null,
+    });
+  });
+
   it("names the better forecaster only when the interval excludes 0", () => {
-    const base = { series: "y", baseline: "persistence", periods: 8, origins: 4, lag: 0 };
+    const base = { series: "y", baseline: "persistence", periods: 8, origins: 4, times: 8 };
     expect(comparisonVerdict({ ...base, difference: -2, lo: -3, hi: -1 })).toBe("the model");
     expect(comparisonVerdict({ ...base, difference: 2, lo: 1, hi: 3 })).toBe("persistence");
     expect(comparisonVerdict({ ...base, difference: -1, lo: -3, hi: 1 })).toMatch(/neither/);

@@ -66,14 +66,18 @@ export function studentTCdf(t: number, df: number): number {
 
 /**
  * The p-quantile of Student's t with a whole number of degrees of freedom: closed forms for 1 and 2, otherwise
- * the Cornish-Fisher start (A&S 26.7.5) polished by Newton steps on `studentTCdf`.
+ * the Cornish-Fisher start (A&S 26.7.5), alone above 10⁴ degrees of freedom (where it is exact to ~1e-12), else
+ * polished by Newton steps on `studentTCdf` kept inside a bracket of the root (a step that leaves it bisects).
+ * The upper half is solved and the lower mirrored, so the CDF is never used where it cancels; accurate to ~1e-9
+ * for p in [1e-6, 1 − 1e-6], and ±Infinity where p rounds to 0 or 1.
  */
 export function studentTQuantile(p: number, df: number): number {
   if (!(p > 0 && p < 1))
     return p === 0 ? Number.NEGATIVE_INFINITY : p === 1 ? Number.POSITIVE_INFINITY : Number.NaN;
+  if (p < 0.5) return -studentTQuantile(1 - p, df);
+  if (p === 0.5) return 0;
   if (df === 1) return Math.tan(Math.PI * (p - 0.5));
   if (df === 2) return (2 * p - 1) / Math.sqrt(2 * p * (1 - p));
-  if (df > 1e4) return normalQuantile(p);
   const z = normalQuantile(p);
   const z2 = z * z;
   let t =
@@ -81,12 +85,22 @@ export function studentTQuantile(p: number, df: number): number {
     (z * (z2 + 1)) / (4 * df) +
     (z * ((5 * z2 + 16) * z2 + 3)) / (96 * df ** 2) +
     (z * (((3 * z2 + 19) * z2 + 17) * z2 - 15)) / (384 * df ** 3);
+  if (df > 1e4) return t;
+  let lo = 0;
+  let hi = Math.max(1, 2 * t);
+  while (studentTCdf(hi, df) < p && hi < 1e300) hi *= 2;
+  if (!(t > lo && t < hi)) t = 0.5 * (lo + hi);
   const logNorm = logGamma((df + 1) / 2) - logGamma(df / 2) - 0.5 * Math.log(df * Math.PI);
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < 200; i++) {
+    const excess = studentTCdf(t, df) - p;
+    if (excess > 0) hi = t;
+    else lo = t;
     const density = Math.exp(logNorm - ((df + 1) / 2) * Math.log1p((t * t) / df));
-    const step = (studentTCdf(t, df) - p) / density;
-    t -= step;
-    if (Math.abs(step) < 1e-12 * Math.max(1, Math.abs(t))) break;
+    let next = t - excess / density;
+    if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+    const done = Math.abs(next - t) <= 1e-13 * Math.max(1, Math.abs(t));
+    t = next;
+    if (done) break;
   }
   return t;
 }

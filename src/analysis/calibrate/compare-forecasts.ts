@@ -5,32 +5,35 @@ import type { BacktestPeriod } from "./backtest.js";
  * Is the model's forecast better than a baseline's, or only luckier? A backtest's mean CRPS over a few dozen
  * periods moves with the periods that happened, so each difference is reported with an interval: a
  * Diebold-Mariano comparison of the model's and the baseline's CRPS on the same periods (Diebold & Mariano
- * 1995), with the dependence a rolling-origin backtest has built in. Periods forecast from one origin share that
- * origin's calibration and state, so they are one cluster; and origins whose forecast windows overlap score the
- * same months, so neighbouring clusters correlate. The variance of the mean difference is therefore the clusters'
- * (origins') sums with Bartlett-weighted cross terms up to the number of later origins that overlap (a Newey-West
- * variance over origins, as Driscoll & Kraay do over time), and the interval uses Student's t with origins − 1
- * degrees of freedom, since the clusters, not the periods, are the sample. With 8 origins this is a rough
- * interval, not a fine one: what it can say is whether a gap is larger than the backtest's own luck.
+ * 1995), with the two dependences a rolling-origin backtest has built in. Periods forecast from one origin share
+ * that origin's calibration and filtered state; and when origins' forecast windows overlap, the forecasts of one
+ * month from different origins share that month's surprise. So the variance of the mean difference is clustered
+ * both ways (Cameron, Gelbach & Miller 2011): by origin plus by observation time minus by the pair (each period
+ * alone), each with its G/(G − 1) factor; and the critical value is Student's t with the smaller number of
+ * clusters − 1 degrees of freedom. test/compare-forecasts.test.ts simulates backtests shaped like the flagship's
+ * (8 origins three months apart, horizons of 3, 6 and 13 months): 94-96% coverage with origin luck, monthly
+ * surprises or both, where clustering by origin alone covers 80% once windows overlap; monthly surprises that are
+ * themselves correlated from month to month (AR(1), 0.7) bring it to about 89%. With 8 origins this is a rough
+ * interval: what it can say is whether a gap is larger than the backtest's luck.
  */
 
 export interface ForecastComparison {
   series: string;
   baseline: string;
   periods: number;
-  /** Origins with at least one period here: the clusters. */
+  /** Origins with at least one period here: one way of clustering. */
   origins: number;
+  /** Distinct observation times among the periods: the other. */
+  times: number;
   /** Model's mean CRPS − the baseline's over the same periods: negative when the model is better. */
   difference: number;
-  /** 95% interval of the difference; null with fewer than two origins. */
+  /**
+   * 95% interval of the difference; null with fewer than two origins, with no spread to measure (every origin
+   * the same difference) or when a score is not finite (the difference is then ±Infinity or NaN).
+   */
   lo: number | null;
   hi: number | null;
-  /** Bartlett lag of the variance over origins: how many later origins' scored periods overlap an origin's. */
-  lag: number;
 }
-
-/** Student-t quantile for the two-sided 95% interval. */
-const LEVEL = 0.975;
 
 /**
  * For every series and every baseline in `forecasters` (the model first): the paired difference of mean CRPS
@@ -50,9 +53,7 @@ export function compareForecasters(
         if (p.series !== series) return [];
         const a = p.scores.find((s) => s.forecaster === model)?.crps;
         const b = p.scores.find((s) => s.forecaster === baseline)?.crps;
-        return a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b)
-          ? [{ origin: p.origin, t: p.t, d: a - b }]
-          : [];
+        return a !== undefined && b !== undefined ? [{ origin: p.origin, t: p.t, d: a - b }] : [];
       });
       if (!pairs.length) return [];
       return [{ series, baseline, ...pairedInterval(pairs) }];
@@ -60,38 +61,34 @@ export function compareForecasters(
   );
 }
 
-/** The mean of the differences and its interval, origins as clusters (in the order they first appear). */
+/** The mean of the differences and its interval, clustered by origin and by observation time. */
 function pairedInterval(
   pairs: { origin: string; t: number; d: number }[],
 ): Omit<ForecastComparison, "series" | "baseline"> {
-  const clusters = new Map<string, { sum: number; n: number; first: number; last: number }>();
-  for (const { origin, t, d } of pairs) {
-    const c = clusters.get(origin) ?? { sum: 0, n: 0, first: t, last: t };
-    c.sum += d;
-    c.n += 1;
-    c.first = Math.min(c.first, t);
-    c.last = Math.max(c.last, t);
-    clusters.set(origin, c);
-  }
-  const list = [...clusters.values()].sort((a, b) => a.first - b.first);
   const n = pairs.length;
-  const g = list.length;
-  const mean = list.reduce((a, c) => a + c.sum, 0) / n;
-  // Later origins whose first scored period comes before this origin's last one.
-  const lag = Math.min(
-    g - 1,
-    Math.max(0, ...list.map((c, i) => list.slice(i + 1).filter((later) => later.first <= c.last).length)),
-  );
-  if (g < 2) return { periods: n, origins: g, difference: mean, lo: null, hi: null, lag };
-  const u = list.map((c) => c.sum - c.n * mean);
-  let s = u.reduce((a, x) => a + x * x, 0);
-  for (let l = 1; l <= lag; l++) {
-    const w = 1 - l / (lag + 1);
-    for (let i = l; i < g; i++) s += 2 * w * u[i]! * u[i - l]!;
-  }
-  const se = Math.sqrt(Math.max(0, (g / (g - 1)) * s)) / n;
-  const half = studentTQuantile(LEVEL, g - 1) * se;
-  return { periods: n, origins: g, difference: mean, lo: mean - half, hi: mean + half, lag };
+  const mean = pairs.reduce((a, p) => a + p.d, 0) / n;
+  // The cluster-robust variance of the mean with clusters given by `key`, and the number of clusters.
+  const clustered = (key: (p: { origin: string; t: number }) => string | number) => {
+    const sums = new Map<string | number, number>();
+    for (const p of pairs) sums.set(key(p), (sums.get(key(p)) ?? 0) + p.d - mean);
+    const g = sums.size;
+    let s = 0;
+    for (const u of sums.values()) s += u * u;
+    return { variance: g > 1 ? (g / (g - 1)) * (s / (n * n)) : Number.NaN, clusters: g };
+  };
+  const byOrigin = clustered((p) => p.origin);
+  const byTime = clustered((p) => p.t);
+  const alone = clustered((p) => `${p.origin}\u0000${p.t}`);
+  const counts = { periods: n, origins: byOrigin.clusters, times: byTime.clusters, difference: mean };
+  const none = { ...counts, lo: null, hi: null };
+  const df = Math.min(byOrigin.clusters, byTime.clusters) - 1;
+  if (df < 1 || !Number.isFinite(mean)) return none;
+  let variance = byOrigin.variance + byTime.variance - alone.variance;
+  // The two-way sum can come out negative in small samples; then the larger one-way variance (CGM's advice).
+  if (!(variance > 0)) variance = Math.max(byOrigin.variance, byTime.variance);
+  if (!(variance > 0)) return none;
+  const half = studentTQuantile(0.975, df) * Math.sqrt(variance);
+  return { ...counts, lo: mean - half, hi: mean + half };
 }
 
 /** Which forecaster the interval favours, in words: the model, the baseline, or neither when it spans 0. */

@@ -366,6 +366,11 @@ export function* chainIterations(
     return s;
   };
 
+  // Stopped before it began (a chain queued behind others when Ctrl-C came): no start search, nothing kept.
+  if (options.shouldStop?.()) {
+    const none = new Float64Array(0);
+    return { chain: new Chain(d, none, none, none, 0, filter.particles), stopped: true };
+  }
   // Filter calls are numbered per chain, so a chain's draws do not depend on the other chains.
   let call = c * CALLS_PER_CHAIN;
   // The filter may change at half of burn-in (adaptive particle numbers, below).

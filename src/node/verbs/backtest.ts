@@ -55,7 +55,7 @@ export function formatComparisons(comparisons: readonly ForecastComparison[]): s
   return [
     "model − baseline, mean CRPS on the same periods (negative: the model is better):",
     table(["series", "baseline", "periods", "origins", "difference", "95% interval", "better"], rows),
-    "interval: Diebold-Mariano over origins (each origin's periods one cluster, overlapping origins' correlation allowed for; Student t with origins − 1 df)",
+    "interval: Diebold-Mariano, clustered by origin and by observation time (an origin's forecasts share its calibration, overlapping origins share a month's surprise); rough with few origins",
   ].join("\n");
 }
 
