@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // Rolling-origin backtest of the flagship's front (models/flagship/front.yaml) by horizon, for docs/flagship.md.
 // Usage: node scripts/flagship-backtest.js [--seed N] [--chains N] [--iterations N] [--burn-in N] [--model FILE]
-//   [--json FILE]
+//   [--json FILE] [--against FILE] [--from FILE]
+//   --from: cut a run saved with --json by horizon instead of running one (its model and settings are the saved ones)
+//   --against: another run's --json (the base model's, when this one scores a variant): each horizon gets a row
+//   for that run's model, with this model − that one on the periods both scored
 //   --model scores a variant of front.yaml (keep it in models/flagship/ so its data paths resolve)
 //   (after npm run build; reads ../shared/data or $BRINK_DATA)
-import { writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { FRONT_ORIGINS, frontBacktestByHorizon, writeFrontData } from "../dist/node/flagship.js";
 
@@ -23,6 +26,8 @@ const { values: flags } = parseArgs({
     "burn-in": { type: "string", default: "600" },
     model: { type: "string" },
     json: { type: "string" },
+    against: { type: "string" },
+    from: { type: "string" },
   },
 });
 const options = {
@@ -36,9 +41,17 @@ const options = {
   targetSd: 1.2,
   maxParticles: 800,
   // --json: every period's forecast and scores (the backtest's own JSON), written before the table is printed.
+  ...(flags.from ? { saved: JSON.parse(readFileSync(flags.from, "utf8")) } : {}),
+  ...(flags.against
+    ? {
+        against: { label: `${flags.against} model`, result: JSON.parse(readFileSync(flags.against, "utf8")) },
+      }
+    : {}),
   ...(flags.json ? { onResult: (result) => writeFileSync(flags.json, JSON.stringify(result)) } : {}),
 };
-console.log(`origins ${FRONT_ORIGINS.join(", ")}; ${JSON.stringify({ ...options, onResult: undefined })}`);
+console.log(
+  `origins ${FRONT_ORIGINS.join(", ")}; ${JSON.stringify({ ...options, onResult: undefined, against: flags.against, saved: flags.from })}`,
+);
 const rows = await frontBacktestByHorizon(options);
 const f = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
 console.log(

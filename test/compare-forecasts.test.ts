@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { BacktestPeriod } from "../src/analysis/calibrate/backtest.js";
-import { compareForecasters, comparisonVerdict } from "../src/analysis/calibrate/compare-forecasts.js";
+import {
+  compareForecasters,
+  comparisonVerdict,
+  pairBacktests,
+} from "../src/analysis/calibrate/compare-forecasts.js";
 import { studentTCdf, studentTQuantile } from "../src/analysis/stats.js";
 import { normalQuantile } from "../src/compile/functions.js";
 import { hashUniform } from "../src/engine/rng.js";
@@ -212,5 +216,39 @@ describe("the model against a baseline, with origins as the sample", () => {
     expect(comparisonVerdict({ ...base, difference: -2, lo: -3, hi: -1 })).toBe("the model");
     expect(comparisonVerdict({ ...base, difference: 2, lo: 1, hi: 3 })).toBe("persistence");
     expect(comparisonVerdict({ ...base, difference: -1, lo: -3, hi: 1 })).toMatch(/neither/);
+  });
+
+  it("pairs two backtests' model forecasts period by period, for a model against its variant", () => {
+    const a = [
+      period("y", "o1", 1, { model: 2, persistence: 9 }),
+      period("y", "o1", 2, { model: 4, persistence: 9 }),
+      period("y", "o2", 2, { model: 6, persistence: 9 }),
+    ];
+    // The variant has no forecast of the last period; it has one the first backtest lacks.
+    const b = [
+      period("y", "o1", 1, { model: 1, persistence: 9 }),
+      period("y", "o1", 2, { model: 5, persistence: 9 }),
+      period("y", "o3", 5, { model: 0, persistence: 9 }),
+    ];
+    const paired = pairBacktests(a, b, ["base", "variant"]);
+    expect(paired.map((p) => [p.origin, p.t, p.scores.map((s) => [s.forecaster, s.crps])])).toEqual([
+      [
+        "o1",
+        1,
+        [
+          ["base", 2],
+          ["variant", 1],
+        ],
+      ],
+      [
+        "o1",
+        2,
+        [
+          ["base", 4],
+          ["variant", 5],
+        ],
+      ],
+    ]);
+    expect(compareForecasters(paired, ["base", "variant"])[0]).toMatchObject({ periods: 2, difference: 0 });
   });
 });

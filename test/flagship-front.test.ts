@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import type { BacktestResult } from "../src/analysis/calibrate/backtest.js";
 import { periodChanges } from "../src/io/flagship-data.js";
 import { dataDir, hasDatasets } from "../src/node/data.js";
 import { FRONT, frontBacktestByHorizon, writeFrontData } from "../src/node/flagship.js";
@@ -56,7 +57,8 @@ describe("the flagship's front model", () => {
 describe.skipIf(!data)("the front's backtest on the shared data (small and fast)", () => {
   it("beats the naive baselines on CRPS for losses and area, no worse than when this guard was set", async () => {
     expect(writeFrontData()).toBe(true);
-    const rows = await frontBacktestByHorizon({
+    let saved: BacktestResult | undefined;
+    const options = {
       origins: ["2024-04-07", "2024-10-06"],
       runs: 300,
       seed: 1,
@@ -64,7 +66,30 @@ describe.skipIf(!data)("the front's backtest on the shared data (small and fast)
       iterations: 150,
       burnIn: 250,
       particles: 40,
+    };
+    const rows = await frontBacktestByHorizon({
+      ...options,
+      onResult: (r) => {
+        saved = r;
+      },
     });
+    // A saved run cut again gives the same rows; against itself, its model's rows come with a difference of 0.
+    const again = await frontBacktestByHorizon({
+      ...options,
+      saved: saved!,
+      against: { label: "saved", result: saved! },
+    });
+    expect(again.filter((r) => r.forecaster !== "saved")).toEqual(rows);
+    for (const r of again.filter((x) => x.forecaster === "saved")) {
+      expect(r.scores).toEqual(
+        rows.find((x) => x.series === r.series && x.horizon === r.horizon && x.forecaster === "model")!
+          .scores,
+      );
+      expect(r.comparison).toMatchObject({ difference: 0, lo: null, hi: null });
+    }
+    // Each baseline's row says how far the model is from it, with an interval over the two origins.
+    for (const r of rows.filter((x) => x.forecaster !== "model"))
+      expect(r.comparison).toMatchObject({ series: r.series, baseline: r.forecaster, origins: 2 });
     const at = (series: string, forecaster: string) =>
       rows.find((r) => r.series === series && r.horizon === "6 months" && r.forecaster === forecaster)!
         .scores;

@@ -6,7 +6,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type BacktestResult, backtest, parseOrigins } from "../analysis/calibrate/backtest.js";
-import { compareForecasters, type ForecastComparison } from "../analysis/calibrate/compare-forecasts.js";
+import {
+  compareForecasters,
+  type ForecastComparison,
+  pairBacktests,
+} from "../analysis/calibrate/compare-forecasts.js";
 import { type ScoreSummary, summarizeScores } from "../analysis/calibrate/scoring.js";
 import { prepareModel } from "../engine/prepare.js";
 import { flagshipSeries } from "../io/flagship-data.js";
@@ -73,6 +77,13 @@ export interface FrontBacktestOptions {
   covariance?: boolean;
   /** Called with the whole backtest (every period's forecast and scores) before it is cut by horizon. */
   onResult?: (result: BacktestResult) => void;
+  /**
+   * Another backtest of the same origins (its `--json`, a variant's or the base model's): each horizon's rows
+   * then include this model against that one on the periods both scored.
+   */
+  against?: { label: string; result: BacktestResult };
+  /** A backtest already run (its `--json`): cut it by horizon instead of running one. */
+  saved?: BacktestResult;
 }
 
 export interface HorizonRow {
@@ -95,21 +106,23 @@ export async function frontBacktestByHorizon(options: FrontBacktestOptions): Pro
   const origins = parseOrigins(model, series, (options.origins ?? FRONT_ORIGINS).join(","));
   if ("error" in origins) throw new Error(origins.error);
   const longest = Math.max(...FRONT_HORIZONS.map((h) => h.periods));
-  const result = await backtest(model, file, series, {
-    origins: origins.steps,
-    horizonSteps: 4 * longest,
-    priorsOnly: false,
-    runs: options.runs,
-    baselineK: 3,
-    seed: options.seed,
-    chains: options.chains,
-    iterations: options.iterations,
-    burnIn: options.burnIn,
-    particles: options.particles,
-    ...(options.targetSd ? { targetSd: options.targetSd } : {}),
-    ...(options.maxParticles ? { maxParticles: options.maxParticles } : {}),
-    ...(options.covariance ? { covariance: true } : {}),
-  });
+  const result =
+    options.saved ??
+    (await backtest(model, file, series, {
+      origins: origins.steps,
+      horizonSteps: 4 * longest,
+      priorsOnly: false,
+      runs: options.runs,
+      baselineK: 3,
+      seed: options.seed,
+      chains: options.chains,
+      iterations: options.iterations,
+      burnIn: options.burnIn,
+      particles: options.particles,
+      ...(options.targetSd ? { targetSd: options.targetSd } : {}),
+      ...(options.maxParticles ? { maxParticles: options.maxParticles } : {}),
+      ...(options.covariance ? { covariance: true } : {}),
+    }));
   options.onResult?.(result);
   const rows: HorizonRow[] = [];
   for (const s of series) {
@@ -118,6 +131,16 @@ export async function frontBacktestByHorizon(options: FrontBacktestOptions): Pro
         (p) => p.series === s.name && p.lead <= h.periods && p.scores.length === result.forecasters.length,
       );
       const comparisons = compareForecasters(periods, result.forecasters);
+      if (options.against) {
+        const other = options.against.result.periods.filter(
+          (p) => p.series === s.name && p.lead <= h.periods,
+        );
+        const [versus] = compareForecasters(pairBacktests(periods, other, ["model", options.against.label]), [
+          "model",
+          options.against.label,
+        ]);
+        if (versus) comparisons.push(versus);
+      }
       for (const forecaster of result.forecasters) {
         const scores = periods.map((p) => p.scores.find((x) => x.forecaster === forecaster)!);
         const comparison = comparisons.find((c) => c.baseline === forecaster);
@@ -129,6 +152,17 @@ export async function frontBacktestByHorizon(options: FrontBacktestOptions): Pro
             scores: summarizeScores(scores),
             ...(comparison ? { comparison } : {}),
           });
+      }
+      const versus = options.against && comparisons.find((c) => c.baseline === options.against!.label);
+      if (versus) {
+        const theirs = pairBacktests(periods, options.against!.result.periods, ["model", versus.baseline]);
+        rows.push({
+          series: s.name,
+          horizon: h.label,
+          forecaster: versus.baseline,
+          scores: summarizeScores(theirs.map((p) => p.scores[1]!)),
+          comparison: versus,
+        });
       }
     }
   }

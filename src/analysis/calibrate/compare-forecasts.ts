@@ -98,3 +98,33 @@ export function comparisonVerdict(c: ForecastComparison): string {
   if (c.lo > 0) return c.baseline;
   return "neither (interval spans 0)";
 }
+
+/**
+ * Two backtests of the same series, origins and horizon (a model and a variant of it, say) as one set of periods
+ * scored by two forecasters, `first` and `second` (their models' forecasts; the baselines are dropped), on the
+ * periods both scored — ready for compareForecasters(…, [first, second]).
+ */
+export function pairBacktests(
+  first: readonly BacktestPeriod[],
+  second: readonly BacktestPeriod[],
+  names: readonly [string, string],
+): BacktestPeriod[] {
+  const key = (p: BacktestPeriod) => `${p.series}\u0000${p.origin}\u0000${p.at}`;
+  const model = (p: BacktestPeriod) => p.scores.find((s) => s.forecaster === "model");
+  const others = new Map(second.map((p) => [key(p), model(p)]));
+  return first.flatMap((p) => {
+    const a = model(p);
+    const b = others.get(key(p));
+    return a && b
+      ? [
+          {
+            ...p,
+            scores: [
+              { ...a, forecaster: names[0] },
+              { ...b, forecaster: names[1] },
+            ],
+          },
+        ]
+      : [];
+  });
+}
