@@ -146,17 +146,12 @@ export const backtestVerb: Verb = {
           )
           .requiredOption("--horizon <duration>", "how far past each origin to forecast, e.g. '7 days'")
           .option("--priors-only", "forecast from the priors instead of calibrating at each origin")
-          .option(
-            "--runs <n>",
-            "forecast runs per origin (default 1000)",
-            wholeNumber("--runs", 1, 1e7),
-            1000,
-          )
+          .option("--runs <n>", "forecast runs per origin", wholeNumber("--runs", 1, 1e7), 1000)
           .option("--seed <s>", "seed: the same seed gives the same scores", seedArg, 1),
         1000,
       ),
     )
-      .option("--k <n>", "k of the mean-of-the-last-k baseline (default 3)", wholeNumber("--k", 2, 1e6), 3)
+      .option("--k <n>", "k of the mean-of-the-last-k baseline", wholeNumber("--k", 2, 1e6), 3)
       .option("-o, --output <file>", "also write an HTML report with the backtest section")
       .option(
         "--runs-out <dir>",

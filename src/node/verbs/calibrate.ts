@@ -154,22 +154,17 @@ export const calibrateVerb: Verb = {
     )
       .option(
         "--evidence-draws <n>",
-        "filter runs for the log marginal likelihood estimate (default 1000; 0: none)",
+        "filter runs for the log marginal likelihood estimate (0: none)",
         wholeNumber("--evidence-draws", 0, 1e6),
         1000,
       )
       .option(
         "--tolerance <eps>",
-        "ABC-SMC: stop when the distance tolerance reaches this (default 0: when moves stop being accepted)",
+        "ABC-SMC: stop when the distance tolerance reaches this (0: when moves stop being accepted)",
         nonNegative,
         0,
       )
-      .option(
-        "--abc-particles <n>",
-        "ABC-SMC: particles (default 1000)",
-        wholeNumber("--abc-particles", 2, 1e6),
-        1000,
-      )
+      .option("--abc-particles <n>", "ABC-SMC: particles", wholeNumber("--abc-particles", 2, 1e6), 1000)
       .option(
         "--mle",
         "also find the maximum-likelihood params (Nelder–Mead from the posterior's median; not with ABC-SMC)",

@@ -181,25 +181,20 @@ export function samplerOptions(command: Command, iterations: number): Command {
     .option("--chains <n>", "independent calibration chains", wholeNumber("--chains", 1, 64), 4)
     .option(
       "--iterations <n>",
-      `calibration iterations per chain after burn-in (default ${iterations}; each kept with --thin 1)`,
+      "calibration iterations per chain after burn-in, each kept with --thin 1",
       wholeNumber("--iterations", 1, 1e6),
       iterations,
     )
     .option(
       "--burn-in <n>",
-      "adaptation iterations per chain, discarded (default 500)",
+      "adaptation iterations per chain, discarded",
       wholeNumber("--burn-in", 0, 1e6),
       500,
     )
-    .option(
-      "--particles <n>",
-      "particles per likelihood estimate (default 200)",
-      wholeNumber("--particles", 1, 1e6),
-      200,
-    )
+    .option("--particles <n>", "particles per likelihood estimate", wholeNumber("--particles", 1, 1e6), 200)
     .option(
       "--thin <k>",
-      "keep every k-th iteration after burn-in (default 1: all); memory is bounded by the draws kept",
+      "keep every k-th iteration after burn-in (1: all); memory is bounded by the draws kept",
       wholeNumber("--thin", 1, 1e6),
       1,
     )

@@ -76,15 +76,15 @@ export const signpostsVerb: Verb = {
         .option("--period <duration>", "the period of the changes (default: the model's save interval)")
         .option(
           "--persistence <k>",
-          "periods in a row a change must stay past its threshold for the 'stays below' signpost (default 3; 1: none)",
+          "periods in a row a change must stay past its threshold for the 'stays below' signpost (1: none)",
           wholeNumber("--persistence", 1, 1000),
           3,
         )
         .option("--prior-weights <list>", "prior weight of each scenario, comma-separated (default: equal)")
-        .option("--runs <n>", "runs per scenario (default 2000)", wholeNumber("--runs", 10, 1e6), 2000)
+        .option("--runs <n>", "runs per scenario", wholeNumber("--runs", 10, 1e6), 2000)
         .option("--seed <s>", "seed, shared by every scenario (common random numbers)", seedArg, 1)
         // --workers comes with the sampler's options (used by --calibrate and by the runs alike).
-        .option("--top <n>", "signposts to list (default 15)", wholeNumber("--top", 1, 10000), 15)
+        .option("--top <n>", "signposts to list", wholeNumber("--top", 1, 10000), 15)
         .option(
           "--calibrate",
           "run each scenario from its posterior given the observations up to --from (PMMH), not its priors",

@@ -155,7 +155,7 @@ export const weighVerb: Verb = {
     )
       .option(
         "--evidence-draws <n>",
-        "filter runs per scenario for its log marginal likelihood (default 1000)",
+        "filter runs per scenario for its log marginal likelihood",
         wholeNumber("--evidence-draws", 2, 1e6),
         1000,
       )

@@ -17,7 +17,7 @@ export const worker: Verb = {
       .requiredOption("--redis <url>", "the Redis server, e.g. redis://127.0.0.1:6379")
       .option(
         "--concurrency <n>",
-        "chunks run at once, each in its own worker thread (default 1)",
+        "chunks run at once, each in its own worker thread",
         wholeNumber("--concurrency", 1, 64),
         1,
       )
