@@ -44,7 +44,10 @@ const options = {
   ...(flags.from ? { saved: JSON.parse(readFileSync(flags.from, "utf8")) } : {}),
   ...(flags.against
     ? {
-        against: { label: `${flags.against} model`, result: JSON.parse(readFileSync(flags.against, "utf8")) },
+        against: {
+          label: `model of ${basename(flags.against)}`,
+          result: JSON.parse(readFileSync(flags.against, "utf8")),
+        },
       }
     : {}),
   ...(flags.json ? { onResult: (result) => writeFileSync(flags.json, JSON.stringify(result)) } : {}),
