@@ -96,7 +96,7 @@ export function comparisonVerdict(c: ForecastComparison): string {
   if (c.lo === null || c.hi === null) return "one origin: no interval";
   if (c.hi < 0) return "the model";
   if (c.lo > 0) return c.baseline;
-  return "neither (interval spans 0)";
+  return "neither";
 }
 
 /**

@@ -55,7 +55,7 @@ export function formatComparisons(comparisons: readonly ForecastComparison[]): s
   return [
     "model − baseline, mean CRPS on the same periods (negative: the model is better):",
     table(["series", "baseline", "periods", "origins", "difference", "95% interval", "better"], rows),
-    "interval: Diebold-Mariano, clustered by origin and by observation time (an origin's forecasts share its calibration, overlapping origins share a month's surprise); rough with few origins",
+    "interval: Diebold-Mariano, clustered by origin and by observation time (an origin's forecasts share its calibration, overlapping origins share a month's surprise); rough with few origins. better: the model or the baseline when the interval lies wholly on its side of 0, neither when it spans 0",
   ].join("\n");
 }
 
