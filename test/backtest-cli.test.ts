@@ -148,6 +148,92 @@ observations:
     expect(missing.stderr).toMatch(/--origins/);
   }, 60_000);
 
+  it("--against sets another backtest's model beside this one, and refuses files that are not one", () => {
+    const dir = mkdtempSync(join(tmpdir(), "brink-against-"));
+    // The base: the flu model from its priors; the variant: the same model calibrated at each origin.
+    const base = brink("backtest", FLU, ...ORIGINS, "--priors-only", "--runs", "200", "--json");
+    expect(base.status).toBe(0);
+    // A hostile model name must stay text, in the terminal and in the report.
+    const named = JSON.parse(base.stdout);
+    named.model.name = "<img src=x onerror=alert(1)>\u001b[31m";
+    writeFileSync(join(dir, "base.json"), JSON.stringify(named));
+    const out = join(dir, "r.html");
+    const j = brink(
+      "backtest",
+      FLU,
+      ...ORIGINS,
+      ...SMALL,
+      "--against",
+      join(dir, "base.json"),
+      "--json",
+      "-o",
+      out,
+    );
+    expect(j.stderr).toBe("");
+    expect(j.status).toBe(0);
+    const r = JSON.parse(j.stdout);
+    const mine = (p: { scores: { forecaster: string; crps: number }[] }) =>
+      p.scores.find((s) => s.forecaster === "model")!.crps;
+    const theirs = new Map(
+      named.periods.map((p: { at: string; origin: string }) => [`${p.origin} ${p.at}`, p]),
+    );
+    const diffs = r.periods.map(
+      (p: { origin: string; at: string }) =>
+        mine(p as never) - mine(theirs.get(`${p.origin} ${p.at}`) as never),
+    );
+    expect(r.against).toMatchObject({ file: join(dir, "base.json"), model: named.model.name });
+    expect(r.against.comparisons).toHaveLength(1);
+    expect(r.against.comparisons[0]).toMatchObject({
+      series: "in_bed",
+      baseline: "model of base.json",
+      periods: 8,
+    });
+    expect(r.against.comparisons[0].difference).toBeCloseTo(
+      diffs.reduce((a: number, b: number) => a + b, 0) / diffs.length,
+      9,
+    );
+    const html = readFileSync(out, "utf8");
+    expect(html).toContain('id="table-backtest-against"');
+    expect(html).not.toContain("<img src=x");
+    const t = brink("backtest", FLU, ...ORIGINS, ...SMALL, "--against", join(dir, "base.json"));
+    expect(t.status).toBe(0);
+    expect(t.stdout).toMatch(/this model − the model of .*base\.json/);
+    expect(t.stdout).toMatch(/in_bed\s+model of base\.json\s+8\s+2\s/);
+    expect(t.stdout).not.toContain("\u001b[31m");
+    // Not a backtest, a value of the wrong kind (pointed at), other origins, a missing file: errors at the file.
+    writeFileSync(join(dir, "junk.json"), "{ nope");
+    const wrongKind = JSON.stringify({ ...named, horizon: { steps: "forty" } }, null, 1);
+    writeFileSync(join(dir, "kind.json"), wrongKind);
+    const line = wrongKind.split("\n").findIndex((l) => l.includes('"forty"')) + 1;
+    const cases: [string, RegExp][] = [
+      ["junk.json", /junk\.json:1:1: error: not a backtest file/],
+      [
+        "kind.json",
+        new RegExp(`kind\\.json:${line}:\\d+: error: not a backtest file written by .*horizon\\.steps`),
+      ],
+      ["nothing.json", /nothing\.json/],
+    ];
+    for (const [name, message] of cases) {
+      const bad = brink("backtest", FLU, ...ORIGINS, "--priors-only", "--against", join(dir, name));
+      expect(bad.status, name).toBe(1);
+      expect(bad.stderr, name).toMatch(message);
+      expect(bad.stderr, name).not.toMatch(/at .*\.js/);
+    }
+    const other = brink(
+      "backtest",
+      FLU,
+      "--origins",
+      "1978-01-26",
+      "--horizon",
+      "4 days",
+      "--priors-only",
+      "--against",
+      join(dir, "base.json"),
+    );
+    expect(other.status).toBe(1);
+    expect(other.stderr).toMatch(/compares only backtests from the same origins to the same horizon/);
+  }, 120_000);
+
   it("a model without observations gets a diagnostic", () => {
     const r = brink("backtest", "models/examples/sir.yaml", ...ORIGINS);
     expect(r.status).toBe(1);

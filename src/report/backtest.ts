@@ -32,12 +32,24 @@ export function backtestTable(r: BacktestResult): ReportTable {
   };
 }
 
-export function comparisonTable(r: BacktestResult): ReportTable {
+export function comparisonTable(r: BacktestResult, against = false): ReportTable {
+  const comparisons = against ? (r.against?.comparisons ?? []) : r.comparisons;
   return {
-    id: "table-backtest-comparison",
-    title: "The model against each baseline: difference of mean CRPS on the same periods",
-    columns: ["series", "baseline", "periods", "origins", "difference", "95% interval from", "to", "better"],
-    rows: r.comparisons.map((c) => [
+    id: against ? "table-backtest-against" : "table-backtest-comparison",
+    title: against
+      ? `This model against the model of ${r.against!.file} (${r.against!.model}): difference of mean CRPS on the same periods`
+      : "The model against each baseline: difference of mean CRPS on the same periods",
+    columns: [
+      "series",
+      against ? "against" : "baseline",
+      "periods",
+      "origins",
+      "difference",
+      "95% interval from",
+      "to",
+      "better",
+    ],
+    rows: comparisons.map((c) => [
       c.series,
       c.baseline,
       c.periods,
@@ -47,7 +59,7 @@ export function comparisonTable(r: BacktestResult): ReportTable {
       c.hi === null ? null : round(c.hi),
       comparisonVerdict(c),
     ]),
-    note: "Difference: the model's mean CRPS minus the baseline's (negative: the model is better). Interval: Diebold-Mariano, clustered by origin (an origin's forecasts share its calibration and state) and by observation time (overlapping origins share a month's surprise), Student t with the fewer clusters − 1 degrees of freedom; with few origins it tells a real gap from the backtest's luck, roughly. Better: the model or the baseline when the interval lies wholly on its side of 0, neither when it spans 0.",
+    note: `Difference: ${against ? "this model's mean CRPS minus the other model's, on the periods both scored (negative: this one is better)" : "the model's mean CRPS minus the baseline's (negative: the model is better)"}. Interval: Diebold-Mariano, clustered by origin (an origin's forecasts share its calibration and state) and by observation time (overlapping origins share a month's surprise), Student t with the fewer clusters − 1 degrees of freedom; with few origins it tells a real gap from the backtest's luck, roughly. Better: the model or the baseline when the interval lies wholly on its side of 0, neither when it spans 0.`,
   };
 }
 
@@ -166,6 +178,10 @@ export async function backtestSection(r: BacktestResult): Promise<ReportSection>
     title: "Backtest",
     intro: `Rolling-origin evaluation from ${r.origins.map((o) => o.label).join(", ")}, ${r.horizon.time} ${r.horizon.unit ? `${r.horizon.unit}${r.horizon.time === 1 ? "" : "s"}` : "time units"} ahead: ${r.runs} forecast runs per origin from ${how}, scored period by period against the observations and against naive baselines on the same periods${r.skipped ? ` (${r.skipped} periods where a baseline had too short a history are left out of the scores)` : ""}.${r.partial ? " PARTIAL: stopped before the end." : ""}`,
     charts,
-    tables: r.comparisons.length ? [backtestTable(r), comparisonTable(r)] : [backtestTable(r)],
+    tables: [
+      backtestTable(r),
+      ...(r.comparisons.length ? [comparisonTable(r)] : []),
+      ...(r.against ? [comparisonTable(r, true)] : []),
+    ],
   };
 }

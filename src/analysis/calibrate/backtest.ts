@@ -118,6 +118,11 @@ export interface BacktestResult {
    * interval that treats origins as the sample (compare-forecasts.ts).
    */
   comparisons: ForecastComparison[];
+  /**
+   * With `brink backtest --against FILE`: this model against FILE's (another backtest of the same origins and
+   * horizon), per series, on the periods both scored; `baseline` names the other as `model of FILE`.
+   */
+  against?: { file: string; model: string; comparisons: ForecastComparison[] };
   periods: BacktestPeriod[];
   /** Periods left out of the summary because some baseline had too short a history there. */
   skipped: number;

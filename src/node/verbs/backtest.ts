@@ -3,6 +3,7 @@ import { comparisonVerdict, type ForecastComparison } from "../../analysis/calib
 import type { PreparedModel } from "../../engine/prepare.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
 import { table } from "../format.js";
+import { terminalSafe } from "../terminal.js";
 import {
   EXIT_INTERRUPTED,
   given,
@@ -37,12 +38,17 @@ interface BacktestFlags {
   progress?: boolean;
   redis?: string;
   runsOut?: string;
+  against?: string;
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
 
-/** The model against each baseline: the paired CRPS difference and its 95% interval over origins. */
-export function formatComparisons(comparisons: readonly ForecastComparison[]): string {
+/** The model against each baseline (or another backtest's model): the paired CRPS difference and its interval. */
+export function formatComparisons(
+  comparisons: readonly ForecastComparison[],
+  heading = "model − baseline, mean CRPS on the same periods (negative: the model is better):",
+  column = "baseline",
+): string {
   const rows = comparisons.map((c) => [
     c.series,
     c.baseline,
@@ -53,8 +59,8 @@ export function formatComparisons(comparisons: readonly ForecastComparison[]): s
     comparisonVerdict(c),
   ]);
   return [
-    "model − baseline, mean CRPS on the same periods (negative: the model is better):",
-    table(["series", "baseline", "periods", "origins", "difference", "95% interval", "better"], rows),
+    heading,
+    table(["series", column, "periods", "origins", "difference", "95% interval", "better"], rows),
     "interval: Diebold-Mariano, clustered by origin and by observation time (an origin's forecasts share its calibration, overlapping origins share a month's surprise); rough with few origins. better: the model or the baseline when the interval lies wholly on its side of 0, neither when it spans 0",
   ].join("\n");
 }
@@ -85,6 +91,16 @@ export function formatBacktest(r: BacktestResult): string {
     ),
     "* the lowest CRPS of the series (lower is better; log score higher is better; nominal coverage 0.5 and 0.9)",
     ...(r.comparisons.length ? ["", formatComparisons(r.comparisons)] : []),
+    ...(r.against
+      ? [
+          "",
+          formatComparisons(
+            r.against.comparisons,
+            `this model − the model of ${terminalSafe(r.against.file)} (${terminalSafe(r.against.model)}), mean CRPS on the same periods (negative: this one is better):`,
+            "against",
+          ),
+        ]
+      : []),
     ...(r.skipped ? [`${r.skipped} periods left out: a baseline had too short a history there`] : []),
     ...(ended ? [`${ended} forecast runs had ended (or could not match the data) before their origin`] : []),
   ].join("\n");
@@ -159,6 +175,10 @@ export const backtestVerb: Verb = {
       )
       .addOption(redisOption("the calibration chains and forecast batches"))
       .option("--progress", "show progress even when stderr is not a terminal")
+      .option(
+        "--against <file>",
+        "another backtest's --json from the same origins and horizon (a variant of this model, or a rival): also compare this model with that one, period by period",
+      )
       .option("--json", "print the backtest as one JSON object instead of a table")
       .action(async (file: string, opts: BacktestFlags) => {
         let interrupted = false;
@@ -200,6 +220,15 @@ export const backtestVerb: Verb = {
           if ("error" in origins) throw new UsageError(origins.error);
           const horizon = parseHorizon(model, opts.horizon);
           if ("error" in horizon) throw new UsageError(horizon.error);
+          // Read and checked before the long run: a wrong file fails now, not after it.
+          const against = opts.against
+            ? (await import("../backtest-against.js")).readAgainst(opts.against)
+            : undefined;
+          const mismatch =
+            against &&
+            (await import("../backtest-against.js")).againstMismatch(against, origins.steps, horizon.steps);
+          if (mismatch)
+            throw new DiagnosticError([{ file: opts.against!, line: 1, col: 1, message: mismatch }]);
           const showProgress = opts.progress === true || process.stderr.isTTY === true;
           // With --redis the chains and forecast batches are BullMQ jobs (BullMQ is loaded only then); else
           // worker threads here. Either way the same tasks, so the same result.
@@ -219,7 +248,7 @@ export const backtestVerb: Verb = {
               })
             : undefined;
           let last = Date.now();
-          const result = await backtest(model, file, series, {
+          const scored = await backtest(model, file, series, {
             origins: origins.steps,
             horizonSteps: horizon.steps,
             priorsOnly: opts.priorsOnly === true,
@@ -248,6 +277,12 @@ export const backtestVerb: Verb = {
             shouldStop: () => interrupted,
             pause: () => new Promise((resolve) => setImmediate(resolve)),
           });
+          const result = against
+            ? {
+                ...scored,
+                against: (await import("../backtest-against.js")).againstComparisons(scored, against),
+              }
+            : scored;
           if (opts.output) {
             const html = renderHtml({
               title: `${result.model.name}: backtest`,

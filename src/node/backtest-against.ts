@@ -1,0 +1,110 @@
+import { basename } from "node:path";
+import { z } from "zod";
+import type { BacktestPeriod, BacktestResult } from "../analysis/calibrate/backtest.js";
+import { compareForecasters, pairBacktests } from "../analysis/calibrate/compare-forecasts.js";
+import { DiagnosticError } from "../lang/diagnostic.js";
+import { readTextFile } from "./files.js";
+import { jsonValuePosition } from "./json-position.js";
+import { MAX_SUMMARY_BYTES } from "./summary-file.js";
+
+/**
+ * `brink backtest --against FILE`: another backtest's `--json` (a variant of the model, or a rival on the same
+ * data) read, checked to be of the same origins and horizon, and set beside this one's forecasts period by
+ * period. Only what the comparison reads is checked; the file is untrusted, so every field is.
+ */
+
+/** What `--against` reads of a backtest file; a CRPS written as null was not finite (JSON has no Infinity). */
+const againstFile = z.object({
+  brink_backtest: z.literal(1),
+  model: z.object({ name: z.string().max(1000) }),
+  horizon: z.object({ steps: z.number().int() }),
+  origins: z.array(z.object({ step: z.number().int(), label: z.string().max(100) })).max(10_000),
+  periods: z.array(
+    z.object({
+      series: z.string().max(1000),
+      origin: z.string().max(100),
+      at: z.string().max(100),
+      t: z.number(),
+      lead: z.number(),
+      scores: z.array(z.object({ forecaster: z.string().max(1000), crps: z.number().nullable() })).max(100),
+    }),
+  ),
+});
+
+export interface AgainstBacktest {
+  file: string;
+  /** The other backtest's model name and its label in tables: `model of FILE`. */
+  model: string;
+  label: string;
+  origins: number[];
+  horizonSteps: number;
+  periods: BacktestPeriod[];
+}
+
+/** Read and check FILE; an error at the file (line:col of the offending value where there is one). */
+export function readAgainst(path: string): AgainstBacktest {
+  const text = readTextFile(path, MAX_SUMMARY_BYTES, "backtest files");
+  const fail = (message: string, at = { line: 1, col: 1 }) =>
+    new DiagnosticError([{ file: path, ...at, message }]);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw fail(`not a backtest file (${(e as Error).message})`);
+  }
+  const parsed = againstFile.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.filter((k): k is string | number => typeof k !== "symbol");
+    throw fail(
+      `not a backtest file written by \`brink backtest --json\`: ${where.join(".") || "the top"}: ${issue.message}`,
+      jsonValuePosition(text, where),
+    );
+  }
+  const b = parsed.data;
+  return {
+    file: path,
+    model: b.model.name,
+    label: `model of ${basename(path)}`,
+    origins: b.origins.map((o) => o.step),
+    horizonSteps: b.horizon.steps,
+    periods: b.periods.map((p) => ({
+      ...p,
+      observed: Number.NaN,
+      forecast: { mean: Number.NaN, q05: 0, q25: 0, q50: 0, q75: 0, q95: 0, runs: 0 },
+      scores: p.scores.map((s) => ({
+        forecaster: s.forecaster,
+        crps: s.crps ?? Number.NaN,
+        logScore: Number.NaN,
+        in50: false,
+        in90: false,
+        pit: Number.NaN,
+        error: Number.NaN,
+      })),
+    })),
+  };
+}
+
+/** Whether the other backtest forecast from the same origins to the same horizon; the reason when not. */
+export function againstMismatch(
+  other: AgainstBacktest,
+  origins: readonly number[],
+  horizonSteps: number,
+): string | null {
+  const same = other.origins.length === origins.length && other.origins.every((s, i) => s === origins[i]);
+  if (same && other.horizonSteps === horizonSteps) return null;
+  return `compares only backtests from the same origins to the same horizon: this one's origins are at steps ${origins.join(", ")} with a horizon of ${horizonSteps} steps, ${other.file}'s at ${other.origins.join(", ")} with ${other.horizonSteps}`;
+}
+
+/** This backtest's model against the other's, per series, on the periods both scored. */
+export function againstComparisons(
+  result: BacktestResult,
+  other: AgainstBacktest,
+): BacktestResult["against"] {
+  const paired = pairBacktests(result.periods, other.periods, ["model", other.label]);
+  return {
+    file: other.file,
+    model: other.model,
+    comparisons: compareForecasters(paired, ["model", other.label]),
+  };
+}
