@@ -91,7 +91,13 @@ export function formatBacktest(r: BacktestResult): string {
     ),
     "* the lowest CRPS of the series (lower is better; log score higher is better; nominal coverage 0.5 and 0.9)",
     ...(r.comparisons.length ? ["", formatComparisons(r.comparisons)] : []),
-    ...(r.against
+    ...(r.against && r.against.comparisons.length === 0
+      ? [
+          "",
+          `${terminalSafe(r.against.file)} scored none of these periods (another series, or other dates): nothing to compare`,
+        ]
+      : []),
+    ...(r.against?.comparisons.length
       ? [
           "",
           formatComparisons(
