@@ -200,6 +200,21 @@ observations:
     expect(t.stdout).toMatch(/this model − the model of .*base\.json/);
     expect(t.stdout).toMatch(/in_bed\s+model of base\.json\s+8\s+2\s/);
     expect(t.stdout).not.toContain("\u001b[31m");
+    // A backtest of other series shares no period: said, not an empty table.
+    const renamed = { ...named, periods: named.periods.map((p: object) => ({ ...p, series: "other" })) };
+    writeFileSync(join(dir, "other.json"), JSON.stringify(renamed));
+    const none = brink(
+      "backtest",
+      FLU,
+      ...ORIGINS,
+      "--priors-only",
+      "--runs",
+      "50",
+      "--against",
+      join(dir, "other.json"),
+    );
+    expect(none.status).toBe(0);
+    expect(none.stdout).toMatch(/other\.json scored none of these periods/);
     // Not a backtest, a value of the wrong kind (pointed at), other origins, a missing file: errors at the file.
     writeFileSync(join(dir, "junk.json"), "{ nope");
     const wrongKind = JSON.stringify({ ...named, horizon: { steps: "forty" } }, null, 1);
