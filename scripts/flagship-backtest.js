@@ -52,8 +52,11 @@ const options = {
     : {}),
   ...(flags.json ? { onResult: (result) => writeFileSync(flags.json, JSON.stringify(result)) } : {}),
 };
+// A saved run's own settings are in its file; only what it was says here.
 console.log(
-  `origins ${FRONT_ORIGINS.join(", ")}; ${JSON.stringify({ ...options, onResult: undefined, against: flags.against, saved: flags.from })}`,
+  options.saved
+    ? `${flags.from}: ${options.saved.model.name}, seed ${options.saved.seed}, ${options.saved.runs} runs per origin, origins ${options.saved.origins.map((o) => o.label).join(", ")}${flags.against ? `; against ${flags.against}` : ""}`
+    : `origins ${FRONT_ORIGINS.join(", ")}; ${JSON.stringify({ ...options, onResult: undefined, against: flags.against })}`,
 );
 const rows = await frontBacktestByHorizon(options);
 const f = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));

@@ -220,7 +220,18 @@ observations:
     const wrongKind = JSON.stringify({ ...named, horizon: { steps: "forty" } }, null, 1);
     writeFileSync(join(dir, "kind.json"), wrongKind);
     const line = wrongKind.split("\n").findIndex((l) => l.includes('"forty"')) + 1;
+    // A period given twice (the second would replace the first) and a negative CRPS: refused at the value.
+    const twice = JSON.stringify({ ...named, periods: [...named.periods, named.periods[3]] }, null, 1);
+    writeFileSync(join(dir, "twice.json"), twice);
+    const negative = { ...named, periods: named.periods.map((p: { scores: object[] }) => ({ ...p })) };
+    negative.periods[0].scores = [{ forecaster: "model", crps: -5 }];
+    writeFileSync(join(dir, "negative.json"), JSON.stringify(negative));
     const cases: [string, RegExp][] = [
+      [
+        "twice.json",
+        /twice\.json:\d+:\d+: error: period 8 repeats the forecast of 'in_bed' from 1978-01-25 for 1978-01-29/,
+      ],
+      ["negative.json", /negative\.json:1:\d+: error: not a backtest file .*periods\.0\.scores\.0\.crps/],
       ["junk.json", /junk\.json:1:1: error: not a backtest file/],
       [
         "kind.json",

@@ -197,11 +197,9 @@ describe("the model against a baseline, with origins as the sample", () => {
       period("y", o, 2 * i, { model: 1, persistence: 2 }),
       period("y", o, 2 * i + 1, { model: 3, persistence: 4 }),
     ]);
-    expect(compareForecasters(same, ["model", "persistence"])[0]).toMatchObject({
-      difference: -1,
-      lo: null,
-      hi: null,
-    });
+    const flat = compareForecasters(same, ["model", "persistence"])[0]!;
+    expect(flat).toMatchObject({ difference: -1, lo: null, hi: null });
+    expect(comparisonVerdict(flat)).toBe("no spread: no interval");
     const blown = [...same, period("y", "c", 9, { model: Number.POSITIVE_INFINITY, persistence: 1 })];
     expect(compareForecasters(blown, ["model", "persistence"])[0]).toMatchObject({
       periods: 7,
@@ -209,6 +207,9 @@ describe("the model against a baseline, with origins as the sample", () => {
       lo: null,
       hi: null,
     });
+    expect(comparisonVerdict(compareForecasters(blown, ["model", "persistence"])[0]!)).toBe(
+      "a score is not finite",
+    );
   });
 
   it("names the better forecaster only when the interval excludes 0", () => {

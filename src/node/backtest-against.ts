@@ -5,7 +5,6 @@ import { compareForecasters, pairBacktests } from "../analysis/calibrate/compare
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { readTextFile } from "./files.js";
 import { jsonValuePosition } from "./json-position.js";
-import { MAX_SUMMARY_BYTES } from "./summary-file.js";
 
 /**
  * `brink backtest --against FILE`: another backtest's `--json` (a variant of the model, or a rival on the same
@@ -13,26 +12,36 @@ import { MAX_SUMMARY_BYTES } from "./summary-file.js";
  * period. Only what the comparison reads is checked; the file is untrusted, so every field is.
  */
 
+/** A backtest file's limits: far above any real backtest's, far below what would exhaust memory. */
+const MAX_AGAINST_BYTES = 64 * 1024 * 1024;
+const MAX_PERIODS = 200_000;
+
 /** What `--against` reads of a backtest file; a CRPS written as null was not finite (JSON has no Infinity). */
 const againstFile = z.object({
   brink_backtest: z.literal(1),
   model: z.object({ name: z.string().max(1000) }),
   horizon: z.object({ steps: z.number().int() }),
   origins: z.array(z.object({ step: z.number().int(), label: z.string().max(100) })).max(10_000),
-  periods: z.array(
-    z.object({
-      series: z.string().max(1000),
-      origin: z.string().max(100),
-      at: z.string().max(100),
-      t: z.number(),
-      lead: z.number(),
-      scores: z.array(z.object({ forecaster: z.string().max(1000), crps: z.number().nullable() })).max(100),
-    }),
-  ),
+  periods: z
+    .array(
+      z.object({
+        series: z.string().max(1000),
+        origin: z.string().max(100),
+        at: z.string().max(100),
+        t: z.number(),
+        lead: z.number(),
+        scores: z
+          .array(z.object({ forecaster: z.string().max(1000), crps: z.number().nonnegative().nullable() }))
+          .max(100),
+      }),
+    )
+    .max(MAX_PERIODS),
 });
 
 export interface AgainstBacktest {
   file: string;
+  /** The file's text, for positions in later errors. */
+  text: string;
   /** The other backtest's model name and its label in tables: `model of FILE`. */
   model: string;
   label: string;
@@ -43,7 +52,7 @@ export interface AgainstBacktest {
 
 /** Read and check FILE; an error at the file (line:col of the offending value where there is one). */
 export function readAgainst(path: string): AgainstBacktest {
-  const text = readTextFile(path, MAX_SUMMARY_BYTES, "backtest files");
+  const text = readTextFile(path, MAX_AGAINST_BYTES, "backtest files");
   const fail = (message: string, at = { line: 1, col: 1 }) =>
     new DiagnosticError([{ file: path, ...at, message }]);
   let json: unknown;
@@ -62,7 +71,20 @@ export function readAgainst(path: string): AgainstBacktest {
     );
   }
   const b = parsed.data;
+  // One forecast per series, origin and date: a repeated period would silently replace the first.
+  const seen = new Set<string>();
+  const repeated = b.periods.findIndex(
+    (p) => seen.size === seen.add(`${p.series}\u0000${p.origin}\u0000${p.at}`).size,
+  );
+  if (repeated >= 0) {
+    const p = b.periods[repeated]!;
+    throw fail(
+      `period ${repeated} repeats the forecast of '${p.series}' from ${p.origin} for ${p.at}`,
+      jsonValuePosition(text, ["periods", repeated]),
+    );
+  }
   return {
+    text,
     file: path,
     model: b.model.name,
     label: `model of ${basename(path)}`,
@@ -85,15 +107,20 @@ export function readAgainst(path: string): AgainstBacktest {
   };
 }
 
-/** Whether the other backtest forecast from the same origins to the same horizon; the reason when not. */
-export function againstMismatch(
-  other: AgainstBacktest,
-  origins: readonly number[],
-  horizonSteps: number,
-): string | null {
+/**
+ * Whether the other backtest forecast from the same origins to the same horizon, in steps of the same time grid
+ * (a model with another time step cannot be compared this way); an error at the file's value when not.
+ */
+export function checkAgainst(other: AgainstBacktest, origins: readonly number[], horizonSteps: number): void {
   const same = other.origins.length === origins.length && other.origins.every((s, i) => s === origins[i]);
-  if (same && other.horizonSteps === horizonSteps) return null;
-  return `compares only backtests from the same origins to the same horizon: this one's origins are at steps ${origins.join(", ")} with a horizon of ${horizonSteps} steps, ${other.file}'s at ${other.origins.join(", ")} with ${other.horizonSteps}`;
+  if (same && other.horizonSteps === horizonSteps) return;
+  throw new DiagnosticError([
+    {
+      file: other.file,
+      ...jsonValuePosition(other.text, same ? ["horizon", "steps"] : ["origins"]),
+      message: `compares only backtests from the same origins to the same horizon, in the same time steps: this one's origins are at steps ${origins.join(", ")} with a horizon of ${horizonSteps} steps, this file's at ${other.origins.join(", ")} with ${other.horizonSteps}`,
+    },
+  ]);
 }
 
 /** This backtest's model against the other's, per series, on the periods both scored. */

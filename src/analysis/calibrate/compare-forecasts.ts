@@ -93,7 +93,12 @@ function pairedInterval(
 
 /** Which forecaster the interval favours, in words: the model, the baseline, or neither when it spans 0. */
 export function comparisonVerdict(c: ForecastComparison): string {
-  if (c.lo === null || c.hi === null) return "one origin: no interval";
+  if (c.lo === null || c.hi === null) {
+    if (c.origins < 2) return "one origin: no interval";
+    if (c.times < 2) return "one date: no interval";
+    if (!Number.isFinite(c.difference)) return "a score is not finite";
+    return "no spread: no interval";
+  }
   if (c.hi < 0) return "the model";
   if (c.lo > 0) return c.baseline;
   return "neither";

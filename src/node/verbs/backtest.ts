@@ -227,14 +227,9 @@ export const backtestVerb: Verb = {
           const horizon = parseHorizon(model, opts.horizon);
           if ("error" in horizon) throw new UsageError(horizon.error);
           // Read and checked before the long run: a wrong file fails now, not after it.
-          const against = opts.against
-            ? (await import("../backtest-against.js")).readAgainst(opts.against)
-            : undefined;
-          const mismatch =
-            against &&
-            (await import("../backtest-against.js")).againstMismatch(against, origins.steps, horizon.steps);
-          if (mismatch)
-            throw new DiagnosticError([{ file: opts.against!, line: 1, col: 1, message: mismatch }]);
+          const againstModule = opts.against ? await import("../backtest-against.js") : undefined;
+          const against = againstModule?.readAgainst(opts.against!);
+          if (against) againstModule!.checkAgainst(against, origins.steps, horizon.steps);
           const showProgress = opts.progress === true || process.stderr.isTTY === true;
           // With --redis the chains and forecast batches are BullMQ jobs (BullMQ is loaded only then); else
           // worker threads here. Either way the same tasks, so the same result.
