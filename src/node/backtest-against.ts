@@ -1,7 +1,11 @@
 import { basename } from "node:path";
 import { z } from "zod";
-import type { BacktestPeriod, BacktestResult } from "../analysis/calibrate/backtest.js";
-import { compareForecasters, pairBacktests } from "../analysis/calibrate/compare-forecasts.js";
+import type { BacktestResult } from "../analysis/calibrate/backtest.js";
+import {
+  compareForecasters,
+  pairBacktests,
+  type ScoredPeriod,
+} from "../analysis/calibrate/compare-forecasts.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { readTextFile } from "./files.js";
 import { jsonValuePosition } from "./json-position.js";
@@ -47,7 +51,7 @@ export interface AgainstBacktest {
   label: string;
   origins: number[];
   horizonSteps: number;
-  periods: BacktestPeriod[];
+  periods: ScoredPeriod[];
 }
 
 /** Read and check FILE; an error at the file (line:col of the offending value where there is one). */
@@ -90,19 +94,10 @@ export function readAgainst(path: string): AgainstBacktest {
     label: `model of ${basename(path)}`,
     origins: b.origins.map((o) => o.step),
     horizonSteps: b.horizon.steps,
+    // What the comparison reads; a CRPS written as null (JSON's Infinity or NaN) is not finite.
     periods: b.periods.map((p) => ({
       ...p,
-      observed: Number.NaN,
-      forecast: { mean: Number.NaN, q05: 0, q25: 0, q50: 0, q75: 0, q95: 0, runs: 0 },
-      scores: p.scores.map((s) => ({
-        forecaster: s.forecaster,
-        crps: s.crps ?? Number.NaN,
-        logScore: Number.NaN,
-        in50: false,
-        in90: false,
-        pit: Number.NaN,
-        error: Number.NaN,
-      })),
+      scores: p.scores.map((sc) => ({ forecaster: sc.forecaster, crps: sc.crps ?? Number.NaN })),
     })),
   };
 }

@@ -131,16 +131,6 @@ export async function frontBacktestByHorizon(options: FrontBacktestOptions): Pro
         (p) => p.series === s.name && p.lead <= h.periods && p.scores.length === result.forecasters.length,
       );
       const comparisons = compareForecasters(periods, result.forecasters);
-      if (options.against) {
-        const other = options.against.result.periods.filter(
-          (p) => p.series === s.name && p.lead <= h.periods,
-        );
-        const [versus] = compareForecasters(pairBacktests(periods, other, ["model", options.against.label]), [
-          "model",
-          options.against.label,
-        ]);
-        if (versus) comparisons.push(versus);
-      }
       for (const forecaster of result.forecasters) {
         const scores = periods.map((p) => p.scores.find((x) => x.forecaster === forecaster)!);
         const comparison = comparisons.find((c) => c.baseline === forecaster);
@@ -153,16 +143,19 @@ export async function frontBacktestByHorizon(options: FrontBacktestOptions): Pro
             ...(comparison ? { comparison } : {}),
           });
       }
-      const versus = options.against && comparisons.find((c) => c.baseline === options.against!.label);
-      if (versus) {
-        const theirs = pairBacktests(periods, options.against!.result.periods, ["model", versus.baseline]);
-        rows.push({
-          series: s.name,
-          horizon: h.label,
-          forecaster: versus.baseline,
-          scores: summarizeScores(theirs.map((p) => p.scores[1]!)),
-          comparison: versus,
-        });
+      // The other run's model on the periods both scored: its scores, and this model against it.
+      if (options.against) {
+        const { label } = options.against;
+        const paired = pairBacktests(periods, options.against.result.periods, ["model", label]);
+        const [comparison] = compareForecasters(paired, ["model", label]);
+        if (comparison)
+          rows.push({
+            series: s.name,
+            horizon: h.label,
+            forecaster: label,
+            scores: summarizeScores(paired.map((p) => p.scores[1]!)),
+            comparison,
+          });
       }
     }
   }

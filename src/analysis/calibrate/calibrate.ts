@@ -32,6 +32,7 @@ import {
   runPmmhInterleaved,
   splitRhat,
   uncertainParams,
+  wholeThin,
 } from "./pmmh.js";
 
 /** The `brink calibrate` job: the posterior of a model's uncertain params given its observations. */
@@ -206,7 +207,7 @@ export async function calibrate(
   const plans = factors.map((_, k) => planFactor(model, series, options, particles, factors, k, progress(k)));
   const fits = await fitFactors(model, plans, options);
   const result = fits.length === 1 ? fits[0]!.result : mergeFactors(model.program.params, fits);
-  const thin = Math.max(1, Math.floor(options.thin ?? 1));
+  const thin = wholeThin(options.thin);
   const { time } = model.loaded;
   const samples = result.chains.flatMap((c) => c.draws);
   const evidences =
@@ -365,7 +366,7 @@ async function fitFactors(
             iterations: options.iterations,
             burnIn: options.burnIn,
             seed: p.seed,
-            thin: Math.max(1, Math.floor(options.thin ?? 1)),
+            thin: wholeThin(options.thin),
             ...(options.covariance ? { covariance: true } : {}),
             ...(p.options.onProgress ? { onProgress: p.options.onProgress } : {}),
             ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
@@ -504,13 +505,14 @@ async function chainsOnPool(
 ): Promise<PmmhResult[]> {
   const controls = plans.map(() => controlBuffer(options.chains));
   const stops = controls.map((control) => new Int32Array(control, 0, 1));
+  const progresses = controls.map((control) => new Float64Array(control, CONTROL_HEADER_BYTES));
   const stopAll = () => {
     for (const stop of stops) Atomics.store(stop, 0, 1);
   };
   const watch = () => {
     if (options.shouldStop?.()) stopAll();
     plans.forEach((plan, k) => {
-      const progress = new Float64Array(controls[k]!, CONTROL_HEADER_BYTES);
+      const progress = progresses[k]!;
       for (let c = 0; c < options.chains; c++) {
         const done = progress[c * CONTROL_FIELDS]!;
         if (!(done > 0)) continue;
@@ -531,7 +533,7 @@ async function chainsOnPool(
             chain,
             iterations: options.iterations,
             burnIn: options.burnIn,
-            thin: Math.max(1, Math.floor(options.thin ?? 1)),
+            thin: wholeThin(options.thin),
             control: controls[k]!,
           })
           .catch((e: unknown) => {

@@ -1,5 +1,19 @@
 import { studentTQuantile } from "../stats.js";
-import type { BacktestPeriod } from "./backtest.js";
+
+/** A score as a comparison reads it. */
+export interface ScoreOf {
+  forecaster: string;
+  crps: number;
+}
+
+/** What a comparison reads of a backtest period (BacktestPeriod has all of it). */
+export interface ScoredPeriod<S extends ScoreOf = ScoreOf> {
+  series: string;
+  origin: string;
+  at: string;
+  t: number;
+  scores: readonly S[];
+}
 
 /**
  * Is the model's forecast better than a baseline's, or only luckier? A backtest's mean CRPS over a few dozen
@@ -41,7 +55,7 @@ export interface ForecastComparison {
  * periods — a horizon's, say.
  */
 export function compareForecasters(
-  periods: readonly BacktestPeriod[],
+  periods: readonly ScoredPeriod[],
   forecasters: readonly string[],
 ): ForecastComparison[] {
   const [model, ...baselines] = forecasters;
@@ -70,7 +84,10 @@ function pairedInterval(
   // The cluster-robust variance of the mean with clusters given by `key`, and the number of clusters.
   const clustered = (key: (p: { origin: string; t: number }) => string | number) => {
     const sums = new Map<string | number, number>();
-    for (const p of pairs) sums.set(key(p), (sums.get(key(p)) ?? 0) + p.d - mean);
+    for (const p of pairs) {
+      const k = key(p);
+      sums.set(k, (sums.get(k) ?? 0) + p.d - mean);
+    }
     const g = sums.size;
     let s = 0;
     for (const u of sums.values()) s += u * u;
@@ -109,13 +126,13 @@ export function comparisonVerdict(c: ForecastComparison): string {
  * scored by two forecasters, `first` and `second` (their models' forecasts; the baselines are dropped), on the
  * periods both scored — ready for compareForecasters(…, [first, second]).
  */
-export function pairBacktests(
-  first: readonly BacktestPeriod[],
-  second: readonly BacktestPeriod[],
+export function pairBacktests<S extends ScoreOf>(
+  first: readonly ScoredPeriod<S>[],
+  second: readonly ScoredPeriod<S>[],
   names: readonly [string, string],
-): BacktestPeriod[] {
-  const key = (p: BacktestPeriod) => `${p.series}\u0000${p.origin}\u0000${p.at}`;
-  const model = (p: BacktestPeriod) => p.scores.find((s) => s.forecaster === "model");
+): ScoredPeriod<S>[] {
+  const key = (p: ScoredPeriod<S>) => `${p.series}\u0000${p.origin}\u0000${p.at}`;
+  const model = (p: ScoredPeriod<S>) => p.scores.find((s) => s.forecaster === "model");
   const others = new Map(second.map((p) => [key(p), model(p)]));
   return first.flatMap((p) => {
     const a = model(p);

@@ -327,6 +327,11 @@ function chainOptionsOf(options: PmmhOptions, c: number): ChainOptions {
   };
 }
 
+/** Keep every thin-th draw: a thinning as a whole number of at least 1 (absent: 1, every draw). */
+export function wholeThin(thin: number | undefined): number {
+  return Math.max(1, Math.floor(thin ?? 1));
+}
+
 /** Run one chain to the end (or until `shouldStop`): what a worker thread does with a chain. */
 export function runChain(filter: ParticleFilter, options: ChainOptions): { chain: Chain; stopped: boolean } {
   const steps = chainIterations(filter, options);
@@ -348,7 +353,7 @@ export function* chainIterations(
   const free = uncertainParams(params);
   const d = free.length;
   const { seed, burnIn, iterations, chain: c } = options;
-  const thin = Math.max(1, Math.floor(options.thin ?? 1));
+  const thin = wholeThin(options.thin);
   const total = burnIn + iterations;
   if (total >= CALLS_PER_CHAIN / 2)
     throw new RangeError(`at most ${CALLS_PER_CHAIN / 2} iterations per chain`);

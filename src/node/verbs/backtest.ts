@@ -279,10 +279,7 @@ export const backtestVerb: Verb = {
             pause: () => new Promise((resolve) => setImmediate(resolve)),
           });
           const result = against
-            ? {
-                ...scored,
-                against: (await import("../backtest-against.js")).againstComparisons(scored, against),
-              }
+            ? { ...scored, against: againstModule!.againstComparisons(scored, against) }
             : scored;
           if (opts.output) {
             const html = renderHtml({
