@@ -194,11 +194,14 @@ observations:
     );
     const html = readFileSync(out, "utf8");
     expect(html).toContain('id="table-backtest-against"');
+    expect(html).toContain(`<dt>against</dt><dd>${join(dir, "base.json")}</dd>`);
+    expect(html).toContain("Better: this model or the other when");
     expect(html).not.toContain("<img src=x");
     const t = brink("backtest", FLU, ...ORIGINS, ...SMALL, "--against", join(dir, "base.json"));
     expect(t.status).toBe(0);
     expect(t.stdout).toMatch(/this model − the model of .*base\.json/);
     expect(t.stdout).toMatch(/in_bed\s+model of base\.json\s+8\s+2\s/);
+    expect(t.stdout).toContain("better: this model or the other when");
     expect(t.stdout).not.toContain("\u001b[31m");
     // A backtest of other series shares no period: said, not an empty table.
     const renamed = { ...named, periods: named.periods.map((p: object) => ({ ...p, series: "other" })) };

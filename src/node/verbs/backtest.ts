@@ -61,7 +61,7 @@ export function formatComparisons(
   return [
     heading,
     table(["series", column, "periods", "origins", "difference", "95% interval", "better"], rows),
-    "interval: Diebold-Mariano, clustered by origin and by observation time (an origin's forecasts share its calibration, overlapping origins share a month's surprise); rough with few origins. better: the model or the baseline when the interval lies wholly on its side of 0, neither when it spans 0",
+    `interval: Diebold-Mariano, clustered by origin and by observation time (an origin's forecasts share its calibration, overlapping origins share a month's surprise); rough with few origins. better: ${column === "against" ? "this model or the other" : "the model or the baseline"} when the interval lies wholly on its side of 0, neither when it spans 0`,
   ].join("\n");
 }
 
@@ -293,6 +293,7 @@ export const backtestVerb: Verb = {
                 forecasts: result.method === "priors" ? "from the priors" : "calibrated at each origin",
                 runs: String(result.runs),
                 seed: String(result.seed),
+                ...(result.against ? { against: result.against.file } : {}),
               },
             });
             writeFileAtomic(opts.output, html);
