@@ -92,6 +92,8 @@ function expr(
       () => `exponential(2)`,
       () => `bernoulli(0.3)`,
       () => `poisson(${g.pick([0.5, 4, 45])})`,
+      () => `gamma(${g.pick([0.4, 2.5])}, 1.5)`,
+      () => `student(${g.pick([1, 4.5])})`,
     );
   }
   return g.pick(choices)();

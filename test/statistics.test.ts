@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { studentTCdf } from "../src/analysis/stats.js";
 import { BUILTINS } from "../src/compile/builtins.js";
 import { eventFirings, hazardProbability, normalCdf, normalQuantile } from "../src/compile/functions.js";
 import { betaCdf, quantile } from "../src/engine/distributions.js";
@@ -100,6 +101,44 @@ describe("per-step random draws over 10⁶ draws", () => {
         4 * Math.sqrt((mean + 2 * mean * mean) / N),
       );
     }
+  });
+
+  it("gamma passes Kolmogorov–Smirnov below and above shape 1, and scales", () => {
+    // Chi-square with 1 and 3 degrees of freedom are gamma(1/2, 2) and gamma(3/2, 2); integer shapes are Erlang.
+    const chi1 = (x: number) => (x <= 0 ? 0 : 2 * normalCdf(Math.sqrt(x)) - 1);
+    const chi3 = (x: number) =>
+      x <= 0 ? 0 : 2 * normalCdf(Math.sqrt(x)) - 1 - Math.sqrt((2 * x) / Math.PI) * Math.exp(-x / 2);
+    const erlang = (k: number, scale: number) => (x: number) => {
+      if (x <= 0) return 0;
+      let term = Math.exp(-x / scale);
+      let below = term;
+      for (let n = 1; n < k; n++) {
+        term *= x / scale / n;
+        below += term;
+      }
+      return 1 - below;
+    };
+    expect(ks(draw("gamma", [0.5, 2]), chi1)).toBeLessThan(KS_CRITICAL);
+    expect(ks(draw("gamma", [1.5, 2]), chi3)).toBeLessThan(KS_CRITICAL);
+    expect(ks(draw("gamma", [3, 0.25]), erlang(3, 0.25))).toBeLessThan(KS_CRITICAL);
+    expect(ks(draw("gamma", [40, 1.5]), erlang(40, 1.5))).toBeLessThan(KS_CRITICAL);
+    expect(draw("gamma", [2, 0]).every((x) => x === 0)).toBe(true);
+  });
+
+  it("student passes Kolmogorov–Smirnov from the Cauchy (df 1) to near-normal tails", () => {
+    expect(ks(draw("student", [1]), (x) => 0.5 + Math.atan(x) / Math.PI)).toBeLessThan(KS_CRITICAL);
+    for (const df of [4, 30]) {
+      expect(
+        ks(draw("student", [df]), (x) => studentTCdf(x, df)),
+        `df ${df}`,
+      ).toBeLessThan(KS_CRITICAL);
+    }
+    // A fractional df through the incomplete beta: P(|T| > t) = I(df/(df + t²); df/2, 1/2).
+    const tail = (x: number) => 0.5 * betaCdf(2.5 / (2.5 + x * x), 1.25, 0.5);
+    expect(ks(draw("student", [2.5]), (x) => (x > 0 ? 1 - tail(x) : tail(x)))).toBeLessThan(KS_CRITICAL);
+    const wide = moments(draw("student", [30]));
+    // df/(df − 2) = 1.0714; the sample variance's sd is about 0.002 here.
+    expect(wide.variance).toBeCloseTo(30 / 28, 2);
   });
 
   it("poisson probabilities match the pmf (chi-square)", () => {

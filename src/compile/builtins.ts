@@ -398,6 +398,33 @@ const list: Builtin[] = [
     [{ holds: ([mean]) => mean! >= 0, message: "mean must be ≥ 0", counterexample: [-1] }],
     upper("poisson"),
   ),
+  random(
+    "gamma",
+    "gamma(shape, scale)",
+    "a gamma draw, mean shape · scale",
+    "randomGamma",
+    (rs, s, shape, scale) => F.randomGamma(rs, s, shape!, scale!),
+    [
+      {
+        holds: ([shape]) => shape! > 0 && shape! < Number.POSITIVE_INFINITY,
+        message: "shape must be > 0",
+        counterexample: [0, 1],
+      },
+      { holds: ([, scale]) => scale! >= 0, message: "scale must be ≥ 0", counterexample: [2, -1] },
+    ],
+    // Stella's GAMMA(shape, scale); XMILE 1.0 has none.
+    upper("gamma"),
+  ),
+  random(
+    "student",
+    "student(df)",
+    "a Student t draw with df degrees of freedom (heavy-tailed shocks; variance df/(df − 2) when df > 2)",
+    "randomStudentT",
+    (rs, s, df) => F.randomStudentT(rs, s, df!),
+    [{ holds: ([df]) => df! > 0, message: "df must be > 0", counterexample: [0] }],
+    // Neither XMILE nor Stella has a t draw: a normal over the root of a chi-square over its df.
+    { read: [], write: (a) => `(NORMAL(0, 1) / SQRT(GAMMA(${a[0]} / 2, 2) / ${a[0]}))` },
+  ),
 ];
 
 export const BUILTINS: ReadonlyMap<string, Builtin> = new Map(list.map((b) => [b.name, b]));
