@@ -2,8 +2,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Queue } from "bullmq";
+import { Redis, type RedisOptions } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { QUEUE, redisConnection } from "../src/node/distributed.js";
+import { partialChainKey, QUEUE, redisConnection } from "../src/node/distributed.js";
 import { BIN, brink, scratchDir } from "./cli-helpers.js";
 import { example, ROOT } from "./helpers.js";
 import { expectOtherVersionRefused, startRedis, until, workerProcesses } from "./redis-helpers.js";
@@ -91,6 +92,67 @@ describe("brink backtest --redis", () => {
       const again = await brink("backtest", ...job, ...rest, "--redis", url);
       expect(again.stdout).toBe(local.stdout);
       expect((await queue.getJobCounts("completed")).completed).toBe(count);
+    } finally {
+      await queue.close();
+    }
+  }, 120_000);
+
+  it("on Ctrl-C a chain running on a worker keeps what it drew, as a local stop does", async () => {
+    const url = `redis://127.0.0.1:${port}/9`;
+    const queue = new Queue(QUEUE, { connection: redisConnection(url) });
+    try {
+      await startWorker(url);
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          "backtest",
+          FLU,
+          ...ORIGINS,
+          ...["--chains", "1", "--burn-in", "20", "--iterations", "1000000", "--particles", "30"],
+          ...["--runs", "200", "--json", "--redis", url],
+        ],
+        { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stdout = "";
+      child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+      const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+      // The worker reports [iterations done, acceptance, ESS] as the job's progress: stop well past burn-in.
+      let jobId: string | undefined;
+      await until(
+        "the chain to run 150 iterations on the worker",
+        async () => {
+          const [job] = await queue.getActive();
+          jobId = job?.id;
+          const progress = job?.progress;
+          return Array.isArray(progress) && Number(progress[0]) >= 150;
+        },
+        60_000,
+      );
+      child.kill("SIGINT");
+      expect(await exited).toBe(130);
+      const cut = JSON.parse(stdout) as {
+        partial: boolean;
+        origins: { label: string; posterior: { partial: boolean; summary: { ess: number }[] } }[];
+        periods: unknown[];
+      };
+      expect(cut.partial).toBe(true);
+      // Before, a stopped remote chain kept nothing and the origin was dropped (origins: []).
+      expect(cut.origins.map((o) => o.label)).toEqual(["1978-01-25"]);
+      expect(cut.origins[0]!.posterior.partial).toBe(true);
+      expect(cut.origins[0]!.posterior.summary[0]!.ess).toBeGreaterThan(1);
+      // As locally: a stop during an origin's calibration keeps its posterior and forecasts nothing more.
+      expect(cut.periods).toEqual([]);
+      // The job fails as cancelled (never stored as a whole chain) and the draws' key is gone once read.
+      const job = await queue.getJob(jobId!);
+      expect(await job!.getState()).toBe("failed");
+      expect(job!.failedReason).toMatch(/cancelled/);
+      const client = new Redis(redisConnection(url) as RedisOptions);
+      try {
+        expect(await client.exists(partialChainKey(jobId!))).toBe(0);
+      } finally {
+        client.disconnect();
+      }
     } finally {
       await queue.close();
     }

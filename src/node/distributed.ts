@@ -331,6 +331,20 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
     });
     await (await publisher).publish(CANCEL_CHANNEL, id).catch(() => 0);
   };
+  /** A cancelled chain's draws as its worker left them (read once), or undefined. */
+  const takePartial = async (id: string): Promise<Wire | undefined> => {
+    if (closing || !publisher) return undefined;
+    const client = await publisher;
+    // GET then DEL in one transaction rather than GETDEL, which needs Redis 6.2.
+    const replies = await client
+      .multi()
+      .get(partialChainKey(id))
+      .del(partialChainKey(id))
+      .exec()
+      .catch(() => null);
+    const text = replies?.[0]?.[1];
+    return typeof text === "string" ? (JSON.parse(text) as Wire) : undefined;
+  };
   const submit = async (
     name: "chunk" | "design" | "calibrate",
     data: JobData,
@@ -338,7 +352,9 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
     what: string,
     /** Called with each progress report of the job's worker. */
     onProgress?: (data: unknown) => void,
-  ): Promise<StoredResult | "stopped"> => {
+    /** A job that can leave a partial result when cancelled while running (a chain): wait for it on a stop. */
+    keepsPartial = false,
+  ): Promise<StoredResult | "stopped" | { partial: Wire }> => {
     ready ??= reachable(url, Promise.all([events.waitUntilReady(), queue.waitUntilReady()]));
     await ready;
     let job: Job<JobData, StoredResult> = await queue.add(name, data, {
@@ -374,9 +390,28 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
       });
     if (outcome === "stopped") {
       // Withdrawn if still waiting; if a worker is running it, that worker is asked to stop it.
-      await job.remove().catch(() => {});
+      const withdrawn = await job.remove().then(
+        () => true,
+        () => false,
+      );
       await publishCancel(id);
       void finished.catch(() => {});
+      if (keepsPartial && !withdrawn) {
+        // Running: the worker stops between two iterations and leaves what it drew before failing the job.
+        let timer: NodeJS.Timeout | undefined;
+        const ended = await Promise.race([
+          finished.catch(() => undefined),
+          new Promise<undefined>((resolve) => {
+            timer = setTimeout(() => resolve(undefined), PARTIAL_WAIT_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+        // It ended before it heard the stop: the whole result.
+        if (ended !== undefined)
+          return typeof ended === "string" ? (JSON.parse(ended) as StoredResult) : ended;
+        const kept = await takePartial(id);
+        if (kept) return { partial: kept };
+      }
       return "stopped";
     }
     return typeof outcome === "string" ? (JSON.parse(outcome) as StoredResult) : outcome;
@@ -456,10 +491,11 @@ export function redisDesignPool(
  * Calibration tasks (`brink backtest --redis`: each origin's PMMH chains, its filtered-state and forecast batches)
  * as BullMQ jobs: the units local worker threads get, so the result is the same bits. A chain's progress comes
  * back through the job's progress and is written into the task's shared progress fields, where the caller reads
- * it as from a local thread. A stop (the signal, or the task's own stop flag) withdraws or cancels the jobs and
- * answers a chain at once with nothing kept — the calibration ends partial, as a stopped Monte Carlo job does
- * with the chunks merged so far — while a filter or forecast batch is finished on this thread (the same numbers),
- * as local threads finish theirs: the origin's forecasts are complete even without a worker left.
+ * it as from a local thread. A stop (the signal, or the task's own stop flag) withdraws the waiting jobs and
+ * cancels the running ones: a waiting chain answers at once with nothing kept, a running chain with the draws its
+ * worker made before stopping (as a local thread's stopped chain; nothing if the worker does not answer within
+ * 30 s) — the calibration ends partial — while a filter or forecast batch is finished on this thread (the same
+ * numbers), as local threads finish theirs: the origin's forecasts are complete even without a worker left.
  */
 export function redisCalibratePool(
   url: string,
@@ -505,6 +541,7 @@ export function redisCalibratePool(
           calibrateJobId(wire, VERSION),
           task.kind === "chain" ? `calibration chain ${task.chain + 1}` : `a batch of ${task.kind}`,
           onProgress,
+          task.kind === "chain",
         ).catch((e: unknown) => {
           // Data the model cannot produce: the same error as on a local thread, which the caller turns into a
           // diagnostic at the model's observations.
@@ -515,6 +552,8 @@ export function redisCalibratePool(
         // A stopped batch is finished here instead (the same numbers), as local threads finish theirs.
         if (stored === "stopped")
           return task.kind === "chain" ? stoppedChain(task.job.particles) : runCalibrateTask(task);
+        // A chain stopped on its worker: the draws it made, as a local thread's stopped chain keeps them.
+        if ("partial" in stored) return fromWire(stored.partial) as CalibrateTaskResult;
         return fromWire((stored as StoredCalibrateResult).calibrated) as CalibrateTaskResult;
       } finally {
         clearInterval(watch);
@@ -565,6 +604,15 @@ export async function simulateOnRedis(
 
 /** Where a submitter that stops asks the workers to stop the chunks they are running (Redis pub/sub). */
 export const CANCEL_CHANNEL = `${QUEUE}:cancel`;
+/**
+ * Where a worker leaves what a cancelled calibration chain drew before it stopped (a key per job id, kept 10
+ * minutes), for the submitter that stopped it: the job itself fails as cancelled, so a later submit runs the chain
+ * again in full.
+ */
+export const partialChainKey = (jobId: string) => `${QUEUE}:partial:${jobId}`;
+const PARTIAL_TTL_S = 600;
+/** How long a submitter that stopped waits for a running chain to stop and leave its draws. */
+const PARTIAL_WAIT_MS = 30_000;
 
 /** The worker-thread entry that local jobs use too (see worker.ts). */
 const WORKER_FILE = join(PACKAGE_ROOT, "dist", "node", "worker.js");
@@ -616,7 +664,8 @@ export async function serveChunks(url: string, options: ServeOptions, signal: Ab
       })) as Float64Array;
       return encodeDesignResult(out);
     }
-    if ("calibrate" in job.data) return calibrateJob(job as Job<CalibrateJobData>, calibrateThreads, cancel);
+    if ("calibrate" in job.data)
+      return calibrateJob(job as Job<CalibrateJobData>, calibrateThreads, cancel, leavePartial);
     const control = new SharedArrayBuffer(8);
     const flags = new Int32Array(control);
     const stop = () => Atomics.store(flags, 1, 1);
@@ -644,6 +693,12 @@ export async function serveChunks(url: string, options: ServeOptions, signal: Ab
   worker.on("error", (e) => process.stderr.write(`brink worker: ${e.message}\n`));
   const destroyThreads = () => Promise.all([threads.destroy(), calibrateThreads.destroy()]);
   const { Redis } = await import("ioredis");
+  // A connection for cancelled chains' draws, opened at the first one only.
+  let store: IORedis | undefined;
+  const leavePartial = async (id: string, chain: Wire) => {
+    store ??= new Redis(connection as RedisOptions).on("error", () => {});
+    await store.set(partialChainKey(id), JSON.stringify(chain), "EX", PARTIAL_TTL_S).catch(() => {});
+  };
   const cancellations = new Redis({ ...(connection as RedisOptions), lazyConnect: true });
   cancellations.on("error", () => {});
   cancellations.on("message", (_channel: string, id: string) => {
@@ -669,18 +724,21 @@ export async function serveChunks(url: string, options: ServeOptions, signal: Ab
   });
   await worker.close();
   cancellations.disconnect();
+  store?.disconnect();
   await destroyThreads();
 }
 
 /**
  * One calibration task on a worker thread. A chain gets a progress and stop buffer of its own: its progress goes
  * to the submitter as the job's progress, and a cancellation sets its stop flag, so it ends between two
- * iterations and fails as cancelled (a partial chain is never stored: a later submit runs it again in full).
+ * iterations, leaves what it drew for the submitter (`leavePartial`) and fails as cancelled (a partial chain is
+ * never the job's result: a later submit runs it again in full).
  */
 async function calibrateJob(
   job: Job<CalibrateJobData>,
   threads: Piscina<CalibrateTask, CalibrateTaskResult>,
   cancel: AbortSignal | undefined,
+  leavePartial: (id: string, chain: Wire) => Promise<void>,
 ): Promise<StoredCalibrateResult> {
   const task = fromWire(job.data.calibrate) as CalibrateTask;
   // Impossible data fail the same way on every attempt: no retries.
@@ -707,8 +765,11 @@ async function calibrateJob(
   }, PROGRESS_MS);
   try {
     const result = await threads.run({ ...task, control }).catch(unrecoverable);
-    if (cancel?.aborted || (result.kind === "chain" && result.stopped))
+    // A chain that ended before it heard the cancellation is whole: kept as the job's result.
+    if (result.kind === "chain" && result.stopped) {
+      if (job.id) await leavePartial(job.id, toWire(result));
       throw new UnrecoverableError("cancelled: the submitter stopped");
+    }
     return { calibrated: toWire(result) };
   } finally {
     clearInterval(timer);
