@@ -61,7 +61,7 @@ console.log(
 const rows = await frontBacktestByHorizon(options);
 const f = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
 console.log(
-  "| series | horizon | forecaster | periods | CRPS | cov50 | cov90 | bias | model − this (95% interval) |",
+  "| series | horizon | forecaster | periods | CRPS | cov50 | cov90 (95% interval) | bias | model − this (95% interval) |",
 );
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of rows) {
@@ -69,6 +69,6 @@ for (const r of rows) {
   const c = r.comparison;
   const versus = c ? `${f(c.difference)} (${c.lo === null ? "–" : `${f(c.lo)} to ${f(c.hi)}`})` : "";
   console.log(
-    `| ${r.series} | ${r.horizon} | ${r.forecaster} | ${s.periods} | ${f(s.crps)} | ${s.coverage50.toFixed(2)} | ${s.coverage90.toFixed(2)} | ${f(s.bias)} | ${versus} |`,
+    `| ${r.series} | ${r.horizon} | ${r.forecaster} | ${s.periods} | ${f(s.crps)} | ${s.coverage50.toFixed(2)} | ${s.coverage90.toFixed(2)}${r.coverage?.interval90 ? ` (${r.coverage.interval90.map((x) => x.toFixed(2)).join("-")})` : ""} | ${f(s.bias)} | ${versus} |`,
   );
 }

@@ -45,7 +45,17 @@ describe("brink backtest", () => {
       expect(c.lo).toBeLessThanOrEqual(c.difference);
       expect(c.hi).toBeGreaterThanOrEqual(c.difference);
     }
+    // Each forecaster's coverage, as in the summary, with its interval (two origins: wide).
+    expect(r.coverage.map((c: { forecaster: string }) => c.forecaster)).toEqual(r.forecasters);
+    for (const c of r.coverage) {
+      const s = r.summary.find((x: { forecaster: string }) => x.forecaster === c.forecaster).scores;
+      expect(c).toMatchObject({ series: "in_bed", periods: 8, origins: 2, coverage90: s.coverage90 });
+      expect(c.coverage50).toBe(s.coverage50);
+      expect(c.interval90[0]).toBeLessThanOrEqual(c.coverage90);
+      expect(c.interval90[1]).toBeGreaterThanOrEqual(c.coverage90);
+    }
     const html = readFileSync(out, "utf8");
+    expect(html).toContain("90% coverage, 95% interval");
     expect(html).toContain("<h2>Backtest</h2>");
     expect(html).toContain('id="table-backtest"');
     expect(html).toContain('id="table-backtest-comparison"');
@@ -55,6 +65,8 @@ describe("brink backtest", () => {
     const t = brink("backtest", FLU, ...ORIGINS, ...SMALL);
     expect(t.status).toBe(0);
     expect(t.stdout).toMatch(/in_bed\s+model\s+8\s/);
+    expect(t.stdout).toContain("cov90 95% interval");
+    expect(t.stdout).toMatch(/in_bed\s+model\s+8\s.*\s\d\.\d\d–\d\.\d\d\s/);
     expect(t.stdout).toContain("persistence");
     expect(t.stdout).toMatch(/model − baseline, mean CRPS/);
     expect(t.stdout).toMatch(/in_bed\s+drift\s+8\s+2\s/);

@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type BacktestResult, backtest, parseOrigins } from "../analysis/calibrate/backtest.js";
 import {
+  type CoverageInterval,
   compareForecasters,
+  coverageIntervals,
   type ForecastComparison,
   pairBacktests,
 } from "../analysis/calibrate/compare-forecasts.js";
@@ -93,6 +95,8 @@ export interface HorizonRow {
   scores: ScoreSummary;
   /** On a baseline's row: the model's mean CRPS minus this baseline's on these periods, with its 95% interval. */
   comparison?: ForecastComparison;
+  /** This forecaster's coverage on these periods, with 95% intervals (coverageIntervals). */
+  coverage?: CoverageInterval;
 }
 
 /**
@@ -131,9 +135,11 @@ export async function frontBacktestByHorizon(options: FrontBacktestOptions): Pro
         (p) => p.series === s.name && p.lead <= h.periods && p.scores.length === result.forecasters.length,
       );
       const comparisons = compareForecasters(periods, result.forecasters);
+      const coverage = coverageIntervals(periods, result.forecasters);
       for (const forecaster of result.forecasters) {
         const scores = periods.map((p) => p.scores.find((x) => x.forecaster === forecaster)!);
         const comparison = comparisons.find((c) => c.baseline === forecaster);
+        const covered = coverage.find((c) => c.forecaster === forecaster);
         if (scores.length)
           rows.push({
             series: s.name,
@@ -141,6 +147,7 @@ export async function frontBacktestByHorizon(options: FrontBacktestOptions): Pro
             forecaster,
             scores: summarizeScores(scores),
             ...(comparison ? { comparison } : {}),
+            ...(covered ? { coverage: covered } : {}),
           });
       }
       // The other run's model on the periods both scored: its scores, and this model against it.

@@ -17,18 +17,34 @@ export function backtestTable(r: BacktestResult): ReportTable {
   return {
     id: "table-backtest",
     title: "Forecast scores: the model against naive baselines on the same periods",
-    columns: ["series", "forecaster", "periods", "CRPS", "log score", "50% coverage", "90% coverage", "bias"],
-    rows: r.summary.map((s) => [
-      s.series,
-      s.forecaster,
-      s.scores.periods,
-      round(s.scores.crps),
-      round(s.scores.logScore),
-      round(s.scores.coverage50),
-      round(s.scores.coverage90),
-      round(s.scores.bias),
-    ]),
-    note: "CRPS: lower is better; log score (log predictive density): higher is better; coverage: the share of observations inside the central interval (nominal 0.5 and 0.9); bias: mean of forecast mean − observation.",
+    columns: [
+      "series",
+      "forecaster",
+      "periods",
+      "CRPS",
+      "log score",
+      "50% coverage",
+      "90% coverage",
+      "90% coverage, 95% interval",
+      "bias",
+    ],
+    rows: r.summary.map((s) => {
+      const cover = r.coverage?.find(
+        (c) => c.series === s.series && c.forecaster === s.forecaster,
+      )?.interval90;
+      return [
+        s.series,
+        s.forecaster,
+        s.scores.periods,
+        round(s.scores.crps),
+        round(s.scores.logScore),
+        round(s.scores.coverage50),
+        round(s.scores.coverage90),
+        cover ? `${cover[0].toFixed(2)} to ${cover[1].toFixed(2)}` : "–",
+        round(s.scores.bias),
+      ];
+    }),
+    note: "CRPS: lower is better; log score (log predictive density): higher is better; coverage: the share of observations inside the central interval (nominal 0.5 and 0.9), with a 95% interval for the 90% coverage that allows for periods sharing an origin or a month (a Wilson interval at the effective sample size); bias: mean of forecast mean − observation.",
   };
 }
 

@@ -7,7 +7,12 @@ import { dateToDays, isIsoDate, modelTimeToDate, parseDuration, UNIT_DAYS } from
 import { sortedQuantile } from "../stats.js";
 import { type CalibrateOptions, calibrate } from "./calibrate.js";
 import { forecastsOnPool, jobFilterOptions } from "./calibrate-task.js";
-import { compareForecasters, type ForecastComparison } from "./compare-forecasts.js";
+import {
+  type CoverageInterval,
+  compareForecasters,
+  coverageIntervals,
+  type ForecastComparison,
+} from "./compare-forecasts.js";
 import { factorSeed, likelihoodFactors } from "./factors.js";
 import type { Noise, NoiseParam, ObservationSeries } from "./observations.js";
 import { ParticleFilter } from "./particle-filter.js";
@@ -118,6 +123,11 @@ export interface BacktestResult {
    * interval that treats origins as the sample (compare-forecasts.ts).
    */
   comparisons: ForecastComparison[];
+  /**
+   * Per series and forecaster, the 50% and 90% coverage over the same periods as `summary`, each with a 95%
+   * interval that allows for the periods' dependence (compare-forecasts.ts, coverageIntervals).
+   */
+  coverage: CoverageInterval[];
   /**
    * With `brink backtest --against FILE`: this model against FILE's (another backtest of the same origins and
    * horizon), per series, on the periods both scored; `baseline` names the other as `model of FILE`.
@@ -556,6 +566,7 @@ export async function backtest(
     origins,
     summary,
     comparisons: compareForecasters(common, forecasters),
+    coverage: coverageIntervals(common, forecasters),
     periods,
     skipped: periods.length - common.length,
     partial,

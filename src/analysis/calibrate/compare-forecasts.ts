@@ -75,18 +75,27 @@ export function compareForecasters(
   );
 }
 
-/** The mean of the differences and its interval, clustered by origin and by observation time. */
-function pairedInterval(
-  pairs: { origin: string; t: number; d: number }[],
-): Omit<ForecastComparison, "series" | "baseline"> {
-  const n = pairs.length;
-  const mean = pairs.reduce((a, p) => a + p.d, 0) / n;
+/**
+ * The mean of per-period values and the two-way cluster-robust variance of that mean (by origin, by observation
+ * time, minus by the pair; CGM's fallback to the larger one-way variance when the sum is not positive), with the
+ * degrees of freedom of its t interval (the fewer clusters − 1).
+ */
+function clusteredMean(values: readonly { origin: string; t: number; v: number }[]): {
+  mean: number;
+  variance: number;
+  periods: number;
+  origins: number;
+  times: number;
+  df: number;
+} {
+  const n = values.length;
+  const mean = values.reduce((a, p) => a + p.v, 0) / n;
   // The cluster-robust variance of the mean with clusters given by `key`, and the number of clusters.
   const clustered = (key: (p: { origin: string; t: number }) => string | number) => {
     const sums = new Map<string | number, number>();
-    for (const p of pairs) {
+    for (const p of values) {
       const k = key(p);
-      sums.set(k, (sums.get(k) ?? 0) + p.d - mean);
+      sums.set(k, (sums.get(k) ?? 0) + p.v - mean);
     }
     const g = sums.size;
     let s = 0;
@@ -96,16 +105,105 @@ function pairedInterval(
   const byOrigin = clustered((p) => p.origin);
   const byTime = clustered((p) => p.t);
   const alone = clustered((p) => `${p.origin}\u0000${p.t}`);
-  const counts = { periods: n, origins: byOrigin.clusters, times: byTime.clusters, difference: mean };
-  const none = { ...counts, lo: null, hi: null };
-  const df = Math.min(byOrigin.clusters, byTime.clusters) - 1;
-  if (df < 1 || !Number.isFinite(mean)) return none;
   let variance = byOrigin.variance + byTime.variance - alone.variance;
   // The two-way sum can come out negative in small samples; then the larger one-way variance (CGM's advice).
   if (!(variance > 0)) variance = Math.max(byOrigin.variance, byTime.variance);
-  if (!(variance > 0)) return none;
-  const half = studentTQuantile(0.975, df) * Math.sqrt(variance);
-  return { ...counts, lo: mean - half, hi: mean + half };
+  return {
+    mean,
+    variance,
+    periods: n,
+    origins: byOrigin.clusters,
+    times: byTime.clusters,
+    df: Math.min(byOrigin.clusters, byTime.clusters) - 1,
+  };
+}
+
+/** The mean of the differences and its interval, clustered by origin and by observation time. */
+function pairedInterval(
+  pairs: { origin: string; t: number; d: number }[],
+): Omit<ForecastComparison, "series" | "baseline"> {
+  const m = clusteredMean(pairs.map((p) => ({ origin: p.origin, t: p.t, v: p.d })));
+  const counts = { periods: m.periods, origins: m.origins, times: m.times, difference: m.mean };
+  if (m.df < 1 || !Number.isFinite(m.mean) || !(m.variance > 0)) return { ...counts, lo: null, hi: null };
+  const half = studentTQuantile(0.975, m.df) * Math.sqrt(m.variance);
+  return { ...counts, lo: m.mean - half, hi: m.mean + half };
+}
+
+/** A score with the coverage flags a coverage interval reads. */
+export interface CoverageOf extends ScoreOf {
+  in50: boolean;
+  in90: boolean;
+}
+
+export interface CoverageInterval {
+  series: string;
+  forecaster: string;
+  periods: number;
+  origins: number;
+  times: number;
+  /** The share of periods whose observation fell inside the forecaster's central 50% or 90% interval. */
+  coverage50: number;
+  coverage90: number;
+  /** 95% intervals of those shares (see coverageIntervals); null with fewer than two origins or dates. */
+  interval50: [number, number] | null;
+  interval90: [number, number] | null;
+}
+
+/**
+ * How sure is a coverage? A backtest's 90% coverage of, say, 0.98 over 89 periods is far less certain than 87
+ * independent hits out of 89 would be: an origin's periods share its calibration, and overlapping origins share a
+ * month. Each share gets a Wilson interval (Wilson 1927) at the effective sample size the dependence leaves —
+ * n_eff = p(1 − p) / V, with V the two-way cluster-robust variance of the share (as for the CRPS differences),
+ * at most the number of periods — and Student's t with the fewer clusters − 1 degrees of freedom for z. When
+ * every period is inside (or none is) the share has no spread to measure the dependence by, so n_eff is the
+ * smaller number of clusters (each origin or month counted once): conservative.
+ */
+export function coverageIntervals(
+  periods: readonly ScoredPeriod<CoverageOf>[],
+  forecasters: readonly string[],
+): CoverageInterval[] {
+  const seriesNames = [...new Set(periods.map((p) => p.series))];
+  return seriesNames.flatMap((series) =>
+    forecasters.flatMap((forecaster) => {
+      const hits = periods.flatMap((p) => {
+        if (p.series !== series) return [];
+        const s = p.scores.find((x) => x.forecaster === forecaster);
+        return s ? [{ origin: p.origin, t: p.t, in50: s.in50, in90: s.in90 }] : [];
+      });
+      if (!hits.length) return [];
+      const share = (inside: (h: (typeof hits)[number]) => boolean) => {
+        const m = clusteredMean(hits.map((h) => ({ origin: h.origin, t: h.t, v: inside(h) ? 1 : 0 })));
+        return { m, interval: m.df < 1 ? null : wilsonClustered(m) };
+      };
+      const c50 = share((h) => h.in50);
+      const c90 = share((h) => h.in90);
+      return [
+        {
+          series,
+          forecaster,
+          periods: c90.m.periods,
+          origins: c90.m.origins,
+          times: c90.m.times,
+          coverage50: c50.m.mean,
+          coverage90: c90.m.mean,
+          interval50: c50.interval,
+          interval90: c90.interval,
+        },
+      ];
+    }),
+  );
+}
+
+function wilsonClustered(m: ReturnType<typeof clusteredMean>): [number, number] {
+  const p = m.mean;
+  const spread = p * (1 - p);
+  const nEff =
+    spread > 0 && m.variance > 0 ? Math.min(m.periods, spread / m.variance) : Math.min(m.origins, m.times);
+  const z = studentTQuantile(0.975, m.df);
+  const z2n = (z * z) / nEff;
+  const centre = (p + z2n / 2) / (1 + z2n);
+  const half = (z / (1 + z2n)) * Math.sqrt(spread / nEff + z2n / (4 * nEff));
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
 /** Which forecaster the interval favours, in words: the model, the baseline, or neither when it spans 0. */

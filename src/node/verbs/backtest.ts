@@ -69,6 +69,7 @@ export function formatComparisons(
 export function formatBacktest(r: BacktestResult): string {
   const rows = r.summary.map((s) => {
     const best = Math.min(...r.summary.filter((x) => x.series === s.series).map((x) => x.scores.crps));
+    const cover = r.coverage?.find((c) => c.series === s.series && c.forecaster === s.forecaster)?.interval90;
     return [
       s.series,
       s.forecaster,
@@ -77,6 +78,7 @@ export function formatBacktest(r: BacktestResult): string {
       fmt(s.scores.logScore),
       fmt(s.scores.coverage50),
       fmt(s.scores.coverage90),
+      cover ? `${cover[0].toFixed(2)}–${cover[1].toFixed(2)}` : "–",
       fmt(s.scores.bias),
       s.forecaster === "model" ? s.scores.pitHistogram.join(" ") : "",
     ];
@@ -86,10 +88,21 @@ export function formatBacktest(r: BacktestResult): string {
   return [
     `backtest of ${r.model.name}: origins ${r.origins.map((o) => o.label).join(", ")}, horizon ${r.horizon.time}${r.horizon.unit ? ` ${r.horizon.unit}${r.horizon.time === 1 ? "" : "s"}` : ""} (${r.horizon.steps} steps), ${r.runs} runs per origin ${how}, seed ${r.seed}${r.partial ? " — PARTIAL" : ""}`,
     table(
-      ["series", "forecaster", "periods", "CRPS", "log score", "cov50", "cov90", "bias", "PIT histogram"],
+      [
+        "series",
+        "forecaster",
+        "periods",
+        "CRPS",
+        "log score",
+        "cov50",
+        "cov90",
+        "cov90 95% interval",
+        "bias",
+        "PIT histogram",
+      ],
       rows,
     ),
-    "* the lowest CRPS of the series (lower is better; log score higher is better; nominal coverage 0.5 and 0.9)",
+    "* the lowest CRPS of the series (lower is better; log score higher is better; nominal coverage 0.5 and 0.9; the coverage's interval allows for periods that share an origin or a month)",
     ...(r.comparisons.length ? ["", formatComparisons(r.comparisons)] : []),
     ...(r.against && r.against.comparisons.length === 0
       ? [
