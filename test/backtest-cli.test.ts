@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -273,6 +273,28 @@ observations:
     );
     expect(other.status).toBe(1);
     expect(other.stderr).toMatch(/compares only backtests from the same origins to the same horizon/);
+    // A rival with another time step (0.2 day, not 0.1): the same origins and horizon as dates and durations,
+    // so its periods pair with these by date.
+    mkdirSync(join(dir, "data"));
+    copyFileSync(
+      join(ROOT, "models/examples/data/boarding-school-flu.csv"),
+      join(dir, "data/boarding-school-flu.csv"),
+    );
+    const coarse = join(dir, "coarse.yaml");
+    writeFileSync(coarse, readFileSync(join(ROOT, FLU), "utf8").replace("dt: 0.1 day", "dt: 0.2 day"));
+    const rival = brink(
+      "backtest",
+      coarse,
+      ...ORIGINS,
+      "--priors-only",
+      "--runs",
+      "50",
+      "--against",
+      join(dir, "base.json"),
+    );
+    expect(rival.stderr).toBe("");
+    expect(rival.status).toBe(0);
+    expect(rival.stdout).toMatch(/in_bed\s+model of base\.json\s+8\s+2\s/);
   }, 120_000);
 
   it("a model without observations gets a diagnostic", () => {

@@ -7,6 +7,7 @@ import {
   type ScoredPeriod,
 } from "../analysis/calibrate/compare-forecasts.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
+import { canonicalUnit, UNIT_DAYS } from "../model/time.js";
 import { readTextFile } from "./files.js";
 import { jsonValuePosition } from "./json-position.js";
 
@@ -24,7 +25,7 @@ const MAX_PERIODS = 200_000;
 const againstFile = z.object({
   brink_backtest: z.literal(1),
   model: z.object({ name: z.string().max(1000) }),
-  horizon: z.object({ steps: z.number().int() }),
+  horizon: z.object({ steps: z.number().int(), time: z.number(), unit: z.string().max(40).nullable() }),
   origins: z.array(z.object({ step: z.number().int(), label: z.string().max(100) })).max(10_000),
   periods: z
     .array(
@@ -49,8 +50,9 @@ export interface AgainstBacktest {
   /** The other backtest's model name and its label in tables: `model of FILE`. */
   model: string;
   label: string;
-  origins: number[];
-  horizonSteps: number;
+  /** The origins as dates (or model times in an undated model), and the horizon in model time. */
+  origins: string[];
+  horizon: { time: number; unit: string | null };
   periods: ScoredPeriod[];
 }
 
@@ -92,8 +94,8 @@ export function readAgainst(path: string): AgainstBacktest {
     file: path,
     model: b.model.name,
     label: `model of ${basename(path)}`,
-    origins: b.origins.map((o) => o.step),
-    horizonSteps: b.horizon.steps,
+    origins: b.origins.map((o) => o.label),
+    horizon: { time: b.horizon.time, unit: b.horizon.unit },
     // What the comparison reads; a CRPS written as null (JSON's Infinity or NaN) is not finite.
     periods: b.periods.map((p) => ({
       ...p,
@@ -103,19 +105,36 @@ export function readAgainst(path: string): AgainstBacktest {
 }
 
 /**
- * Whether the other backtest forecast from the same origins to the same horizon, in steps of the same time grid
- * (a model with another time step cannot be compared this way); an error at the file's value when not.
+ * Whether the other backtest forecast from the same origins (as dates, or model times in an undated model) to
+ * the same horizon (as a duration: 52 weeks is 364 days), whatever its model's time step; an error at the file's
+ * value when not. Periods then pair by series, origin and date.
  */
-export function checkAgainst(other: AgainstBacktest, origins: readonly number[], horizonSteps: number): void {
+export function checkAgainst(
+  other: AgainstBacktest,
+  origins: readonly string[],
+  horizon: { time: number; unit: string | null },
+): void {
   const same = other.origins.length === origins.length && other.origins.every((s, i) => s === origins[i]);
-  if (same && other.horizonSteps === horizonSteps) return;
+  if (same && sameDuration(other.horizon, horizon)) return;
+  const length = (h: { time: number; unit: string | null }) => `${h.time}${h.unit ? ` ${h.unit}s` : ""}`;
   throw new DiagnosticError([
     {
       file: other.file,
-      ...jsonValuePosition(other.text, same ? ["horizon", "steps"] : ["origins"]),
-      message: `compares only backtests from the same origins to the same horizon, in the same time steps: this one's origins are at steps ${origins.join(", ")} with a horizon of ${horizonSteps} steps, this file's at ${other.origins.join(", ")} with ${other.horizonSteps}`,
+      ...jsonValuePosition(other.text, same ? ["horizon", "time"] : ["origins"]),
+      message: `compares only backtests from the same origins to the same horizon: this one's origins are ${origins.join(", ")} with a horizon of ${length(horizon)}, this file's ${other.origins.join(", ")} with ${length(other.horizon)}`,
     },
   ]);
+}
+
+/** Two horizons of the same length: in days where both units are calendar units, else in the same unit. */
+function sameDuration(a: { time: number; unit: string | null }, b: { time: number; unit: string | null }) {
+  const days = (h: typeof a) => {
+    const unit = h.unit === null ? undefined : canonicalUnit(h.unit);
+    return unit === undefined ? undefined : h.time * UNIT_DAYS[unit]!;
+  };
+  const [da, db] = [days(a), days(b)];
+  if (da !== undefined && db !== undefined) return Math.abs(da - db) <= 1e-9 * Math.max(1, Math.abs(da));
+  return a.unit === b.unit && a.time === b.time;
 }
 
 /** This backtest's model against the other's, per series, on the periods both scored. */

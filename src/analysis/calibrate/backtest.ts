@@ -263,7 +263,8 @@ export function drawMeasurement(
 }
 
 /** The time label of a step: its date in a dated model, else its model time. */
-function label(model: PreparedModel, step: number): { label: string; t: number } {
+/** A step's time and its label in a backtest: a date in a dated model, else the model time. */
+export function label(model: PreparedModel, step: number): { label: string; t: number } {
   const { time } = model.loaded;
   const t = time.start + step * time.dt;
   const rounded = Number(t.toPrecision(10));

@@ -211,7 +211,7 @@ export const backtestVerb: Verb = {
         const opened: { close(): Promise<void> }[] = [];
         try {
           const [
-            { backtest, parseHorizon, parseOrigins },
+            { backtest, label, parseHorizon, parseOrigins },
             { prepareModel },
             { backtestSection },
             { renderHtml },
@@ -242,7 +242,15 @@ export const backtestVerb: Verb = {
           // Read and checked before the long run: a wrong file fails now, not after it.
           const againstModule = opts.against ? await import("../backtest-against.js") : undefined;
           const against = againstModule?.readAgainst(opts.against!);
-          if (against) againstModule!.checkAgainst(against, origins.steps, horizon.steps);
+          if (against)
+            againstModule!.checkAgainst(
+              against,
+              origins.steps.map((step) => label(model, step).label),
+              {
+                time: Number((horizon.steps * model.loaded.time.dt).toPrecision(10)),
+                unit: model.loaded.time.unit ?? null,
+              },
+            );
           const showProgress = opts.progress === true || process.stderr.isTTY === true;
           // With --redis the chains and forecast batches are BullMQ jobs (BullMQ is loaded only then); else
           // worker threads here. Either way the same tasks, so the same result.
