@@ -133,6 +133,18 @@ describe("XMILE INT and its round trip", () => {
     const draws = series(prepareText(importXmile("m.xmile", coin).yaml)).out!;
     expect(new Set(draws)).toEqual(new Set([0, 1]));
   });
+
+  it("exports student(df) as a normal over a gamma draw, and refuses a df that is itself a draw", () => {
+    const t = exportXmile(loadModel("model.yaml", model('  out: "student(4)"')));
+    expect(t).toContain("(NORMAL(0, 1) / SQRT(GAMMA(4 / 2, 2) / 4))");
+    const draws = series(prepareText(importXmile("m.xmile", t).yaml)).out!;
+    expect(draws.every(Number.isFinite)).toBe(true);
+    expect(new Set(draws).size).toBe(draws.length);
+    // df written twice: two uniform draws would not be one t draw.
+    expect(() => exportXmile(loadModel("model.yaml", model('  out: "student(uniform(3, 5))"')))).toThrow(
+      /model\.yaml:\d+:\d+: error: cannot export this equation to XMILE: student\(df\) .* give df as a number or a name/,
+    );
+  });
 });
 
 const SUITE = resolve(ROOT, "..", "shared", "test-models", "tests");

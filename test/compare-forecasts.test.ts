@@ -218,6 +218,8 @@ describe("the model against a baseline, with origins as the sample", () => {
   it("names the better forecaster only when the interval excludes 0", () => {
     const base = { series: "y", baseline: "persistence", periods: 8, origins: 4, times: 8 };
     expect(comparisonVerdict({ ...base, difference: -2, lo: -3, hi: -1 })).toBe("the model");
+    // Against another model (--against), this one is named as such.
+    expect(comparisonVerdict({ ...base, difference: -2, lo: -3, hi: -1 }, "this model")).toBe("this model");
     expect(comparisonVerdict({ ...base, difference: 2, lo: 1, hi: 3 })).toBe("persistence");
     expect(comparisonVerdict({ ...base, difference: -1, lo: -3, hi: 1 })).toMatch(/neither/);
   });

@@ -407,7 +407,7 @@ const list: Builtin[] = [
     [
       {
         holds: ([shape]) => shape! > 0 && shape! < Number.POSITIVE_INFINITY,
-        message: "shape must be > 0",
+        message: "shape must be finite and > 0",
         counterexample: [0, 1],
       },
       { holds: ([, scale]) => scale! >= 0, message: "scale must be ≥ 0", counterexample: [2, -1] },
@@ -423,7 +423,17 @@ const list: Builtin[] = [
     (rs, s, df) => F.randomStudentT(rs, s, df!),
     [{ holds: ([df]) => df! > 0, message: "df must be > 0", counterexample: [0] }],
     // Neither XMILE nor Stella has a t draw: a normal over the root of a chi-square over its df.
-    { read: [], write: (a) => `(NORMAL(0, 1) / SQRT(GAMMA(${a[0]} / 2, 2) / ${a[0]}))` },
+    // Its df is written twice, so it must be the same value both times: a number or a name, not a draw.
+    {
+      read: [],
+      write: (a) => {
+        if (!/^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9.]+(?:[eE][+-]?[0-9]+)?)$/.test(a[0]!))
+          throw new Error(
+            "student(df) is written as a normal over a gamma draw, with df twice: give df as a number or a name (an auxiliary of its own)",
+          );
+        return `(NORMAL(0, 1) / SQRT(GAMMA(${a[0]} / 2, 2) / ${a[0]}))`;
+      },
+    },
   ),
 ];
 

@@ -343,7 +343,12 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
       .exec()
       .catch(() => null);
     const text = replies?.[0]?.[1];
-    return typeof text === "string" ? (JSON.parse(text) as Wire) : undefined;
+    if (typeof text !== "string") return undefined;
+    try {
+      return JSON.parse(text) as Wire;
+    } catch {
+      return undefined; // not what a worker wrote: the chain is left out, as if nothing had been kept
+    }
   };
   const submit = async (
     name: "chunk" | "design" | "calibrate",
@@ -613,6 +618,8 @@ export const partialChainKey = (jobId: string) => `${QUEUE}:partial:${jobId}`;
 const PARTIAL_TTL_S = 600;
 /** How long a submitter that stopped waits for a running chain to stop and leave its draws. */
 const PARTIAL_WAIT_MS = 30_000;
+/** How long a worker tries to leave a cancelled chain's draws before it gives up on them. */
+const PARTIAL_WRITE_MS = 5_000;
 
 /** The worker-thread entry that local jobs use too (see worker.ts). */
 const WORKER_FILE = join(PACKAGE_ROOT, "dist", "node", "worker.js");
@@ -697,7 +704,15 @@ export async function serveChunks(url: string, options: ServeOptions, signal: Ab
   let store: IORedis | undefined;
   const leavePartial = async (id: string, chain: Wire) => {
     store ??= new Redis(connection as RedisOptions).on("error", () => {});
-    await store.set(partialChainKey(id), JSON.stringify(chain), "EX", PARTIAL_TTL_S).catch(() => {});
+    // Bounded: with Redis away the write would wait for it, and hold the job (and a SIGTERM's close) open.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      store.set(partialChainKey(id), JSON.stringify(chain), "EX", PARTIAL_TTL_S).catch(() => {}),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, PARTIAL_WRITE_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   };
   const cancellations = new Redis({ ...(connection as RedisOptions), lazyConnect: true });
   cancellations.on("error", () => {});

@@ -73,7 +73,7 @@ export function comparisonTable(r: BacktestResult, against = false): ReportTable
       round(c.difference),
       c.lo === null ? null : round(c.lo),
       c.hi === null ? null : round(c.hi),
-      comparisonVerdict(c),
+      comparisonVerdict(c, against ? "this model" : "the model"),
     ]),
     note: `Difference: ${against ? "this model's mean CRPS minus the other model's, on the periods both scored (negative: this one is better)" : "the model's mean CRPS minus the baseline's (negative: the model is better)"}. Interval: Diebold-Mariano, clustered by origin (an origin's forecasts share its calibration and state) and by observation time (overlapping origins share a month's surprise), Student t with the fewer clusters − 1 degrees of freedom; with few origins it tells a real gap from the backtest's luck, roughly. Better: ${against ? "this model or the other" : "the model or the baseline"} when the interval lies wholly on its side of 0, neither when it spans 0.`,
   };

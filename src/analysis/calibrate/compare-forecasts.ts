@@ -207,14 +207,14 @@ function wilsonClustered(m: ReturnType<typeof clusteredMean>): [number, number] 
 }
 
 /** Which forecaster the interval favours, in words: the model, the baseline, or neither when it spans 0. */
-export function comparisonVerdict(c: ForecastComparison): string {
+export function comparisonVerdict(c: ForecastComparison, model = "the model"): string {
   if (c.lo === null || c.hi === null) {
     if (c.origins < 2) return "one origin: no interval";
     if (c.times < 2) return "one date: no interval";
     if (!Number.isFinite(c.difference)) return "a score is not finite";
     return "no spread: no interval";
   }
-  if (c.hi < 0) return "the model";
+  if (c.hi < 0) return model;
   if (c.lo > 0) return c.baseline;
   return "neither";
 }

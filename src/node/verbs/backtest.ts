@@ -56,7 +56,7 @@ export function formatComparisons(
     String(c.origins),
     fmt(c.difference),
     c.lo === null || c.hi === null ? "–" : `${fmt(c.lo)} to ${fmt(c.hi)}`,
-    comparisonVerdict(c),
+    comparisonVerdict(c, column === "against" ? "this model" : "the model"),
   ]);
   return [
     heading,
