@@ -248,18 +248,13 @@ export function redisConnection(url: string): ConnectionOptions {
 const CONNECT_TIMEOUT_MS = 10_000;
 
 async function reachable(url: string, ready: Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new RedisError(`cannot reach Redis at ${url} (waited ${CONNECT_TIMEOUT_MS / 1000} s)`)),
+  if (
+    (await within(
+      ready.then(() => true),
       CONNECT_TIMEOUT_MS,
-    );
-  });
-  try {
-    await Promise.race([ready, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+    )) === undefined
+  )
+    throw new RedisError(`cannot reach Redis at ${url} (waited ${CONNECT_TIMEOUT_MS / 1000} s)`);
 }
 
 export class RedisUrlError extends UsageError {
@@ -403,14 +398,10 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
       void finished.catch(() => {});
       if (keepsPartial && !withdrawn) {
         // Running: the worker stops between two iterations and leaves what it drew before failing the job.
-        let timer: NodeJS.Timeout | undefined;
-        const ended = await Promise.race([
+        const ended = await within(
           finished.catch(() => undefined),
-          new Promise<undefined>((resolve) => {
-            timer = setTimeout(() => resolve(undefined), PARTIAL_WAIT_MS);
-          }),
-        ]);
-        clearTimeout(timer);
+          PARTIAL_WAIT_MS,
+        );
         // It ended before it heard the stop: the whole result.
         if (ended !== undefined)
           return typeof ended === "string" ? (JSON.parse(ended) as StoredResult) : ended;
@@ -621,6 +612,21 @@ const PARTIAL_WAIT_MS = 30_000;
 /** How long a worker tries to leave a cancelled chain's draws before it gives up on them. */
 const PARTIAL_WRITE_MS = 5_000;
 
+/** What `promise` gives within `ms`, else undefined (the promise itself is left to settle). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The worker-thread entry that local jobs use too (see worker.ts). */
 const WORKER_FILE = join(PACKAGE_ROOT, "dist", "node", "worker.js");
 /** The worker-thread entry of local calibrations and backtests (see calibrate-worker.ts). */
@@ -705,14 +711,10 @@ export async function serveChunks(url: string, options: ServeOptions, signal: Ab
   const leavePartial = async (id: string, chain: Wire) => {
     store ??= new Redis(connection as RedisOptions).on("error", () => {});
     // Bounded: with Redis away the write would wait for it, and hold the job (and a SIGTERM's close) open.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
+    await within(
       store.set(partialChainKey(id), JSON.stringify(chain), "EX", PARTIAL_TTL_S).catch(() => {}),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, PARTIAL_WRITE_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+      PARTIAL_WRITE_MS,
+    );
   };
   const cancellations = new Redis({ ...(connection as RedisOptions), lazyConnect: true });
   cancellations.on("error", () => {});

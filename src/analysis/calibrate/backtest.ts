@@ -262,7 +262,12 @@ export function drawMeasurement(
   }
 }
 
-/** The time label of a step: its date in a dated model, else its model time. */
+/** A horizon of `steps` as a backtest reports it: in steps, and in model time (of the model's unit, if any). */
+export function horizonOf(model: PreparedModel, steps: number): BacktestResult["horizon"] {
+  const { time } = model.loaded;
+  return { steps, time: Number((steps * time.dt).toPrecision(10)), unit: time.unit ?? null };
+}
+
 /** A step's time and its label in a backtest: a date in a dated model, else the model time. */
 export function label(model: PreparedModel, step: number): { label: string; t: number } {
   const { time } = model.loaded;
@@ -558,11 +563,7 @@ export async function backtest(
     method: options.priorsOnly ? "priors" : "posterior",
     seed: options.seed,
     runs: options.runs,
-    horizon: {
-      steps: options.horizonSteps,
-      time: Number((options.horizonSteps * model.loaded.time.dt).toPrecision(10)),
-      unit: model.loaded.time.unit ?? null,
-    },
+    horizon: horizonOf(model, options.horizonSteps),
     forecasters,
     origins,
     summary,

@@ -211,7 +211,7 @@ export const backtestVerb: Verb = {
         const opened: { close(): Promise<void> }[] = [];
         try {
           const [
-            { backtest, label, parseHorizon, parseOrigins },
+            { backtest, horizonOf, label, parseHorizon, parseOrigins },
             { prepareModel },
             { backtestSection },
             { renderHtml },
@@ -246,10 +246,7 @@ export const backtestVerb: Verb = {
             againstModule!.checkAgainst(
               against,
               origins.steps.map((step) => label(model, step).label),
-              {
-                time: Number((horizon.steps * model.loaded.time.dt).toPrecision(10)),
-                unit: model.loaded.time.unit ?? null,
-              },
+              horizonOf(model, horizon.steps),
             );
           const showProgress = opts.progress === true || process.stderr.isTTY === true;
           // With --redis the chains and forecast batches are BullMQ jobs (BullMQ is loaded only then); else
