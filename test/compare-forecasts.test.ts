@@ -215,6 +215,22 @@ describe("the model against a baseline, with origins as the sample", () => {
     );
   });
 
+  it("gives a finite interval when the scores are finite but their squares overflow (a run that ran away)", () => {
+    const periods = (scale: number) =>
+      ["a", "b", "c", "d"].flatMap((o, i) =>
+        [0, 1, 2].map((k) =>
+          period("y", o, 3 * i + k, { model: scale * (2 + gauss(11, i, k)), persistence: 0 }),
+        ),
+      );
+    const plain = compareForecasters(periods(1), ["model", "persistence"])[0]!;
+    const huge = compareForecasters(periods(1e290), ["model", "persistence"])[0]!;
+    expect(Number.isFinite(huge.lo) && Number.isFinite(huge.hi)).toBe(true);
+    expect(huge.difference / 1e290).toBeCloseTo(plain.difference, 10);
+    expect(huge.lo! / 1e290).toBeCloseTo(plain.lo!, 8);
+    expect(huge.hi! / 1e290).toBeCloseTo(plain.hi!, 8);
+    expect(comparisonVerdict(huge)).toBe(comparisonVerdict(plain));
+  });
+
   it("names the better forecaster only when the interval excludes 0", () => {
     const base = { series: "y", baseline: "persistence", periods: 8, origins: 4, times: 8 };
     expect(comparisonVerdict({ ...base, difference: -2, lo: -3, hi: -1 })).toBe("the model");

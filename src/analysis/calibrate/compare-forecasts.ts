@@ -125,7 +125,16 @@ function pairedInterval(
   const m = clusteredMean(pairs.map((p) => ({ origin: p.origin, t: p.t, v: p.d })));
   const counts = { periods: m.periods, origins: m.origins, times: m.times, difference: m.mean };
   if (m.df < 1 || !Number.isFinite(m.mean) || !(m.variance > 0)) return { ...counts, lo: null, hi: null };
-  const half = studentTQuantile(0.975, m.df) * Math.sqrt(m.variance);
+  // A run that ran away scores ~1e290, whose square overflows: then the spread is measured on the differences
+  // divided by the largest of them and scaled back, so the interval is finite (and wide), not ±Infinity.
+  let sd = Math.sqrt(m.variance);
+  if (!Number.isFinite(sd)) {
+    const scale = Math.max(...pairs.map((p) => Math.abs(p.d)));
+    sd =
+      scale *
+      Math.sqrt(clusteredMean(pairs.map((p) => ({ origin: p.origin, t: p.t, v: p.d / scale }))).variance);
+  }
+  const half = studentTQuantile(0.975, m.df) * sd;
   return { ...counts, lo: m.mean - half, hi: m.mean + half };
 }
 
