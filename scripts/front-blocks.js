@@ -13,6 +13,7 @@ export const FRONT_BLOCKS = {
     [
       "russian_loss_rate",
       "tempo_volatility",
+      "tempo_shock_elasticity",
       "tempo_reversion_time",
       "tempo_0",
       "season_amplitude",

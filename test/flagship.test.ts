@@ -303,9 +303,11 @@ describe.skipIf(!data)("the flagship against the shared data", () => {
     const checks = await historyCheck(400, 1);
     const mape = (series: string, period: string) =>
       checks.find((c) => c.series.startsWith(series) && c.period.startsWith(period))!.mape;
-    // Reported in docs/flagship.md (node scripts/history-check.js): 15.8%, 17.6%, 138.2%, 74.3%.
-    expect(mape("Russian losses", "2024")).toBeLessThanOrEqual(0.159);
-    expect(mape("Russian losses", "2025")).toBeLessThanOrEqual(0.177);
+    // Reported in docs/flagship.md (node scripts/history-check.js): 16.3%, 14.2%, 138.2%, 74.3%. The losses'
+    // guard was re-set when the tempo shocks came to shrink as losses rise (was 15.8% and 17.6%: 16.5% over
+    // the 19 months, now 15.5%).
+    expect(mape("Russian losses", "2024")).toBeLessThanOrEqual(0.164);
+    expect(mape("Russian losses", "2025")).toBeLessThanOrEqual(0.143);
     expect(mape("territory", "2024")).toBeLessThanOrEqual(1.383);
     expect(mape("territory", "2025")).toBeLessThanOrEqual(0.744);
     const docs = readFileSync(join(ROOT, "docs", "flagship.md"), "utf8");
