@@ -19,7 +19,7 @@ import {
 import { dataDir, hasDatasets, readDataset } from "../src/node/data.js";
 import { FLAGSHIP, historyCheck } from "../src/node/history.js";
 import { closeWorkers, simulate } from "../src/node/simulate.js";
-import { prepareText, ROOT, report, series } from "./helpers.js";
+import { pin, prepareText, ROOT, report, series } from "./helpers.js";
 
 const text = readFileSync(FLAGSHIP, "utf8");
 const fixture = (name: string) => readFileSync(join(ROOT, "test", "fixtures", "data", name), "utf8");
@@ -146,13 +146,6 @@ describe("the flagship's rival theses", () => {
     for (const p of frozen.tracked.territory_occupied!) expect(p.q95).toBeLessThan(603_628);
   });
 });
-
-/** The flagship's text with one param's value or distribution replaced by a fixed value. */
-function pin(source: string, param: string, value: number): string {
-  const line = new RegExp(`^(  ${param}: \\{ )(?:value|dist): (?:"[^"]*"|[^,]+),`, "m");
-  expect(source, param).toMatch(line);
-  return source.replace(line, `$1value: ${value},`);
-}
 
 describe("the flagship's structure", () => {
   it("equations hold no fixed numbers but 0, 1, the deployment policy's codes, 2π and a divide-by-zero guard", () => {

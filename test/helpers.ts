@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { expect } from "vitest";
 import { compileClaims } from "../src/analysis/check.js";
 import { buildReport, type RunReport } from "../src/analysis/results.js";
 import { runMonteCarlo } from "../src/engine/montecarlo.js";
@@ -9,6 +10,13 @@ import { DiagnosticError, formatDiagnostic } from "../src/lang/diagnostic.js";
 
 export const ROOT = resolve(__dirname, "..");
 export const example = (name: string) => resolve(ROOT, "models", "examples", name);
+
+/** A model file's text with one param's value or distribution replaced by a fixed value (fails if it has none). */
+export function pin(source: string, param: string, value: number): string {
+  const line = new RegExp(`^(  ${param}: \\{ )(?:value|dist): (?:"[^"]*"|[^,]+),`, "m");
+  expect(source, param).toMatch(line);
+  return source.replace(line, `$1value: ${value},`);
+}
 
 export function prepareFile(path: string, scenario?: string): PreparedModel {
   return prepareModel(path, readFileSync(path, "utf8"), scenario === undefined ? {} : { scenario });

@@ -1,26 +1,20 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FRONT } from "../src/node/flagship.js";
-import { prepareText, report } from "./helpers.js";
+import { pin, prepareText, report } from "./helpers.js";
 
 const text = readFileSync(FRONT, "utf8");
-
-/** front.yaml with params replaced by fixed values. */
-function pinned(values: Record<string, number>): string {
-  let source = text;
-  for (const [param, value] of Object.entries(values)) {
-    const line = new RegExp(`^(  ${param}: \\{ )(?:value|dist): (?:"[^"]*"|[^,]+),`, "m");
-    expect(source, param).toMatch(line);
-    source = source.replace(line, `$1value: ${value},`);
-  }
-  return source;
-}
 
 /** The sd of the log tempo after its first 4 weeks, from its 5-95% spread over runs (normal: 3.29 sd). */
 function fourWeekSd(values: Record<string, number>): number {
   // No reversion and no season within the 4 weeks: the change is the four weekly shocks alone.
   const model = prepareText(
-    pinned({ tempo_reversion_time: 1e9, season_amplitude: 0, tempo_volatility: 0.05, ...values }),
+    Object.entries({
+      tempo_reversion_time: 1e9,
+      season_amplitude: 0,
+      tempo_volatility: 0.05,
+      ...values,
+    }).reduce((source, [param, value]) => pin(source, param, value), text),
     FRONT,
   );
   const first = report(model, 4000, 3).tracked.front_tempo![1]!;
