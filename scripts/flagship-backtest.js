@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Rolling-origin backtest of the flagship's front (models/flagship/front.yaml) by horizon, for docs/flagship.md.
-// Usage: node scripts/flagship-backtest.js [--seed N] [--chains N] [--iterations N] [--burn-in N] [--model FILE]
-//   [--json FILE] [--against FILE] [--from FILE]
+// Usage: node scripts/flagship-backtest.js [--seed N] [--chains N] [--iterations N] [--burn-in N] [--covariance]
+//   [--model FILE] [--json FILE] [--against FILE] [--from FILE]
+//   --covariance: each origin's chains adapt their proposal's full covariance (docs/calibration.md)
 //   --from: cut a run saved with --json by horizon instead of running one (its model and settings are the saved ones)
 //   --against: another run's --json (the base model's, when this one scores a variant): each horizon gets a row
 //   for that run's model, with this model − that one on the periods both scored
@@ -10,6 +11,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { convergenceWarning, originConvergence } from "../dist/analysis/calibrate/convergence.js";
 import { FRONT_ORIGINS, frontBacktestByHorizon, writeFrontData } from "../dist/node/flagship.js";
 
 if (!writeFrontData()) {
@@ -24,6 +26,7 @@ const { values: flags } = parseArgs({
     chains: { type: "string", default: "4" },
     iterations: { type: "string", default: "600" },
     "burn-in": { type: "string", default: "600" },
+    covariance: { type: "boolean", default: false },
     model: { type: "string" },
     json: { type: "string" },
     against: { type: "string" },
@@ -37,6 +40,7 @@ const options = {
   chains: Number(flags.chains),
   iterations: Number(flags.iterations),
   burnIn: Number(flags["burn-in"]),
+  ...(flags.covariance ? { covariance: true } : {}),
   particles: 100,
   targetSd: 1.2,
   maxParticles: 800,
@@ -50,8 +54,12 @@ const options = {
         },
       }
     : {}),
-  ...(flags.json ? { onResult: (result) => writeFileSync(flags.json, JSON.stringify(result)) } : {}),
+  onResult: (result) => {
+    backtest = result;
+    if (flags.json) writeFileSync(flags.json, JSON.stringify(result));
+  },
 };
+let backtest;
 // A saved run's own settings are in its file; only what it was says here.
 console.log(
   options.saved
@@ -72,3 +80,11 @@ for (const r of rows) {
     `| ${r.series} | ${r.horizon} | ${r.forecaster} | ${s.periods} | ${f(s.crps)} | ${s.coverage50.toFixed(2)} | ${s.coverage90.toFixed(2)}${r.coverage?.interval90 ? ` (${r.coverage.interval90.map((x) => x.toFixed(2)).join("-")})` : ""} | ${f(s.bias)} | ${versus} |`,
   );
 }
+// Whether each origin's calibration settled: unsettled chains make the scores depend on the seed.
+console.log(
+  `\nlargest split R-hat per origin: ${originConvergence(backtest)
+    .map((c) => `${c.label} ${c.maxRhat.toFixed(2)} (${c.worst})`)
+    .join(", ")}`,
+);
+const warning = convergenceWarning(backtest);
+if (warning) console.log(`warning: ${warning}`);

@@ -71,6 +71,18 @@ describe("brink backtest", () => {
     expect(t.stdout).toMatch(/model − baseline, mean CRPS/);
     expect(t.stdout).toMatch(/in_bed\s+drift\s+8\s+2\s/);
     expect(brink("backtest", FLU, ...ORIGINS, ...SMALL, "--json").stdout).toBe(j.stdout);
+    // Each origin's calibration, and a warning exactly when some origin's chains disagree (R-hat above 1.01).
+    expect(t.stdout).toContain("the calibration at each origin:");
+    for (const o of r.origins) {
+      const worst = Math.max(...o.posterior.summary.map((s: { rhat: number }) => s.rhat));
+      expect(t.stdout).toMatch(new RegExp(`${o.label}\\s+\\d\\.\\d\\d\\s+${worst.toFixed(3)}\\s`));
+    }
+    const unsettled = r.origins.some((o: { posterior: { summary: { rhat: number }[] } }) =>
+      o.posterior.summary.some((s) => s.rhat > 1.01),
+    );
+    expect(t.stdout.includes("warning: the calibration's chains disagree")).toBe(unsettled);
+    expect(html.includes("Warning: the calibration&#39;s chains disagree")).toBe(unsettled);
+    expect(html).toContain('id="table-backtest-convergence"');
   }, 120_000);
 
   it("takes the sampler's adaptive particle numbers and full-covariance proposals, as calibrate does", () => {

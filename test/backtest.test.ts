@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
   type BacktestOptions,
+  type BacktestResult,
   backtest,
   parseHorizon,
   parseOrigins,
 } from "../src/analysis/calibrate/backtest.js";
+import { convergenceWarning, originConvergence } from "../src/analysis/calibrate/convergence.js";
 import { parseObservations } from "../src/analysis/calibrate/observations.js";
 import { normalQuantile } from "../src/compile/functions.js";
 import { prepareModel } from "../src/engine/prepare.js";
@@ -88,6 +90,18 @@ describe("brink backtest on models with known answers", () => {
       const slope = o.posterior!.summary[0]!;
       expect(Math.abs(slope.mean - 0.5)).toBeLessThan(4 * slope.sd + 0.02);
     }
+    // One param: each origin's convergence is that param's R̂ and ESS.
+    expect(originConvergence(r)).toEqual(
+      r.origins.map((o) => ({
+        label: o.label,
+        acceptance: o.posterior!.acceptance,
+        maxRhat: o.posterior!.summary[0]!.rhat,
+        worst: "slope",
+        minEss: o.posterior!.summary[0]!.ess,
+        particles: null,
+        ended: 0,
+      })),
+    );
   }, 60_000);
 
   it("a biased model loses to persistence on CRPS, and its bias and PIT show it", async () => {
@@ -155,6 +169,70 @@ observations:
     const c = await backtest(model, "m.yaml", series, { ...opts, seed: 4 });
     expect(JSON.stringify(c)).not.toBe(JSON.stringify(a));
   }, 60_000);
+});
+
+describe("whether each origin's calibration settled", () => {
+  const param = (name: string, rhat: number, ess: number) => ({
+    name,
+    mean: 0,
+    sd: 1,
+    q05: -1,
+    q50: 0,
+    q95: 1,
+    rhat,
+    ess,
+  });
+  const origin = (label: string, summary: ReturnType<typeof param>[], chain_particles?: number[]) => ({
+    label,
+    step: 0,
+    t: 0,
+    posterior: { acceptance: 0.2, partial: false, summary, ...(chain_particles ? { chain_particles } : {}) },
+    ended: 1,
+  });
+  const result = (origins: BacktestResult["origins"]) => ({ origins });
+
+  it("reports each origin's worst param, its smallest ESS and its particles", () => {
+    const r = result([
+      origin(
+        "2024-01-07",
+        [param("a", 1.004, 900), param("b", 1.3, 40), param("c", Number.NaN, 5)],
+        [100, 340],
+      ),
+      origin("2024-04-07", [param("a", 1.002, 800), param("b", 1.009, 500)]),
+    ]);
+    expect(originConvergence(r)).toEqual([
+      {
+        label: "2024-01-07",
+        acceptance: 0.2,
+        maxRhat: 1.3,
+        worst: "b",
+        minEss: 40,
+        particles: 340,
+        ended: 1,
+      },
+      {
+        label: "2024-04-07",
+        acceptance: 0.2,
+        maxRhat: 1.009,
+        worst: "b",
+        minEss: 500,
+        particles: null,
+        ended: 1,
+      },
+    ]);
+    // One of two origins above 1.01: the warning names how many, the worst and where, and what to do.
+    const warning = convergenceWarning(r)!;
+    expect(warning).toContain("at 1 of 2 origins");
+    expect(warning).toContain("largest 1.300, b at 2024-01-07");
+    expect(warning).toContain("--iterations");
+  });
+
+  it("says nothing when every origin settled, or when nothing was calibrated", () => {
+    expect(convergenceWarning(result([origin("o", [param("a", 1.005, 700)])]))).toBeNull();
+    const priorsOnly = result([{ label: "o", step: 0, t: 0, ended: 0 }]);
+    expect(originConvergence(priorsOnly)).toEqual([]);
+    expect(convergenceWarning(priorsOnly)).toBeNull();
+  });
 });
 
 describe("origins and horizons", () => {

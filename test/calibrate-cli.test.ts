@@ -41,6 +41,34 @@ describe("brink calibrate", () => {
     expect(b.stdout).toBe(a.stdout);
     // Only the finished files are left: the writes were atomic.
     expect(readdirSync(dir).sort()).toEqual(["a.json", "b.json"]);
+    // As text, a warning names exactly the params whose chains disagree (split R-hat above 1.01), and only then.
+    const text = brink("calibrate", FLU, ...SMALL, "--seed", "4", "-o", join(dir, "c.json")).stdout;
+    const unsettled = post.summary
+      .filter((s: { rhat: number }) => s.rhat > 1.01)
+      .map((s: { name: string }) => s.name);
+    expect(unsettled.length).toBeGreaterThan(0); // 2 chains × 150 do not settle this posterior
+    expect(text).toContain(
+      `warning: the chains disagree on ${unsettled.join(", ")} (split R-hat above 1.01)`,
+    );
+    const settledText = brink(
+      "calibrate",
+      FLU,
+      "--covariance",
+      "--iterations",
+      "4000",
+      "--burn-in",
+      "2000",
+      "--seed",
+      "4",
+      "-o",
+      join(dir, "d.json"),
+    ).stdout;
+    const rhats = JSON.parse(readFileSync(join(dir, "d.json"), "utf8")).summary.map(
+      (s: { rhat: number }) => s.rhat,
+    );
+    // Full-covariance proposals and longer chains settle it (the same numbers on any machine): no warning.
+    expect(Math.max(...rhats)).toBeLessThanOrEqual(1.01);
+    expect(settledText).not.toContain("warning");
   }, 60_000);
 
   it("--until keeps only the observations up to that date", () => {

@@ -4,6 +4,7 @@ import { hashName, hashUniform } from "../engine/rng.js";
 import type { ParamRows } from "../engine/run.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { modelTimeToDate } from "../model/time.js";
+import { RHAT_WARN } from "./calibrate/convergence.js";
 import { estimateEvidencePath, evidenceOf } from "./calibrate/evidence.js";
 import { factorFixed, factorSeed, likelihoodFactors, withFixedParams } from "./calibrate/factors.js";
 import type { ObservationSeries } from "./calibrate/observations.js";
@@ -105,8 +106,6 @@ export interface WeighResult {
   partial: boolean;
 }
 
-/** Chains that disagree more than this (split R̂; Vehtari et al. 2021 recommend below 1.01) get a warning. */
-const RHAT_WARN = 1.01;
 /** Importance weights with fewer effective draws than this make the delta-method error itself unreliable. */
 const ESS_WARN = 100;
 

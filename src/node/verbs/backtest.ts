@@ -1,5 +1,6 @@
 import type { BacktestResult, ForecastRuns } from "../../analysis/calibrate/backtest.js";
 import { comparisonVerdict, type ForecastComparison } from "../../analysis/calibrate/compare-forecasts.js";
+import { convergenceWarning, originConvergence } from "../../analysis/calibrate/convergence.js";
 import type { PreparedModel } from "../../engine/prepare.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
 import { table } from "../format.js";
@@ -85,6 +86,8 @@ export function formatBacktest(r: BacktestResult): string {
   });
   const how = r.method === "priors" ? "from the priors" : "calibrated at each origin";
   const ended = r.origins.reduce((a, o) => a + o.ended, 0);
+  const convergence = originConvergence(r);
+  const warning = convergenceWarning(r);
   return [
     `backtest of ${r.model.name}: origins ${r.origins.map((o) => o.label).join(", ")}, horizon ${r.horizon.time}${r.horizon.unit ? ` ${r.horizon.unit}${r.horizon.time === 1 ? "" : "s"}` : ""} (${r.horizon.steps} steps), ${r.runs} runs per origin ${how}, seed ${r.seed}${r.partial ? " — PARTIAL" : ""}`,
     table(
@@ -122,6 +125,24 @@ export function formatBacktest(r: BacktestResult): string {
       : []),
     ...(r.skipped ? [`${r.skipped} periods left out: a baseline had too short a history there`] : []),
     ...(ended ? [`${ended} forecast runs had ended (or could not match the data) before their origin`] : []),
+    ...(convergence.length
+      ? [
+          "",
+          "the calibration at each origin:",
+          table(
+            ["origin", "acceptance", "largest R-hat", "of param", "smallest ESS", "particles"],
+            convergence.map((c) => [
+              c.label,
+              c.acceptance.toFixed(2),
+              c.maxRhat.toFixed(3),
+              c.worst,
+              fmt(c.minEss),
+              c.particles === null ? "–" : String(c.particles),
+            ]),
+          ),
+        ]
+      : []),
+    ...(warning ? [`warning: ${warning}`] : []),
   ].join("\n");
 }
 

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "commander";
 import type { PosteriorFile } from "../../analysis/calibrate/calibrate.js";
+import { RHAT_WARN } from "../../analysis/calibrate/convergence.js";
 import type { ParamRows } from "../../engine/run.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
 import { table } from "../format.js";
@@ -58,6 +59,7 @@ export function formatPosterior(post: PosteriorFile): string {
     String(Math.round(s.ess)),
   ]);
   const until = post.until ? ` up to ${post.until.date ?? post.until.time}` : "";
+  const unsettled = post.summary.filter((s) => s.rhat > RHAT_WARN);
   const used = post.observations.map((o) => `${o.name} (${o.used})`).join(", ");
   if (post.abc) {
     const tolerances = post.abc.tolerances.filter((t): t is number => t !== null);
@@ -86,6 +88,11 @@ export function formatPosterior(post: PosteriorFile): string {
       : []),
     table(["param", "mean", "sd", "q05", "q50", "q95", "R-hat", "ESS"], rows),
     `acceptance ${post.acceptance.toFixed(3)} (by chain: ${post.chain_acceptance.map((a) => a.toFixed(2)).join(", ")})`,
+    ...(unsettled.length
+      ? [
+          `warning: the chains disagree on ${unsettled.map((s) => s.name).join(", ")} (split R-hat above ${RHAT_WARN}), so the posterior is not settled yet: raise --iterations and --burn-in, or add --covariance`,
+        ]
+      : []),
     ...(post.mle
       ? [
           `maximum likelihood (Nelder–Mead, ${post.mle.evaluations} evaluations): ${Object.entries(

@@ -1,0 +1,58 @@
+import type { BacktestResult } from "./backtest.js";
+
+/**
+ * Whether a posterior's chains settled, in one place for every verb that samples one (calibrate, backtest,
+ * weigh). Kept free of the samplers so the CLI can format it without loading them.
+ */
+
+/**
+ * Chains that disagree more than this (split R̂) get a warning wherever a posterior is used: Vehtari et al. (2021),
+ * "Rank-normalization, folding, and localization", recommend below 1.01.
+ */
+export const RHAT_WARN = 1.01;
+
+/** One calibrated origin's convergence, from its posterior's summary (so saved runs read the same). */
+export interface OriginConvergence {
+  label: string;
+  acceptance: number;
+  /** The largest split R̂ and the smallest ESS over the origin's params, and the param with that R̂. */
+  maxRhat: number;
+  worst: string;
+  minEss: number;
+  /** With adaptive particle numbers: the most particles a chain settled on. */
+  particles: number | null;
+  ended: number;
+}
+
+/** Each calibrated origin's convergence, in order; empty with --priors-only (nothing was calibrated). */
+export function originConvergence(r: Pick<BacktestResult, "origins">): OriginConvergence[] {
+  return r.origins.flatMap((o) => {
+    const summary = o.posterior?.summary.filter((s) => Number.isFinite(s.rhat)) ?? [];
+    if (!o.posterior || summary.length === 0) return [];
+    const worst = summary.reduce((a, s) => (s.rhat > a.rhat ? s : a));
+    return [
+      {
+        label: o.label,
+        acceptance: o.posterior.acceptance,
+        maxRhat: worst.rhat,
+        worst: worst.name,
+        minEss: Math.min(...summary.map((s) => s.ess)),
+        particles: o.posterior.chain_particles?.length ? Math.max(...o.posterior.chain_particles) : null,
+        ended: o.ended,
+      },
+    ];
+  });
+}
+
+/**
+ * A warning when some origin's chains disagree (split R̂ above RHAT_WARN): each such origin's forecasts come from
+ * a posterior the sampler had not settled, so its scores carry the sampler's noise (another seed scores
+ * differently) as well as the model's skill. Null when every origin converged.
+ */
+export function convergenceWarning(r: Pick<BacktestResult, "origins">): string | null {
+  const all = originConvergence(r);
+  const bad = all.filter((c) => c.maxRhat > RHAT_WARN);
+  if (bad.length === 0) return null;
+  const worst = bad.reduce((a, c) => (c.maxRhat > a.maxRhat ? c : a));
+  return `the calibration's chains disagree at ${bad.length} of ${all.length} origins (split R-hat above ${RHAT_WARN}; largest ${worst.maxRhat.toFixed(3)}, ${worst.worst} at ${worst.label}), so those origins' scores carry the sampler's noise as well as the model's skill (another seed scores them differently): raise --iterations and --burn-in, or add --covariance`;
+}
