@@ -23,7 +23,7 @@ export function convergenceTable(r: BacktestResult): ReportTable {
     rows: originConvergence(r).map((c) => [
       c.label,
       round(c.acceptance),
-      round(c.maxRhat),
+      Number.isFinite(c.maxRhat) ? Number(c.maxRhat.toFixed(3)) : null,
       c.worst,
       round(c.minEss),
       c.particles ?? "–",
