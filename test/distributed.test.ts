@@ -150,6 +150,39 @@ describe("brink run --redis", () => {
     }
   }, 180_000);
 
+  it("when the same job is submitted twice, one submitter's Ctrl-C leaves the other's chunks to finish", async () => {
+    const url = `redis://127.0.0.1:${port}/8`;
+    const queue = new Queue(QUEUE, { connection: redisConnection(url) });
+    try {
+      const job = ["--runs", "4000", "--seed", "17", "--chunk-size", "500", "--json"];
+      const local = await brink("run", FLAGSHIP, ...job);
+      expect(local.status).toBe(0);
+      await startWorker(url);
+      // Two submitters of the same chunks (the same content ids): the second waits on the first's jobs.
+      // (Its output is not read: ignored, so a full pipe cannot hold up its exit.)
+      const first = spawn(process.execPath, [BIN, "run", FLAGSHIP, ...job, "--redis", url], {
+        cwd: ROOT,
+        stdio: "ignore",
+      });
+      const firstExited = new Promise<number | null>((resolve) => first.on("close", resolve));
+      const second = brink("run", FLAGSHIP, ...job, "--redis", url);
+      await until("chunks running, done and waiting", async () => {
+        const counts = await queue.getJobCounts("active", "completed", "waiting");
+        return counts.active! > 0 && counts.completed! > 0 && counts.waiting! > 0;
+      });
+      first.kill("SIGINT");
+      expect(await firstExited).toBe(130);
+      // Nothing was withdrawn or cancelled under the second: it completes with the local job's bytes.
+      const ran = await second;
+      expect(ran.stderr).toBe("");
+      expect(ran.status).toBe(0);
+      expect(ran.stdout).toBe(local.stdout);
+      expect(await queue.getFailedCount()).toBe(0);
+    } finally {
+      await queue.close();
+    }
+  }, 240_000);
+
   it("completes byte-identical when Redis (with persistence on) restarts mid-job", async () => {
     // A second server of its own, with the append-only file on, so that it can be stopped and started again.
     const ownPort = await freePort();

@@ -272,7 +272,9 @@ type StoredResult = StoredChunkResult | StoredDesignResult | StoredCalibrateResu
 /**
  * The submitting side of the queue. `submit` adds a job under its content id (an existing one, finished or not,
  * is reused; a failed one is retried), then awaits it — or a stop, which removes it if still waiting (one already
- * running on a worker finishes there and is kept for reuse) and answers "stopped".
+ * running on a worker finishes there and is kept for reuse) and answers "stopped". Two submitters of the same
+ * job (the same command run twice) share it, so each counts itself among its waiters (`jobWaitersKey`) and a stop
+ * withdraws or cancels the job only when no other submitter still awaits it.
  */
 function redisQueue(url: string, signal: AbortSignal | undefined, opened: { close(): Promise<void> }[]) {
   // Once closing, a client that never reached Redis stops retrying: otherwise QueueEvents.close() waits for a
@@ -313,18 +315,35 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
   // Awaited from the first submit on: a verb that fails before submitting anything (a model with nothing to vary)
   // must not leave a timed-out wait behind, to crash the process as an unhandled rejection 10 s later.
   let ready: Promise<void> | undefined;
-  // A connection for cancellations, opened at the first stop only.
+  // A connection for plain commands (waiter counts, cancellations, partial chains), opened at the first submit.
   let publisher: Promise<IORedis> | undefined;
-  const publishCancel = async (id: string) => {
-    // A caller that has given up on its other jobs (a backtest whose chain failed) may have closed the queue.
-    if (closing) return;
-    publisher ??= import("ioredis").then(({ Redis }) => {
+  const commands = () =>
+    (publisher ??= import("ioredis").then(({ Redis }) => {
       const client = new Redis(connection as RedisOptions);
       client.on("error", () => {});
       opened.push({ close: async () => void client.disconnect() });
       return client;
-    });
-    await (await publisher).publish(CANCEL_CHANNEL, id).catch(() => 0);
+    }));
+  const publishCancel = async (id: string) => {
+    // A caller that has given up on its other jobs (a backtest whose chain failed) may have closed the queue.
+    if (closing) return;
+    await (await commands()).publish(CANCEL_CHANNEL, id).catch(() => 0);
+  };
+  /** Count this submitter among the job's waiters (before adding it, so a stop elsewhere sees it). */
+  const joinWaiters = async (id: string) => {
+    const client = await commands();
+    await client
+      .multi()
+      .incr(jobWaitersKey(id))
+      .expire(jobWaitersKey(id), WAITERS_TTL_S)
+      .exec()
+      .catch(() => null);
+  };
+  /** Leave the job's waiters; how many are left (0 if Redis cannot say: then the job is this submitter's alone). */
+  const leaveWaiters = async (id: string): Promise<number> => {
+    if (closing) return 0;
+    const left = await (await commands()).decr(jobWaitersKey(id)).catch(() => 0);
+    return Math.max(0, left);
   };
   /** A cancelled chain's draws as its worker left them (read once), or undefined. */
   const takePartial = async (id: string): Promise<Wire | undefined> => {
@@ -357,6 +376,7 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
   ): Promise<StoredResult | "stopped" | { partial: Wire }> => {
     ready ??= reachable(url, Promise.all([events.waitUntilReady(), queue.waitUntilReady()]));
     await ready;
+    await joinWaiters(id);
     let job: Job<JobData, StoredResult> = await queue.add(name, data, {
       jobId: id,
       attempts: ATTEMPTS,
@@ -379,8 +399,9 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
     });
     if (signal?.aborted) release();
     const outcome = await Promise.race([finished, stopped])
-      .catch((e: unknown) => {
+      .catch(async (e: unknown) => {
         // Failed on every attempt (or refused): say which part, and why, as the workers reported it.
+        await leaveWaiters(id);
         const reason = e instanceof Error ? e.message : String(e);
         throw new RedisError(`${what} failed on the workers: ${reason}`);
       })
@@ -388,7 +409,13 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
         stopWaiters.delete(release);
         progressOf.delete(id);
       });
+    if (outcome !== "stopped") await leaveWaiters(id);
     if (outcome === "stopped") {
+      // Another submitter still awaits this job (the same command run twice): leave it to them, untouched.
+      if ((await leaveWaiters(id)) > 0) {
+        void finished.catch(() => {});
+        return "stopped";
+      }
       // Withdrawn if still waiting; if a worker is running it, that worker is asked to stop it.
       const withdrawn = await job.remove().then(
         () => true,
@@ -606,6 +633,12 @@ export const CANCEL_CHANNEL = `${QUEUE}:cancel`;
  * again in full.
  */
 export const partialChainKey = (jobId: string) => `${QUEUE}:partial:${jobId}`;
+/**
+ * How many submitters await a job (a key per job id). Kept a day after the last submit, so a submitter that died
+ * without leaving cannot stop the job from being cancelled for ever: at worst a stop in that day lets the job run on.
+ */
+export const jobWaitersKey = (jobId: string) => `${QUEUE}:waiters:${jobId}`;
+const WAITERS_TTL_S = 86_400;
 const PARTIAL_TTL_S = 600;
 /** How long a submitter that stopped waits for a running chain to stop and leave its draws. */
 const PARTIAL_WAIT_MS = 30_000;
