@@ -409,7 +409,6 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
         stopWaiters.delete(release);
         progressOf.delete(id);
       });
-    if (outcome !== "stopped") await leaveWaiters(id);
     if (outcome === "stopped") {
       // Another submitter still awaits this job (the same command run twice): leave it to them, untouched.
       if ((await leaveWaiters(id)) > 0) {
@@ -437,6 +436,7 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
       }
       return "stopped";
     }
+    await leaveWaiters(id);
     return typeof outcome === "string" ? (JSON.parse(outcome) as StoredResult) : outcome;
   };
   return { submit };
