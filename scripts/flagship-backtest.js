@@ -3,7 +3,9 @@
 // Usage: node scripts/flagship-backtest.js [--seed N] [--chains N] [--iterations N] [--burn-in N] [--covariance]
 //   [--model FILE] [--json FILE] [--against FILE] [--from FILE]
 //   --covariance: each origin's chains adapt their proposal's full covariance (docs/calibration.md)
-//   --from: cut a run saved with --json by horizon instead of running one (its model and settings are the saved ones)
+//   --from: cut a run saved with --json by horizon instead of running one (its model and settings are the saved ones);
+//   given more than once (runs of one model with other seeds or sampler settings), the model's rows of each run side
+//   by side with their mean and sd over the runs — the backtest's own Monte Carlo spread — and the best baseline's
 //   --against: another run's --json (the base model's, when this one scores a variant): each horizon gets a row
 //   for that run's model, with this model − that one on the periods both scored
 //   --model scores a variant of front.yaml (keep it in models/flagship/ so its data paths resolve)
@@ -13,6 +15,9 @@ import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { convergenceWarning, originConvergence } from "../dist/analysis/calibrate/convergence.js";
 import { FRONT_ORIGINS, frontBacktestByHorizon, writeFrontData } from "../dist/node/flagship.js";
+
+const mean = (xs) => xs.reduce((a, x) => a + x, 0) / xs.length;
+const sd = (xs) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
 
 if (!writeFrontData()) {
   console.error("the shared datasets are absent (set BRINK_DATA)");
@@ -30,9 +35,50 @@ const { values: flags } = parseArgs({
     model: { type: "string" },
     json: { type: "string" },
     against: { type: "string" },
-    from: { type: "string" },
+    from: { type: "string", multiple: true },
   },
 });
+if (flags.from && flags.from.length > 1) {
+  const runs = [];
+  for (const file of flags.from) {
+    const saved = JSON.parse(readFileSync(file, "utf8"));
+    const rows = await frontBacktestByHorizon({
+      saved,
+      runs: saved.runs,
+      seed: saved.seed,
+      chains: 0,
+      iterations: 0,
+      burnIn: 0,
+      particles: 0,
+    });
+    const rhat = originConvergence(saved).map((c) => c.maxRhat);
+    runs.push({ file, rows, rhat });
+    console.log(
+      `${file}: seed ${saved.seed}, largest split R-hat per origin ${Math.min(...rhat).toFixed(2)}-${Math.max(...rhat).toFixed(2)}`,
+    );
+  }
+  const f = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
+  console.log(
+    `| series | horizon | ${runs.map((_, i) => `run ${i + 1}`).join(" | ")} | mean (sd) | mean cov90 | best baseline |`,
+  );
+  console.log(`| --- | --- | ${runs.map(() => "---").join(" | ")} | --- | --- | --- |`);
+  for (const row of runs[0].rows.filter((r) => r.forecaster === "model")) {
+    const same = runs.map(
+      (run) =>
+        run.rows.find((r) => r.forecaster === "model" && r.series === row.series && r.horizon === row.horizon)
+          .scores,
+    );
+    const crps = same.map((x) => x.crps);
+    const cov = same.map((x) => x.coverage90);
+    const best = runs[0].rows
+      .filter((r) => r.forecaster !== "model" && r.series === row.series && r.horizon === row.horizon)
+      .reduce((a, r) => (r.scores.crps < a.scores.crps ? r : a));
+    console.log(
+      `| ${row.series} | ${row.horizon} | ${same.map((x) => `${f(x.crps)} (${x.coverage90.toFixed(2)})`).join(" | ")} | ${f(mean(crps))} (${f(sd(crps))}) | ${mean(cov).toFixed(3)} (${sd(cov).toFixed(3)}) | ${f(best.scores.crps)} (${best.forecaster}) |`,
+    );
+  }
+  process.exit(0);
+}
 const options = {
   ...(flags.model ? { file: resolve(flags.model) } : {}),
   runs: 1000,
@@ -45,7 +91,7 @@ const options = {
   targetSd: 1.2,
   maxParticles: 800,
   // --json: every period's forecast and scores (the backtest's own JSON), written before the table is printed.
-  ...(flags.from ? { saved: JSON.parse(readFileSync(flags.from, "utf8")) } : {}),
+  ...(flags.from ? { saved: JSON.parse(readFileSync(flags.from[0], "utf8")) } : {}),
   ...(flags.against
     ? {
         against: {
@@ -63,7 +109,7 @@ let backtest;
 // A saved run's own settings are in its file; only what it was says here.
 console.log(
   options.saved
-    ? `${flags.from}: ${options.saved.model.name}, seed ${options.saved.seed}, ${options.saved.runs} runs per origin, origins ${options.saved.origins.map((o) => o.label).join(", ")}${flags.against ? `; against ${flags.against}` : ""}`
+    ? `${flags.from[0]}: ${options.saved.model.name}, seed ${options.saved.seed}, ${options.saved.runs} runs per origin, origins ${options.saved.origins.map((o) => o.label).join(", ")}${flags.against ? `; against ${flags.against}` : ""}`
     : `origins ${FRONT_ORIGINS.join(", ")}; ${JSON.stringify({ ...options, onResult: undefined, against: flags.against })}`,
 );
 const rows = await frontBacktestByHorizon(options);
