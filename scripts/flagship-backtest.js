@@ -39,9 +39,24 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.from && flags.from.length > 1) {
+  if (flags.against || flags.model || flags.json) {
+    console.error(
+      "several --from take no --against, --model or --json: they summarise saved runs of one model",
+    );
+    process.exit(1);
+  }
   const runs = [];
+  let first;
   for (const file of flags.from) {
     const saved = JSON.parse(readFileSync(file, "utf8"));
+    const origins = saved.origins.map((o) => o.label).join(",");
+    first ??= { name: saved.model.name, origins };
+    if (saved.model.name !== first.name || origins !== first.origins || saved.method !== "posterior") {
+      console.error(
+        `${file}: not a calibrated run of the same model from the same origins as ${flags.from[0]}`,
+      );
+      process.exit(1);
+    }
     const rows = await frontBacktestByHorizon({
       saved,
       runs: saved.runs,

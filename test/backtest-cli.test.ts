@@ -75,7 +75,9 @@ describe("brink backtest", () => {
     expect(t.stdout).toContain("the calibration at each origin:");
     for (const o of r.origins) {
       const worst = Math.max(...o.posterior.summary.map((s: { rhat: number }) => s.rhat));
-      expect(t.stdout).toMatch(new RegExp(`${o.label}\\s+\\d\\.\\d\\d\\s+${worst.toFixed(3)}\\s`));
+      expect(t.stdout).toMatch(
+        new RegExp(`${o.label}\\s+\\d\\.\\d\\d\\s+${worst.toFixed(3).replace(".", "\\.")}\\s`),
+      );
     }
     const unsettled = r.origins.some((o: { posterior: { summary: { rhat: number }[] } }) =>
       o.posterior.summary.some((s) => s.rhat > 1.01),

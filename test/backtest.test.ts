@@ -193,11 +193,7 @@ describe("whether each origin's calibration settled", () => {
 
   it("reports each origin's worst param, its smallest ESS and its particles", () => {
     const r = result([
-      origin(
-        "2024-01-07",
-        [param("a", 1.004, 900), param("b", 1.3, 40), param("c", Number.NaN, 5)],
-        [100, 340],
-      ),
+      origin("2024-01-07", [param("a", 1.004, 900), param("b", 1.3, 40)], [100, 340]),
       origin("2024-04-07", [param("a", 1.002, 800), param("b", 1.009, 500)]),
     ]);
     expect(originConvergence(r)).toEqual([
@@ -225,6 +221,18 @@ describe("whether each origin's calibration settled", () => {
     expect(warning).toContain("at 1 of 2 origins");
     expect(warning).toContain("largest 1.300, b at 2024-01-07");
     expect(warning).toContain("--iterations");
+  });
+
+  it("counts chains whose R-hat cannot be computed (stuck, or too short) as unsettled", () => {
+    // A stuck param's chains have no within-chain variance: R-hat and ESS are NaN.
+    const r = result([origin("2024-01-07", [param("a", 1.002, 900), param("c", Number.NaN, Number.NaN)])]);
+    expect(originConvergence(r)[0]).toMatchObject({
+      maxRhat: Number.POSITIVE_INFINITY,
+      worst: "c",
+      minEss: 0,
+    });
+    expect(convergenceWarning(r)).toContain("at 1 of 1 origins");
+    expect(convergenceWarning(r)).toContain("not computable");
   });
 
   it("says nothing when every origin settled, or when nothing was calibrated", () => {

@@ -2,8 +2,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Queue } from "bullmq";
+import { Redis, type RedisOptions } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { QUEUE, redisConnection } from "../src/node/distributed.js";
+import { jobWaitersKey, QUEUE, redisConnection } from "../src/node/distributed.js";
 import { BIN, brink, scratchDir } from "./cli-helpers.js";
 import { ROOT } from "./helpers.js";
 import { expectOtherVersionRefused, freePort, startRedis, until, workerProcesses } from "./redis-helpers.js";
@@ -153,6 +154,7 @@ describe("brink run --redis", () => {
   it("when the same job is submitted twice, one submitter's Ctrl-C leaves the other's chunks to finish", async () => {
     const url = `redis://127.0.0.1:${port}/8`;
     const queue = new Queue(QUEUE, { connection: redisConnection(url) });
+    const counts = new Redis(redisConnection(url) as RedisOptions);
     try {
       const job = ["--runs", "4000", "--seed", "17", "--chunk-size", "500", "--json"];
       const local = await brink("run", FLAGSHIP, ...job);
@@ -166,9 +168,12 @@ describe("brink run --redis", () => {
       });
       const firstExited = new Promise<number | null>((resolve) => first.on("close", resolve));
       const second = brink("run", FLAGSHIP, ...job, "--redis", url);
-      await until("chunks running, done and waiting", async () => {
-        const counts = await queue.getJobCounts("active", "completed", "waiting");
-        return counts.active! > 0 && counts.completed! > 0 && counts.waiting! > 0;
+      // Both await a chunk still to run (each counts itself among its waiters), and chunks are running.
+      const waiters = async () =>
+        Promise.all((await counts.keys(jobWaitersKey("*"))).map(async (k) => Number(await counts.get(k))));
+      await until("both submitters on a chunk still to run", async () => {
+        const jobs = await queue.getJobCounts("active", "completed", "waiting");
+        return jobs.active! > 0 && jobs.waiting! > 0 && (await waiters()).includes(2);
       });
       first.kill("SIGINT");
       expect(await firstExited).toBe(130);
@@ -178,8 +183,11 @@ describe("brink run --redis", () => {
       expect(ran.status).toBe(0);
       expect(ran.stdout).toBe(local.stdout);
       expect(await queue.getFailedCount()).toBe(0);
+      // Each submitter left every chunk it waited on: no count is left behind to stop a later Ctrl-C.
+      expect((await waiters()).every((n) => n === 0)).toBe(true);
     } finally {
       await queue.close();
+      counts.disconnect();
     }
   }, 240_000);
 

@@ -307,6 +307,9 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
   // Progress reported by the workers running a job (a chain's iterations), passed to whoever awaits it.
   const progressOf = new Map<string, (data: unknown) => void>();
   events.on("progress", ({ jobId, data }) => progressOf.get(jobId)?.(data));
+  // A job removed while awaited (by another submitter of it that stopped): the wait for it is told.
+  const removedOf = new Map<string, () => void>();
+  events.on("removed", ({ jobId }) => removedOf.get(jobId)?.());
   // One listener for the signal, which wakes every job still awaited.
   const stopWaiters = new Set<() => void>();
   signal?.addEventListener("abort", () => {
@@ -316,12 +319,20 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
   // must not leave a timed-out wait behind, to crash the process as an unhandled rejection 10 s later.
   let ready: Promise<void> | undefined;
   // A connection for plain commands (waiter counts, cancellations, partial chains), opened at the first submit.
+  // The jobs this submitter counts itself a waiter of (joined, not yet left): left on close at the latest.
+  const joined = new Set<string>();
   let publisher: Promise<IORedis> | undefined;
   const commands = () =>
     (publisher ??= import("ioredis").then(({ Redis }) => {
       const client = new Redis(connection as RedisOptions);
       client.on("error", () => {});
-      opened.push({ close: async () => void client.disconnect() });
+      opened.push({
+        close: async () => {
+          // Jobs still joined (a verb that gave up after another job failed): leave them first, briefly.
+          await within(Promise.all([...joined].map((id) => leaveWaiters(id))), 2000);
+          client.disconnect();
+        },
+      });
       return client;
     }));
   const publishCancel = async (id: string) => {
@@ -331,20 +342,27 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
   };
   /** Count this submitter among the job's waiters (before adding it, so a stop elsewhere sees it). */
   const joinWaiters = async (id: string) => {
+    if (joined.has(id)) return;
     const client = await commands();
-    await client
+    const counted = await client
       .multi()
       .incr(jobWaitersKey(id))
       .expire(jobWaitersKey(id), WAITERS_TTL_S)
       .exec()
       .catch(() => null);
+    if (counted && !counted[0]?.[0]) joined.add(id);
   };
-  /** Leave the job's waiters; how many are left (0 if Redis cannot say: then the job is this submitter's alone). */
+  /**
+   * Leave the job's waiters (once; a second call is a no-op) and say how many are left: 0 when Redis cannot say,
+   * and never below 0 — a count that expired while its job was awaited is not re-created negative.
+   */
   const leaveWaiters = async (id: string): Promise<number> => {
-    if (closing) return 0;
-    const left = await (await commands()).decr(jobWaitersKey(id)).catch(() => 0);
-    return Math.max(0, left);
+    if (!joined.delete(id)) return 0;
+    const client = await commands();
+    const left = await client.eval(LEAVE_WAITERS, 1, jobWaitersKey(id)).catch(() => 0);
+    return Math.max(0, Number(left));
   };
+
   /** A cancelled chain's draws as its worker left them (read once), or undefined. */
   const takePartial = async (id: string): Promise<Wire | undefined> => {
     if (closing || !publisher) return undefined;
@@ -377,67 +395,82 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
     ready ??= reachable(url, Promise.all([events.waitUntilReady(), queue.waitUntilReady()]));
     await ready;
     await joinWaiters(id);
-    let job: Job<JobData, StoredResult> = await queue.add(name, data, {
-      jobId: id,
-      attempts: ATTEMPTS,
-      backoff: { type: "exponential", delay: 1000 },
-      removeOnFail: false,
-      removeOnComplete: false,
-    });
-    const state = await job.getState();
-    if (state === "failed") {
-      // A job that failed before (e.g. refused by a worker of another version) is tried again.
-      await job.retry("failed");
-      job = (await queue.getJob(id)) ?? job;
-    }
     if (onProgress) progressOf.set(id, onProgress);
-    const finished = job.waitUntilFinished(events) as Promise<StoredResult | string>;
-    let release = () => {};
-    const stopped = new Promise<"stopped">((resolve) => {
-      release = () => resolve("stopped");
-      stopWaiters.add(release);
-    });
-    if (signal?.aborted) release();
-    const outcome = await Promise.race([finished, stopped])
-      .catch(async (e: unknown) => {
+    try {
+      // Another submitter of the same job that stopped may withdraw or cancel it under this one in spite of the
+      // waiter count (it read the count just before this one joined): then it is added again, a few times at most.
+      for (let resubmits = 0; ; resubmits++) {
+        let job: Job<JobData, StoredResult> = await queue.add(name, data, {
+          jobId: id,
+          attempts: ATTEMPTS,
+          backoff: { type: "exponential", delay: 1000 },
+          removeOnFail: false,
+          removeOnComplete: false,
+        });
+        const state = await job.getState();
+        if (state === "failed") {
+          // A job that failed before (refused by a worker of another version, or cancelled) is tried again.
+          await job.retry("failed");
+          job = (await queue.getJob(id)) ?? job;
+        }
+        const finished = job.waitUntilFinished(events) as Promise<StoredResult | string>;
+        let release = () => {};
+        const stopped = new Promise<"stopped">((resolve) => {
+          release = () => resolve("stopped");
+          stopWaiters.add(release);
+        });
+        if (signal?.aborted) release();
+        const removed = new Promise<"removed">((resolve) => removedOf.set(id, () => resolve("removed")));
+        const outcome = await Promise.race([finished, stopped, removed])
+          .catch((e: unknown) => ({ failed: e instanceof Error ? e.message : String(e) }))
+          .finally(() => {
+            stopWaiters.delete(release);
+            removedOf.delete(id);
+          });
+        if (outcome === "stopped") {
+          void finished.catch(() => {});
+          // Another submitter still awaits this job (the same command run twice): leave it to them, untouched.
+          if ((await leaveWaiters(id)) > 0) return "stopped";
+          // Withdrawn if still waiting; if a worker is running it, that worker is asked to stop it.
+          const withdrawn = await job.remove().then(
+            () => true,
+            () => false,
+          );
+          await publishCancel(id);
+          if (keepsPartial && !withdrawn) {
+            // Running: the worker stops between two iterations and leaves what it drew before failing the job.
+            const ended = await within(
+              finished.catch(() => undefined),
+              PARTIAL_WAIT_MS,
+            );
+            // It ended before it heard the stop: the whole result.
+            if (ended !== undefined)
+              return typeof ended === "string" ? (JSON.parse(ended) as StoredResult) : ended;
+            const kept = await takePartial(id);
+            if (kept) return { partial: kept };
+          }
+          return "stopped";
+        }
+        const underUs =
+          outcome === "removed" ||
+          (typeof outcome === "object" && "failed" in outcome && outcome.failed === CANCELLED);
+        if (underUs && !signal?.aborted && !closing && resubmits < RESUBMITS) {
+          void finished.catch(() => {});
+          continue;
+        }
+        if (outcome === "removed")
+          throw new RedisError(`${what} was removed from the queue by another submitter`);
         // Failed on every attempt (or refused): say which part, and why, as the workers reported it.
+        if (typeof outcome === "object" && "failed" in outcome)
+          throw new RedisError(`${what} failed on the workers: ${outcome.failed}`);
         await leaveWaiters(id);
-        const reason = e instanceof Error ? e.message : String(e);
-        throw new RedisError(`${what} failed on the workers: ${reason}`);
-      })
-      .finally(() => {
-        stopWaiters.delete(release);
-        progressOf.delete(id);
-      });
-    if (outcome === "stopped") {
-      // Another submitter still awaits this job (the same command run twice): leave it to them, untouched.
-      if ((await leaveWaiters(id)) > 0) {
-        void finished.catch(() => {});
-        return "stopped";
+        return typeof outcome === "string" ? (JSON.parse(outcome) as StoredResult) : outcome;
       }
-      // Withdrawn if still waiting; if a worker is running it, that worker is asked to stop it.
-      const withdrawn = await job.remove().then(
-        () => true,
-        () => false,
-      );
-      await publishCancel(id);
-      void finished.catch(() => {});
-      if (keepsPartial && !withdrawn) {
-        // Running: the worker stops between two iterations and leaves what it drew before failing the job.
-        const ended = await within(
-          finished.catch(() => undefined),
-          PARTIAL_WAIT_MS,
-        );
-        // It ended before it heard the stop: the whole result.
-        if (ended !== undefined)
-          return typeof ended === "string" ? (JSON.parse(ended) as StoredResult) : ended;
-        const kept = await takePartial(id);
-        if (kept) return { partial: kept };
-      }
-      return "stopped";
+    } finally {
+      progressOf.delete(id);
+      // Every path that has not left yet (a failure, a throw from Redis) leaves here; leaving twice is a no-op.
+      await leaveWaiters(id);
     }
-    await leaveWaiters(id);
-    return typeof outcome === "string" ? (JSON.parse(outcome) as StoredResult) : outcome;
   };
   return { submit };
 }
@@ -639,6 +672,15 @@ export const partialChainKey = (jobId: string) => `${QUEUE}:partial:${jobId}`;
  */
 export const jobWaitersKey = (jobId: string) => `${QUEUE}:waiters:${jobId}`;
 const WAITERS_TTL_S = 86_400;
+/** Decrement a waiter count that exists, floored at 0 (a missing key stays missing): the count left. */
+const LEAVE_WAITERS = `if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
+local left = redis.call("DECR", KEYS[1])
+if left < 0 then redis.call("INCRBY", KEYS[1], -left) return 0 end
+return left`;
+/** Why a worker fails a job whose submitter stopped it. */
+const CANCELLED = "cancelled: the submitter stopped";
+/** How often a submitter adds a job again that another submitter withdrew or cancelled under it. */
+const RESUBMITS = 5;
 const PARTIAL_TTL_S = 600;
 /** How long a submitter that stopped waits for a running chain to stop and leave its draws. */
 const PARTIAL_WAIT_MS = 30_000;
@@ -721,7 +763,7 @@ export async function serveChunks(url: string, options: ServeOptions, signal: Ab
         | ChunkResult
         | ChunkFailure
         | ChunkWriteFailure;
-      if (cancel?.aborted) throw new UnrecoverableError("cancelled: the submitter stopped");
+      if (cancel?.aborted) throw new UnrecoverableError(CANCELLED);
       return encodeChunkResult(result);
     } finally {
       cancel?.removeEventListener("abort", stop);
@@ -818,7 +860,7 @@ async function calibrateJob(
     // A chain that ended before it heard the cancellation is whole: kept as the job's result.
     if (result.kind === "chain" && result.stopped) {
       if (job.id) await leavePartial(job.id, toWire(result));
-      throw new UnrecoverableError("cancelled: the submitter stopped");
+      throw new UnrecoverableError(CANCELLED);
     }
     return { calibrated: toWire(result) };
   } finally {

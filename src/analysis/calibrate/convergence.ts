@@ -24,10 +24,16 @@ export interface OriginConvergence {
   ended: number;
 }
 
+/**
+ * A param's split R̂ as a verdict on its chains: R̂ is NaN when it cannot be computed — chains too short, or
+ * stuck (no draw moved, so no within-chain variance) — and such chains have certainly not settled: +Infinity.
+ */
+export const settledRhat = (rhat: number): number => (Number.isNaN(rhat) ? Number.POSITIVE_INFINITY : rhat);
+
 /** Each calibrated origin's convergence, in order; empty with --priors-only (nothing was calibrated). */
 export function originConvergence(r: Pick<BacktestResult, "origins">): OriginConvergence[] {
   return r.origins.flatMap((o) => {
-    const summary = o.posterior?.summary.filter((s) => Number.isFinite(s.rhat)) ?? [];
+    const summary = (o.posterior?.summary ?? []).map((s) => ({ ...s, rhat: settledRhat(s.rhat) }));
     if (!o.posterior || summary.length === 0) return [];
     const worst = summary.reduce((a, s) => (s.rhat > a.rhat ? s : a));
     return [
@@ -36,7 +42,8 @@ export function originConvergence(r: Pick<BacktestResult, "origins">): OriginCon
         acceptance: o.posterior.acceptance,
         maxRhat: worst.rhat,
         worst: worst.name,
-        minEss: Math.min(...summary.map((s) => s.ess)),
+        // An ESS that cannot be computed (NaN) counts as none.
+        minEss: Math.min(...summary.map((s) => (Number.isNaN(s.ess) ? 0 : s.ess))),
         particles: o.posterior.chain_particles?.length ? Math.max(...o.posterior.chain_particles) : null,
         ended: o.ended,
       },
@@ -54,5 +61,5 @@ export function convergenceWarning(r: Pick<BacktestResult, "origins">): string |
   const bad = all.filter((c) => c.maxRhat > RHAT_WARN);
   if (bad.length === 0) return null;
   const worst = bad.reduce((a, c) => (c.maxRhat > a.maxRhat ? c : a));
-  return `the calibration's chains disagree at ${bad.length} of ${all.length} origins (split R-hat above ${RHAT_WARN}; largest ${worst.maxRhat.toFixed(3)}, ${worst.worst} at ${worst.label}), so those origins' scores carry the sampler's noise as well as the model's skill (another seed scores them differently): raise --iterations and --burn-in, or add --covariance`;
+  return `the calibration's chains disagree at ${bad.length} of ${all.length} origins (split R-hat above ${RHAT_WARN}; largest ${Number.isFinite(worst.maxRhat) ? worst.maxRhat.toFixed(3) : "not computable: stuck or too short chains"}, ${worst.worst} at ${worst.label}), so those origins' scores carry the sampler's noise as well as the model's skill (another seed scores them differently): raise --iterations and --burn-in, or add --covariance`;
 }

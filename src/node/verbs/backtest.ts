@@ -134,7 +134,7 @@ export function formatBacktest(r: BacktestResult): string {
             convergence.map((c) => [
               c.label,
               c.acceptance.toFixed(2),
-              c.maxRhat.toFixed(3),
+              Number.isFinite(c.maxRhat) ? c.maxRhat.toFixed(3) : "∞",
               c.worst,
               fmt(c.minEss),
               c.particles === null ? "–" : String(c.particles),

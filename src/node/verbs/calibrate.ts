@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "commander";
 import type { PosteriorFile } from "../../analysis/calibrate/calibrate.js";
-import { RHAT_WARN } from "../../analysis/calibrate/convergence.js";
+import { RHAT_WARN, settledRhat } from "../../analysis/calibrate/convergence.js";
 import type { ParamRows } from "../../engine/run.js";
 import { DiagnosticError } from "../../lang/diagnostic.js";
 import { table } from "../format.js";
@@ -59,7 +59,7 @@ export function formatPosterior(post: PosteriorFile): string {
     String(Math.round(s.ess)),
   ]);
   const until = post.until ? ` up to ${post.until.date ?? post.until.time}` : "";
-  const unsettled = post.summary.filter((s) => s.rhat > RHAT_WARN);
+  const unsettled = post.summary.filter((s) => settledRhat(s.rhat) > RHAT_WARN);
   const used = post.observations.map((o) => `${o.name} (${o.used})`).join(", ");
   if (post.abc) {
     const tolerances = post.abc.tolerances.filter((t): t is number => t !== null);
