@@ -318,9 +318,9 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
   // Awaited from the first submit on: a verb that fails before submitting anything (a model with nothing to vary)
   // must not leave a timed-out wait behind, to crash the process as an unhandled rejection 10 s later.
   let ready: Promise<void> | undefined;
-  // A connection for plain commands (waiter counts, cancellations, partial chains), opened at the first submit.
   // The jobs this submitter counts itself a waiter of (joined, not yet left): left on close at the latest.
   const joined = new Set<string>();
+  // A connection for plain commands (waiter counts, cancellations, partial chains), opened at the first submit.
   let publisher: Promise<IORedis> | undefined;
   const commands = () =>
     (publisher ??= import("ioredis").then(({ Redis }) => {
@@ -362,7 +362,6 @@ function redisQueue(url: string, signal: AbortSignal | undefined, opened: { clos
     const left = await client.eval(LEAVE_WAITERS, 1, jobWaitersKey(id)).catch(() => 0);
     return Math.max(0, Number(left));
   };
-
   /** A cancelled chain's draws as its worker left them (read once), or undefined. */
   const takePartial = async (id: string): Promise<Wire | undefined> => {
     if (closing || !publisher) return undefined;
