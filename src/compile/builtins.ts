@@ -401,7 +401,7 @@ const list: Builtin[] = [
   random(
     "gamma",
     "gamma(shape, scale)",
-    "a gamma draw, mean shape · scale",
+    "a gamma draw, mean shape · scale (with a tiny shape a draw can be smaller than a double holds and comes out 0, as the exact value would underflow)",
     "randomGamma",
     (rs, s, shape, scale) => F.randomGamma(rs, s, shape!, scale!),
     [
@@ -418,7 +418,7 @@ const list: Builtin[] = [
   random(
     "student",
     "student(df)",
-    "a Student t draw with df degrees of freedom (heavy-tailed shocks; variance df/(df − 2) when df > 2)",
+    "a Student t draw with df degrees of freedom (heavy-tailed shocks; variance df/(df − 2) when df > 2; with a tiny df a draw can be larger than a double holds and comes out ±Infinity, as the exact value would overflow: 1 in 10⁸ at df 0.05, 1 in 40 at df 0.01)",
     "randomStudentT",
     (rs, s, df) => F.randomStudentT(rs, s, df!),
     [{ holds: ([df]) => df! > 0, message: "df must be > 0", counterexample: [0] }],
