@@ -67,7 +67,7 @@ if (flags.from && flags.from.length > 1) {
       particles: 0,
     });
     const rhat = originConvergence(saved).map((c) => c.maxRhat);
-    runs.push({ file, rows, rhat });
+    runs.push({ rows });
     console.log(
       `${file}: seed ${saved.seed}, largest split R-hat per origin ${Math.min(...rhat).toFixed(2)}-${Math.max(...rhat).toFixed(2)}`,
     );
@@ -94,6 +94,7 @@ if (flags.from && flags.from.length > 1) {
   }
   process.exit(0);
 }
+let backtest;
 const options = {
   ...(flags.model ? { file: resolve(flags.model) } : {}),
   runs: 1000,
@@ -115,12 +116,12 @@ const options = {
         },
       }
     : {}),
+  // Kept for the convergence line after the table.
   onResult: (result) => {
     backtest = result;
     if (flags.json) writeFileSync(flags.json, JSON.stringify(result));
   },
 };
-let backtest;
 // A saved run's own settings are in its file; only what it was says here.
 console.log(
   options.saved
@@ -147,5 +148,5 @@ console.log(
     .map((c) => `${c.label} ${c.maxRhat.toFixed(2)} (${c.worst})`)
     .join(", ")}`,
 );
-const warning = convergenceWarning(backtest);
+const warning = convergenceWarning(originConvergence(backtest));
 if (warning) console.log(`warning: ${warning}`);

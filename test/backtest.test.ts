@@ -217,7 +217,7 @@ describe("whether each origin's calibration settled", () => {
       },
     ]);
     // One of two origins above 1.01: the warning names how many, the worst and where, and what to do.
-    const warning = convergenceWarning(r)!;
+    const warning = convergenceWarning(originConvergence(r))!;
     expect(warning).toContain("at 1 of 2 origins");
     expect(warning).toContain("largest 1.300, b at 2024-01-07");
     expect(warning).toContain("--iterations");
@@ -231,15 +231,15 @@ describe("whether each origin's calibration settled", () => {
       worst: "c",
       minEss: 0,
     });
-    expect(convergenceWarning(r)).toContain("at 1 of 1 origins");
-    expect(convergenceWarning(r)).toContain("not computable");
+    expect(convergenceWarning(originConvergence(r))).toContain("at 1 of 1 origins");
+    expect(convergenceWarning(originConvergence(r))).toContain("not computable");
   });
 
   it("says nothing when every origin settled, or when nothing was calibrated", () => {
-    expect(convergenceWarning(result([origin("o", [param("a", 1.005, 700)])]))).toBeNull();
+    expect(convergenceWarning(originConvergence(result([origin("o", [param("a", 1.005, 700)])])))).toBeNull();
     const priorsOnly = result([{ label: "o", step: 0, t: 0, ended: 0 }]);
     expect(originConvergence(priorsOnly)).toEqual([]);
-    expect(convergenceWarning(priorsOnly)).toBeNull();
+    expect(convergenceWarning(originConvergence(priorsOnly))).toBeNull();
   });
 });
 

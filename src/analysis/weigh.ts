@@ -4,7 +4,7 @@ import { hashName, hashUniform } from "../engine/rng.js";
 import type { ParamRows } from "../engine/run.js";
 import { DiagnosticError } from "../lang/diagnostic.js";
 import { modelTimeToDate } from "../model/time.js";
-import { RHAT_WARN } from "./calibrate/convergence.js";
+import { describeRhat, RHAT_WARN, settledRhat } from "./calibrate/convergence.js";
 import { estimateEvidencePath, evidenceOf } from "./calibrate/evidence.js";
 import { factorFixed, factorSeed, likelihoodFactors, withFixedParams } from "./calibrate/factors.js";
 import type { ObservationSeries } from "./calibrate/observations.js";
@@ -542,9 +542,9 @@ export async function weigh(
     };
   });
   const warnings = evidence.flatMap((e) => [
-    ...(e.rhat_max !== undefined && e.rhat_max > RHAT_WARN
+    ...(e.rhat_max !== undefined && settledRhat(e.rhat_max) > RHAT_WARN
       ? [
-          `scenario '${e.scenario}': its chains disagree (largest split R-hat ${e.rhat_max.toFixed(3)} > ${RHAT_WARN}), so its posterior and evidence are not to be trusted; raise --iterations and --burn-in`,
+          `scenario '${e.scenario}': its chains disagree (largest split R-hat ${describeRhat(e.rhat_max)} > ${RHAT_WARN}), so its posterior and evidence are not to be trusted; raise --iterations and --burn-in`,
         ]
       : []),
     ...(e.ess < ESS_WARN && e.draws > 1

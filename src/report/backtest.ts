@@ -1,6 +1,10 @@
 import type { BacktestResult } from "../analysis/calibrate/backtest.js";
 import { comparisonVerdict } from "../analysis/calibrate/compare-forecasts.js";
-import { convergenceWarning, originConvergence } from "../analysis/calibrate/convergence.js";
+import {
+  convergenceWarning,
+  type OriginConvergence,
+  originConvergence,
+} from "../analysis/calibrate/convergence.js";
 import type { Spec } from "./charts.js";
 import type { ReportSection, ReportTable } from "./html.js";
 import { renderSvg } from "./render.js";
@@ -15,12 +19,12 @@ const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 const round = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(4)) : null);
 
 /** Each origin's calibration: did its chains settle (split R̂, ESS), with how many particles, and runs ended. */
-export function convergenceTable(r: BacktestResult): ReportTable {
+export function convergenceTable(convergence: readonly OriginConvergence[]): ReportTable {
   return {
     id: "table-backtest-convergence",
     title: "The calibration at each origin",
     columns: ["origin", "acceptance", "largest R-hat", "of param", "smallest ESS", "particles", "runs ended"],
-    rows: originConvergence(r).map((c) => [
+    rows: convergence.map((c) => [
       c.label,
       round(c.acceptance),
       Number.isFinite(c.maxRhat) ? Number(c.maxRhat.toFixed(3)) : null,
@@ -209,7 +213,8 @@ export async function backtestSection(r: BacktestResult): Promise<ReportSection>
     r.method === "priors"
       ? "the priors (not calibrated)"
       : "the posterior calibrated on the data up to each origin";
-  const warning = convergenceWarning(r);
+  const convergence = originConvergence(r);
+  const warning = convergenceWarning(convergence);
   return {
     title: "Backtest",
     intro: `Rolling-origin evaluation from ${r.origins.map((o) => o.label).join(", ")}, ${r.horizon.time} ${r.horizon.unit ? `${r.horizon.unit}${r.horizon.time === 1 ? "" : "s"}` : "time units"} ahead: ${r.runs} forecast runs per origin from ${how}, scored period by period against the observations and against naive baselines on the same periods${r.skipped ? ` (${r.skipped} periods where a baseline had too short a history are left out of the scores)` : ""}.${r.partial ? " PARTIAL: stopped before the end." : ""}${warning ? ` Warning: ${warning}.` : ""}`,
@@ -218,7 +223,7 @@ export async function backtestSection(r: BacktestResult): Promise<ReportSection>
       backtestTable(r),
       ...(r.comparisons.length ? [comparisonTable(r)] : []),
       ...(r.against ? [comparisonTable(r, true)] : []),
-      ...(originConvergence(r).length ? [convergenceTable(r)] : []),
+      ...(convergence.length ? [convergenceTable(convergence)] : []),
     ],
   };
 }

@@ -30,6 +30,10 @@ export interface OriginConvergence {
  */
 export const settledRhat = (rhat: number): number => (Number.isNaN(rhat) ? Number.POSITIVE_INFINITY : rhat);
 
+/** An R̂ as a warning states it. */
+export const describeRhat = (rhat: number): string =>
+  Number.isFinite(rhat) ? rhat.toFixed(3) : "not computable: stuck or too short chains";
+
 /** Each calibrated origin's convergence, in order; empty with --priors-only (nothing was calibrated). */
 export function originConvergence(r: Pick<BacktestResult, "origins">): OriginConvergence[] {
   return r.origins.flatMap((o) => {
@@ -56,10 +60,9 @@ export function originConvergence(r: Pick<BacktestResult, "origins">): OriginCon
  * a posterior the sampler had not settled, so its scores carry the sampler's noise (another seed scores
  * differently) as well as the model's skill. Null when every origin converged.
  */
-export function convergenceWarning(r: Pick<BacktestResult, "origins">): string | null {
-  const all = originConvergence(r);
+export function convergenceWarning(all: readonly OriginConvergence[]): string | null {
   const bad = all.filter((c) => c.maxRhat > RHAT_WARN);
   if (bad.length === 0) return null;
   const worst = bad.reduce((a, c) => (c.maxRhat > a.maxRhat ? c : a));
-  return `the calibration's chains disagree at ${bad.length} of ${all.length} origins (split R-hat above ${RHAT_WARN}; largest ${Number.isFinite(worst.maxRhat) ? worst.maxRhat.toFixed(3) : "not computable: stuck or too short chains"}, ${worst.worst} at ${worst.label}), so those origins' scores carry the sampler's noise as well as the model's skill (another seed scores them differently): raise --iterations and --burn-in, or add --covariance`;
+  return `the calibration's chains disagree at ${bad.length} of ${all.length} origins (split R-hat above ${RHAT_WARN}; largest ${describeRhat(worst.maxRhat)}, ${worst.worst} at ${worst.label}), so those origins' scores carry the sampler's noise as well as the model's skill (another seed scores them differently): raise --iterations and --burn-in, or add --covariance`;
 }

@@ -87,7 +87,7 @@ export function formatBacktest(r: BacktestResult): string {
   const how = r.method === "priors" ? "from the priors" : "calibrated at each origin";
   const ended = r.origins.reduce((a, o) => a + o.ended, 0);
   const convergence = originConvergence(r);
-  const warning = convergenceWarning(r);
+  const warning = convergenceWarning(convergence);
   return [
     `backtest of ${r.model.name}: origins ${r.origins.map((o) => o.label).join(", ")}, horizon ${r.horizon.time}${r.horizon.unit ? ` ${r.horizon.unit}${r.horizon.time === 1 ? "" : "s"}` : ""} (${r.horizon.steps} steps), ${r.runs} runs per origin ${how}, seed ${r.seed}${r.partial ? " — PARTIAL" : ""}`,
     table(
