@@ -24,6 +24,8 @@ export function convergenceTable(convergence: readonly OriginConvergence[]): Rep
     id: "table-backtest-convergence",
     title: "The calibration at each origin",
     columns: ["origin", "acceptance", "largest R-hat", "of param", "smallest ESS", "particles", "runs ended"],
+    // R-hat to three decimals as it is (1.201, not 1.2): it is read against a threshold of 1.01.
+    formats: ["text", "quantity", "text"],
     rows: convergence.map((c) => [
       c.label,
       round(c.acceptance),

@@ -310,7 +310,18 @@ export function calibrationTable(input: CalibrationInput, rows: readonly ParamCo
       "contraction",
       ...(pmmh ? ["R-hat", "ESS"] : []),
     ],
-    formats: ["text", "quantity", "quantity", "quantity", "quantity", "quantity", "quantity", "quantity"],
+    // R-hat as it is (1.011, not 1.01): it is read against a threshold of 1.01.
+    formats: [
+      "text",
+      "quantity",
+      "quantity",
+      "quantity",
+      "quantity",
+      "quantity",
+      "quantity",
+      "quantity",
+      "text",
+    ],
     rows: rows.map((r) => [
       r.name,
       round(r.priorMean),
